@@ -1,0 +1,37 @@
+// @tessera/jwt: the public surface in one screen.
+
+export { ALGORITHMS, type Algorithm } from './algorithms.ts'
+export { TokenCache } from './cache.ts'
+export { decode } from './decode.ts'
+export { type Duration, parseDuration } from './duration.ts'
+export { isJwtError, JwtError, type JwtErrorCode } from './errors.ts'
+export {
+  exportJwk,
+  generateKeyPair,
+  generateSecret,
+  importJwk,
+  importKeyObject,
+  importPem,
+  importSecret,
+  type Jwk,
+  type Jwks,
+  Key,
+  type KeyOptions,
+  KeySet,
+  type KeyType,
+  thumbprintOf,
+} from './keys.ts'
+export {
+  createRemoteKeySet,
+  type RemoteKeySet,
+  type RemoteKeySetOptions,
+} from './remote-key-set.ts'
+export { type SignOptions, sign } from './sign.ts'
+export type { JwtHeader, JwtPayload, KeyResolver, VerifiedJwt } from './types.ts'
+export {
+  type AsyncVerifier,
+  createVerifier,
+  type Verifier,
+  type VerifierOptions,
+} from './verifier.ts'
+export { type KeyInput, type VerifyOptions, verify, verifyJws } from './verify.ts'
