@@ -84,4 +84,3 @@ export const CURVE_ALGORITHM: Readonly<Record<Curve, Algorithm>> = Object.freeze
 })
 
 export const RSA_PSS_PADDING = constants.RSA_PKCS1_PSS_PADDING
-export const RSA_PKCS1_PADDING = constants.RSA_PKCS1_PADDING

@@ -1,75 +1,133 @@
 /**
- * A bounded map with least-recently-used eviction, approximated by two
- * generations: a hit in the current generation costs one Map lookup and no
- * write; a hit in the previous one moves the entry forward; when the current
- * generation fills, the previous one is dropped whole. Entries that are never
- * read again leave within two generations, so memory stays within `maxSize`.
+ * A bounded least-recently-used map from token strings to values. Slots live
+ * in flat arrays linked through typed arrays, so a hit is one Map lookup and a
+ * few integer writes, and nothing is allocated once the cache is full.
  */
 export class TokenCache<V> {
-  #current = new Map<string, V>()
-  #previous = new Map<string, V>()
-  readonly #generationSize: number
+  readonly #capacity: number
+  readonly #index = new Map<string, number>()
+  readonly #keys: (string | undefined)[]
+  readonly #values: (V | undefined)[]
+  readonly #prev: Uint32Array
+  readonly #next: Uint32Array
+  /** Slots freed by delete, reused before new ones. */
+  #free: number[] = []
+  /** Slots handed out so far (the high-water mark). */
+  #allocated = 0
+  /** Most and least recently used slots. */
+  #head = 0
+  #tail = 0
 
-  constructor(maxSize: number) {
-    if (!Number.isInteger(maxSize) || maxSize < 2) {
-      throw new TypeError('cache size must be an integer of at least 2')
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 31) {
+      throw new TypeError('cache size must be a positive integer')
     }
-    this.#generationSize = Math.ceil(maxSize / 2)
+    this.#capacity = capacity
+    this.#keys = []
+    this.#values = []
+    this.#prev = new Uint32Array(capacity)
+    this.#next = new Uint32Array(capacity)
   }
 
   get(key: string): V | undefined {
-    const value = this.#current.get(key)
-    if (value !== undefined) return value
-    const old = this.#previous.get(key)
-    if (old !== undefined) {
-      this.#previous.delete(key)
-      this.#insert(key, old)
+    const slot = this.#index.get(key)
+    if (slot === undefined) return undefined
+    if (slot !== this.#head) {
+      this.#unlink(slot)
+      this.#linkFront(slot)
     }
-    return old
+    return this.#values[slot]
   }
 
   set(key: string, value: V): void {
-    if (this.#current.has(key)) this.#current.set(key, value)
-    else {
-      this.#previous.delete(key)
-      this.#insert(key, value)
+    let slot = this.#index.get(key)
+    if (slot !== undefined) {
+      this.#values[slot] = value
+      if (slot !== this.#head) {
+        this.#unlink(slot)
+        this.#linkFront(slot)
+      }
+      return
     }
+    slot = this.#free.pop()
+    if (slot === undefined) {
+      if (this.#allocated < this.#capacity) slot = this.#allocated++
+      else {
+        // Full: the least recently used entry gives up its slot.
+        slot = this.#tail
+        this.#unlink(slot)
+        this.#index.delete(this.#keys[slot]!)
+      }
+    }
+    this.#keys[slot] = key
+    this.#values[slot] = value
+    this.#index.set(key, slot)
+    this.#linkFront(slot)
   }
 
   delete(key: string): boolean {
-    const a = this.#current.delete(key)
-    const b = this.#previous.delete(key)
-    return a || b
+    const slot = this.#index.get(key)
+    if (slot === undefined) return false
+    this.#release(key, slot)
+    return true
   }
 
   /** Drops every entry for which `predicate` is true (e.g. a revoked session's tokens). */
   deleteWhere(predicate: (value: V, key: string) => boolean): number {
     let removed = 0
-    for (const map of [this.#current, this.#previous]) {
-      for (const [key, value] of map) {
-        if (predicate(value, key)) {
-          map.delete(key)
-          removed++
-        }
+    for (const [key, slot] of this.#index) {
+      if (predicate(this.#values[slot]!, key)) {
+        this.#release(key, slot)
+        removed++
       }
     }
     return removed
   }
 
   clear(): void {
-    this.#current.clear()
-    this.#previous.clear()
+    this.#index.clear()
+    this.#keys.length = 0
+    this.#values.length = 0
+    this.#free = []
+    this.#allocated = 0
   }
 
   get size(): number {
-    return this.#current.size + this.#previous.size
+    return this.#index.size
   }
 
-  #insert(key: string, value: V): void {
-    if (this.#current.size >= this.#generationSize) {
-      this.#previous = this.#current
-      this.#current = new Map()
+  get capacity(): number {
+    return this.#capacity
+  }
+
+  #release(key: string, slot: number): void {
+    this.#unlink(slot)
+    this.#index.delete(key)
+    this.#keys[slot] = undefined
+    this.#values[slot] = undefined
+    this.#free.push(slot)
+  }
+
+  /** Takes a linked slot out of the recency list; the index is left to the caller. */
+  #unlink(slot: number): void {
+    const prev = this.#prev[slot]!
+    const next = this.#next[slot]!
+    if (slot === this.#head) this.#head = next
+    else this.#next[prev] = next
+    if (slot === this.#tail) this.#tail = prev
+    else this.#prev[next] = prev
+  }
+
+  /** Links a slot as most recently used. Called after the index already counts it. */
+  #linkFront(slot: number): void {
+    // The index holds every linked slot plus, during set/get, this one.
+    if (this.#index.size === 1) {
+      this.#head = slot
+      this.#tail = slot
+      return
     }
-    this.#current.set(key, value)
+    this.#next[slot] = this.#head
+    this.#prev[this.#head] = slot
+    this.#head = slot
   }
 }

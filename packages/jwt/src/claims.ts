@@ -166,7 +166,7 @@ export function nowSeconds(options: CompiledOptions): number {
 /**
  * RFC 7519 §4.1 claim checks. Every registered claim that is present must
  * have its registered type (a string `exp` is not "no exp").
- * Returns the time in ms after which the token stops being valid (for caches).
+ * Returns the first instant (epoch ms) at which these checks would fail, for caches.
  */
 export function checkClaims(payload: JwtPayload, options: CompiledOptions, now: number): number {
   const { exp, nbf, iat } = payload
@@ -194,7 +194,8 @@ export function checkClaims(payload: JwtPayload, options: CompiledOptions, now: 
     if (iat > now + tolerance) throw invalid('iat', '"iat" is in the future')
     const until = iat + options.maxTokenAge + tolerance
     if (until < now) throw new JwtError('expired', 'the token is too old', { claim: 'iat' })
-    if (until < validUntil) validUntil = until
+    // Still valid during the second `until` itself, so it lapses one second later.
+    if (until + 1 < validUntil) validUntil = until + 1
   }
   const { iss, sub, aud, jti } = payload
   if (iss !== undefined && typeof iss !== 'string') throw invalid('iss', '"iss" must be a string')

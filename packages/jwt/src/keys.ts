@@ -17,10 +17,10 @@ import {
   algorithmSpec,
   CURVE_ALGORITHM,
   type Curve,
-  RSA_PKCS1_PADDING,
   RSA_PSS_PADDING,
 } from './algorithms.ts'
 import { base64urlLength, isCanonicalBase64url } from './base64url.ts'
+import { derToRaw, rawToDer } from './ecdsa.ts'
 import { JwtError } from './errors.ts'
 
 export type KeyType = 'secret' | 'public' | 'private'
@@ -82,13 +82,14 @@ export class Key {
   readonly type: KeyType
   readonly keyObject: KeyObject
   readonly #spec: AlgorithmSpec
-  /** Options object for crypto.verify/crypto.sign, built once. */
-  readonly #cryptoKey: {
-    key: KeyObject
-    padding?: number
-    saltLength?: number
-    dsaEncoding?: 'ieee-p1363'
-  }
+  /**
+   * What crypto.verify/crypto.sign take: the bare KeyObject wherever OpenSSL's
+   * defaults are right (Node 24 handles a bare KeyObject 1.4-2.4x faster than
+   * an options object), and options only for RSA-PSS.
+   */
+  readonly #cryptoKey: KeyObject | { key: KeyObject; padding: number; saltLength: number }
+  /** ECDSA: bytes of R (and of S) in a JWS signature; 0 otherwise. */
+  readonly #ecSize: number
   /** Expected signature length in base64url characters. */
   readonly #signatureChars: number
   #publicKey: Key | undefined
@@ -112,16 +113,14 @@ export class Key {
       throw new JwtError('key_invalid', 'kid must be a non-empty string')
     }
     this.#signatureChars = base64urlLength(signatureBytes)
-    this.#cryptoKey = { key: keyObject }
-    if (spec.family === 'rsa') this.#cryptoKey.padding = RSA_PKCS1_PADDING
-    if (spec.family === 'rsa-pss') {
-      // RFC 7518 §3.5: the salt is as long as the hash output, MGF1 with the same hash.
-      this.#cryptoKey.padding = RSA_PSS_PADDING
-      this.#cryptoKey.saltLength = spec.hashBytes
-    }
-    // RFC 7518 §3.4: JWS carries ECDSA signatures as R || S, not DER.
-    if (spec.family === 'ecdsa') this.#cryptoKey.dsaEncoding = 'ieee-p1363'
-    Object.freeze(this.#cryptoKey)
+    // RS*: PKCS #1 v1.5 is OpenSSL's default for RSA keys. PS*, RFC 7518 §3.5:
+    // the salt is as long as the hash output, MGF1 with the same hash.
+    this.#cryptoKey =
+      spec.family === 'rsa-pss'
+        ? Object.freeze({ key: keyObject, padding: RSA_PSS_PADDING, saltLength: spec.hashBytes })
+        : keyObject
+    // RFC 7518 §3.4: JWS carries ECDSA signatures as R || S, converted to DER for OpenSSL.
+    this.#ecSize = spec.family === 'ecdsa' ? signatureBytes / 2 : 0
   }
 
   /** The public half of an asymmetric key; a public key returns itself. */
@@ -150,13 +149,10 @@ export class Key {
       return given.length === expected.length && timingSafeEqual(given, Buffer.from(expected))
     }
     if (!isCanonicalBase64url(signature)) return false
+    let bytes: Buffer = Buffer.from(signature, 'base64url')
+    if (this.#ecSize !== 0) bytes = rawToDer(bytes, this.#ecSize)
     try {
-      return cryptoVerify(
-        spec.hash,
-        Buffer.from(signingInput),
-        this.#cryptoKey,
-        Buffer.from(signature, 'base64url'),
-      )
+      return cryptoVerify(spec.hash, Buffer.from(signingInput), this.#cryptoKey, bytes)
     } catch {
       return false
     }
@@ -169,7 +165,10 @@ export class Key {
       return createHmac(spec.hash!, this.keyObject).update(signingInput).digest('base64url')
     }
     if (this.type !== 'private') throw new JwtError('key_invalid', 'signing needs a private key')
-    return cryptoSign(spec.hash, Buffer.from(signingInput), this.#cryptoKey).toString('base64url')
+    const signature = cryptoSign(spec.hash, Buffer.from(signingInput), this.#cryptoKey)
+    return (this.#ecSize === 0 ? signature : derToRaw(signature, this.#ecSize)).toString(
+      'base64url',
+    )
   }
 }
 
