@@ -187,6 +187,10 @@ function checkKeyFits(keyObject: KeyObject, spec: AlgorithmSpec): number {
         `${spec.alg} secrets must be at least ${spec.hashBytes} bytes`,
       )
     }
+    if (looksLikePublicKey(keyObject.export())) {
+      // RFC 8725 §2.1: a published key used as an HMAC secret lets anyone sign.
+      throw new JwtError('key_invalid', 'a PEM or JWK key is not an HMAC secret')
+    }
     return spec.hashBytes
   }
   if (keyObject.type === 'secret') {
@@ -218,6 +222,13 @@ function checkKeyFits(keyObject: KeyObject, spec: AlgorithmSpec): number {
       return spec.signatureBytes!
   }
   throw new JwtError('key_invalid', 'unsupported algorithm')
+}
+
+/** PEM text or JWK JSON, in whatever bytes they arrive as. */
+function looksLikePublicKey(bytes: Buffer): boolean {
+  if (bytes.includes('-----BEGIN ')) return true
+  const text = bytes.toString('latin1').trim()
+  return text.startsWith('{') && text.includes('"kty"')
 }
 
 /** The algorithm a key type implies on its own, when it implies exactly one. */

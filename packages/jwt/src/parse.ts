@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { type AlgorithmSpec, algorithmSpec } from './algorithms.ts'
 import { decodeBase64url, isCanonicalBase64url } from './base64url.ts'
 import { JwtError } from './errors.ts'
@@ -137,9 +138,13 @@ export function parseJsonObject(
   segment: string,
   what: 'header' | 'payload',
 ): Record<string, unknown> {
+  const bytes = decodeBase64url(segment)
+  // RFC 8259 §8.1: JSON is UTF-8. A lenient decoder would turn invalid bytes
+  // into U+FFFD, so two different signed byte strings could read the same.
+  if (!isUtf8(bytes)) throw new JwtError('malformed', `the ${what} is not UTF-8`)
   let value: unknown
   try {
-    value = JSON.parse(decodeBase64url(segment).toString('utf8'))
+    value = JSON.parse(bytes.toString('utf8'))
   } catch {
     throw new JwtError('malformed', `the ${what} is not JSON`)
   }
@@ -149,10 +154,15 @@ export function parseJsonObject(
   return value as Record<string, unknown>
 }
 
+/** Freezes a JSON value and everything in it; iterative, so any nesting depth is safe. */
 export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    if (item !== null && typeof item === 'object' && !Object.isFrozen(item)) {
+      Object.freeze(item)
+      for (const child of Object.values(item)) pending.push(child)
+    }
   }
   return value
 }

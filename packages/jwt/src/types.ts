@@ -1,5 +1,5 @@
 import type { Algorithm } from './algorithms.ts'
-import type { Key } from './keys.ts'
+import type { Key, KeySet } from './keys.ts'
 
 /** The JOSE protected header of a token. */
 export interface JwtHeader {
@@ -34,4 +34,6 @@ export interface VerifiedJwt<P extends object = JwtPayload> {
  */
 export interface KeyResolver {
   resolveKey(alg: Algorithm, kid: string | undefined): Key | Promise<Key>
+  /** The keys it holds now, if it can tell; verified-token caches drop tokens whose key left. */
+  keySet?(): KeySet | undefined
 }

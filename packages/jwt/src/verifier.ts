@@ -27,6 +27,8 @@ interface CacheEntry {
   /** Epoch ms at which `exp` (or `maxTokenAge`) ends the token. */
   readonly validUntil: number
   readonly key: Key
+  /** The resolver's key set when the key was last seen in it. */
+  keySet: KeySet | undefined
 }
 
 /** A function bound to keys and options; it returns what {@link verify} returns. */
@@ -83,13 +85,23 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
     const entry = cache!.get(token)
     if (entry === undefined) return undefined
     // A key dropped from the set (rotated out, compromised) takes its tokens with it.
-    const stale =
-      entry.validUntil <= now() || (keys instanceof KeySet && keys.get(entry.key.kid) !== entry.key)
-    if (stale) {
+    if (entry.validUntil <= now() || !keyStillHeld(entry)) {
       cache!.delete(token)
       return undefined
     }
     return entry.result
+  }
+
+  function keyStillHeld(entry: CacheEntry): boolean {
+    if (keys instanceof Key) return true
+    if (keys instanceof KeySet) return keys.get(entry.key.kid) === entry.key
+    const current = keys.keySet?.()
+    if (current === undefined || current === entry.keySet) return true
+    // A refetched JWKS holds new Key objects: compare the key material once per new set.
+    const key = current.get(entry.key.kid)
+    if (key === undefined || !key.keyObject.equals(entry.key.keyObject)) return false
+    entry.keySet = current
+    return true
   }
 
   function admit(token: string, parsed: ParsedToken, key: Key, opts: CompiledOptions): VerifiedJwt {
@@ -97,7 +109,8 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
     const result = { header, payload }
     if (cache !== undefined) {
       deepFreeze(result)
-      cache.set(token, { result, validUntil, key })
+      const keySet = local ? undefined : (keys as KeyResolver).keySet?.()
+      cache.set(token, { result, validUntil, key, keySet })
     }
     return result
   }
