@@ -261,7 +261,7 @@ function fetchJwks(settings: Settings): Promise<Fetched> {
       controller.abort()
       reject(unavailable(`the JWKS did not answer within ${settings.timeoutMs} ms`, timeout.reason))
     }
-
+    timeout.addEventListener('abort', onTimeout, { once: true })
     download(settings, controller, signal).then(
       (fetched) => {
         timeout.removeEventListener('abort', onTimeout)
