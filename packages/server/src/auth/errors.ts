@@ -1,0 +1,46 @@
+/**
+ * Wire error codes (the registry in http/error-codes.ts gives each its HTTP
+ * status and docs/errors.md documents each). The domain throws AuthError with
+ * one of these; route handlers never build 4xx replies by hand.
+ */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'invalid_credentials'
+  | 'missing_token'
+  | 'invalid_token'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'invalid_refresh_token'
+  | 'refresh_token_reused'
+  | 'forbidden'
+  | 'csrf_failed'
+  | 'not_found'
+  | 'email_taken'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'unavailable'
+
+/**
+ * A failure the client caused or must handle. `message` is public: it never
+ * holds a token, password, hash or key. `cause` is for the log only.
+ */
+export class AuthError extends Error {
+  readonly code: ErrorCode
+  /** Extra public fields for the error body (e.g. validation issues). */
+  readonly details: Record<string, unknown> | undefined
+  /** Seconds, for rate_limited (Retry-After). */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; retryAfter?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'AuthError'
+    this.code = code
+    this.details = options.details
+    this.retryAfter = options.retryAfter
+  }
+}

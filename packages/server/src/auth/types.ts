@@ -1,0 +1,150 @@
+import type { JwtPayload } from '@tessera/jwt'
+import type { StoredRevocation } from '../storage/ports.ts'
+
+/** Claims of the access tokens Tessera issues (RFC 9068), shared with resource servers. */
+export interface AccessTokenClaims extends JwtPayload {
+  iss: string
+  sub: string
+  aud: string | string[]
+  exp: number
+  iat: number
+  jti: string
+  /** Session id: one refresh-token family. */
+  sid: string
+  roles: string[]
+  scope?: string
+  email?: string
+}
+
+/** Who is calling and from where; recorded on sessions and in the audit log. */
+export interface ClientInfo {
+  ip: string | null
+  userAgent: string | null
+}
+
+/** The user as the API shows it: never the password hash. */
+export interface PublicUser {
+  id: string
+  email: string
+  name: string | null
+  roles: string[]
+  /** ISO 8601. */
+  createdAt: string
+}
+
+export interface AdminUser extends PublicUser {
+  disabled: boolean
+  updatedAt: string
+}
+
+export interface IssuedTokens {
+  accessToken: string
+  tokenType: 'Bearer'
+  /** Seconds until the access token expires. */
+  expiresIn: number
+  refreshToken: string
+  /** Seconds until the refresh token expires (absolute or idle, whichever is first). */
+  refreshExpiresIn: number
+}
+
+export interface AuthResult {
+  user: PublicUser
+  sessionId: string
+  tokens: IssuedTokens
+}
+
+/** A verified access token on a protected route. */
+export interface AccessContext {
+  token: string
+  claims: AccessTokenClaims
+  userId: string
+  sessionId: string
+  roles: readonly string[]
+}
+
+export interface SessionView {
+  id: string
+  createdAt: string
+  lastUsedAt: string
+  expiresAt: string
+  userAgent: string | null
+  ip: string | null
+  /** The session of the token making the request. */
+  current: boolean
+}
+
+export interface KeyView {
+  kid: string
+  alg: string
+  state: 'next' | 'current' | 'retired'
+  createdAt: string
+  activatesAt: string
+  retiresAt: string | null
+  expiresAt: string | null
+}
+
+export interface AuditView {
+  id: number
+  at: string
+  event: string
+  userId: string | null
+  sessionId: string | null
+  ip: string | null
+  details: Record<string, unknown>
+}
+
+/**
+ * Every flow of the server, with plain inputs and results: no HTTP here.
+ * Failures throw AuthError (auth/errors.ts) with a wire code.
+ */
+export interface AuthService {
+  signup(
+    input: { email: string; password: string; name?: string },
+    client: ClientInfo,
+  ): Promise<AuthResult>
+  /** Unknown email and wrong password both give invalid_credentials, in the same time. */
+  login(input: { email: string; password: string }, client: ClientInfo): Promise<AuthResult>
+  /** Rotation with grace window and reuse detection. */
+  refresh(refreshToken: string, client: ClientInfo): Promise<AuthResult>
+  /** Revokes the session of the access token, or of the refresh token. */
+  logout(by: { access?: AccessContext; refreshToken?: string }, client: ClientInfo): Promise<void>
+  /** Revokes every session of the user (and every access token issued before now). */
+  logoutAll(access: AccessContext, client: ClientInfo): Promise<void>
+  me(access: AccessContext): Promise<PublicUser>
+  listSessions(access: AccessContext): Promise<SessionView[]>
+  /** not_found unless the session is the caller's own. */
+  revokeSession(access: AccessContext, sessionId: string, client: ClientInfo): Promise<void>
+  /**
+   * Checks the current password, stores the new hash, revokes every other
+   * session. The caller's session and tokens stay valid.
+   */
+  changePassword(
+    access: AccessContext,
+    input: { currentPassword: string; newPassword: string },
+    client: ClientInfo,
+  ): Promise<void>
+  /** Verifies an access token for a protected route: signature, claims, revocation list. */
+  authenticate(token: string): AccessContext
+
+  adminListUsers(query: { limit: number; after?: string; email?: string }): Promise<AdminUser[]>
+  /** Role changes revoke the user's older access tokens (`sub/before`). */
+  adminUpdateUser(
+    actor: AccessContext,
+    userId: string,
+    patch: { roles?: string[]; disabled?: boolean; name?: string | null },
+    client: ClientInfo,
+  ): Promise<AdminUser>
+  adminRotateKeys(actor: AccessContext, client: ClientInfo): Promise<KeyView[]>
+  adminListKeys(): KeyView[]
+  adminAudit(query: {
+    limit: number
+    before?: number
+    userId?: string
+    event?: string
+  }): Promise<AuditView[]>
+
+  /** The public JWKS document (next, current, retired-but-valid keys). */
+  jwks(): { keys: Record<string, unknown>[] }
+  /** Revocation entries after `since`, for the feed. */
+  revocationsSince(since: number, limit: number): Promise<StoredRevocation[]>
+}

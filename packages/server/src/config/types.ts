@@ -1,0 +1,58 @@
+import type { Algorithm } from '@tessera/jwt'
+
+/** Login rate limits (OWASP: per account, per account+IP, and a generous per-IP ceiling). */
+export interface LoginRateLimit {
+  /** All login attempts per IP per window (shared NAT is common: keep it generous). */
+  ipPoints: number
+  ipWindowSeconds: number
+  /** Consecutive failures per account (and per account+IP) allowed before back-off starts. */
+  freeFailures: number
+  /** Back-off after that: 2^(failures - freeFailures) seconds, capped at this. */
+  maxBackoffSeconds: number
+}
+
+/**
+ * The validated, frozen configuration. Built only by `loadConfig(env)`; nothing
+ * else reads `process.env`. Durations are in seconds.
+ */
+export interface Config {
+  readonly production: boolean
+  readonly host: string
+  readonly port: number
+  /** Public base URL of this server; the `iss` of every token. No trailing slash. */
+  readonly issuer: string
+  /** `aud` of access tokens. */
+  readonly audience: string
+  readonly dataDir: string
+  /** `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…`. */
+  readonly databaseUrl: string
+  readonly redisUrl: string | undefined
+  /** 32 bytes; undefined means "generate/load the development key in dataDir" (never in production). */
+  readonly masterKey: Buffer | undefined
+  readonly signingAlg: Algorithm
+  /** For HS*: the first one signs, all verify. */
+  readonly hsSecrets: readonly { readonly kid: string; readonly secret: Buffer }[]
+  readonly accessTokenTtl: number
+  readonly refreshTokenTtl: number
+  readonly refreshIdleTtl: number
+  readonly refreshReuseGrace: number
+  readonly keyRotationInterval: number
+  /** Origins allowed to make cookie-authenticated calls (exact `scheme://host[:port]`). */
+  readonly allowedOrigins: readonly string[]
+  readonly loginRateLimit: Readonly<LoginRateLimit>
+  /** Signups per IP per hour. */
+  readonly signupRateLimit: number
+  /** Refreshes per session per minute. */
+  readonly refreshRateLimit: number
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** `Secure` on the refresh cookie; false only outside production on http://localhost. */
+  readonly cookieSecure: boolean
+  /** Put the user's email in access tokens. */
+  readonly accessTokenEmail: boolean
+  /** Whether POST /auth/signup is open. */
+  readonly signupEnabled: boolean
+  /** Trust X-Forwarded-For from this many proxy hops (0: none). */
+  readonly trustProxy: number
+  /** Shared key for GET /auth/revocations, for resource servers without a service token. */
+  readonly revocationFeedKey: string | undefined
+}

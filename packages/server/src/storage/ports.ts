@@ -1,0 +1,219 @@
+// The narrow interfaces the domain needs from storage. `auth/` and `tokens/`
+// see storage only through these; `cli/` wires a concrete backend (SQLite
+// now, PostgreSQL next). Every backend passes test/storage-contract.ts.
+//
+// Times are epoch milliseconds (numbers) throughout, so the domain can inject
+// its clock and no backend's date type leaks out.
+
+export interface UserRecord {
+  id: string
+  /** Normalized: trimmed, lower-cased. Unique. */
+  email: string
+  name: string | null
+  /** argon2id PHC string, or a bcrypt hash for imported users until their next login. */
+  passwordHash: string
+  roles: string[]
+  createdAt: number
+  updatedAt: number
+  /** Set by a password change; access tokens issued before it are revoked. */
+  passwordChangedAt: number | null
+  disabled: boolean
+}
+
+export interface NewUser {
+  id: string
+  email: string
+  name: string | null
+  passwordHash: string
+  roles: string[]
+  createdAt: number
+}
+
+export interface UserPatch {
+  name?: string | null
+  passwordHash?: string
+  roles?: string[]
+  disabled?: boolean
+  passwordChangedAt?: number
+  updatedAt: number
+}
+
+export interface UserStore {
+  /** Inserts a user; `'email_taken'` when the email exists (exactly one of N concurrent inserts wins). */
+  createUser(user: NewUser): Promise<UserRecord | 'email_taken'>
+  findUserById(id: string): Promise<UserRecord | undefined>
+  findUserByEmail(email: string): Promise<UserRecord | undefined>
+  updateUser(id: string, patch: UserPatch): Promise<UserRecord | undefined>
+  /** Keyset pagination by id. */
+  listUsers(options: { limit: number; after?: string; email?: string }): Promise<UserRecord[]>
+  countUsers(): Promise<number>
+}
+
+export interface SessionRecord {
+  id: string
+  userId: string
+  createdAt: number
+  lastUsedAt: number
+  /** Absolute end of the session (refresh token lifetime from login). */
+  expiresAt: number
+  userAgent: string | null
+  ip: string | null
+  revokedAt: number | null
+  revokedReason: string | null
+}
+
+export interface NewSession {
+  id: string
+  userId: string
+  createdAt: number
+  expiresAt: number
+  userAgent: string | null
+  ip: string | null
+}
+
+export interface RefreshTokenRecord {
+  /** SHA-256 of the opaque token, base64url. The token itself is never stored. */
+  tokenHash: string
+  sessionId: string
+  createdAt: number
+  /** min(session end, idle timeout from creation). */
+  expiresAt: number
+  usedAt: number | null
+}
+
+/** What the winner of a rotation stores so racing losers get the same answer. */
+export interface RotationSuccessor {
+  tokenHash: string
+  createdAt: number
+  expiresAt: number
+  /**
+   * The successor pair (refresh + access token), AES-256-GCM encrypted under
+   * the master key; kept only until the grace window closes, never in clear.
+   */
+  sealedPair: string
+}
+
+export type RotateResult =
+  /** This caller won: the old token is now used, the successor stored. */
+  | { status: 'rotated'; session: SessionRecord }
+  /** Another caller rotated it inside the grace window: the same successor pair. */
+  | { status: 'within_grace'; session: SessionRecord; sealedPair: string }
+  /** Used before, outside the grace window (or its pair is gone): theft. The caller revokes. */
+  | { status: 'reused'; session: SessionRecord }
+  /** Unknown, expired, or its session is revoked or over. */
+  | { status: 'not_found' }
+
+export interface SessionStore {
+  /** Creates a session and its first refresh token in one transaction. */
+  createSession(session: NewSession, refresh: Omit<RefreshTokenRecord, 'usedAt'>): Promise<void>
+  findSession(id: string): Promise<SessionRecord | undefined>
+  /** Active (not revoked, not expired at `now`) sessions of a user, newest first. */
+  listSessions(userId: string, now: number): Promise<SessionRecord[]>
+  /**
+   * The security race as one atomic method. Exactly one concurrent caller with
+   * the same `tokenHash` gets `rotated`; the others get `within_grace` while
+   * `now - usedAt <= graceMs`, else `reused`. A token past `expiresAt`, a
+   * revoked session or one past its `expiresAt` gives `not_found`.
+   * `rotated` also sets the session's `lastUsedAt` to `now`.
+   */
+  rotateRefreshToken(input: {
+    tokenHash: string
+    now: number
+    graceMs: number
+    successor: RotationSuccessor
+  }): Promise<RotateResult>
+  /** The session a refresh token belongs to, without using it (for logout by refresh token). */
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>
+  /** Revokes one session; false when it was already revoked or does not exist. */
+  revokeSession(id: string, now: number, reason: string): Promise<boolean>
+  /** Revokes every active session of a user except `exceptId`; returns their ids. */
+  revokeUserSessions(
+    userId: string,
+    now: number,
+    reason: string,
+    exceptId?: string,
+  ): Promise<string[]>
+  /** Deletes expired refresh tokens and sessions, and sealed pairs older than the grace window. */
+  purgeExpired(now: number, graceMs: number): Promise<number>
+}
+
+export interface SigningKeyRecord {
+  kid: string
+  alg: string
+  /** Public JWK as JSON text. */
+  publicJwk: string
+  /** Private JWK (or HS secret) AES-256-GCM encrypted under the master key. */
+  sealedPrivateJwk: string
+  createdAt: number
+  /** When it starts signing; published as "next" before that. */
+  activatesAt: number
+  /** When it stops signing; null while it is (or will be) the current key. */
+  retiresAt: number | null
+  /** When it leaves the JWKS: retiresAt plus the longest access-token lifetime. */
+  expiresAt: number | null
+}
+
+export interface KeyStore {
+  listKeys(): Promise<SigningKeyRecord[]>
+  insertKey(key: SigningKeyRecord): Promise<void>
+  /** Sets retiresAt/expiresAt of a key. */
+  retireKey(kid: string, retiresAt: number, expiresAt: number): Promise<void>
+  /** Deletes keys whose expiresAt has passed. */
+  deleteExpiredKeys(now: number): Promise<number>
+  /**
+   * Runs `fn` while holding the deployment-wide rotation lock, so exactly
+   * one instance rotates (SQLite: a write transaction; PostgreSQL: an
+   * advisory lock). Returns what `fn` returns.
+   */
+  withRotationLock<T>(fn: () => Promise<T>): Promise<T>
+}
+
+export type RevocationEntry =
+  | { kind: 'jti'; value: string; expiresAt: number }
+  | { kind: 'sid'; value: string; expiresAt: number }
+  /** Every token of user `value` issued before `before` (epoch seconds, as `iat`). */
+  | { kind: 'sub'; value: string; before: number; expiresAt: number }
+
+export type StoredRevocation = RevocationEntry & { id: number; createdAt: number }
+
+export interface RevocationStore {
+  /** Appends entries; ids increase monotonically (the feed's `since` cursor). */
+  addRevocations(entries: RevocationEntry[], now: number): Promise<StoredRevocation[]>
+  /** Entries with id > `since` that have not expired at `now`, in id order. */
+  listRevocations(since: number, now: number, limit: number): Promise<StoredRevocation[]>
+  deleteExpiredRevocations(now: number): Promise<number>
+}
+
+export interface AuditEvent {
+  at: number
+  event: string
+  userId: string | null
+  sessionId: string | null
+  ip: string | null
+  /** Free-form details; never a password, token, hash or key. */
+  details: Record<string, unknown>
+}
+
+export interface AuditStore {
+  appendAudit(event: AuditEvent): Promise<void>
+  listAudit(options: {
+    limit: number
+    before?: number
+    userId?: string
+    event?: string
+  }): Promise<(AuditEvent & { id: number })[]>
+}
+
+/** Everything a backend provides. */
+export interface Store {
+  readonly users: UserStore
+  readonly sessions: SessionStore
+  readonly keys: KeyStore
+  readonly revocations: RevocationStore
+  readonly audit: AuditStore
+  /** Cheap round trip for /ready. */
+  ping(): Promise<void>
+  /** Applies pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>
+  close(): Promise<void>
+}
