@@ -81,3 +81,18 @@ test('the cache is bounded by its size', () => {
   for (let i = 0; i < 50; i++) verifyToken(sign({ i }, key, { expiresIn: 60 }))
   assert.equal(verifyToken.cache?.size, 10)
 })
+
+test('clock is read on every call, for claims and for cached entries', () => {
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const key = generateSecret('HS256')
+  const token = sign({}, key, { expiresIn: 10, currentDate: new Date(now) })
+  const verifyToken = createVerifier({ key, clock: () => now })
+  assert.ok(verifyToken(token))
+  now += 10_000
+  assert.throws(() => verifyToken(token), { code: 'expired' })
+  const fresh = createVerifier({ key, clock: () => now, cache: false })
+  assert.throws(() => fresh(token), { code: 'expired' })
+  now -= 1
+  assert.ok(fresh(token))
+  assert.throws(() => createVerifier({ key, clock: 5 as never }), TypeError)
+})

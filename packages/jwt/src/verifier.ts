@@ -20,6 +20,8 @@ export interface VerifierOptions extends VerifyOptions {
    * on every request.
    */
   isRevoked?: (payload: JwtPayload, header: JwtHeader) => boolean
+  /** The current time in epoch ms, read on every call (a test clock). Overrides `currentDate`. */
+  clock?: () => number
 }
 
 interface CacheEntry {
@@ -64,7 +66,7 @@ export function createVerifier<P extends object = JwtPayload>(
 export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifier {
   if (options === null || typeof options !== 'object')
     throw new TypeError('options must be an object')
-  const { key: keys, cache: cacheOption = true, isRevoked } = options
+  const { key: keys, cache: cacheOption = true, isRevoked, clock } = options
   const compiled = compileOptions({ ...options })
   const local = keys instanceof Key || keys instanceof KeySet
   if (
@@ -78,7 +80,10 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
   }
   const size = cacheOption === true ? DEFAULT_CACHE_SIZE : cacheOption === false ? 0 : cacheOption
   const cache = size > 0 ? new TokenCache<CacheEntry>(size) : undefined
-  const now = (): number => compiled.currentDate?.getTime() ?? Date.now()
+  if (clock !== undefined && typeof clock !== 'function')
+    throw new TypeError('clock must be a function')
+  const fixed = compiled.currentDate?.getTime()
+  const now: () => number = clock ?? (fixed === undefined ? Date.now : () => fixed)
 
   /** A cached result, if the entry is still good; evicts it when not. */
   function fromCache(token: string): VerifiedJwt | undefined {
@@ -105,7 +110,12 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
   }
 
   function admit(token: string, parsed: ParsedToken, key: Key, opts: CompiledOptions): VerifiedJwt {
-    const { header, payload, validUntil } = finishVerify(parsed, key, opts)
+    const { header, payload, validUntil } = finishVerify(
+      parsed,
+      key,
+      opts,
+      Math.floor(now() / 1000),
+    )
     const result = { header, payload }
     if (cache !== undefined) {
       deepFreeze(result)

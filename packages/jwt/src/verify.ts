@@ -40,10 +40,11 @@ export function finishVerify(
   parsed: ParsedToken,
   key: Key,
   options: CompiledOptions,
+  nowSec: number = nowSeconds(options),
 ): VerifiedJwt & { validUntil: number } {
   checkSignature(parsed, key)
   const payload = parseJsonObject(parsed.payloadSegment, 'payload') as JwtPayload
-  const validUntil = checkClaims(payload, options, nowSeconds(options))
+  const validUntil = checkClaims(payload, options, nowSec)
   return { header: parsed.header.value as JwtHeader, payload, validUntil }
 }
 

@@ -1,0 +1,132 @@
+// Access tokens: RFC 9068 JWTs signed by the key ring's current key, and the
+// verifier the server's own protected routes use.
+
+import { randomUUID } from 'node:crypto'
+import { createVerifier, type JwtHeader, type JwtPayload, sign, type Verifier } from '@tessera/jwt'
+import type { AccessTokenClaims } from '../auth/types.ts'
+import type { KeyRing } from './key-ring.ts'
+
+/** RFC 9068 §2.1: access tokens are typed, so no other JWT can be replayed as one. */
+const ACCESS_TOKEN_TYP = 'at+jwt'
+const REQUIRED_CLAIMS = Object.freeze(['exp', 'iat', 'sub', 'jti', 'sid'])
+
+export interface AccessTokenInput {
+  userId: string
+  sessionId: string
+  roles: readonly string[]
+  email?: string
+  scope?: string
+}
+
+export interface IssuedAccessToken {
+  token: string
+  jti: string
+  /** Seconds until `exp`. */
+  expiresIn: number
+  /** Epoch seconds. */
+  exp: number
+  /** Epoch seconds. */
+  iat: number
+}
+
+export interface AccessTokenIssuer {
+  issue(input: AccessTokenInput): IssuedAccessToken
+}
+
+function checkNonEmpty(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(`${name} must be a non-empty string`)
+  }
+  return value
+}
+
+/**
+ * Issues access tokens: header `{alg, typ: "at+jwt", kid}`, claims `iss, sub,
+ * aud, exp, iat, jti, sid, roles` (+ `email` when `includeEmail`, + `scope`).
+ *
+ * @example
+ * const issuer = createAccessTokenIssuer({ ring, issuer: config.issuer, audience: config.audience, ttl: 900, includeEmail: false, now: Date.now })
+ * const { token, expiresIn } = issuer.issue({ userId, sessionId, roles: ['user'] })
+ */
+export function createAccessTokenIssuer(options: {
+  ring: Pick<KeyRing, 'signingKey'>
+  issuer: string
+  audience: string
+  /** Seconds. */
+  ttl: number
+  includeEmail: boolean
+  /** Epoch milliseconds. */
+  now: () => number
+}): AccessTokenIssuer {
+  const { ring, ttl, includeEmail, now } = options
+  const iss = checkNonEmpty(options.issuer, 'issuer')
+  const aud = checkNonEmpty(options.audience, 'audience')
+  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
+    throw new TypeError('ttl must be a positive whole number of seconds')
+  }
+  if (typeof now !== 'function') throw new TypeError('now must be a function')
+  if (ring === null || typeof ring !== 'object' || typeof ring.signingKey !== 'function') {
+    throw new TypeError('ring must be a KeyRing')
+  }
+
+  return {
+    issue(input: AccessTokenInput): IssuedAccessToken {
+      const nowMs = now()
+      const iat = Math.floor(nowMs / 1000)
+      const exp = iat + ttl
+      const jti = randomUUID()
+      const claims: Record<string, unknown> = {
+        iss,
+        sub: input.userId,
+        aud,
+        exp,
+        iat,
+        jti,
+        sid: input.sessionId,
+        roles: [...input.roles],
+      }
+      if (includeEmail && input.email !== undefined) claims.email = input.email
+      if (input.scope !== undefined) claims.scope = input.scope
+      const token = sign(claims, ring.signingKey(), {
+        typ: ACCESS_TOKEN_TYP,
+        currentDate: new Date(nowMs),
+      })
+      return { token, jti, expiresIn: ttl, exp, iat }
+    },
+  }
+}
+
+/**
+ * The verifier for the server's own access tokens: the ring's live key set,
+ * only the ring's algorithm (RFC 8725 §3.1), `typ` at+jwt, `iss` and `aud`
+ * required, the claims the server relies on required, the verified-token
+ * cache on, and the revocation check on every call (cached or not).
+ *
+ * @example
+ * const verifyAccess = createAccessTokenVerifier({ ring, issuer, audience, isRevoked: (p) => revocations.isRevoked(p) })
+ * const { payload } = verifyAccess(token) // throws JwtError
+ */
+export function createAccessTokenVerifier(options: {
+  ring: Pick<KeyRing, 'verificationKeys' | 'alg'>
+  issuer: string
+  audience: string
+  /** Epoch milliseconds; the system clock when omitted. */
+  now?: () => number
+  isRevoked?: (payload: JwtPayload, header: JwtHeader) => boolean
+  /** Verified-token cache size, or false. Default on (1000 tokens). */
+  cache?: boolean | number
+}): Verifier<AccessTokenClaims> {
+  const { ring, now, isRevoked } = options
+  if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function')
+  return createVerifier<AccessTokenClaims>({
+    key: ring.verificationKeys,
+    typ: ACCESS_TOKEN_TYP,
+    issuer: checkNonEmpty(options.issuer, 'issuer'),
+    audience: checkNonEmpty(options.audience, 'audience'),
+    algorithms: [ring.alg],
+    requiredClaims: REQUIRED_CLAIMS,
+    cache: options.cache ?? true,
+    ...(isRevoked === undefined ? {} : { isRevoked }),
+    ...(now === undefined ? {} : { clock: now }),
+  })
+}
