@@ -1,0 +1,253 @@
+// buildApp: the Fastify application, without listening. The CLI composes it
+// with a real AuthService and calls `listen`; tests use `app.inject()`.
+// This folder is the only one that imports Fastify.
+
+import { readFileSync } from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
+import fastifyCookie from '@fastify/cookie'
+import fastifySwagger from '@fastify/swagger'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify'
+import type { LoggerOptions } from 'pino'
+import { AuthError } from '../auth/errors.ts'
+import type { AccessContext, AuthService } from '../auth/types.ts'
+import type { Config } from '../config/types.ts'
+import type { WireCode } from './error-codes.ts'
+import { BODY_LIMIT, httpServerOptions } from './http-server-options.ts'
+import { createAuthenticate } from './plugins/authentication.ts'
+import { REFRESH_COOKIE } from './plugins/browser-session.ts'
+import { clientErrorHandler, sendError } from './plugins/errors.ts'
+import { createMetrics, installMetrics, type TesseraMetrics } from './plugins/metrics.ts'
+import { generateRequestId } from './plugins/request-context.ts'
+import { applySecurityHeaders } from './plugins/security-headers.ts'
+import { validatorCompiler } from './plugins/validation.ts'
+import { registerAdminRoutes } from './routes/admin.ts'
+import { registerAuthRoutes } from './routes/auth.ts'
+import type { RouteDeps } from './routes/deps.ts'
+import { registerOpsRoutes } from './routes/ops.ts'
+import { registerWellKnownRoutes } from './routes/well-known.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authenticate hook on protected routes; null elsewhere. */
+    auth: AccessContext | null
+    /** The wire code of the error answer, for metrics; null on success. */
+    errorCode: WireCode | null
+  }
+  interface FastifyInstance {
+    /** The app's metrics (hand them to the service); undefined with `metrics: false`. */
+    tesseraMetrics: TesseraMetrics | undefined
+  }
+}
+
+export interface BuildAppDeps {
+  readonly config: Config
+  readonly auth: AuthService
+  /**
+   * pino options (merged over `{ level: config.logLevel }`) or a logger
+   * instance (a child with the redactions is used). Redaction is always on.
+   */
+  readonly logger?: LoggerOptions | FastifyBaseLogger
+  /**
+   * Metrics (default true): `false` turns off collection and GET /metrics;
+   * pass a `createMetrics()` result to share one registry.
+   */
+  readonly metrics?: boolean | TesseraMetrics
+  /** Resolves when the store is reachable; GET /ready answers 503 when it throws. */
+  readonly readiness: () => Promise<void>
+}
+
+/**
+ * Log redaction (pino `redact`). Fastify logs no headers or bodies by
+ * default; these paths make sure a custom serializer or a stray
+ * `log.info({ body })` cannot leak a credential either.
+ */
+export const REDACTED_LOG_PATHS: readonly string[] = Object.freeze([
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'req.body',
+  'body',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.refreshToken',
+  '*.accessToken',
+  'password',
+  'currentPassword',
+  'newPassword',
+  'refreshToken',
+  'accessToken',
+])
+
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS'])
+
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length']
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * @fastify/swagger marks every request body required; ours are optional
+ * when their schema requires nothing (refresh and logout by cookie).
+ */
+function markOptionalBodies(document: Record<string, unknown>): Record<string, unknown> {
+  const paths = (document['paths'] ?? {}) as Record<string, Record<string, unknown>>
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      const body = (operation as { requestBody?: { required?: boolean; content?: unknown } })
+        .requestBody
+      const schema = (body?.content as Record<string, { schema?: Record<string, unknown> }>)?.[
+        'application/json'
+      ]?.schema
+      if (body === undefined || schema === undefined) continue
+      const required = schema['required']
+      const minProperties = schema['minProperties']
+      if ((!Array.isArray(required) || required.length === 0) && !minProperties) {
+        body.required = false
+      }
+    }
+  }
+  return document
+}
+
+function isLoggerInstance(logger: LoggerOptions | FastifyBaseLogger): logger is FastifyBaseLogger {
+  return typeof (logger as { child?: unknown }).child === 'function'
+}
+
+function loggerOptions(
+  deps: BuildAppDeps,
+): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  const redact = { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' }
+  const { logger } = deps
+  if (logger !== undefined && isLoggerInstance(logger)) {
+    return { loggerInstance: logger.child({}, { redact }) }
+  }
+  return { logger: { level: deps.config.logLevel, ...logger, redact } }
+}
+
+function packageVersion(): string {
+  // src/http/ and dist/http/ both sit two levels under the package root.
+  const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(raw) as { version: string }).version
+}
+
+/**
+ * Builds the HTTP application: every route of the API with its schemas, the
+ * error envelope, authentication, browser mode and CSRF, security headers,
+ * metrics and OpenAPI. It does not listen, and is not yet `ready()`, so the
+ * caller may register more (hosted pages) before `listen()`.
+ *
+ * @example
+ * const app = await buildApp({ config, auth, readiness: () => store.ping() })
+ * await app.listen({ host: config.host, port: config.port })
+ */
+export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
+  const { config, auth } = deps
+  const root = Fastify({
+    ...loggerOptions(deps),
+    bodyLimit: BODY_LIMIT,
+    http: { ...httpServerOptions },
+    // A hop count: X-Forwarded-For is believed only that far (0: not at all),
+    // as proxy-addr does for a number (Fastify's types only list the function).
+    trustProxy: config.trustProxy > 0 ? (_address, hop) => hop < config.trustProxy : false,
+    genReqId: generateRequestId,
+    requestIdHeader: false,
+    // Above the id schema's 128, so a long id gets a validation issue.
+    routerOptions: { maxParamLength: 200 },
+    // Fastify's own drain answer has another body shape: see the onRequest hook.
+    return503OnClosing: false,
+    clientErrorHandler,
+    frameworkErrors: (error, request, reply) => sendError(request, reply, error),
+  })
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+
+  let closing = false
+  app.decorateRequest('auth', null)
+  app.decorateRequest('errorCode', null)
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  // Node's server.close() drops only the connections idle at that moment; a
+  // keep-alive connection whose request was in flight would then hold
+  // close() open until its keep-alive timeout (72 s in Fastify). Answers
+  // sent while closing therefore end their connection.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    applySecurityHeaders(reply)
+    if (closing) {
+      // In-flight requests finish; new ones are sent elsewhere by the balancer.
+      reply.header('connection', 'close')
+      throw new AuthError('unavailable', 'The server is shutting down.')
+    }
+    // RFC 9110 §9.3.1/§9.3.5: a GET or DELETE body has no defined meaning,
+    // so it is refused rather than silently ignored.
+    if (BODYLESS_METHODS.has(request.method) && hasBody(request.headers)) {
+      throw new AuthError('validation_failed', 'This method takes no request body.')
+    }
+  })
+
+  const metrics =
+    deps.metrics === false
+      ? undefined
+      : deps.metrics === true || deps.metrics === undefined
+        ? createMetrics()
+        : deps.metrics
+  app.decorate('tesseraMetrics', metrics)
+  if (metrics !== undefined) installMetrics(root, metrics)
+
+  // Bodies are JSON or nothing (415 otherwise); secure-json-parse refuses
+  // `__proto__` and `constructor.prototype` keys (prototype poisoning).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT },
+    app.getDefaultJsonParser('error', 'error'),
+  )
+  app.setValidatorCompiler(validatorCompiler)
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
+  app.setNotFoundHandler(async () => {
+    throw new AuthError('not_found', 'No such route.')
+  })
+
+  await app.register(fastifyCookie)
+  await app.register(fastifySwagger, {
+    transformObject: (documents) =>
+      markOptionalBodies(
+        ('openapiObject' in documents
+          ? documents.openapiObject
+          : documents.swaggerObject) as Record<string, unknown>,
+      ),
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera',
+        version: packageVersion(),
+        description:
+          'Self-hosted JWT authentication. Errors are `{"error": {"code", "message", ...}}`; see docs/errors.md.',
+      },
+      servers: [{ url: config.issuer }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          refreshCookie: { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE },
+        },
+      },
+    },
+  })
+
+  const routeDeps: RouteDeps = { config, auth, authenticate: createAuthenticate(auth) }
+  registerAuthRoutes(app, routeDeps)
+  registerWellKnownRoutes(app, routeDeps)
+  registerAdminRoutes(app, routeDeps)
+  registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
+  return root
+}

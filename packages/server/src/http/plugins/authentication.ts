@@ -1,0 +1,62 @@
+// Bearer authentication for protected routes (RFC 6750 §2.1) and role
+// checks. Both run as onRequest hooks, before the body is read: an
+// unauthenticated caller cannot make the server parse anything.
+
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import { AuthError } from '../../auth/errors.ts'
+import type { AccessContext, AuthService } from '../../auth/types.ts'
+
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, the scheme
+// case-insensitive (RFC 9110 §11.1); anything else is not a bearer token.
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i
+
+/**
+ * The token of an `Authorization` header: `undefined` when there is no
+ * header, `invalid_token` when there is one but it is not exactly
+ * `Bearer <token>`.
+ */
+export function readBearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  const match = BEARER.exec(header)
+  if (match === null) {
+    throw new AuthError('invalid_token', 'The Authorization header must be "Bearer <token>".')
+  }
+  return match[1]
+}
+
+/** The access context of a request that passed `authenticate`; a bug otherwise. */
+export function accessOf(request: FastifyRequest): AccessContext {
+  const access = request.auth
+  if (access === null) throw new Error('route is missing the authenticate hook')
+  return access
+}
+
+/**
+ * The hook that authenticates a request with its access token and sets
+ * `request.auth` (`missing_token` without a header; whatever the service
+ * throws for a bad token).
+ */
+export function createAuthenticate(auth: AuthService): onRequestAsyncHookHandler {
+  return async function authenticate(request) {
+    const token = readBearerToken(request.headers.authorization)
+    if (token === undefined) throw new AuthError('missing_token', 'An access token is required.')
+    request.auth = auth.authenticate(token)
+  }
+}
+
+/**
+ * A hook, after `authenticate`, that lets through only callers holding
+ * every one of `roles` (403 `forbidden` otherwise).
+ *
+ * @example
+ * app.get('/admin/keys', { onRequest: [authenticate, requireRoles('admin')] }, handler)
+ */
+export function requireRoles(...roles: string[]): onRequestAsyncHookHandler {
+  if (roles.length === 0) throw new TypeError('requireRoles needs at least one role')
+  return async function checkRoles(request) {
+    const granted = accessOf(request).roles
+    if (!roles.every((role) => granted.includes(role))) {
+      throw new AuthError('forbidden', 'This requires a role the caller does not have.')
+    }
+  }
+}

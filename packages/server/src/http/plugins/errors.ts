@@ -1,0 +1,195 @@
+// The one place that turns a failure into a response. Route handlers throw
+// (an AuthError, or Fastify throws for them); this maps each failure to a
+// registry code and the envelope `{ "error": { "code", "message", ... } }`.
+// Anything unknown is a bug: logged with the request id, answered with a
+// generic 500 that says nothing about the cause.
+
+import type { Socket } from 'node:net'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { AuthError, type ErrorCode } from '../../auth/errors.ts'
+import { errorCodes, INTERNAL_ERROR, type WireCode } from '../error-codes.ts'
+import { applySecurityHeaders } from './security-headers.ts'
+
+/** A failure as it goes on the wire. */
+export interface WireError {
+  readonly status: number
+  readonly code: WireCode
+  readonly message: string
+  readonly details?: Record<string, unknown> | undefined
+  /** Seconds, rounded up; sent as `Retry-After`. */
+  readonly retryAfter?: number | undefined
+}
+
+/** The realm of every WWW-Authenticate challenge (RFC 6750 §3). */
+export const REALM = 'tessera'
+
+function wire(code: ErrorCode, message: string, details?: Record<string, unknown>): WireError {
+  return { status: errorCodes[code].status, code, message, details }
+}
+
+interface Issue {
+  path: string
+  message: string
+}
+
+function validationIssues(errors: readonly unknown[]): Issue[] {
+  return errors.map((error) => {
+    const { instancePath, message } = error as { instancePath?: unknown; message?: unknown }
+    return {
+      path: typeof instancePath === 'string' ? instancePath : '',
+      message: typeof message === 'string' ? message : 'Invalid value',
+    }
+  })
+}
+
+/** Fastify's own client errors, by code. */
+const FASTIFY_CODES: Readonly<Record<string, readonly [ErrorCode, string]>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'The request body is too large.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    'unsupported_media_type',
+    'Request bodies must be application/json.',
+  ],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['validation_failed', 'The request body is not valid JSON.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['validation_failed', 'The request body is empty.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    'validation_failed',
+    'The Content-Length does not match the body.',
+  ],
+  FST_ERR_BAD_URL: ['validation_failed', 'The URL is malformed.'],
+  FST_ERR_MAX_PARAM_LENGTH: ['validation_failed', 'A path parameter is too long.'],
+}
+
+/**
+ * Maps a thrown value to its wire form, or `undefined` when it is not a
+ * client error (a bug or an outage: the caller answers 500 and logs it).
+ */
+export function toWireError(error: unknown): WireError | undefined {
+  if (error instanceof AuthError) {
+    return {
+      status: errorCodes[error.code].status,
+      code: error.code,
+      message: error.message,
+      details: error.details,
+      retryAfter: error.retryAfter,
+    }
+  }
+  if (typeof error !== 'object' || error === null) return undefined
+  const { validation, code, statusCode } = error as {
+    validation?: unknown
+    code?: unknown
+    statusCode?: unknown
+  }
+  if (Array.isArray(validation)) {
+    return wire('validation_failed', 'The request is invalid.', {
+      issues: validationIssues(validation),
+    })
+  }
+  const known = typeof code === 'string' ? FASTIFY_CODES[code] : undefined
+  if (known !== undefined) return wire(known[0], known[1])
+  // Other client errors from Fastify or a plugin (a body parser's
+  // SyntaxError carries statusCode 400): the closest registry code.
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    if (statusCode === 404) return wire('not_found', 'No such resource.')
+    if (statusCode === 413) return wire('payload_too_large', 'The request is too large.')
+    if (statusCode === 415) return wire('unsupported_media_type', 'Unsupported content type.')
+    return wire('validation_failed', 'The request is invalid.')
+  }
+  return undefined
+}
+
+/** RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
+function quotable(text: string): string {
+  return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, 200)
+}
+
+/**
+ * The challenge of a 401 (RFC 9110 §15.5.2 requires one). RFC 6750 §3.1:
+ * when the request carried no credentials (`missing_token`; a failed
+ * password login, which presents no token) the challenge has no error code;
+ * otherwise `error="invalid_token"` and a description.
+ */
+export function wwwAuthenticate(code: WireCode, message: string): string {
+  if (code === 'missing_token' || code === 'invalid_credentials') return `Bearer realm="${REALM}"`
+  return `Bearer realm="${REALM}", error="invalid_token", error_description="${quotable(message)}"`
+}
+
+/** The envelope for one wire error; details never override code or message. */
+export function errorBody(error: WireError): { error: Record<string, unknown> } {
+  const body: Record<string, unknown> = { code: error.code, message: error.message }
+  for (const [key, value] of Object.entries(error.details ?? {})) {
+    if (!Object.hasOwn(body, key)) body[key] = value
+  }
+  if (error.retryAfter !== undefined) body['retryAfter'] = error.retryAfter
+  return { error: body }
+}
+
+const stringify = (payload: unknown): string => JSON.stringify(payload)
+
+/**
+ * Answers `error` on `reply`: every error reply of the server goes through
+ * here (route errors, 404, framework errors).
+ */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+  let failure = toWireError(error)
+  if (failure === undefined) {
+    // Never the request body: it may hold a password or a token.
+    request.log.error({ err: error }, 'unexpected error')
+    failure = {
+      status: 500,
+      code: INTERNAL_ERROR,
+      message: 'An unexpected error occurred.',
+      details: { requestId: request.id },
+    }
+  } else {
+    const cause = error instanceof Error ? error.cause : undefined
+    if (cause !== undefined) request.log.warn({ code: failure.code, err: cause }, 'request refused')
+    else request.log.info({ code: failure.code }, 'request refused')
+  }
+  if (failure.retryAfter !== undefined) {
+    failure = { ...failure, retryAfter: Math.max(1, Math.ceil(failure.retryAfter)) }
+  }
+  request.errorCode = failure.code
+  if (reply.sent) return
+
+  reply.header('x-request-id', request.id)
+  reply.removeHeader('cache-control')
+  reply.header('cache-control', 'no-store')
+  applySecurityHeaders(reply)
+  if (failure.status === 401) {
+    reply.header('www-authenticate', wwwAuthenticate(failure.code, failure.message))
+  }
+  if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter))
+  // JSON.stringify rather than the route's response schema: the envelope
+  // must serialize whatever details the domain attached.
+  reply
+    .code(failure.status)
+    .type('application/json; charset=utf-8')
+    .serializer(stringify)
+    .send(errorBody(failure))
+}
+
+/**
+ * Node's `clientError` (malformed HTTP, headers over `maxHeaderSize`,
+ * request timeout) happens before Fastify sees a request: answer with the
+ * same envelope on the raw socket, then close it.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const failure =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? wire('payload_too_large', 'The request headers are too large.')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? wire('validation_failed', 'The request took too long to arrive.')
+        : wire('validation_failed', 'The request is not valid HTTP.')
+  const body = JSON.stringify(errorBody(failure))
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${failure.status} ${failure.status === 413 ? 'Content Too Large' : 'Bad Request'}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n' +
+        body,
+    )
+  }
+  socket.destroy()
+}

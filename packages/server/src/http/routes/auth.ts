@@ -1,0 +1,283 @@
+// /auth/*: signup, login, refresh, logout, sessions, password. Handlers only
+// translate between HTTP and the AuthService; every refusal is a throw.
+
+import type { Static } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { AuthError } from '../../auth/errors.ts'
+import type { AuthResult } from '../../auth/types.ts'
+import { accessOf, readBearerToken } from '../plugins/authentication.ts'
+import {
+  assertCsrf,
+  clearRefreshCookie,
+  isBrowserRequest,
+  readRefreshCookie,
+  setRefreshCookie,
+} from '../plugins/browser-session.ts'
+import { clientInfo } from '../plugins/request-context.ts'
+import {
+  LoginBody,
+  LogoutBody,
+  PasswordBody,
+  RefreshBody,
+  SessionList,
+  SignupBody,
+  TokenResponse,
+} from '../schemas/auth.ts'
+import {
+  EmptyBody,
+  IdParams,
+  NoContent,
+  NoQuery,
+  PublicUser,
+  withErrors,
+} from '../schemas/common.ts'
+import type { RouteDeps, TypedApp } from './deps.ts'
+
+const TAGS = ['auth']
+type Security = Record<string, string[]>[]
+const BEARER: Security = [{ bearerAuth: [] }]
+/** Refresh and logout accept a body token (no scheme) or the browser cookie. */
+const REFRESH_AUTH: Security = [{}, { refreshCookie: [] }]
+const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{1,512}$/
+
+/**
+ * Registers the /auth routes.
+ *
+ * @example
+ * registerAuthRoutes(app, { config, auth, authenticate })
+ */
+export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
+  const { auth, config, authenticate } = deps
+
+  /** The token response; browser clients get the refresh token as the cookie only. */
+  function tokenResponse(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    result: AuthResult,
+  ): Static<typeof TokenResponse> {
+    const { tokens } = result
+    const body = {
+      user: result.user,
+      accessToken: tokens.accessToken,
+      tokenType: tokens.tokenType,
+      expiresIn: tokens.expiresIn,
+    }
+    if (!isBrowserRequest(request)) return { ...body, refreshToken: tokens.refreshToken }
+    setRefreshCookie(reply, config, tokens.refreshToken, tokens.refreshExpiresIn)
+    return body
+  }
+
+  /** The cookie's token, after the CSRF checks that a cookie-authenticated call needs. */
+  function cookieToken(request: FastifyRequest): string | undefined {
+    const token = readRefreshCookie(request)
+    if (token === undefined) return undefined
+    assertCsrf(request, config)
+    return token
+  }
+
+  /** Browser clients (or anything holding the cookie) get it cleared. */
+  function clearCookieIfBrowser(request: FastifyRequest, reply: FastifyReply): void {
+    if (isBrowserRequest(request) || readRefreshCookie(request) !== undefined) {
+      clearRefreshCookie(reply, config)
+    }
+  }
+
+  app.post(
+    '/auth/signup',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Create an account and open a session',
+        body: SignupBody,
+        response: withErrors({ 201: TokenResponse }),
+      },
+      // Refused before the body is even read when signups are closed.
+      onRequest: async () => {
+        if (!config.signupEnabled) throw new AuthError('forbidden', 'Signup is closed.')
+      },
+    },
+    async (request, reply) => {
+      const result = await auth.signup(request.body, clientInfo(request))
+      reply.code(201)
+      return tokenResponse(request, reply, result)
+    },
+  )
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Log in with email and password',
+        body: LoginBody,
+        response: withErrors({ 200: TokenResponse }),
+      },
+    },
+    async (request, reply) => {
+      const result = await auth.login(request.body, clientInfo(request))
+      return tokenResponse(request, reply, result)
+    },
+  )
+
+  app.post(
+    '/auth/refresh',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Rotate the refresh token; get a new pair',
+        description:
+          'The refresh token comes from the body, or from the `tessera_refresh` cookie together with `X-Tessera-CSRF: 1`.',
+        security: REFRESH_AUTH,
+        body: RefreshBody,
+        response: withErrors({ 200: TokenResponse }),
+      },
+    },
+    async (request, reply) => {
+      const fromBody = request.body?.refreshToken
+      const token = fromBody ?? cookieToken(request)
+      if (token === undefined) throw new AuthError('missing_token', 'A refresh token is required.')
+      if (!REFRESH_TOKEN_SHAPE.test(token)) {
+        // Only a cookie can get here (the body schema has the same shape).
+        clearRefreshCookie(reply, config)
+        throw new AuthError('invalid_refresh_token', 'The refresh token is invalid or expired.')
+      }
+      try {
+        return tokenResponse(request, reply, await auth.refresh(token, clientInfo(request)))
+      } catch (error) {
+        // A dead cookie would be sent again and again: expire it with the refusal.
+        if (
+          fromBody === undefined &&
+          error instanceof AuthError &&
+          (error.code === 'invalid_refresh_token' || error.code === 'refresh_token_reused')
+        ) {
+          clearRefreshCookie(reply, config)
+        }
+        throw error
+      }
+    },
+  )
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'End this session',
+        description:
+          'Authenticated by a refresh token (body, or the cookie with `X-Tessera-CSRF: 1`), else by the access token. Clears the cookie.',
+        security: [...BEARER, ...REFRESH_AUTH],
+        body: LogoutBody,
+        response: withErrors({ 204: NoContent }),
+      },
+    },
+    async (request, reply) => {
+      const client = clientInfo(request)
+      // A refresh token names the session even when the access token has
+      // expired, so it is preferred; the cookie needs the CSRF checks.
+      const refreshToken = request.body?.refreshToken ?? cookieToken(request)
+      if (refreshToken !== undefined) {
+        await auth.logout({ refreshToken }, client)
+      } else {
+        const token = readBearerToken(request.headers.authorization)
+        if (token === undefined) {
+          throw new AuthError('missing_token', 'An access or refresh token is required.')
+        }
+        await auth.logout({ access: auth.authenticate(token) }, client)
+      }
+      clearCookieIfBrowser(request, reply)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/auth/logout-all',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'End every session of the user',
+        security: BEARER,
+        body: EmptyBody,
+        response: withErrors({ 204: NoContent }),
+      },
+      onRequest: authenticate,
+    },
+    async (request, reply) => {
+      await auth.logoutAll(accessOf(request), clientInfo(request))
+      clearCookieIfBrowser(request, reply)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/auth/me',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'The current user',
+        security: BEARER,
+        response: withErrors({ 200: PublicUser }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => auth.me(accessOf(request)),
+  )
+
+  app.get(
+    '/auth/sessions',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: "The user's active sessions",
+        security: BEARER,
+        response: withErrors({ 200: SessionList }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => ({ sessions: await auth.listSessions(accessOf(request)) }),
+  )
+
+  app.delete(
+    '/auth/sessions/:id',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Revoke one of the user’s sessions',
+        security: BEARER,
+        params: IdParams,
+        response: withErrors({ 204: NoContent }),
+      },
+      onRequest: authenticate,
+    },
+    async (request, reply) => {
+      await auth.revokeSession(accessOf(request), request.params.id, clientInfo(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/auth/password',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Change the password; ends every other session',
+        security: BEARER,
+        body: PasswordBody,
+        response: withErrors({ 204: NoContent }),
+      },
+      onRequest: authenticate,
+    },
+    async (request, reply) => {
+      await auth.changePassword(accessOf(request), request.body, clientInfo(request))
+      return reply.code(204).send(null)
+    },
+  )
+}

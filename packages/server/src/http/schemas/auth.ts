@@ -1,0 +1,65 @@
+// Schemas of the /auth routes.
+
+import { Type } from '@sinclair/typebox'
+import { Email, Password, PublicUser, RefreshToken, Text } from './common.ts'
+
+export const SignupBody = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    name: Type.Optional(Text(200, 'Display name.')),
+  },
+  { additionalProperties: false },
+)
+
+export const LoginBody = Type.Object(
+  { email: Email, password: Password },
+  { additionalProperties: false },
+)
+
+/** Optional: a browser sends no body and is authenticated by its cookie. */
+export const RefreshBody = Type.Object(
+  { refreshToken: Type.Optional(RefreshToken) },
+  { additionalProperties: false },
+)
+
+export const LogoutBody = RefreshBody
+
+export const PasswordBody = Type.Object(
+  { currentPassword: Password, newPassword: Password },
+  { additionalProperties: false },
+)
+
+/**
+ * Signup, login and refresh. `refreshToken` is present for native clients
+ * only; browser clients (header `X-Tessera-CSRF: 1`) get it as the
+ * `tessera_refresh` cookie instead.
+ */
+export const TokenResponse = Type.Object(
+  {
+    user: PublicUser,
+    accessToken: Type.String(),
+    tokenType: Type.Literal('Bearer'),
+    expiresIn: Type.Integer({ description: 'Seconds until the access token expires.' }),
+    refreshToken: Type.Optional(Type.String({ description: 'Native clients only.' })),
+  },
+  { additionalProperties: false },
+)
+
+export const SessionView = Type.Object(
+  {
+    id: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    lastUsedAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+    userAgent: Type.Union([Type.String(), Type.Null()]),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    current: Type.Boolean({ description: 'The session of the token making the request.' }),
+  },
+  { additionalProperties: false },
+)
+
+export const SessionList = Type.Object(
+  { sessions: Type.Array(SessionView) },
+  { additionalProperties: false },
+)
