@@ -1,0 +1,153 @@
+// Every difference between the SQL backends lives in this file: how the
+// database URL is read, how the Kysely driver is created, the column types the
+// migrations use, how a unique violation is recognized, how the key-rotation
+// lock and the revocation-feed ordering are obtained, and how integers come
+// back from the driver. The port implementations (users.ts, sessions.ts, ...)
+// are one Kysely code path for both.
+//
+// PostgreSQL plugs in here next: `createPostgresDialect(url)` returning a
+// `SqlDialect` built on Kysely's PostgresDialect and a `pg` pool. Notes for it:
+// - times are `bigint` columns; `pg` returns int8 as a string unless a type
+//   parser is set (`toNumber` accepts both, and checks the safe range);
+// - unique violation: SQLSTATE 23505 with `constraint` = the index name;
+// - rotation lock: `pg_advisory_xact_lock(key)` inside the transaction;
+// - revocation feed: sequence values are taken at INSERT but become visible at
+//   COMMIT, so a reader could see id 7 before id 6 commits and skip 6 forever
+//   with its `since` cursor. `lockRevocationFeed` must take a transaction-scoped
+//   advisory lock so appends commit in id order;
+// - identity: `bigint generated always as identity`.
+
+import { resolve } from 'node:path'
+import { type ColumnDataType, type ColumnDefinitionBuilder, Kysely, type Transaction } from 'kysely'
+import { NodeSqliteDialect, openNodeSqlite } from './node-sqlite.ts'
+import type { Database, DbBoolean, DbInteger } from './schema.ts'
+
+/** Where the data lives, parsed from `TESSERA_DATABASE_URL`. */
+export type DatabaseLocation =
+  | { kind: 'sqlite' /** Absolute path, or `:memory:`. */; path: string }
+  | { kind: 'postgres'; url: string }
+
+/** What migrations need to know about the dialect. */
+export interface MigrationSchema {
+  /** Column type of epoch-millisecond times (and other 64-bit integers). */
+  readonly time: ColumnDataType
+  readonly boolean: ColumnDataType
+  /** Type and definition of an auto-increment `id` primary key whose values only grow. */
+  readonly identity: {
+    readonly type: ColumnDataType
+    readonly define: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder
+  }
+}
+
+/** A unique index the store reacts to when it is violated. */
+export interface UniqueIndex {
+  readonly name: string
+  readonly table: string
+  readonly column: string
+}
+
+/** The dialect-specific half of the SQL store. */
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'postgres'
+  /** Where the data lives, safe to log: never a password. */
+  readonly description: string
+  readonly kysely: Kysely<Database>
+  readonly schema: MigrationSchema
+  toDbBoolean(value: boolean): DbBoolean
+  /** Whether `error` is the database rejecting a duplicate in `index`. */
+  isUniqueViolation(error: unknown, index: UniqueIndex): boolean
+  /**
+   * Runs `fn` in a transaction that holds the deployment-wide key-rotation
+   * lock until it commits or rolls back.
+   */
+  withRotationLock<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>
+  /** Called first in the transaction that appends revocations, so ids commit in order. */
+  lockRevocationFeed(trx: Kysely<Database>): Promise<void>
+}
+
+const POSTGRES_LATER =
+  'PostgreSQL support arrives with TESSERA_DATABASE_URL=postgres://… in the scale-out release'
+
+/**
+ * Parses `sqlite:<path>` (relative to the working directory, or absolute),
+ * `sqlite::memory:`, or `postgres://…` / `postgresql://…`. Throws a TypeError
+ * naming the accepted forms; the URL itself is left out since it may hold a
+ * password.
+ */
+export function parseDatabaseUrl(databaseUrl: string): DatabaseLocation {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return { kind: 'postgres', url: databaseUrl }
+  if (databaseUrl.startsWith('sqlite:')) {
+    const path = databaseUrl.slice('sqlite:'.length)
+    if (path === ':memory:') return { kind: 'sqlite', path }
+    // `sqlite://…` reads as a URL with a host; refuse rather than guess.
+    if (path !== '' && !path.startsWith('//')) return { kind: 'sqlite', path: resolve(path) }
+  }
+  throw new TypeError(
+    'database URL must be sqlite:<path>, sqlite::memory: or postgres://user:password@host/database',
+  )
+}
+
+/** Opens the database at `location` and returns its dialect. */
+export async function createDialect(location: DatabaseLocation): Promise<SqlDialect> {
+  switch (location.kind) {
+    case 'sqlite':
+      return createSqliteDialect(location.path)
+    case 'postgres':
+      throw new Error(POSTGRES_LATER)
+  }
+}
+
+// SQLite: SQLITE_CONSTRAINT_UNIQUE (extended result code); the message names
+// the columns: "UNIQUE constraint failed: users.email".
+// https://sqlite.org/rescode.html#constraint_unique
+const SQLITE_CONSTRAINT_UNIQUE = 2067
+
+function createSqliteDialect(path: string): SqlDialect {
+  const database = openNodeSqlite(path)
+  const kysely = new Kysely<Database>({ dialect: new NodeSqliteDialect(database) })
+  return {
+    name: 'sqlite',
+    description: path === ':memory:' ? 'SQLite in memory' : `SQLite at ${path}`,
+    kysely,
+    schema: {
+      time: 'integer',
+      boolean: 'integer',
+      // AUTOINCREMENT: a plain rowid may reuse the id of a deleted last row,
+      // which would move the revocation feed's cursor backwards.
+      // https://sqlite.org/autoinc.html
+      identity: { type: 'integer', define: (column) => column.primaryKey().autoIncrement() },
+    },
+    toDbBoolean: (value) => (value ? 1 : 0),
+    isUniqueViolation(error, index) {
+      if (!(error instanceof Error) || !('errcode' in error)) return false
+      return (
+        error.errcode === SQLITE_CONSTRAINT_UNIQUE &&
+        error.message.includes(`${index.table}.${index.column}`)
+      )
+    },
+    // The lock is SQLite's own write lock: the driver starts every
+    // transaction with BEGIN IMMEDIATE, and a file has one writer at a time,
+    // so a second caller (this process or another sharing the file) waits
+    // until the first commits, then sees its writes. A lock row would need a
+    // lease and polling to survive a crash; the write lock is released by
+    // SQLite when a process dies.
+    withRotationLock: (fn) => kysely.transaction().execute(fn),
+    // One writer at a time: appends already commit in id order.
+    lockRevocationFeed: async () => {},
+  }
+}
+
+/**
+ * An integer column as a number. Times are epoch milliseconds, far inside
+ * the safe range; anything outside it is corrupt data, not something to round.
+ */
+export function toNumber(value: DbInteger): number {
+  const number = Number(value)
+  if (!Number.isSafeInteger(number)) throw new RangeError('integer column out of the safe range')
+  return number
+}
+
+/** A boolean column (0/1 in SQLite) as a boolean. */
+export function toBoolean(value: DbBoolean): boolean {
+  return value === true || value === 1
+}

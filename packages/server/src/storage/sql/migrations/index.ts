@@ -1,0 +1,34 @@
+// The migrations, in code rather than read from a folder at run time, so
+// they ship inside the bundle and are typechecked. Names are UTC timestamps:
+// Kysely applies them in name order and refuses a new one that sorts before
+// one already applied.
+
+import type { Kysely, Migration, MigrationProvider } from 'kysely'
+import type { MigrationSchema } from '../dialect.ts'
+import * as initial from './2026-11-22T0600-initial.ts'
+
+interface SchemaMigration {
+  up(db: Kysely<unknown>, schema: MigrationSchema): Promise<void>
+  down?(db: Kysely<unknown>, schema: MigrationSchema): Promise<void>
+}
+
+const MIGRATIONS: Readonly<Record<string, SchemaMigration>> = {
+  '2026-11-22T0600-initial': initial,
+}
+
+/** A Kysely migration provider for the dialect described by `schema`. */
+export function createMigrationProvider(schema: MigrationSchema): MigrationProvider {
+  return {
+    async getMigrations() {
+      const migrations: Record<string, Migration> = {}
+      for (const [name, migration] of Object.entries(MIGRATIONS)) {
+        const { down } = migration
+        migrations[name] = {
+          up: (db) => migration.up(db, schema),
+          ...(down ? { down: (db) => down(db, schema) } : {}),
+        }
+      }
+      return migrations
+    },
+  }
+}

@@ -1,0 +1,94 @@
+// The tables as Kysely sees them (docs/architecture.md, "Data model").
+// Column names stay snake_case in SQL; the port records are camelCase, and
+// the mapping happens in one place per table (the `to*Record` functions).
+//
+// Times are integer epoch milliseconds: `integer` in SQLite, `bigint` in
+// PostgreSQL (whose driver hands int8 back as a string or bigint, hence
+// `DbInteger` and `toNumber` in dialect.ts). Booleans are 0/1 in SQLite and
+// may be `boolean` in PostgreSQL (`DbBoolean`). JSON is stored as text.
+
+import type { Generated } from 'kysely'
+
+/** An integer column as a driver may return it. */
+export type DbInteger = number | bigint | string
+
+/** A boolean column as a driver may return it (0/1 in SQLite). */
+export type DbBoolean = number | boolean
+
+export interface UsersTable {
+  id: string
+  email: string
+  name: string | null
+  password_hash: string
+  /** JSON array of strings. */
+  roles: string
+  created_at: DbInteger
+  updated_at: DbInteger
+  password_changed_at: DbInteger | null
+  disabled: DbBoolean
+}
+
+export interface SessionsTable {
+  id: string
+  user_id: string
+  created_at: DbInteger
+  last_used_at: DbInteger
+  expires_at: DbInteger
+  user_agent: string | null
+  ip: string | null
+  revoked_at: DbInteger | null
+  revoked_reason: string | null
+}
+
+export interface RefreshTokensTable {
+  token_hash: string
+  session_id: string
+  created_at: DbInteger
+  expires_at: DbInteger
+  used_at: DbInteger | null
+  /** Hash of the token that replaced this one (set by the rotation winner). */
+  successor_hash: string | null
+  /** The successor pair, sealed; cleared once the grace window has closed. */
+  sealed_pair: string | null
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: string
+  public_jwk: string
+  sealed_private_jwk: string
+  created_at: DbInteger
+  activates_at: DbInteger
+  retires_at: DbInteger | null
+  expires_at: DbInteger | null
+}
+
+export interface RevocationsTable {
+  id: Generated<DbInteger>
+  kind: string
+  value: string
+  /** Only for `sub` entries: epoch seconds, compared with `iat`. */
+  before: DbInteger | null
+  created_at: DbInteger
+  expires_at: DbInteger
+}
+
+export interface AuditLogTable {
+  id: Generated<DbInteger>
+  at: DbInteger
+  event: string
+  user_id: string | null
+  session_id: string | null
+  ip: string | null
+  /** JSON object. */
+  details: string
+}
+
+export interface Database {
+  users: UsersTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
+  signing_keys: SigningKeysTable
+  revocations: RevocationsTable
+  audit_log: AuditLogTable
+}

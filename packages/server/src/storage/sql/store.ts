@@ -1,0 +1,78 @@
+// createSqlStore: the Store ports over one SQL database.
+
+import { Migrator, sql } from 'kysely'
+import type { Store } from '../ports.ts'
+import { createAuditStore } from './audit.ts'
+import { createSqlContext } from './context.ts'
+import { createDialect, parseDatabaseUrl } from './dialect.ts'
+import { createKeyStore } from './keys.ts'
+import { createMigrationProvider } from './migrations/index.ts'
+import { createRevocationStore } from './revocations.ts'
+import { createSessionStore } from './sessions.ts'
+import { createUserStore } from './users.ts'
+
+export interface SqlStoreOptions {
+  /** Receives one line per notable event (database opened, migration applied); never a secret. */
+  log?: (message: string) => void
+}
+
+/**
+ * Opens the database at `databaseUrl` and returns the Store over it. Call
+ * `migrate()` before first use.
+ *
+ * URLs: `sqlite:<path>` (relative to the working directory or absolute;
+ * parent directories are created), `sqlite::memory:`; `postgres://…` comes
+ * with the scale-out release and throws for now.
+ *
+ * @example
+ * const store = await createSqlStore('sqlite:./data/tessera.db', { log: console.log })
+ * await store.migrate()
+ * const user = await store.users.findUserByEmail('ada@example.com')
+ * await store.close()
+ */
+export async function createSqlStore(
+  databaseUrl: string,
+  options: SqlStoreOptions = {},
+): Promise<Store> {
+  const log = options.log ?? (() => {})
+  const dialect = await createDialect(parseDatabaseUrl(databaseUrl))
+  log(`storage: ${dialect.description}`)
+  const ctx = createSqlContext(dialect)
+  let closed: Promise<void> | undefined
+
+  return {
+    users: createUserStore(ctx),
+    sessions: createSessionStore(ctx),
+    keys: createKeyStore(ctx),
+    revocations: createRevocationStore(ctx),
+    audit: createAuditStore(ctx),
+
+    async ping() {
+      await sql`select 1`.execute(ctx.db())
+    },
+
+    async migrate() {
+      const migrator = new Migrator({
+        db: dialect.kysely,
+        provider: createMigrationProvider(dialect.schema),
+      })
+      const { error, results = [] } = await migrator.migrateToLatest()
+      if (error !== undefined) {
+        const failed = results.find((result) => result.status === 'Error')?.migrationName
+        throw new Error(failed ? `migration ${failed} failed` : 'migrations failed', {
+          cause: error,
+        })
+      }
+      const applied = results
+        .filter((result) => result.status === 'Success')
+        .map((result) => result.migrationName)
+      for (const name of applied) log(`storage: migration ${name} applied`)
+      return applied
+    },
+
+    close() {
+      closed ??= dialect.kysely.destroy()
+      return closed
+    },
+  }
+}

@@ -1,0 +1,109 @@
+// UserStore over SQL.
+
+import type { Selectable, Updateable } from 'kysely'
+import type { NewUser, UserPatch, UserRecord, UserStore } from '../ports.ts'
+import type { SqlContext } from './context.ts'
+import { toBoolean, toNumber, type UniqueIndex } from './dialect.ts'
+import { checkLimit, parseStringArray, toNullableNumber } from './rows.ts'
+import type { UsersTable } from './schema.ts'
+
+const USERS_EMAIL: UniqueIndex = { name: 'users_email_unique', table: 'users', column: 'email' }
+
+/** The UserStore of a SQL store. */
+export function createUserStore(ctx: SqlContext): UserStore {
+  const { dialect } = ctx
+
+  return {
+    async createUser(user: NewUser) {
+      const row: UsersTable = {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        password_hash: user.passwordHash,
+        roles: JSON.stringify(user.roles),
+        created_at: user.createdAt,
+        updated_at: user.createdAt,
+        password_changed_at: null,
+        disabled: dialect.toDbBoolean(false),
+      }
+      try {
+        await ctx.db().insertInto('users').values(row).execute()
+      } catch (error) {
+        // The unique index decides, not a prior SELECT: of N concurrent
+        // signups with one email exactly one insert succeeds.
+        if (dialect.isUniqueViolation(error, USERS_EMAIL)) return 'email_taken'
+        throw error
+      }
+      return toUserRecord(row)
+    },
+
+    async findUserById(id) {
+      const row = await ctx
+        .db()
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst()
+      return row && toUserRecord(row)
+    },
+
+    async findUserByEmail(email) {
+      const row = await ctx
+        .db()
+        .selectFrom('users')
+        .selectAll()
+        .where('email', '=', email)
+        .executeTakeFirst()
+      return row && toUserRecord(row)
+    },
+
+    async updateUser(id: string, patch: UserPatch) {
+      const values: Updateable<UsersTable> = { updated_at: patch.updatedAt }
+      if (patch.name !== undefined) values.name = patch.name
+      if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash
+      if (patch.roles !== undefined) values.roles = JSON.stringify(patch.roles)
+      if (patch.disabled !== undefined) values.disabled = dialect.toDbBoolean(patch.disabled)
+      if (patch.passwordChangedAt !== undefined)
+        values.password_changed_at = patch.passwordChangedAt
+      const row = await ctx
+        .db()
+        .updateTable('users')
+        .set(values)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst()
+      return row && toUserRecord(row)
+    },
+
+    async listUsers({ limit, after, email }) {
+      checkLimit(limit)
+      let query = ctx.db().selectFrom('users').selectAll().orderBy('id').limit(limit)
+      if (after !== undefined) query = query.where('id', '>', after)
+      if (email !== undefined) query = query.where('email', '=', email)
+      return (await query.execute()).map(toUserRecord)
+    },
+
+    async countUsers() {
+      const { count } = await ctx
+        .db()
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number | bigint | string>().as('count'))
+        .executeTakeFirstOrThrow()
+      return toNumber(count)
+    },
+  }
+}
+
+function toUserRecord(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    passwordHash: row.password_hash,
+    roles: parseStringArray(row.roles),
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+    passwordChangedAt: toNullableNumber(row.password_changed_at),
+    disabled: toBoolean(row.disabled),
+  }
+}

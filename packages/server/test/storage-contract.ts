@@ -1,0 +1,987 @@
+// The storage contract: what every backend of storage/ports.ts must do, run
+// against each of them (SQLite now, PostgreSQL next) by a `*.test.ts` file
+// that supplies a store factory. Nothing here may depend on the backend: no
+// SQL, no file paths, no driver errors; only the ports.
+//
+// Times are fixed epoch milliseconds around 2027 (past 2^31 seconds' worth of
+// milliseconds, so a backend truncating to 32 bits fails), moved by hand.
+
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it as nodeIt } from 'node:test'
+import type {
+  AuditEvent,
+  NewSession,
+  NewUser,
+  RevocationEntry,
+  RotateResult,
+  RotationSuccessor,
+  SigningKeyRecord,
+  Store,
+  UserRecord,
+} from '../src/storage/ports.ts'
+
+export interface StorageContractOptions {
+  /**
+   * Opens a new store on the same database as `store` (which the suite has
+   * closed). Backends that persist provide it; the persistence test runs
+   * only when it is given.
+   */
+  reopen?: (store: Store) => Promise<Store>
+}
+
+const T0 = 1_800_000_000_000
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+const GRACE = 10 * SECOND
+// A broken lock or transaction deadlocks rather than fails: bound every test.
+const it = (title: string, fn: () => Promise<void>) => nodeIt(title, { timeout: 10_000 }, fn)
+const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo'
+
+/**
+ * Registers the contract suite for one backend. `makeStore` returns a new,
+ * empty, not yet migrated store; the suite migrates and closes it.
+ */
+export function storageContract(
+  name: string,
+  makeStore: () => Promise<Store>,
+  options: StorageContractOptions = {},
+): void {
+  describe(`storage contract: ${name}`, () => {
+    let store: Store
+    const opened: Store[] = []
+
+    async function open(): Promise<Store> {
+      const created = await makeStore()
+      opened.push(created)
+      return created
+    }
+
+    beforeEach(async () => {
+      store = await open()
+      await store.migrate()
+    })
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()))
+    })
+
+    describe('store', () => {
+      it('migrate() applies the migrations once, then is a no-op', async () => {
+        const fresh = await open()
+        const first = await fresh.migrate()
+        assert.ok(first.length > 0, 'the first run applies the initial migration')
+        assert.deepEqual(await fresh.migrate(), [])
+        // And the schema is usable.
+        assert.equal(await fresh.users.countUsers(), 0)
+      })
+
+      it('concurrent migrate() calls apply each migration exactly once', async () => {
+        const fresh = await open()
+        const runs = await Promise.all([fresh.migrate(), fresh.migrate(), fresh.migrate()])
+        const applied = runs.flat()
+        assert.ok(applied.length > 0)
+        assert.equal(new Set(applied).size, applied.length, 'no migration applied twice')
+        assert.deepEqual(await fresh.migrate(), [])
+      })
+
+      it('ping() resolves', async () => {
+        await store.ping()
+      })
+
+      it('close() may be called twice', async () => {
+        const fresh = await open()
+        await fresh.close()
+        await fresh.close()
+      })
+
+      if (options.reopen) {
+        const reopen = options.reopen
+        it('keeps the data across close and reopen', async () => {
+          const user = await addUser(store, { email: 'persist@example.com', roles: ['admin'] })
+          await addSession(store, { userId: user.id, id: 'sess-p', tokenHash: 'tok-p' })
+          await store.keys.insertKey(key('kid-p', T0))
+          await store.revocations.addRevocations(
+            [{ kind: 'jti', value: 'j', expiresAt: T0 + HOUR }],
+            T0,
+          )
+          await store.audit.appendAudit(audit({ event: 'user.signup', userId: user.id }))
+          await store.close()
+
+          const again = await reopen(store)
+          opened.push(again)
+          assert.deepEqual(await again.migrate(), [], 'the schema is already there')
+          assert.deepEqual(await again.users.findUserByEmail('persist@example.com'), user)
+          assert.equal((await again.sessions.findSession('sess-p'))?.userId, user.id)
+          assert.equal((await again.sessions.findRefreshToken('tok-p'))?.sessionId, 'sess-p')
+          assert.deepEqual(
+            (await again.keys.listKeys()).map((k) => k.kid),
+            ['kid-p'],
+          )
+          assert.equal((await again.revocations.listRevocations(0, T0, 10)).length, 1)
+          assert.equal((await again.audit.listAudit({ limit: 10 }))[0]?.event, 'user.signup')
+        })
+      }
+    })
+
+    describe('users', () => {
+      it('createUser returns the full record, and both finders return the same', async () => {
+        const input = user({ name: 'Ada', roles: ['admin', 'user'] })
+        const created = await store.users.createUser(input)
+        assert.deepEqual(created, {
+          id: input.id,
+          email: input.email,
+          name: 'Ada',
+          passwordHash: HASH,
+          roles: ['admin', 'user'],
+          createdAt: T0,
+          updatedAt: T0,
+          passwordChangedAt: null,
+          disabled: false,
+        })
+        assert.deepEqual(await store.users.findUserById(input.id), created)
+        assert.deepEqual(await store.users.findUserByEmail(input.email), created)
+      })
+
+      it('keeps a null name and empty roles', async () => {
+        const created = await addUser(store, { name: null, roles: [] })
+        const found = await store.users.findUserById(created.id)
+        assert.equal(found?.name, null)
+        assert.deepEqual(found?.roles, [])
+      })
+
+      it('finders return undefined for unknown users', async () => {
+        await addUser(store, { email: 'known@example.com' })
+        assert.equal(await store.users.findUserById('nobody'), undefined)
+        assert.equal(await store.users.findUserByEmail('unknown@example.com'), undefined)
+      })
+
+      it("a duplicate email gives 'email_taken' and leaves the first user alone", async () => {
+        const first = await addUser(store, { email: 'dup@example.com', name: 'First' })
+        const second = await store.users.createUser(
+          user({ email: 'dup@example.com', name: 'Second' }),
+        )
+        assert.equal(second, 'email_taken')
+        assert.deepEqual(await store.users.findUserByEmail('dup@example.com'), first)
+        assert.equal(await store.users.countUsers(), 1)
+      })
+
+      it('compares emails exactly: normalizing is the domain’s job', async () => {
+        await addUser(store, { email: 'case@example.com' })
+        const upper = await store.users.createUser(user({ email: 'Case@example.com' }))
+        assert.notEqual(upper, 'email_taken')
+        assert.equal((await store.users.findUserByEmail('CASE@example.com')) === undefined, true)
+        assert.equal(await store.users.countUsers(), 2)
+      })
+
+      it('a duplicate id is an error, not email_taken', async () => {
+        const first = await addUser(store)
+        await assert.rejects(store.users.createUser(user({ id: first.id })))
+        assert.equal(await store.users.countUsers(), 1)
+      })
+
+      it('of 20 concurrent signups with one email exactly one wins', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.users.createUser(user({ email: 'race@example.com' })),
+          ),
+        )
+        const winners = results.filter((r) => r !== 'email_taken')
+        assert.equal(winners.length, 1)
+        assert.equal(results.filter((r) => r === 'email_taken').length, 19)
+        assert.equal(await store.users.countUsers(), 1)
+        const stored = await store.users.findUserByEmail('race@example.com')
+        assert.deepEqual(stored, winners[0])
+      })
+
+      it('updateUser changes only the given fields and returns the new record', async () => {
+        const created = await addUser(store, { name: 'Old', roles: ['user'] })
+        const renamed = await store.users.updateUser(created.id, {
+          name: 'New',
+          updatedAt: T0 + 1,
+        })
+        assert.deepEqual(renamed, { ...created, name: 'New', updatedAt: T0 + 1 })
+
+        const changed = await store.users.updateUser(created.id, {
+          passwordHash: `${HASH}2`,
+          passwordChangedAt: T0 + 2,
+          roles: ['admin'],
+          disabled: true,
+          updatedAt: T0 + 2,
+        })
+        assert.deepEqual(changed, {
+          ...created,
+          name: 'New',
+          passwordHash: `${HASH}2`,
+          passwordChangedAt: T0 + 2,
+          roles: ['admin'],
+          disabled: true,
+          updatedAt: T0 + 2,
+        })
+        assert.deepEqual(await store.users.findUserById(created.id), changed)
+
+        const cleared = await store.users.updateUser(created.id, {
+          name: null,
+          disabled: false,
+          updatedAt: T0 + 3,
+        })
+        assert.equal(cleared?.name, null)
+        assert.equal(cleared?.disabled, false)
+        assert.deepEqual(cleared?.roles, ['admin'])
+      })
+
+      it('updateUser returns undefined for an unknown id', async () => {
+        assert.equal(await store.users.updateUser('nobody', { updatedAt: T0 }), undefined)
+      })
+
+      it('listUsers pages by id (keyset), whatever the insertion order', async () => {
+        for (const id of ['u-3', 'u-1', 'u-5', 'u-2', 'u-4']) {
+          await addUser(store, { id, email: `${id}@example.com` })
+        }
+        const ids = async (options: { limit: number; after?: string }) =>
+          (await store.users.listUsers(options)).map((u) => u.id)
+        assert.deepEqual(await ids({ limit: 2 }), ['u-1', 'u-2'])
+        assert.deepEqual(await ids({ limit: 2, after: 'u-2' }), ['u-3', 'u-4'])
+        assert.deepEqual(await ids({ limit: 2, after: 'u-4' }), ['u-5'])
+        assert.deepEqual(await ids({ limit: 2, after: 'u-5' }), [])
+        assert.deepEqual(await ids({ limit: 10 }), ['u-1', 'u-2', 'u-3', 'u-4', 'u-5'])
+        assert.deepEqual(await ids({ limit: 0 }), [])
+      })
+
+      it('listUsers filters by exact email and returns full records', async () => {
+        const wanted = await addUser(store, { email: 'wanted@example.com' })
+        await addUser(store, { email: 'other@example.com' })
+        assert.deepEqual(await store.users.listUsers({ limit: 10, email: 'wanted@example.com' }), [
+          wanted,
+        ])
+        assert.deepEqual(await store.users.listUsers({ limit: 10, email: 'wanted@' }), [])
+      })
+
+      it('list methods reject a negative or fractional limit', async () => {
+        await assert.rejects(store.users.listUsers({ limit: -1 }), RangeError)
+        await assert.rejects(store.users.listUsers({ limit: 1.5 }), RangeError)
+        await assert.rejects(store.audit.listAudit({ limit: -1 }), RangeError)
+        await assert.rejects(store.revocations.listRevocations(0, T0, -1), RangeError)
+      })
+
+      it('countUsers counts', async () => {
+        assert.equal(await store.users.countUsers(), 0)
+        await addUser(store)
+        await addUser(store)
+        assert.equal(await store.users.countUsers(), 2)
+      })
+    })
+
+    describe('sessions', () => {
+      it('createSession stores the session and its first refresh token', async () => {
+        const u = await addUser(store)
+        const session: NewSession = {
+          id: 'sess-1',
+          userId: u.id,
+          createdAt: T0,
+          expiresAt: T0 + 30 * DAY,
+          userAgent: 'Mozilla/5.0',
+          ip: '203.0.113.7',
+        }
+        await store.sessions.createSession(session, {
+          tokenHash: 'tok-1',
+          sessionId: 'sess-1',
+          createdAt: T0,
+          expiresAt: T0 + 7 * DAY,
+        })
+        assert.deepEqual(await store.sessions.findSession('sess-1'), {
+          ...session,
+          lastUsedAt: T0,
+          revokedAt: null,
+          revokedReason: null,
+        })
+        assert.deepEqual(await store.sessions.findRefreshToken('tok-1'), {
+          tokenHash: 'tok-1',
+          sessionId: 'sess-1',
+          createdAt: T0,
+          expiresAt: T0 + 7 * DAY,
+          usedAt: null,
+        })
+        assert.equal(await store.sessions.findSession('nope'), undefined)
+        assert.equal(await store.sessions.findRefreshToken('nope'), undefined)
+      })
+
+      it('createSession is one transaction: a failing token insert leaves no session', async () => {
+        const u = await addUser(store)
+        await addSession(store, { userId: u.id, id: 'sess-1', tokenHash: 'tok-same' })
+        await assert.rejects(
+          addSession(store, { userId: u.id, id: 'sess-2', tokenHash: 'tok-same' }),
+        )
+        assert.equal(await store.sessions.findSession('sess-2'), undefined)
+        assert.equal((await store.sessions.findRefreshToken('tok-same'))?.sessionId, 'sess-1')
+      })
+
+      it('listSessions: active sessions of the user only, newest first', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await addSession(store, { userId: u.id, id: 's-old', createdAt: T0 })
+        await addSession(store, { userId: u.id, id: 's-new', createdAt: T0 + 2 * HOUR })
+        await addSession(store, { userId: u.id, id: 's-mid', createdAt: T0 + HOUR })
+        await addSession(store, { userId: u.id, id: 's-revoked', createdAt: T0 + 3 * HOUR })
+        await addSession(store, {
+          userId: u.id,
+          id: 's-expired',
+          createdAt: T0 - 2 * DAY,
+          expiresAt: T0 + 4 * HOUR,
+        })
+        await addSession(store, { userId: other.id, id: 's-other', createdAt: T0 })
+        assert.equal(await store.sessions.revokeSession('s-revoked', T0 + 3 * HOUR, 'logout'), true)
+
+        const now = T0 + 4 * HOUR
+        const listed = await store.sessions.listSessions(u.id, now)
+        assert.deepEqual(
+          listed.map((s) => s.id),
+          ['s-new', 's-mid', 's-old'],
+        )
+        assert.ok(listed.every((s) => s.userId === u.id && s.revokedAt === null))
+        // One millisecond earlier the expiring session is still active.
+        assert.deepEqual(
+          (await store.sessions.listSessions(u.id, now - 1)).map((s) => s.id),
+          ['s-new', 's-mid', 's-old', 's-expired'],
+        )
+        assert.deepEqual(await store.sessions.listSessions('nobody', now), [])
+      })
+
+      it('revokeSession: true once, then false; false for an unknown id', async () => {
+        const u = await addUser(store)
+        await addSession(store, { userId: u.id, id: 'sess-1' })
+        assert.equal(await store.sessions.revokeSession('sess-1', T0 + 5, 'logout'), true)
+        assert.equal(await store.sessions.revokeSession('sess-1', T0 + 9, 'again'), false)
+        assert.equal(await store.sessions.revokeSession('nope', T0, 'logout'), false)
+        const s = await store.sessions.findSession('sess-1')
+        assert.equal(s?.revokedAt, T0 + 5, 'the first revocation is kept')
+        assert.equal(s?.revokedReason, 'logout')
+      })
+
+      it('revokeUserSessions revokes the active sessions but one, and returns their ids', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        for (const id of ['a', 'b', 'c', 'current']) {
+          await addSession(store, { userId: u.id, id })
+        }
+        await addSession(store, { userId: u.id, id: 'gone', expiresAt: T0 + HOUR })
+        await addSession(store, { userId: u.id, id: 'revoked' })
+        await store.sessions.revokeSession('revoked', T0, 'logout')
+        await addSession(store, { userId: other.id, id: 'others' })
+
+        const now = T0 + 2 * HOUR
+        const ids = await store.sessions.revokeUserSessions(u.id, now, 'logout_all', 'current')
+        assert.deepEqual([...ids].sort(), ['a', 'b', 'c'])
+        for (const id of ['a', 'b', 'c']) {
+          const s = await store.sessions.findSession(id)
+          assert.equal(s?.revokedAt, now)
+          assert.equal(s?.revokedReason, 'logout_all')
+        }
+        assert.equal((await store.sessions.findSession('current'))?.revokedAt, null)
+        assert.equal((await store.sessions.findSession('others'))?.revokedAt, null)
+        assert.equal((await store.sessions.findSession('revoked'))?.revokedReason, 'logout')
+        assert.equal(
+          (await store.sessions.findSession('gone'))?.revokedAt,
+          null,
+          'expired: left as is',
+        )
+
+        assert.deepEqual(
+          await store.sessions.revokeUserSessions(u.id, now + 1, 'password_change'),
+          ['current'],
+        )
+        assert.deepEqual(await store.sessions.revokeUserSessions(u.id, now + 2, 'again'), [])
+      })
+    })
+
+    describe('rotateRefreshToken', () => {
+      async function setup(): Promise<{ userId: string }> {
+        const u = await addUser(store)
+        await addSession(store, {
+          userId: u.id,
+          id: 'sess',
+          tokenHash: 'tok-0',
+          createdAt: T0,
+          expiresAt: T0 + 30 * DAY,
+          tokenExpiresAt: T0 + 7 * DAY,
+        })
+        return { userId: u.id }
+      }
+
+      const rotate = (tokenHash: string, now: number, successor: RotationSuccessor) =>
+        store.sessions.rotateRefreshToken({ tokenHash, now, graceMs: GRACE, successor })
+
+      it('rotated: marks the token used, stores the successor, touches the session', async () => {
+        const { userId } = await setup()
+        const now = T0 + HOUR
+        const result = await rotate('tok-0', now, next(1, now))
+        assert.equal(result.status, 'rotated')
+        assert.equal(sessionOf(result)?.id, 'sess')
+        assert.equal(sessionOf(result)?.userId, userId)
+        assert.equal(sessionOf(result)?.lastUsedAt, now)
+
+        assert.equal((await store.sessions.findRefreshToken('tok-0'))?.usedAt, now)
+        assert.deepEqual(await store.sessions.findRefreshToken('succ-1'), {
+          tokenHash: 'succ-1',
+          sessionId: 'sess',
+          createdAt: now,
+          expiresAt: now + 7 * DAY,
+          usedAt: null,
+        })
+        assert.equal((await store.sessions.findSession('sess'))?.lastUsedAt, now)
+      })
+
+      it('the successor rotates in turn', async () => {
+        await setup()
+        const t1 = T0 + HOUR
+        const t2 = T0 + 2 * HOUR
+        assert.equal((await rotate('tok-0', t1, next(1, t1))).status, 'rotated')
+        const second = await rotate('succ-1', t2, next(2, t2))
+        assert.equal(second.status, 'rotated')
+        assert.equal(sessionOf(second)?.lastUsedAt, t2)
+        assert.equal((await store.sessions.findRefreshToken('succ-2'))?.sessionId, 'sess')
+      })
+
+      it('within_grace: a second use inside the window gets the same sealed pair', async () => {
+        await setup()
+        const now = T0 + HOUR
+        await rotate('tok-0', now, next(1, now))
+        const again = await rotate('tok-0', now + 1, next(2, now + 1))
+        assert.deepEqual(again.status, 'within_grace')
+        assert.equal(again.status === 'within_grace' && again.sealedPair, 'sealed-1')
+        assert.equal(sessionOf(again)?.id, 'sess')
+        // Up to and including the window's last millisecond.
+        const edge = await rotate('tok-0', now + GRACE, next(3, now + GRACE))
+        assert.equal(edge.status, 'within_grace')
+        // The loser's successor is not stored; the token keeps its first use.
+        assert.equal(await store.sessions.findRefreshToken('succ-2'), undefined)
+        assert.equal(await store.sessions.findRefreshToken('succ-3'), undefined)
+        assert.equal((await store.sessions.findRefreshToken('tok-0'))?.usedAt, now)
+      })
+
+      it('reused: a second use after the window (the caller revokes)', async () => {
+        await setup()
+        const now = T0 + HOUR
+        await rotate('tok-0', now, next(1, now))
+        const late = await rotate('tok-0', now + GRACE + 1, next(2, now + GRACE + 1))
+        assert.equal(late.status, 'reused')
+        assert.equal(sessionOf(late)?.id, 'sess')
+        assert.equal(await store.sessions.findRefreshToken('succ-2'), undefined)
+        assert.equal(sessionOf(late)?.revokedAt, null, 'the store does not revoke by itself')
+      })
+
+      it('reused: inside the window but the sealed pair is already purged', async () => {
+        await setup()
+        const now = T0 + HOUR
+        await rotate('tok-0', now, next(1, now))
+        // A purge with a shorter window clears the pair early.
+        await store.sessions.purgeExpired(now + 2 * SECOND, SECOND)
+        const again = await rotate('tok-0', now + 3 * SECOND, next(2, now + 3 * SECOND))
+        assert.equal(again.status, 'reused')
+      })
+
+      it('not_found: unknown token', async () => {
+        await setup()
+        assert.deepEqual(await rotate('nope', T0 + HOUR, next(1, T0 + HOUR)), {
+          status: 'not_found',
+        })
+        assert.equal(await store.sessions.findRefreshToken('succ-1'), undefined)
+      })
+
+      it('not_found: token at or past its expiry', async () => {
+        await setup()
+        const at = T0 + 7 * DAY
+        assert.deepEqual(await rotate('tok-0', at, next(1, at)), { status: 'not_found' })
+        assert.equal((await store.sessions.findRefreshToken('tok-0'))?.usedAt, null)
+        // One millisecond before, it still rotates.
+        assert.equal((await rotate('tok-0', at - 1, next(2, at - 1))).status, 'rotated')
+      })
+
+      it('not_found: a used token past its expiry is not reported as reuse', async () => {
+        await setup()
+        await rotate('tok-0', T0 + HOUR, next(1, T0 + HOUR))
+        const at = T0 + 7 * DAY
+        assert.deepEqual(await rotate('tok-0', at, next(2, at)), { status: 'not_found' })
+      })
+
+      it('not_found: revoked session, before and after a rotation', async () => {
+        await setup()
+        const now = T0 + HOUR
+        await store.sessions.revokeSession('sess', now, 'logout')
+        assert.deepEqual(await rotate('tok-0', now + 1, next(1, now + 1)), { status: 'not_found' })
+        assert.equal((await store.sessions.findRefreshToken('tok-0'))?.usedAt, null)
+        assert.equal(await store.sessions.findRefreshToken('succ-1'), undefined)
+      })
+
+      it('not_found: a racing caller after the winner’s session was revoked', async () => {
+        await setup()
+        const now = T0 + HOUR
+        await rotate('tok-0', now, next(1, now))
+        await store.sessions.revokeSession('sess', now + 1, 'reuse')
+        assert.deepEqual(await rotate('tok-0', now + 2, next(2, now + 2)), { status: 'not_found' })
+      })
+
+      it('not_found: session past its end even if the token is not', async () => {
+        const u = await addUser(store)
+        await addSession(store, {
+          userId: u.id,
+          id: 'short',
+          tokenHash: 'tok-s',
+          expiresAt: T0 + HOUR,
+          tokenExpiresAt: T0 + DAY,
+        })
+        const at = T0 + HOUR
+        assert.deepEqual(
+          await store.sessions.rotateRefreshToken({
+            tokenHash: 'tok-s',
+            now: at,
+            graceMs: GRACE,
+            successor: next(1, at),
+          }),
+          { status: 'not_found' },
+        )
+        assert.equal((await store.sessions.findSession('short'))?.lastUsedAt, T0)
+      })
+
+      it('20 concurrent rotations: exactly one rotated, 19 within_grace with its pair', async () => {
+        await setup()
+        const now = T0 + HOUR
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => rotate('tok-0', now, next(i, now))),
+        )
+        const rotated = results.filter((r) => r.status === 'rotated')
+        assert.equal(rotated.length, 1)
+        const graced = results.filter((r) => r.status === 'within_grace')
+        assert.equal(graced.length, 19)
+        // Exactly one successor was stored, and every loser got its pair.
+        const stored: number[] = []
+        for (let i = 0; i < 20; i++) {
+          if (await store.sessions.findRefreshToken(`succ-${i}`)) stored.push(i)
+        }
+        assert.equal(stored.length, 1)
+        const pairs = new Set(graced.map((r) => r.status === 'within_grace' && r.sealedPair))
+        assert.deepEqual([...pairs], [`sealed-${stored[0]}`])
+      })
+    })
+
+    describe('purgeExpired', () => {
+      it('deletes expired tokens and sessions, clears old sealed pairs, keeps the rest', async () => {
+        const u = await addUser(store)
+        // A live session whose first token was rotated an hour ago.
+        await addSession(store, { userId: u.id, id: 'live', tokenHash: 'live-0' })
+        await store.sessions.rotateRefreshToken({
+          tokenHash: 'live-0',
+          now: T0 + HOUR,
+          graceMs: GRACE,
+          successor: next(1, T0 + HOUR),
+        })
+        // Rotated just now: its pair is still inside the window.
+        await addSession(store, { userId: u.id, id: 'fresh', tokenHash: 'fresh-0' })
+        const now = T0 + 2 * HOUR
+        await store.sessions.rotateRefreshToken({
+          tokenHash: 'fresh-0',
+          now: now - 1,
+          graceMs: GRACE,
+          successor: next(2, now - 1),
+        })
+        // A live session with an expired token.
+        await addSession(store, {
+          userId: u.id,
+          id: 'idle',
+          tokenHash: 'idle-0',
+          tokenExpiresAt: now,
+        })
+        // An expired session with a token that (wrongly) outlives it.
+        await addSession(store, {
+          userId: u.id,
+          id: 'ended',
+          tokenHash: 'ended-0',
+          expiresAt: now - 1,
+          tokenExpiresAt: now + DAY,
+        })
+
+        // idle-0 and ended-0 deleted, 'ended' deleted, live-0's pair cleared.
+        assert.equal(await store.sessions.purgeExpired(now, GRACE), 4)
+
+        assert.equal(await store.sessions.findRefreshToken('idle-0'), undefined)
+        assert.equal(await store.sessions.findRefreshToken('ended-0'), undefined)
+        assert.equal(await store.sessions.findSession('ended'), undefined)
+        assert.ok(await store.sessions.findSession('idle'), 'the session itself is live')
+        assert.ok(await store.sessions.findSession('live'))
+        // Used tokens stay until they expire, for reuse detection.
+        assert.equal((await store.sessions.findRefreshToken('live-0'))?.usedAt, T0 + HOUR)
+        assert.ok(await store.sessions.findRefreshToken('succ-1'))
+        assert.equal(
+          (
+            await store.sessions.rotateRefreshToken({
+              tokenHash: 'fresh-0',
+              now,
+              graceMs: GRACE,
+              successor: next(3, now),
+            })
+          ).status,
+          'within_grace',
+          'a pair inside the window survives',
+        )
+        assert.equal(await store.sessions.purgeExpired(now, GRACE), 0, 'nothing left to purge')
+      })
+    })
+
+    describe('keys', () => {
+      it('insertKey and listKeys round-trip, ordered by activation', async () => {
+        const later = key('kid-b', T0 + DAY)
+        const first = key('kid-a', T0)
+        const retired: SigningKeyRecord = {
+          ...key('kid-0', T0 - 30 * DAY),
+          retiresAt: T0,
+          expiresAt: T0 + HOUR,
+        }
+        await store.keys.insertKey(later)
+        await store.keys.insertKey(first)
+        await store.keys.insertKey(retired)
+        assert.deepEqual(await store.keys.listKeys(), [retired, first, later])
+      })
+
+      it('a duplicate kid is rejected', async () => {
+        await store.keys.insertKey(key('kid-a', T0))
+        await assert.rejects(store.keys.insertKey(key('kid-a', T0 + 1)))
+        assert.equal((await store.keys.listKeys()).length, 1)
+      })
+
+      it('retireKey sets retiresAt and expiresAt of that key only', async () => {
+        await store.keys.insertKey(key('kid-a', T0))
+        await store.keys.insertKey(key('kid-b', T0 + 1))
+        await store.keys.retireKey('kid-a', T0 + DAY, T0 + DAY + 15 * MINUTE)
+        const [a, b] = await store.keys.listKeys()
+        assert.equal(a?.retiresAt, T0 + DAY)
+        assert.equal(a?.expiresAt, T0 + DAY + 15 * MINUTE)
+        assert.equal(b?.retiresAt, null)
+        assert.equal(b?.expiresAt, null)
+      })
+
+      it('deleteExpiredKeys deletes keys whose expiresAt has passed', async () => {
+        await store.keys.insertKey({ ...key('old', T0 - DAY), retiresAt: T0 - HOUR, expiresAt: T0 })
+        await store.keys.insertKey({ ...key('ending', T0), retiresAt: T0, expiresAt: T0 + 1 })
+        await store.keys.insertKey(key('current', T0 + 1))
+        assert.equal(await store.keys.deleteExpiredKeys(T0), 1)
+        assert.deepEqual(
+          (await store.keys.listKeys()).map((k) => k.kid),
+          ['ending', 'current'],
+        )
+        assert.equal(await store.keys.deleteExpiredKeys(T0), 0)
+        assert.equal(await store.keys.deleteExpiredKeys(T0 + 100 * DAY), 1, 'never the current key')
+      })
+
+      it('withRotationLock returns what fn returns, and fn can use the store', async () => {
+        const result = await store.keys.withRotationLock(async () => {
+          await store.keys.insertKey(key('kid-a', T0))
+          return (await store.keys.listKeys()).length
+        })
+        assert.equal(result, 1)
+        assert.equal((await store.keys.listKeys()).length, 1)
+      })
+
+      it('withRotationLock passes fn’s error on and releases the lock', async () => {
+        await assert.rejects(
+          store.keys.withRotationLock(async () => {
+            throw new Error('boom')
+          }),
+          /boom/,
+        )
+        assert.equal(await store.keys.withRotationLock(async () => 'again'), 'again')
+      })
+
+      it('withRotationLock is re-entrant', async () => {
+        const inner = await store.keys.withRotationLock(() =>
+          store.keys.withRotationLock(async () => {
+            await store.keys.insertKey(key('kid-nested', T0))
+            return 'inner'
+          }),
+        )
+        assert.equal(inner, 'inner')
+        assert.deepEqual(
+          (await store.keys.listKeys()).map((k) => k.kid),
+          ['kid-nested'],
+        )
+      })
+
+      it('withRotationLock serializes concurrent callers: the second sees the first’s key', async () => {
+        const events: string[] = []
+        // Each caller rotates only if no key exists: without the lock both
+        // would read an empty list and both insert.
+        const rotateIfEmpty = (name: string) =>
+          store.keys.withRotationLock(async () => {
+            events.push(`${name}:in`)
+            const before = await store.keys.listKeys()
+            await new Promise<void>((done) => setImmediate(done))
+            if (before.length === 0) await store.keys.insertKey(key(`kid-${name}`, T0))
+            await new Promise<void>((done) => setImmediate(done))
+            events.push(`${name}:out`)
+            return before.map((k) => k.kid)
+          })
+        const [seenByA, seenByB] = await Promise.all([rotateIfEmpty('a'), rotateIfEmpty('b')])
+        const keys = (await store.keys.listKeys()).map((k) => k.kid)
+        assert.equal(keys.length, 1, 'exactly one caller inserted')
+        assert.ok(
+          (seenByA.length === 0 && seenByB.length === 1) ||
+            (seenByB.length === 0 && seenByA.length === 1),
+          'the second caller saw the first one’s key',
+        )
+        // No interleaving: each caller left before the other entered.
+        assert.ok(
+          events.join() === 'a:in,a:out,b:in,b:out' || events.join() === 'b:in,b:out,a:in,a:out',
+          events.join(),
+        )
+      })
+    })
+
+    describe('revocations', () => {
+      const jti = (value: string, expiresAt: number): RevocationEntry => ({
+        kind: 'jti',
+        value,
+        expiresAt,
+      })
+
+      it('addRevocations stores every kind and returns them with increasing ids', async () => {
+        const stored = await store.revocations.addRevocations(
+          [
+            jti('j1', T0 + HOUR),
+            { kind: 'sid', value: 's1', expiresAt: T0 + HOUR },
+            { kind: 'sub', value: 'u1', before: T0 / 1000, expiresAt: T0 + HOUR },
+          ],
+          T0,
+        )
+        assert.equal(stored.length, 3)
+        assert.ok(stored.every((r, i) => i === 0 || r.id > (stored[i - 1]?.id ?? Infinity)))
+        assert.deepEqual(
+          stored.map(({ id: _id, ...rest }) => rest),
+          [
+            { kind: 'jti', value: 'j1', expiresAt: T0 + HOUR, createdAt: T0 },
+            { kind: 'sid', value: 's1', expiresAt: T0 + HOUR, createdAt: T0 },
+            { kind: 'sub', value: 'u1', before: T0 / 1000, expiresAt: T0 + HOUR, createdAt: T0 },
+          ],
+        )
+        assert.deepEqual(await store.revocations.listRevocations(0, T0, 10), stored)
+        assert.deepEqual(await store.revocations.addRevocations([], T0), [])
+      })
+
+      it('listRevocations: id > since, not expired at now, in id order, up to limit', async () => {
+        const first = await store.revocations.addRevocations(
+          [jti('a', T0 + HOUR), jti('b', T0 + MINUTE)],
+          T0,
+        )
+        const second = await store.revocations.addRevocations(
+          [jti('c', T0 + HOUR), jti('d', T0 + HOUR)],
+          T0 + 1,
+        )
+        const all = [...first, ...second]
+        const values = async (since: number, now: number, limit: number) =>
+          (await store.revocations.listRevocations(since, now, limit)).map((r) => r.value)
+        assert.deepEqual(await values(0, T0, 10), ['a', 'b', 'c', 'd'])
+        assert.deepEqual(await values(all[1]?.id ?? 0, T0, 10), ['c', 'd'])
+        assert.deepEqual(await values(all[3]?.id ?? 0, T0, 10), [])
+        assert.deepEqual(await values(0, T0, 2), ['a', 'b'])
+        // 'b' expires at T0 + MINUTE: gone from that instant on.
+        assert.deepEqual(await values(0, T0 + MINUTE - 1, 10), ['a', 'b', 'c', 'd'])
+        assert.deepEqual(await values(0, T0 + MINUTE, 10), ['a', 'c', 'd'])
+        assert.deepEqual(await values(0, T0 + HOUR, 10), [])
+      })
+
+      it('ids keep increasing across calls, even after the newest entries are deleted', async () => {
+        const [a] = await store.revocations.addRevocations([jti('a', T0 + HOUR)], T0)
+        const [b] = await store.revocations.addRevocations([jti('b', T0 + MINUTE)], T0)
+        assert.ok(a && b && b.id > a.id)
+        assert.equal(await store.revocations.deleteExpiredRevocations(T0 + MINUTE), 1)
+        const [c] = await store.revocations.addRevocations([jti('c', T0 + HOUR)], T0)
+        assert.ok(c && c.id > b.id, 'a deleted id is never handed out again (the feed cursor)')
+        assert.deepEqual(
+          (await store.revocations.listRevocations(b.id, T0, 10)).map((r) => r.value),
+          ['c'],
+        )
+      })
+
+      it('deleteExpiredRevocations deletes only expired entries and counts them', async () => {
+        await store.revocations.addRevocations(
+          [jti('a', T0), jti('b', T0 + 1), jti('c', T0 + 2)],
+          T0 - HOUR,
+        )
+        assert.equal(await store.revocations.deleteExpiredRevocations(T0 + 1), 2)
+        assert.deepEqual(
+          (await store.revocations.listRevocations(0, T0 - HOUR, 10)).map((r) => r.value),
+          ['c'],
+        )
+        assert.equal(await store.revocations.deleteExpiredRevocations(T0 + 1), 0)
+      })
+    })
+
+    describe('audit', () => {
+      async function seed(): Promise<void> {
+        const rows = [
+          audit({ at: T0, event: 'user.signup', userId: 'u1' }),
+          audit({ at: T0 + 1, event: 'user.login', userId: 'u1', sessionId: 's1' }),
+          audit({ at: T0 + 2, event: 'user.login', userId: 'u2', ip: '198.51.100.1' }),
+          audit({ at: T0 + 3, event: 'refresh.reused', userId: 'u1', sessionId: 's1' }),
+          audit({ at: T0 + 4, event: 'key.rotated', userId: null }),
+        ]
+        for (const row of rows) await store.audit.appendAudit(row)
+      }
+
+      it('appendAudit and listAudit round-trip, newest first', async () => {
+        const event = audit({
+          at: T0,
+          event: 'user.login',
+          userId: 'u1',
+          sessionId: 's1',
+          ip: '2001:db8::1',
+          details: { method: 'password', nested: { ok: true, n: 3 }, list: ['a'] },
+        })
+        await store.audit.appendAudit(event)
+        await store.audit.appendAudit(audit({ at: T0 + 1, event: 'user.logout' }))
+        const listed = await store.audit.listAudit({ limit: 10 })
+        assert.deepEqual(
+          listed.map((e) => e.event),
+          ['user.logout', 'user.login'],
+        )
+        const [newest, oldest] = listed
+        assert.ok(newest && oldest && newest.id > oldest.id)
+        const { id: _id, ...rest } = oldest
+        assert.deepEqual(rest, event)
+      })
+
+      it('filters by user and by event, alone and together', async () => {
+        await seed()
+        const events = async (options: { userId?: string; event?: string }) =>
+          (await store.audit.listAudit({ limit: 10, ...options })).map(
+            (e) => `${e.event}@${e.at - T0}`,
+          )
+        assert.deepEqual(await events({ userId: 'u1' }), [
+          'refresh.reused@3',
+          'user.login@1',
+          'user.signup@0',
+        ])
+        assert.deepEqual(await events({ event: 'user.login' }), ['user.login@2', 'user.login@1'])
+        assert.deepEqual(await events({ userId: 'u1', event: 'user.login' }), ['user.login@1'])
+        assert.deepEqual(await events({ userId: 'nobody' }), [])
+      })
+
+      it('pages with limit and the before cursor (an id)', async () => {
+        await seed()
+        const page1 = await store.audit.listAudit({ limit: 2 })
+        assert.deepEqual(
+          page1.map((e) => e.event),
+          ['key.rotated', 'refresh.reused'],
+        )
+        const page2 = await store.audit.listAudit({ limit: 2, before: page1.at(-1)?.id ?? 0 })
+        assert.deepEqual(
+          page2.map((e) => e.event),
+          ['user.login', 'user.login'],
+        )
+        const page3 = await store.audit.listAudit({ limit: 2, before: page2.at(-1)?.id ?? 0 })
+        assert.deepEqual(
+          page3.map((e) => e.event),
+          ['user.signup'],
+        )
+        const filtered = await store.audit.listAudit({
+          limit: 10,
+          userId: 'u1',
+          before: page1.at(-1)?.id ?? 0,
+        })
+        assert.deepEqual(
+          filtered.map((e) => e.event),
+          ['user.login', 'user.signup'],
+        )
+      })
+    })
+  })
+}
+
+let sequence = 0
+
+function user(overrides: Partial<NewUser> = {}): NewUser {
+  sequence += 1
+  const n = String(sequence).padStart(5, '0')
+  return {
+    id: `user-${n}`,
+    email: `user-${n}@example.com`,
+    name: `User ${n}`,
+    passwordHash: HASH,
+    roles: ['user'],
+    createdAt: T0,
+    ...overrides,
+  }
+}
+
+async function addUser(store: Store, overrides: Partial<NewUser> = {}): Promise<UserRecord> {
+  const created = await store.users.createUser(user(overrides))
+  if (created === 'email_taken') throw new Error('fixture email taken')
+  return created
+}
+
+async function addSession(
+  store: Store,
+  options: {
+    userId: string
+    id: string
+    tokenHash?: string
+    createdAt?: number
+    expiresAt?: number
+    tokenExpiresAt?: number
+  },
+): Promise<void> {
+  const createdAt = options.createdAt ?? T0
+  const expiresAt = options.expiresAt ?? createdAt + 30 * DAY
+  await store.sessions.createSession(
+    {
+      id: options.id,
+      userId: options.userId,
+      createdAt,
+      expiresAt,
+      userAgent: null,
+      ip: null,
+    },
+    {
+      tokenHash: options.tokenHash ?? `tok-${options.id}`,
+      sessionId: options.id,
+      createdAt,
+      expiresAt: options.tokenExpiresAt ?? Math.min(expiresAt, createdAt + 7 * DAY),
+    },
+  )
+}
+
+function next(n: number, now: number): RotationSuccessor {
+  return {
+    tokenHash: `succ-${n}`,
+    createdAt: now,
+    expiresAt: now + 7 * DAY,
+    sealedPair: `sealed-${n}`,
+  }
+}
+
+function sessionOf(result: RotateResult) {
+  return result.status === 'not_found' ? undefined : result.session
+}
+
+function key(kid: string, activatesAt: number): SigningKeyRecord {
+  return {
+    kid,
+    alg: 'ES256',
+    publicJwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid }),
+    sealedPrivateJwk: `sealed:${kid}`,
+    createdAt: activatesAt - HOUR,
+    activatesAt,
+    retiresAt: null,
+    expiresAt: null,
+  }
+}
+
+function audit(overrides: Partial<AuditEvent> & { event: string }): AuditEvent {
+  return {
+    at: T0,
+    userId: null,
+    sessionId: null,
+    ip: null,
+    details: {},
+    ...overrides,
+  }
+}
