@@ -308,3 +308,27 @@ describe('normalizeEmail', () => {
     assert.equal(normalizeEmail(`${local}x@${domain}`), undefined)
   })
 })
+
+test('normalizeEmail refuses characters a dot-atom address cannot hold', () => {
+  for (const bad of [
+    '<script>@x.com',
+    'a"b@x.com',
+    'a b@x.com',
+    'a(b)@x.com',
+    'a@x_y.com',
+    '.a@x.com',
+    'a..b@x.com',
+    'a;b@x.com',
+    'a@[127.0.0.1]',
+  ]) {
+    assert.equal(normalizeEmail(bad), undefined, bad)
+  }
+  for (const good of [
+    "o'brien@example.com",
+    'a+tag@example.com',
+    'josé@exämple.de',
+    'x.y-z@sub.example.co',
+  ]) {
+    assert.equal(normalizeEmail(good), good.normalize('NFC').toLowerCase(), good)
+  }
+})

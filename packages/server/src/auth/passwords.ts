@@ -264,5 +264,20 @@ export function normalizeEmail(email: string): string | undefined {
   const [local, domain] = parts as [string, string]
   if (local === '' || Buffer.byteLength(local) > 64 || domain === '') return undefined
   if (domain.split('.').some((label) => label === '')) return undefined
+  // RFC 5321 §4.1.2: an unquoted local part is a dot-atom; quoted local parts
+  // are legal but unused in practice and a favourite of injection payloads.
+  // RFC 6531 allows UTF-8 beyond ASCII on both sides.
+  if (
+    !LOCAL_PART.test(local) ||
+    local.startsWith('.') ||
+    local.endsWith('.') ||
+    local.includes('..')
+  ) {
+    return undefined
+  }
+  if (!DOMAIN.test(domain)) return undefined
   return normalized
 }
+
+const LOCAL_PART = /^[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~.-]+$/u
+const DOMAIN = /^[\p{L}\p{N}\p{M}.-]+$/u

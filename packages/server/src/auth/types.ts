@@ -53,6 +53,12 @@ export interface AuthResult {
   tokens: IssuedTokens
 }
 
+/** Who performs an administrative action: a user's session, or the CLI (sessionId null). */
+export interface Actor {
+  userId: string
+  sessionId: string | null
+}
+
 /** A verified access token on a protected route. */
 export interface AccessContext {
   token: string
@@ -129,12 +135,16 @@ export interface AuthService {
   adminListUsers(query: { limit: number; after?: string; email?: string }): Promise<AdminUser[]>
   /** Role changes revoke the user's older access tokens (`sub/before`). */
   adminUpdateUser(
-    actor: AccessContext,
+    actor: Actor,
     userId: string,
     patch: { roles?: string[]; disabled?: boolean; name?: string | null },
     client: ClientInfo,
   ): Promise<AdminUser>
-  adminRotateKeys(actor: AccessContext, client: ClientInfo): Promise<KeyView[]>
+  adminRotateKeys(
+    actor: Actor,
+    client: ClientInfo,
+    options?: { immediate?: boolean },
+  ): Promise<KeyView[]>
   adminListKeys(): KeyView[]
   adminAudit(query: {
     limit: number

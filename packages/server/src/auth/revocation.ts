@@ -1,0 +1,128 @@
+import type { RevocationEntry, RevocationStore, StoredRevocation } from '../storage/ports.ts'
+
+/** The claims a revocation check reads. */
+export interface RevocableClaims {
+  jti?: unknown
+  sid?: unknown
+  sub?: unknown
+  iat?: unknown
+}
+
+/**
+ * The revocation list held in memory, so every protected request checks it
+ * with three Map lookups and no I/O. The store is the source of truth: the
+ * list loads from it at start, writes go to it first, and `sync()` catches up
+ * on entries other instances wrote.
+ */
+export interface RevocationList {
+  /** Loads every unexpired entry from the store. */
+  load(): Promise<void>
+  /** Stores entries, then enforces them here. */
+  add(entries: RevocationEntry[]): Promise<StoredRevocation[]>
+  /** Enforces entries already stored (by another instance, or a feed). */
+  apply(entries: readonly StoredRevocation[]): void
+  /** Reads entries newer than the last one seen. */
+  sync(): Promise<number>
+  isRevoked(claims: RevocableClaims): boolean
+  /** Forgets expired entries; returns how many. */
+  prune(): number
+  /** Id of the newest entry applied (the feed cursor). */
+  readonly cursor: number
+  readonly size: number
+}
+
+const SYNC_PAGE = 1000
+
+export function createRevocationList(options: {
+  store: RevocationStore
+  now: () => number
+}): RevocationList {
+  const { store, now } = options
+  const jtis = new Map<string, number>()
+  const sids = new Map<string, number>()
+  /** sub → newest `before` (epoch seconds) and when that entry expires. */
+  const subs = new Map<string, { before: number; expiresAt: number }>()
+  let cursor = 0
+
+  function applyOne(entry: StoredRevocation): void {
+    if (entry.id > cursor) cursor = entry.id
+    if (entry.expiresAt <= now()) return
+    if (entry.kind === 'jti')
+      jtis.set(entry.value, Math.max(entry.expiresAt, jtis.get(entry.value) ?? 0))
+    else if (entry.kind === 'sid') {
+      sids.set(entry.value, Math.max(entry.expiresAt, sids.get(entry.value) ?? 0))
+    } else {
+      const current = subs.get(entry.value)
+      subs.set(entry.value, {
+        before: Math.max(entry.before, current?.before ?? 0),
+        expiresAt: Math.max(entry.expiresAt, current?.expiresAt ?? 0),
+      })
+    }
+  }
+
+  async function sync(): Promise<number> {
+    let applied = 0
+    for (;;) {
+      const page = await store.listRevocations(cursor, now(), SYNC_PAGE)
+      for (const entry of page) applyOne(entry)
+      applied += page.length
+      if (page.length < SYNC_PAGE) return applied
+    }
+  }
+
+  return {
+    async load() {
+      cursor = 0
+      jtis.clear()
+      sids.clear()
+      subs.clear()
+      await sync()
+    },
+    async add(entries) {
+      const stored = await store.addRevocations(entries, now())
+      for (const entry of stored) applyOne(entry)
+      return stored
+    },
+    apply(entries) {
+      for (const entry of entries) applyOne(entry)
+    },
+    sync,
+    isRevoked(claims) {
+      if (typeof claims.jti === 'string' && jtis.has(claims.jti)) return true
+      if (typeof claims.sid === 'string' && sids.has(claims.sid)) return true
+      if (typeof claims.sub === 'string') {
+        const entry = subs.get(claims.sub)
+        // Tokens issued in the second of `before` or later survive (a new login right after).
+        if (entry !== undefined && (typeof claims.iat !== 'number' || claims.iat < entry.before)) {
+          return true
+        }
+      }
+      return false
+    },
+    prune() {
+      const at = now()
+      let removed = 0
+      for (const map of [jtis, sids]) {
+        for (const [key, expiresAt] of map) {
+          if (expiresAt <= at) {
+            map.delete(key)
+            removed++
+          }
+        }
+      }
+      for (const [key, entry] of subs) {
+        if (entry.expiresAt <= at) {
+          subs.delete(key)
+          removed++
+        }
+      }
+      return removed
+    },
+    get cursor() {
+      return cursor
+    },
+    get size() {
+      return jtis.size + sids.size + subs.size
+    },
+  }
+}
