@@ -4,9 +4,14 @@
 
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
+import * as configCommand from './config.ts'
+import * as keysCommand from './keys.ts'
+import * as migrateCommand from './migrate.ts'
 import { oneLine, reportError } from './output.ts'
 import * as secretCommand from './secret.ts'
+import * as serveCommand from './serve.ts'
 import * as tokenCommand from './token.ts'
+import * as usersCommand from './users.ts'
 
 /** What a command module exports. */
 export interface CommandModule {
@@ -14,7 +19,15 @@ export interface CommandModule {
 }
 
 /** Registration order is the order `tessera --help` lists them in. */
-const COMMANDS: readonly CommandModule[] = [tokenCommand, secretCommand]
+const COMMANDS: readonly CommandModule[] = [
+  serveCommand,
+  migrateCommand,
+  usersCommand,
+  keysCommand,
+  configCommand,
+  tokenCommand,
+  secretCommand,
+]
 
 function packageVersion(): string {
   // src/cli/ and dist/cli/ both sit two levels under the package root.

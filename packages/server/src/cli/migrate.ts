@@ -1,0 +1,23 @@
+import type { Command } from 'commander'
+import { createSqlStore } from '../storage/sql/index.ts'
+import { configFromEnv } from './serve.ts'
+
+export function register(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (serve also does this at start)')
+    .action(async () => {
+      const config = configFromEnv()
+      const store = await createSqlStore(config.databaseUrl)
+      try {
+        const applied = await store.migrate()
+        process.stdout.write(
+          applied.length === 0
+            ? 'database is up to date\n'
+            : applied.map((name) => `applied ${name}\n`).join(''),
+        )
+      } finally {
+        await store.close()
+      }
+    })
+}
