@@ -365,3 +365,65 @@ describe('bad input against the real service leaves the store unchanged', () => 
     )
   })
 })
+
+describe('signing algorithms by configuration', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['ES256', {}],
+    ['EdDSA', { TESSERA_SIGNING_ALG: 'EdDSA' }],
+    ['RS256', { TESSERA_SIGNING_ALG: 'RS256' }],
+    ['PS256', { TESSERA_SIGNING_ALG: 'PS256' }],
+    [
+      'HS256',
+      {
+        TESSERA_SIGNING_ALG: 'HS256',
+        TESSERA_HS_SECRETS: `hs-1:${randomBytes(32).toString('base64url')},hs-0:${randomBytes(32).toString('base64url')}`,
+      },
+    ],
+  ]
+  for (const [alg, env] of cases) {
+    it(`${alg}: tokens are signed with it and verify on protected routes`, async () => {
+      const h = await harness(env)
+      const s = await h.signup(`${alg.toLowerCase()}@example.com`)
+      const { header } = decode(s.accessToken as string)
+      assert.equal(header.alg, alg)
+      assert.equal(
+        (await h.call('GET', '/auth/me', { token: s.accessToken as string })).status,
+        200,
+      )
+      const jwks = await h.call('GET', '/.well-known/jwks.json')
+      const keys = jwks.body.keys as { alg: string; kid: string }[]
+      if (alg === 'HS256') {
+        assert.equal(keys.length, 0, 'HMAC secrets are never published')
+        assert.equal(header.kid, 'hs-1', 'the first configured secret signs')
+      } else
+        assert.deepEqual(
+          keys.map((k) => [k.alg, k.kid]),
+          [[alg, header.kid]],
+        )
+    })
+  }
+})
+
+describe('login rate limiting', () => {
+  it('consecutive failures bring a growing back-off with Retry-After; a success resets it', async () => {
+    const h = await harness({ TESSERA_LOGIN_RATE_LIMIT: 'ip=100/15m,fails=3,maxBackoff=15m' })
+    await h.signup('rl@example.com')
+    const attempt = (password: string) =>
+      h.call('POST', '/auth/login', { body: { email: 'rl@example.com', password } })
+    for (let i = 0; i < 3; i++)
+      assert.equal(code((await attempt('wrong password!')).body), 'invalid_credentials')
+    const limited = await attempt(PASSWORD)
+    assert.equal(limited.status, 429, 'even the right password waits out the back-off')
+    assert.equal(code(limited.body), 'rate_limited')
+    assert.ok(Number(limited.headers['retry-after']) >= 1)
+    // Unknown accounts are throttled the same way: no enumeration through 429s.
+    for (let i = 0; i < 3; i++)
+      await h.call('POST', '/auth/login', {
+        body: { email: 'ghost@example.com', password: 'whatever it is' },
+      })
+    const ghost = await h.call('POST', '/auth/login', {
+      body: { email: 'ghost@example.com', password: 'whatever it is' },
+    })
+    assert.equal(ghost.status, 429)
+  })
+})
