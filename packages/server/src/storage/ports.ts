@@ -217,3 +217,16 @@ export interface Store {
   migrate(): Promise<string[]>
   close(): Promise<void>
 }
+
+/**
+ * Thrown by a backend when the database cannot be reached (connection refused
+ * or lost, pool exhausted, server shutting down). The HTTP layer answers 503
+ * `unavailable`; the backend recovers by itself when the database returns.
+ * The message is safe to show: never a URL, password or query.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message = 'the database is unavailable', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StoreUnavailableError'
+  }
+}

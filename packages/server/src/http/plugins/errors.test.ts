@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { AuthError, type ErrorCode } from '../../auth/errors.ts'
+import { StoreUnavailableError } from '../../storage/ports.ts'
 import { errorCodeList, errorCodes, isErrorCode } from '../error-codes.ts'
 import { errorBody, toWireError, wwwAuthenticate } from './errors.ts'
 
@@ -137,4 +138,14 @@ describe('errorBody', () => {
       error: { code: 'rate_limited', message: 'Slow down.', retryAfter: 7 },
     })
   })
+})
+
+test('a store outage is 503 unavailable with Retry-After, never a 500', () => {
+  const wireError = toWireError(
+    new StoreUnavailableError('the database is unavailable', { cause: new Error('ECONNREFUSED') }),
+  )
+  assert.equal(wireError?.status, 503)
+  assert.equal(wireError?.code, 'unavailable')
+  assert.equal(wireError?.retryAfter, 1)
+  assert.doesNotMatch(wireError?.message ?? '', /ECONNREFUSED/)
 })

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError, type ErrorCode } from '../../auth/errors.ts'
+import { StoreUnavailableError } from '../../storage/ports.ts'
 import { errorCodes, INTERNAL_ERROR, type WireCode } from '../error-codes.ts'
 import { applySecurityHeaders } from './security-headers.ts'
 
@@ -72,6 +73,10 @@ export function toWireError(error: unknown): WireError | undefined {
       details: error.details,
       retryAfter: error.retryAfter,
     }
+  }
+  // An outage, not a bug: the client may retry (the instance recovers by itself).
+  if (error instanceof StoreUnavailableError) {
+    return { ...wire('unavailable', 'The service is temporarily unavailable.'), retryAfter: 1 }
   }
   if (typeof error !== 'object' || error === null) return undefined
   const { validation, code, statusCode } = error as {
