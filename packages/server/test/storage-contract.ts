@@ -1,5 +1,5 @@
 // The storage contract: what every backend of storage/ports.ts must do, run
-// against each of them (SQLite now, PostgreSQL next) by a `*.test.ts` file
+// against each of them (SQLite and PostgreSQL) by a `*.test.ts` file
 // that supplies a store factory. Nothing here may depend on the backend: no
 // SQL, no file paths, no driver errors; only the ports.
 //

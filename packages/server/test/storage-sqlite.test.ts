@@ -72,21 +72,6 @@ describe('SQLite specifics', () => {
     }
   })
 
-  it('refuses PostgreSQL for now, without echoing the URL', async () => {
-    await assert.rejects(
-      createSqlStore('postgres://tessera:s3cret@db/tessera'),
-      (error: unknown) => {
-        assert.ok(error instanceof Error)
-        assert.match(
-          error.message,
-          /PostgreSQL support arrives with TESSERA_DATABASE_URL=postgres:/,
-        )
-        assert.ok(!error.message.includes('s3cret'))
-        return true
-      },
-    )
-  })
-
   it('creates parent directories and puts a file database in WAL mode', async () => {
     const path = join(dir, 'nested', 'deeper', 'tessera.db')
     const store = await createSqlStore(`sqlite:${path}`)

@@ -1,25 +1,29 @@
-// Every difference between the SQL backends lives in this file: how the
-// database URL is read, how the Kysely driver is created, the column types the
-// migrations use, how a unique violation is recognized, how the key-rotation
-// lock and the revocation-feed ordering are obtained, and how integers come
-// back from the driver. The port implementations (users.ts, sessions.ts, ...)
-// are one Kysely code path for both.
+// Every difference between the SQL backends lives here and in postgres.ts:
+// how the database URL is read, how the Kysely driver is created, the column
+// types the migrations use, how a unique violation is recognized, how the
+// key-rotation lock, the revocation-feed ordering and the migration lock are
+// obtained, and how integers come back from the driver. The port
+// implementations (users.ts, sessions.ts, ...) are one Kysely code path for
+// both.
 //
-// PostgreSQL plugs in here next: `createPostgresDialect(url)` returning a
-// `SqlDialect` built on Kysely's PostgresDialect and a `pg` pool. Notes for it:
-// - times are `bigint` columns; `pg` returns int8 as a string unless a type
-//   parser is set (`toNumber` accepts both, and checks the safe range);
+// PostgreSQL (postgres.ts) in short:
+// - times are `bigint` columns; `pg` returns int8 as text unless told
+//   otherwise, so the pool parses safe integers to numbers (`toNumber`
+//   still accepts both, and checks the safe range);
 // - unique violation: SQLSTATE 23505 with `constraint` = the index name;
 // - rotation lock: `pg_advisory_xact_lock(key)` inside the transaction;
 // - revocation feed: sequence values are taken at INSERT but become visible at
 //   COMMIT, so a reader could see id 7 before id 6 commits and skip 6 forever
-//   with its `since` cursor. `lockRevocationFeed` must take a transaction-scoped
+//   with its `since` cursor. `lockRevocationFeed` takes a transaction-scoped
 //   advisory lock so appends commit in id order;
-// - identity: `bigint generated always as identity`.
+// - migrations: a session-scoped advisory lock around the Migrator;
+// - identity: `bigint generated always as identity`;
+// - connection failures become StoreUnavailableError.
 
 import { resolve } from 'node:path'
 import { type ColumnDataType, type ColumnDefinitionBuilder, Kysely, type Transaction } from 'kysely'
 import { NodeSqliteDialect, openNodeSqlite } from './node-sqlite.ts'
+import { createPostgresDialect } from './postgres.ts'
 import type { Database, DbBoolean, DbInteger } from './schema.ts'
 
 /** Where the data lives, parsed from `TESSERA_DATABASE_URL`. */
@@ -63,10 +67,15 @@ export interface SqlDialect {
   withRotationLock<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>
   /** Called first in the transaction that appends revocations, so ids commit in order. */
   lockRevocationFeed(trx: Kysely<Database>): Promise<void>
+  /**
+   * Runs `fn` (the Migrator) so that one process at a time migrates. `db` is
+   * what the Migrator must use; `tableSchema` is where its bookkeeping
+   * tables live (undefined: the dialect's default).
+   */
+  withMigrationLock<T>(
+    fn: (db: Kysely<Database>, tableSchema: string | undefined) => Promise<T>,
+  ): Promise<T>
 }
-
-const POSTGRES_LATER =
-  'PostgreSQL support arrives with TESSERA_DATABASE_URL=postgres://… in the scale-out release'
 
 /**
  * Parses `sqlite:<path>` (relative to the working directory, or absolute),
@@ -87,13 +96,19 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseLocation {
   )
 }
 
-/** Opens the database at `location` and returns its dialect. */
-export async function createDialect(location: DatabaseLocation): Promise<SqlDialect> {
+/**
+ * Opens the database at `location` and returns its dialect. `log` receives
+ * notable events (a lost connection); never a secret.
+ */
+export async function createDialect(
+  location: DatabaseLocation,
+  log: (message: string) => void = () => {},
+): Promise<SqlDialect> {
   switch (location.kind) {
     case 'sqlite':
       return createSqliteDialect(location.path)
     case 'postgres':
-      throw new Error(POSTGRES_LATER)
+      return createPostgresDialect(location.url, log)
   }
 }
 
@@ -134,6 +149,9 @@ function createSqliteDialect(path: string): SqlDialect {
     withRotationLock: (fn) => kysely.transaction().execute(fn),
     // One writer at a time: appends already commit in id order.
     lockRevocationFeed: async () => {},
+    // The Migrator runs in a BEGIN IMMEDIATE transaction (node-sqlite.ts),
+    // which is the lock.
+    withMigrationLock: (fn) => fn(kysely, undefined),
   }
 }
 

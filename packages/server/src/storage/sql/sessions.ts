@@ -148,6 +148,22 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
  * applies the row change and its condition atomically (PostgreSQL re-checks
  * the WHERE after waiting on the row lock). Everyone else reads the row and
  * is told what happened.
+ *
+ * On PostgreSQL, READ COMMITTED (the default) is enough, and is what makes
+ * the losers' answer right. Callers on other connections run the UPDATE at
+ * once; the first to reach the row locks it and the rest wait on that row
+ * lock. When the winner commits, each waiter re-evaluates the WHERE against
+ * the committed row version (EvalPlanQual), finds `used_at` set, updates
+ * nothing and gets no row; if the winner rolled back instead, the first
+ * waiter proceeds against the unchanged row and wins. So exactly one caller
+ * ever gets `rotated`. A loser's following SELECT is a new statement with a
+ * new snapshot (READ COMMITTED), so it sees the winner's `used_at` and
+ * sealed pair and answers `within_grace`. REPEATABLE READ would make the
+ * waiters fail with a serialization error instead, to be retried: more work
+ * for the same outcome. (The EXISTS on `sessions` is not re-read under
+ * EvalPlanQual; a session revoked at that very instant is a race whose either
+ * order is acceptable, and the next refresh sees the revocation.)
+ * https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED
  */
 async function rotate(
   trx: Kysely<Database>,

@@ -1,7 +1,7 @@
 // createSqlStore: the Store ports over one SQL database.
 
 import { Migrator, sql } from 'kysely'
-import type { Store } from '../ports.ts'
+import { type Store, StoreUnavailableError } from '../ports.ts'
 import { createAuditStore } from './audit.ts'
 import { createSqlContext } from './context.ts'
 import { createDialect, parseDatabaseUrl } from './dialect.ts'
@@ -21,8 +21,14 @@ export interface SqlStoreOptions {
  * `migrate()` before first use.
  *
  * URLs: `sqlite:<path>` (relative to the working directory or absolute;
- * parent directories are created), `sqlite::memory:`; `postgres://…` comes
- * with the scale-out release and throws for now.
+ * parent directories are created), `sqlite::memory:`, and
+ * `postgres://user:password@host:port/database` (or `postgresql://`), which
+ * takes `?pool=` (connections, default 10), `?connect_timeout=` (seconds,
+ * default 5) and `?schema=` (where the tables live; see postgres.ts) besides
+ * what the `pg` driver reads (sslmode, statement_timeout, …).
+ *
+ * When the database cannot be reached, every method rejects with
+ * StoreUnavailableError; the store recovers by itself when it returns.
  *
  * @example
  * const store = await createSqlStore('sqlite:./data/tessera.db', { log: console.log })
@@ -35,7 +41,7 @@ export async function createSqlStore(
   options: SqlStoreOptions = {},
 ): Promise<Store> {
   const log = options.log ?? (() => {})
-  const dialect = await createDialect(parseDatabaseUrl(databaseUrl))
+  const dialect = await createDialect(parseDatabaseUrl(databaseUrl), log)
   log(`storage: ${dialect.description}`)
   const ctx = createSqlContext(dialect)
   let closed: Promise<void> | undefined
@@ -52,12 +58,15 @@ export async function createSqlStore(
     },
 
     async migrate() {
-      const migrator = new Migrator({
-        db: dialect.kysely,
-        provider: createMigrationProvider(dialect.schema),
-      })
-      const { error, results = [] } = await migrator.migrateToLatest()
+      const { error, results = [] } = await dialect.withMigrationLock((db, tableSchema) =>
+        new Migrator({
+          db,
+          provider: createMigrationProvider(dialect.schema),
+          ...(tableSchema === undefined ? {} : { migrationTableSchema: tableSchema }),
+        }).migrateToLatest(),
+      )
       if (error !== undefined) {
+        if (error instanceof StoreUnavailableError) throw error
         const failed = results.find((result) => result.status === 'Error')?.migrationName
         throw new Error(failed ? `migration ${failed} failed` : 'migrations failed', {
           cause: error,
