@@ -2,6 +2,7 @@
 // Only this file and cli/ choose concrete implementations; everything else
 // receives its collaborators.
 
+import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from './auth/passwords.ts'
@@ -12,6 +13,14 @@ import type { AuthService } from './auth/types.ts'
 import type { Config } from './config/types.ts'
 import { buildApp } from './http/app.ts'
 import type { Store } from './storage/ports.ts'
+import {
+  closeRedis,
+  createRedisConnection,
+  createRedisRateLimiterFactory,
+  createRevocationFanout,
+  ensureConnecting,
+  type RevocationFanout,
+} from './storage/redis/index.ts'
 import { createSqlStore } from './storage/sql/index.ts'
 import { createAccessTokenIssuer, createAccessTokenVerifier } from './tokens/access-tokens.ts'
 import { createKeyRing, type KeyRing } from './tokens/key-ring.ts'
@@ -65,9 +74,16 @@ export async function createTessera(
   const store = await createSqlStore(config.databaseUrl, {
     log: (message: string) => log.info(message),
   })
+  // Redis is optional: shared rate limits and revocation fan-out between instances.
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : createRedisConnection(config.redisUrl, { log, name: 'tessera' })
+  let fanout: RevocationFanout | undefined
   try {
-    const applied = await store.migrate()
-    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated')
+    if (redis !== undefined) ensureConnecting(redis)
+    // The store logs each migration it applies.
+    await store.migrate()
 
     const keyRing = createKeyRing({
       store: store.keys,
@@ -81,16 +97,50 @@ export async function createTessera(
     })
     await keyRing.start()
 
-    const revocations = createRevocationList({ store: store.revocations, now })
+    const revocations = createRevocationList({
+      store: store.revocations,
+      now,
+      // Other instances enforce it within a second; the store stays the source of truth.
+      onAdded: (entries) => void fanout?.publish([...entries]),
+    })
     await revocations.load()
+    if (redis !== undefined && config.redisUrl !== undefined) {
+      fanout = createRevocationFanout({
+        url: config.redisUrl,
+        list: revocations,
+        log,
+        publisher: redis,
+      })
+      await fanout.start()
+    }
 
-    const verifyAccessToken = createAccessTokenVerifier({
+    const verifyWithRing = createAccessTokenVerifier({
       ring: keyRing,
       issuer: config.issuer,
       audience: config.audience,
       now,
       isRevoked: (claims) => revocations.isRevoked(claims),
     })
+    // Another instance may have rotated with --now: an unknown kid reloads the
+    // ring from the store in the background, at most every 5 seconds.
+    let lastKeyReload = 0
+    const verifyAccessToken = (token: string) => {
+      try {
+        return verifyWithRing(token)
+      } catch (error) {
+        if (
+          error instanceof JwtError &&
+          error.code === 'key_not_found' &&
+          now() - lastKeyReload > 5_000
+        ) {
+          lastKeyReload = now()
+          keyRing
+            .maintain()
+            .catch((reason: unknown) => log.warn({ err: reason }, 'key reload failed'))
+        }
+        throw error
+      }
+    }
     const issuer = createAccessTokenIssuer({
       ring: keyRing,
       issuer: config.issuer,
@@ -111,7 +161,10 @@ export async function createTessera(
       ),
       rules: { checkPasswordPolicy, normalizeEmail },
       refreshTokens: { createRefreshToken, hashRefreshToken, isWellFormedRefreshToken },
-      rateLimits: createRateLimits(config),
+      rateLimits: createRateLimits(
+        config,
+        redis === undefined ? {} : { factory: createRedisRateLimiterFactory({ redis, log }) },
+      ),
       sealer,
       now,
       log,
@@ -151,11 +204,15 @@ export async function createTessera(
         try {
           await app.close()
         } finally {
+          await fanout?.close()
+          if (redis !== undefined) await closeRedis(redis)
           await store.close()
         }
       },
     }
   } catch (error) {
+    await fanout?.close()
+    if (redis !== undefined) await closeRedis(redis)
     await store.close()
     throw error
   }

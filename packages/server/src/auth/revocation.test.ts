@@ -29,7 +29,7 @@ test('jti, sid and sub-before entries are enforced, and only for the tokens they
   )
   assert.equal(list.isRevoked({ sub: 'u2', iat: 1, sid: 's2', jti: 'j2' }), false)
   assert.equal(list.isRevoked({ sub: 'u1' }), true, 'no iat: cannot prove it is newer')
-  assert.equal(list.cursor, 3)
+  assert.equal(list.cursor, 3, 'its own contiguous entries advance the cursor')
   await store.close()
 })
 
@@ -51,5 +51,26 @@ test('another list catches up from the store; expired entries are pruned and not
   await fresh.load()
   assert.equal(fresh.size, 1)
   assert.ok(fresh.isRevoked({ sid: 'long' }))
+  await store.close()
+})
+
+test('an entry pushed out of order does not move the cursor past one never seen', async () => {
+  const { store, clock, list } = await setup()
+  const writer = createRevocationList({ store: store.revocations, now: clock.now })
+  const exp = clock.now() + 60_000
+  const [first] = await writer.add([{ kind: 'sid', value: 'missed', expiresAt: exp }])
+  const [second] = await writer.add([{ kind: 'sid', value: 'pushed', expiresAt: exp }])
+  // Only the second reaches `list` (the first message was lost).
+  list.apply([second!])
+  assert.ok(list.isRevoked({ sid: 'pushed' }), 'enforced at once')
+  assert.equal(list.cursor, 0, 'but the cursor waits for id 1')
+  await list.sync()
+  assert.ok(list.isRevoked({ sid: 'missed' }), 'the lost entry is caught up')
+  assert.equal(list.cursor, second!.id)
+  // Contiguous pushes advance it.
+  const [third] = await writer.add([{ kind: 'jti', value: 'j3', expiresAt: exp }])
+  list.apply([third!])
+  assert.equal(list.cursor, third!.id)
+  assert.ok(first)
   await store.close()
 })

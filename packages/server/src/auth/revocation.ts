@@ -26,7 +26,7 @@ export interface RevocationList {
   isRevoked(claims: RevocableClaims): boolean
   /** Forgets expired entries; returns how many. */
   prune(): number
-  /** Id of the newest entry applied (the feed cursor). */
+  /** Every entry up to this id is applied (the feed cursor). */
   readonly cursor: number
   readonly size: number
 }
@@ -36,16 +36,24 @@ const SYNC_PAGE = 1000
 export function createRevocationList(options: {
   store: RevocationStore
   now: () => number
+  /** Told of entries this instance added, after they are stored (fan-out to other instances). */
+  onAdded?: (entries: readonly StoredRevocation[]) => void
 }): RevocationList {
-  const { store, now } = options
+  const { store, now, onAdded } = options
   const jtis = new Map<string, number>()
   const sids = new Map<string, number>()
   /** sub → newest `before` (epoch seconds) and when that entry expires. */
   const subs = new Map<string, { before: number; expiresAt: number }>()
   let cursor = 0
 
-  function applyOne(entry: StoredRevocation): void {
-    if (entry.id > cursor) cursor = entry.id
+  /**
+   * Enforces an entry. The cursor means "every id up to here is applied": a
+   * read of the store in id order may move it anywhere forward, but an entry
+   * pushed to us (our own add, a fan-out message) only when it is the next
+   * id; otherwise an entry we never saw could fall behind the cursor for good.
+   */
+  function applyOne(entry: StoredRevocation, fromStoreScan: boolean): void {
+    if (fromStoreScan ? entry.id > cursor : entry.id === cursor + 1) cursor = entry.id
     if (entry.expiresAt <= now()) return
     if (entry.kind === 'jti')
       jtis.set(entry.value, Math.max(entry.expiresAt, jtis.get(entry.value) ?? 0))
@@ -64,7 +72,7 @@ export function createRevocationList(options: {
     let applied = 0
     for (;;) {
       const page = await store.listRevocations(cursor, now(), SYNC_PAGE)
-      for (const entry of page) applyOne(entry)
+      for (const entry of page) applyOne(entry, true)
       applied += page.length
       if (page.length < SYNC_PAGE) return applied
     }
@@ -80,11 +88,12 @@ export function createRevocationList(options: {
     },
     async add(entries) {
       const stored = await store.addRevocations(entries, now())
-      for (const entry of stored) applyOne(entry)
+      for (const entry of stored) applyOne(entry, false)
+      onAdded?.(stored)
       return stored
     },
     apply(entries) {
-      for (const entry of entries) applyOne(entry)
+      for (const entry of entries) applyOne(entry, false)
     },
     sync,
     isRevoked(claims) {
