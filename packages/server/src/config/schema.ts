@@ -272,7 +272,7 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
   variable({
     name: 'TESSERA_DATABASE_URL',
     key: 'databaseUrl',
-    doc: 'Where users, sessions and keys live: SQLite for one instance, PostgreSQL to run several.',
+    doc: 'Where users, sessions and keys live: SQLite for one instance, PostgreSQL to run several (postgres:// URLs also take ?pool=10, ?schema=name, ?connect_timeout=5).',
     unit: 'sqlite:<path> or postgres:// URL',
     secret: false,
     defaultText: '`sqlite:<data dir>/tessera.db`',

@@ -1,6 +1,6 @@
 // The narrow interfaces the domain needs from storage. `auth/` and `tokens/`
-// see storage only through these; `cli/` wires a concrete backend (SQLite
-// now, PostgreSQL next). Every backend passes test/storage-contract.ts.
+// see storage only through these; `tessera.ts` wires a concrete backend
+// (SQLite or PostgreSQL). Every backend passes test/storage-contract.ts.
 //
 // Times are epoch milliseconds (numbers) throughout, so the domain can inject
 // its clock and no backend's date type leaks out.
@@ -163,7 +163,9 @@ export interface KeyStore {
   /**
    * Runs `fn` while holding the deployment-wide rotation lock, so exactly
    * one instance rotates (SQLite: a write transaction; PostgreSQL: an
-   * advisory lock). Returns what `fn` returns.
+   * advisory lock). Store writes inside `fn` commit together or not at all;
+   * `fn` must not catch a store error and carry on (PostgreSQL aborts the
+   * transaction) and must finish well within a minute. Returns what `fn` returns.
    */
   withRotationLock<T>(fn: () => Promise<T>): Promise<T>
 }
@@ -211,9 +213,9 @@ export interface Store {
   readonly keys: KeyStore
   readonly revocations: RevocationStore
   readonly audit: AuditStore
-  /** Cheap round trip for /ready. */
+  /** Cheap round trip for /ready; rejects with StoreUnavailableError when the database is unreachable. */
   ping(): Promise<void>
-  /** Applies pending migrations; returns the names applied. */
+  /** Applies pending migrations (safe when several instances start at once); returns the names applied. */
   migrate(): Promise<string[]>
   close(): Promise<void>
 }

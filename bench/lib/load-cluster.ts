@@ -1,0 +1,259 @@
+/**
+ * The deployment bench/load.ts measures: `tessera serve` child processes on
+ * 127.0.0.1 with ephemeral ports, a PostgreSQL schema made for the run and
+ * dropped after it, and CPU accounting from /proc for the processes involved.
+ */
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const root = resolve(import.meta.dirname, '../..')
+const main = join(root, 'packages/server/src/cli/main.ts')
+
+/** Log lines kept per instance at warn and above (the rest is only counted). */
+const KEPT_LINES = 20
+
+/** One running `tessera serve`. */
+export interface Instance {
+  readonly name: string
+  readonly url: string
+  readonly pid: number
+  readonly dataDir: string
+  /** Log lines by pino level name (info, warn, error, ...). */
+  readonly levels: Map<string, number>
+  /** The first warn/error/fatal lines (message and error message only). */
+  readonly problems: string[]
+  /** Peak resident memory so far (VmHWM), MiB; NaN once the process is gone. */
+  peakRssMiB(): number
+  stop(): Promise<number | null>
+}
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+}
+
+/** What of a pino line is safe and useful to report: level, message, error message. */
+function summarize(line: string): { level: string; text: string } {
+  try {
+    const entry = JSON.parse(line) as {
+      level?: unknown
+      msg?: unknown
+      err?: { message?: unknown }
+    }
+    const level = typeof entry.level === 'number' ? (LEVEL_NAMES[entry.level] ?? 'other') : 'other'
+    const error = typeof entry.err?.message === 'string' ? ` (${entry.err.message})` : ''
+    return { level, text: `${String(entry.msg ?? '')}${error}` }
+  } catch {
+    return { level: 'text', text: line.slice(0, 300) }
+  }
+}
+
+/**
+ * Starts `tessera serve` with `env` on top of a minimal environment (PATH and
+ * HOME only: nothing else of the caller's leaks in), and resolves once it logs
+ * its listening address.
+ */
+export async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-load-'))
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', main, 'serve'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_PORT: '0',
+      TESSERA_DATA_DIR: dataDir,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = once(child, 'exit')
+  const levels = new Map<string, number>()
+  const problems: string[] = []
+  const early: string[] = []
+  const onLine = (line: string): void => {
+    const { level, text } = summarize(line)
+    levels.set(level, (levels.get(level) ?? 0) + 1)
+    if (early.length < 40) early.push(text)
+    if (
+      level !== 'info' &&
+      level !== 'debug' &&
+      level !== 'trace' &&
+      problems.length < KEPT_LINES
+    ) {
+      problems.push(`${level}: ${text}`)
+    }
+  }
+  createInterface({ input: child.stderr! }).on('line', onLine)
+  const lines = createInterface({ input: child.stdout! })
+  try {
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000)
+      lines.on('line', (line) => {
+        onLine(line)
+        const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(line)
+        if (match) {
+          clearTimeout(timer)
+          resolveUrl(match[1]!)
+        }
+      })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`${name} exited with ${code}: ${early.slice(-5).join(' | ')}`))
+      })
+    })
+    return {
+      name,
+      url,
+      pid: child.pid!,
+      dataDir,
+      levels,
+      problems,
+      peakRssMiB: () => peakRssMiB(child.pid!),
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM')
+          const force = setTimeout(() => child.kill('SIGKILL'), 15_000)
+          await exited
+          clearTimeout(force)
+        }
+        rmSync(dataDir, { recursive: true, force: true })
+        return child.exitCode
+      },
+    }
+  } catch (error) {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+function peakRssMiB(pid: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match === null ? Number.NaN : Math.round(Number(match[1]) / 1024)
+  } catch {
+    return Number.NaN
+  }
+}
+
+let clockTicks: number | undefined
+
+/** Clock ticks per second of /proc times (USER_HZ). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+    } catch {
+      clockTicks = 100
+    }
+  }
+  return clockTicks
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name may hold spaces and parentheses: fields count from the last ")".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond()
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * CPU seconds used so far by every process whose command name is `comm`
+ * (postgres backends come and go; a backend that exited during the phase is
+ * missed, which undercounts slightly).
+ */
+export function commandCpuSeconds(comm: string): number {
+  let total = 0
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return 0
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const name = readFileSync(`/proc/${entry}/comm`, 'utf8').trim()
+      if (name === comm) total += processCpuSeconds(Number(entry))
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total
+}
+
+/** Busy and total CPU seconds of the whole machine so far, from /proc/stat. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
+    const values = line.trim().split(/\s+/).slice(1).map(Number)
+    const total = values.reduce((sum, value) => sum + value, 0)
+    // idle + iowait are not busy.
+    const idle = (values[3] ?? 0) + (values[4] ?? 0)
+    return { busy: (total - idle) / ticksPerSecond(), total: total / ticksPerSecond() }
+  } catch {
+    return { busy: 0, total: 0 }
+  }
+}
+
+/** A PostgreSQL schema made for one run. */
+export interface RunSchema {
+  readonly name: string
+  /** `baseUrl` with `?schema=<name>` (and any other parameter it had). */
+  readonly url: string
+  drop(): Promise<void>
+}
+
+/**
+ * Creates a fresh schema (`tessera_load_<random>`) in the database of
+ * `baseUrl`, so a run starts empty and leaves nothing behind; `drop()` removes
+ * it with everything in it.
+ */
+export async function createRunSchema(baseUrl: string): Promise<RunSchema> {
+  const { default: pg } = await import('pg')
+  const name = `tessera_load_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  const connectionUrl = new URL(baseUrl)
+  connectionUrl.searchParams.delete('schema')
+  connectionUrl.searchParams.delete('pool')
+  const client = new pg.Client({ connectionString: connectionUrl.href })
+  await client.connect()
+  try {
+    // The name is ours (letters, digits, underscores), never user input.
+    await client.query(`CREATE SCHEMA "${name}"`)
+  } finally {
+    await client.end()
+  }
+  const url = new URL(baseUrl)
+  url.searchParams.set('schema', name)
+  return {
+    name,
+    url: url.href,
+    async drop() {
+      const dropper = new pg.Client({ connectionString: connectionUrl.href })
+      await dropper.connect()
+      try {
+        await dropper.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
+      } finally {
+        await dropper.end()
+      }
+    },
+  }
+}

@@ -1,0 +1,280 @@
+// Three `tessera serve` processes on 127.0.0.1 sharing one PostgreSQL (through
+// a TCP proxy the test can cut, standing in for a database restart) and one
+// private Redis (which the test stops and starts). Needs
+// TESSERA_TEST_DATABASE_URL; under CI=true a missing or unreachable database
+// fails the suite instead of skipping it.
+
+import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import { type RedisProcess, startRedisServer } from './support/redis-server.ts'
+import { makeDataDir, type ServerProcess, startServer } from './support/server-process.ts'
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
+
+const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL
+const skip =
+  databaseUrl === undefined && process.env.CI !== 'true'
+    ? 'TESSERA_TEST_DATABASE_URL is not set: the scale-out suite needs PostgreSQL, skipped'
+    : false
+
+interface Json {
+  [key: string]: unknown
+}
+
+async function call(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string } = {},
+): Promise<{ status: number; body: Json }> {
+  const headers: Record<string, string> = {}
+  if (options.body !== undefined) headers['content-type'] = 'application/json'
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    signal: AbortSignal.timeout(10_000),
+  })
+  const text = await response.text()
+  return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Json) }
+}
+
+const code = (body: Json): unknown => (body.error as Json | undefined)?.code
+const PASSWORD = 'a shared passphrase'
+
+describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, () => {
+  const data = makeDataDir()
+  const schema = `tessera_scale_${randomBytes(6).toString('hex')}`
+  const masterKey = randomBytes(32).toString('base64url')
+  let admin: pg.Client
+  let proxy: TcpProxy
+  let redis: RedisProcess
+  let instances: ServerProcess[] = []
+  let env: Record<string, string>
+
+  before(async () => {
+    if (databaseUrl === undefined) throw new Error('CI=true: TESSERA_TEST_DATABASE_URL must be set')
+    admin = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3_000 })
+    await admin.connect()
+    await admin.query(`create schema ${schema}`)
+    const target = new URL(databaseUrl)
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    const viaProxy = new URL(databaseUrl)
+    viaProxy.hostname = '127.0.0.1'
+    viaProxy.port = String(proxy.port)
+    viaProxy.searchParams.set('schema', schema)
+    redis = await startRedisServer()
+    env = {
+      TESSERA_DATABASE_URL: viaProxy.toString(),
+      TESSERA_REDIS_URL: redis.url,
+      TESSERA_MASTER_KEY: masterKey,
+      TESSERA_REFRESH_REUSE_GRACE: '2s',
+      TESSERA_LOGIN_RATE_LIMIT: 'ip=1000/15m,fails=3,maxBackoff=15m',
+    }
+    // Started one after another: the first creates the schema and the key.
+    for (let i = 0; i < 3; i++) instances.push(await startServer(data.dir, env))
+  })
+
+  after(async () => {
+    await Promise.all(instances.map((s) => s.stop('SIGKILL')))
+    await redis?.stop()
+    await proxy?.close()
+    if (admin !== undefined) {
+      await admin.query(`drop schema if exists ${schema} cascade`)
+      await admin.end()
+    }
+    data.remove()
+  })
+
+  it('a user signed up on A logs in on B and is known on C; all publish the same JWKS', async () => {
+    const [a, b, c] = instances as [ServerProcess, ServerProcess, ServerProcess]
+    const signup = await call(a, 'POST', '/auth/signup', {
+      body: { email: 'one@example.com', password: PASSWORD },
+    })
+    assert.equal(signup.status, 201, JSON.stringify(signup.body))
+    const login = await call(b, 'POST', '/auth/login', {
+      body: { email: 'one@example.com', password: PASSWORD },
+    })
+    assert.equal(login.status, 200)
+    const me = await call(c, 'GET', '/auth/me', { token: login.body.accessToken as string })
+    assert.equal(me.status, 200)
+    const jwks = await Promise.all(instances.map((s) => call(s, 'GET', '/.well-known/jwks.json')))
+    assert.equal(
+      new Set(jwks.map((j) => JSON.stringify(j.body))).size,
+      1,
+      'one key set for the deployment',
+    )
+  })
+
+  it('50 parallel refreshes of one token over three instances: one rotation; a late replay revokes it everywhere', async () => {
+    const login = await call(instances[0]!, 'POST', '/auth/login', {
+      body: { email: 'one@example.com', password: PASSWORD },
+    })
+    const token = login.body.refreshToken as string
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        call(instances[i % 3]!, 'POST', '/auth/refresh', { body: { refreshToken: token } }),
+      ),
+    )
+    for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body))
+    assert.equal(
+      new Set(results.map((r) => r.body.refreshToken)).size,
+      1,
+      'every caller got the same successor',
+    )
+    const access = results[0]!.body.accessToken as string
+
+    await sleep(2_300)
+    const replay = await call(instances[1]!, 'POST', '/auth/refresh', {
+      body: { refreshToken: token },
+    })
+    assert.equal(code(replay.body), 'refresh_token_reused')
+    const started = Date.now()
+    for (const s of instances) {
+      for (;;) {
+        const me = await call(s, 'GET', '/auth/me', { token: access })
+        if (code(me.body) === 'token_revoked') break
+        assert.ok(Date.now() - started < 1_000, 'revoked on every instance within one second')
+        await sleep(25)
+      }
+    }
+  })
+
+  it('logout on A: the access token is refused on B and C within one second', async () => {
+    const [a, b, c] = instances as [ServerProcess, ServerProcess, ServerProcess]
+    const login = await call(a, 'POST', '/auth/login', {
+      body: { email: 'one@example.com', password: PASSWORD },
+    })
+    const token = login.body.accessToken as string
+    assert.equal((await call(b, 'GET', '/auth/me', { token })).status, 200)
+    assert.equal((await call(c, 'GET', '/auth/me', { token })).status, 200)
+    assert.equal((await call(a, 'POST', '/auth/logout', { token })).status, 204)
+    const started = Date.now()
+    const seen: number[] = []
+    for (const s of [b, c]) {
+      for (;;) {
+        const me = await call(s, 'GET', '/auth/me', { token })
+        if (code(me.body) === 'token_revoked') break
+        assert.ok(Date.now() - started < 1_000, 'refused within one second')
+        await sleep(10)
+      }
+      seen.push(Date.now() - started)
+    }
+    process.stderr.write(`# logout propagation: ${seen.join(' ms, ')} ms\n`)
+  })
+
+  it('Redis stopped during logins: no 5xx (each instance limits alone); restarted: limits are shared again', async () => {
+    await redis.stop()
+    const during = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        call(instances[i % 3]!, 'POST', '/auth/login', {
+          body: { email: 'one@example.com', password: PASSWORD },
+        }),
+      ),
+    )
+    for (const r of during)
+      assert.ok(r.status < 500, `no 5xx while Redis is down: ${r.status} ${JSON.stringify(r.body)}`)
+    assert.ok(
+      during.some((r) => r.status === 200),
+      'logins still work',
+    )
+    await redis.start()
+    await sleep(1_500)
+    const email = `limit-${randomUUID()}@example.com`
+    // Three failures spread over the three instances reach the shared limit...
+    for (let i = 0; i < 3; i++) {
+      const r = await call(instances[i]!, 'POST', '/auth/login', {
+        body: { email, password: 'wrong wrong wrong' },
+      })
+      assert.equal(code(r.body), 'invalid_credentials')
+    }
+    // ...so the fourth, on any instance, waits.
+    const limited = await call(instances[0]!, 'POST', '/auth/login', {
+      body: { email, password: 'wrong wrong wrong' },
+    })
+    assert.equal(limited.status, 429, 'rate limiting is shared through Redis again')
+  })
+
+  it('PostgreSQL unreachable: 503 unavailable and /ready 503, token checks and JWKS keep working; recovery without a restart', async () => {
+    const login = await call(instances[0]!, 'POST', '/auth/login', {
+      body: { email: 'one@example.com', password: PASSWORD },
+    })
+    const token = login.body.accessToken as string
+    await proxy.down()
+    for (const s of instances) {
+      const ready = await call(s, 'GET', '/ready')
+      assert.equal(ready.status, 503)
+      const attempt = await call(s, 'POST', '/auth/login', {
+        body: { email: 'one@example.com', password: PASSWORD },
+      })
+      assert.equal(attempt.status, 503, JSON.stringify(attempt.body))
+      assert.equal(code(attempt.body), 'unavailable')
+      assert.equal((await call(s, 'GET', '/health')).status, 200)
+      assert.equal((await call(s, 'GET', '/.well-known/jwks.json')).status, 200)
+      const me = await call(s, 'GET', '/auth/me', { token })
+      assert.ok(me.status === 503, `a route that needs the database answers 503: ${me.status}`)
+    }
+    await proxy.up()
+    for (const s of instances) {
+      const started = Date.now()
+      while ((await call(s, 'GET', '/ready')).status !== 200) {
+        assert.ok(Date.now() - started < 10_000, 'ready again within 10 s')
+        await sleep(100)
+      }
+      const again = await call(s, 'POST', '/auth/login', {
+        body: { email: 'one@example.com', password: PASSWORD },
+      })
+      assert.equal(again.status, 200)
+    }
+  })
+
+  it('kill -9 of one instance under signup/login/refresh load: every 2xx is durable', async () => {
+    const victim = instances[1]!
+    const survivors = [instances[0]!, instances[2]!]
+    const signedUp: string[] = []
+    const refreshed: string[] = []
+    let stop = false
+    const worker = async (w: number) => {
+      let n = 0
+      while (!stop) {
+        const target = instances[(w + n) % 3]!
+        const email = `load-${w}-${n++}@example.com`
+        try {
+          const s = await call(target, 'POST', '/auth/signup', {
+            body: { email, password: PASSWORD },
+          })
+          if (s.status === 201) {
+            signedUp.push(email)
+            const r = await call(target, 'POST', '/auth/refresh', {
+              body: { refreshToken: s.body.refreshToken },
+            })
+            if (r.status === 200) refreshed.push(r.body.refreshToken as string)
+          }
+        } catch {
+          // A request to the killed instance fails: it never got a 2xx.
+        }
+      }
+    }
+    const workers = Array.from({ length: 6 }, (_, w) => worker(w))
+    await sleep(1_500)
+    await victim.stop('SIGKILL')
+    await sleep(1_500)
+    stop = true
+    await Promise.all(workers)
+    instances = survivors
+    assert.ok(signedUp.length > 5, `some signups happened (${signedUp.length})`)
+    for (const [i, email] of signedUp.entries()) {
+      const r = await call(survivors[i % 2]!, 'POST', '/auth/login', {
+        body: { email, password: PASSWORD },
+      })
+      assert.equal(r.status, 200, `${email} can log in`)
+    }
+    for (const [i, refreshToken] of refreshed.entries()) {
+      const r = await call(survivors[i % 2]!, 'POST', '/auth/refresh', { body: { refreshToken } })
+      assert.equal(r.status, 200, 'a refresh answered with 2xx left a usable successor')
+    }
+  })
+})
