@@ -93,6 +93,9 @@ interface Settings {
 
 class UsageError extends Error {}
 
+/** A full run waits up to this long, before the hashing and before each setup, for an idle machine. */
+const SETTLE_MS = 20_000
+
 function parseSettings(argv: string[]): Settings | undefined {
   const { values } = parseArgs({
     args: argv,
@@ -216,7 +219,15 @@ interface PhaseResult {
   p50Ms: number
   p99Ms: number
   /** CPU cores busy on average during the phase: the tessera processes, PostgreSQL, Redis, this script, the machine. */
-  cpu: { tessera: number; postgres: number; redis: number; generator: number; machine: number }
+  cpu: {
+    tessera: number
+    postgres: number
+    redis: number
+    generator: number
+    machine: number
+    /** The machine's busy CPU not accounted for by the above: other work on the machine (noise). */
+    other: number
+  }
 }
 
 interface SetupResult {
@@ -325,14 +336,39 @@ function cpuMark(instances: readonly Instance[]): CpuMark {
 function cpuBetween(before: CpuMark, after: CpuMark): PhaseResult['cpu'] {
   const seconds = (after.at - before.at) / 1000
   const per = (value: number): number => Math.round((value / seconds) * 100) / 100
+  const tessera = after.tessera - before.tessera
+  const postgres = after.postgres - before.postgres
+  const redis = after.redis - before.redis
+  const generator = after.generator - before.generator
+  const machine = after.machineBusy - before.machineBusy
   return {
-    tessera: per(after.tessera - before.tessera),
-    postgres: per(after.postgres - before.postgres),
-    redis: per(after.redis - before.redis),
-    generator: per(after.generator - before.generator),
-    machine: per(after.machineBusy - before.machineBusy),
+    tessera: per(tessera),
+    postgres: per(postgres),
+    redis: per(redis),
+    generator: per(generator),
+    machine: per(machine),
+    other: per(Math.max(0, machine - tessera - postgres - redis - generator)),
   }
 }
+
+/**
+ * Waits (up to `maxMs`) until the machine is nearly idle over a 1 s window,
+ * so a setup does not start while other work holds the cores; returns the
+ * busy cores of the last window.
+ */
+async function settle(maxMs: number): Promise<number> {
+  const deadline = performance.now() + maxMs
+  for (;;) {
+    const before = machineCpuSeconds()
+    const start = performance.now()
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const busy = (machineCpuSeconds().busy - before.busy) / ((performance.now() - start) / 1000)
+    if (busy < IDLE_CORES || performance.now() >= deadline) return Math.round(busy * 100) / 100
+  }
+}
+
+/** Busy cores below which the machine counts as idle. */
+const IDLE_CORES = 0.3
 
 async function waitReady(target: Target): Promise<void> {
   const deadline = performance.now() + 15_000
@@ -602,7 +638,9 @@ function mainTable(results: readonly SetupResult[], hashing: HashingLimit): Tabl
         String(phase.failed),
         Number.isFinite(limit) ? `${Math.round((phase.rps / limit) * 100)}%` : '',
         phase.cpu.tessera.toFixed(2),
-        `${phase.cpu.postgres.toFixed(2)} / ${phase.cpu.redis.toFixed(2)} / ${phase.cpu.generator.toFixed(2)}`,
+        [phase.cpu.postgres, phase.cpu.redis, phase.cpu.generator, phase.cpu.other]
+          .map((value) => value.toFixed(2))
+          .join(' / '),
       ])
     }
   }
@@ -616,7 +654,7 @@ function mainTable(results: readonly SetupResult[], hashing: HashingLimit): Tabl
       'Failed',
       'of hashing limit',
       'tessera CPU',
-      'pg / redis / load CPU',
+      'pg / redis / load / other CPU',
     ],
     align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows,
@@ -724,8 +762,9 @@ refresh-token chain, ${plan.refresh.durationMs / 1000} s), GET /auth/me over the
 every session (${plan.me.concurrency}, ${plan.me.durationMs / 1000} s); refresh and /auth/me after a
 ${plan.refresh.warmupMs / 1000} s warm-up, signup and login after ${plan.signup.warmupMs / 1000} s. p50/p99 are over successful
 requests. CPU columns are cores busy on average during the phase (1.00 =
-one core): all tessera processes; all postgres and redis-server processes
-on the machine; the load generator.
+one core): all tessera processes; then all postgres and redis-server
+processes on the machine, the load generator, and everything else the
+machine ran meanwhile (noise: a large "other" makes the row unreliable).
 
 ${renderMarkdown(mainTable(report.results, hashing))}
 
@@ -863,6 +902,7 @@ async function main(): Promise<number> {
   progress(
     `bench:load ${settings.quick ? '(quick) ' : ''}${settings.setups.join(', ')}; ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`,
   )
+  if (!settings.quick) await settle(SETTLE_MS)
   const hashing = await measureHashing(settings.hashSamples)
   progress(
     `  argon2id: hash ${ms(hashing.hashMs)} ms, verify ${ms(hashing.verifyMs)} ms -> at most ${rate(hashing.loginsPerSecond)} logins/s on ${hashing.cores} cores`,
@@ -877,7 +917,10 @@ async function main(): Promise<number> {
   }
   const results: SetupResult[] = []
   for (const id of settings.setups) {
-    progress(`${SETUP_INFO[id].label}`)
+    const busy = settings.quick ? 0 : await settle(SETTLE_MS)
+    progress(
+      `${SETUP_INFO[id].label}${busy >= IDLE_CORES ? ` (the machine is busy: ${busy} cores in use by other work)` : ''}`,
+    )
     const result = await runSetup(id, settings)
     if (result.skipped !== undefined) progress(`  skipped: ${result.skipped}`)
     results.push(result)

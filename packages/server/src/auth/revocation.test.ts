@@ -74,3 +74,20 @@ test('an entry pushed out of order does not move the cursor past one never seen'
   assert.ok(first)
   await store.close()
 })
+
+test('subscribers hear each entry once, whether added here, pushed, or found by a sync', async () => {
+  const { store, clock, list } = await setup()
+  const heard: number[] = []
+  const unsubscribe = list.subscribe((entries) => heard.push(...entries.map((e) => e.id)))
+  const exp = clock.now() + 60_000
+  const [mine] = await list.add([{ kind: 'jti', value: 'a', expiresAt: exp }])
+  const other = createRevocationList({ store: store.revocations, now: clock.now })
+  const [theirs] = await other.add([{ kind: 'jti', value: 'b', expiresAt: exp }])
+  list.apply([theirs!])
+  await list.sync()
+  assert.deepEqual(heard, [mine!.id, theirs!.id])
+  unsubscribe()
+  await list.add([{ kind: 'jti', value: 'c', expiresAt: exp }])
+  assert.equal(heard.length, 2)
+  await store.close()
+})

@@ -24,6 +24,12 @@ export interface RevocationList {
   /** Reads entries newer than the last one seen. */
   sync(): Promise<number>
   isRevoked(claims: RevocableClaims): boolean
+  /**
+   * Calls `listener` with every batch of entries newly enforced here, from any
+   * source (this instance, the fan-out, a sync), for the revocation feed.
+   * Returns the unsubscribe function.
+   */
+  subscribe(listener: (entries: readonly StoredRevocation[]) => void): () => void
   /** Forgets expired entries; returns how many. */
   prune(): number
   /** Every entry up to this id is applied (the feed cursor). */
@@ -45,6 +51,17 @@ export function createRevocationList(options: {
   /** sub → newest `before` (epoch seconds) and when that entry expires. */
   const subs = new Map<string, { before: number; expiresAt: number }>()
   let cursor = 0
+  const listeners = new Set<(entries: readonly StoredRevocation[]) => void>()
+  /** Ids already announced to listeners, so a sync after a push does not repeat them. */
+  const announced = new Set<number>()
+
+  function announce(entries: readonly StoredRevocation[]): void {
+    if (listeners.size === 0) return
+    const fresh = entries.filter((e) => e.id > 0 && e.expiresAt > now() && !announced.has(e.id))
+    if (fresh.length === 0) return
+    for (const e of fresh) announced.add(e.id)
+    for (const listener of listeners) listener(fresh)
+  }
 
   /**
    * Enforces an entry. The cursor means "every id up to here is applied": a
@@ -73,6 +90,7 @@ export function createRevocationList(options: {
     for (;;) {
       const page = await store.listRevocations(cursor, now(), SYNC_PAGE)
       for (const entry of page) applyOne(entry, true)
+      announce(page)
       applied += page.length
       if (page.length < SYNC_PAGE) return applied
     }
@@ -89,11 +107,17 @@ export function createRevocationList(options: {
     async add(entries) {
       const stored = await store.addRevocations(entries, now())
       for (const entry of stored) applyOne(entry, false)
+      announce(stored)
       onAdded?.(stored)
       return stored
     },
     apply(entries) {
       for (const entry of entries) applyOne(entry, false)
+      announce(entries)
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
     },
     sync,
     isRevoked(claims) {
@@ -125,6 +149,8 @@ export function createRevocationList(options: {
           removed++
         }
       }
+      // Ids at or below the cursor can only come back through a scan, which starts above it.
+      for (const id of announced) if (id <= cursor) announced.delete(id)
       return removed
     },
     get cursor() {

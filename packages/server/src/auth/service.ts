@@ -596,5 +596,9 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     async revocationsSince(since, limit) {
       return store.revocations.listRevocations(since, now(), limit)
     },
+
+    watchRevocations(listener) {
+      return revocations.subscribe(listener)
+    },
   }
 }

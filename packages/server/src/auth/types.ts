@@ -157,4 +157,6 @@ export interface AuthService {
   jwks(): { keys: Record<string, unknown>[] }
   /** Revocation entries after `since`, for the feed. */
   revocationsSince(since: number, limit: number): Promise<StoredRevocation[]>
+  /** Calls `listener` with each batch of new revocation entries; returns the unsubscribe function. */
+  watchRevocations(listener: (entries: readonly StoredRevocation[]) => void): () => void
 }

@@ -589,6 +589,10 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       enter('revocationsSince')
       return []
     },
+    watchRevocations() {
+      enter('watchRevocations')
+      return () => {}
+    },
   }
   return double
 }
