@@ -1,5 +1,6 @@
 // @tessera/jwt: the public surface in one screen.
 
+export type { AccessTokenClaims } from './access-token.ts'
 export { ALGORITHMS, type Algorithm } from './algorithms.ts'
 export { TokenCache } from './cache.ts'
 export { decode } from './decode.ts'

@@ -1,20 +1,8 @@
-import type { JwtPayload } from '@tessera/jwt'
+import type { AccessTokenClaims } from '@tessera/jwt'
 import type { StoredRevocation } from '../storage/ports.ts'
 
-/** Claims of the access tokens Tessera issues (RFC 9068), shared with resource servers. */
-export interface AccessTokenClaims extends JwtPayload {
-  iss: string
-  sub: string
-  aud: string | string[]
-  exp: number
-  iat: number
-  jti: string
-  /** Session id: one refresh-token family. */
-  sid: string
-  roles: string[]
-  scope?: string
-  email?: string
-}
+/** Claims of the access tokens Tessera issues: defined in @tessera/jwt, shared with resource servers. */
+export type { AccessTokenClaims } from '@tessera/jwt'
 
 /** Who is calling and from where; recorded on sessions and in the audit log. */
 export interface ClientInfo {

@@ -1,0 +1,20 @@
+import type { JwtPayload } from './types.ts'
+
+/**
+ * The claims of an access token issued by Tessera (RFC 9068), shared by the
+ * server that issues them and the middleware that checks them.
+ */
+export interface AccessTokenClaims extends JwtPayload {
+  iss: string
+  sub: string
+  aud: string | string[]
+  exp: number
+  iat: number
+  jti: string
+  /** Session id: one refresh-token family. Logout revokes by it. */
+  sid: string
+  roles: string[]
+  /** Space-separated scopes (RFC 8693 §4.2), when the token carries any. */
+  scope?: string
+  email?: string
+}
