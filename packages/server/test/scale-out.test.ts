@@ -231,6 +231,43 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
     }
   })
 
+  it('connection pool exhausted: 503 unavailable instead of waiting forever, then recovery', async () => {
+    const url = new URL(env.TESSERA_DATABASE_URL!)
+    url.searchParams.set('pool', '1')
+    url.searchParams.set('connect_timeout', '1')
+    const small = await startServer(data.dir, { ...env, TESSERA_DATABASE_URL: url.toString() })
+    const locker = new pg.Client({ connectionString: databaseUrl })
+    await locker.connect()
+    try {
+      // Hold the users table: the instance's only connection waits on it...
+      await locker.query('begin')
+      await locker.query(`lock table ${schema}.users in access exclusive mode`)
+      const blocked = call(small, 'POST', '/auth/login', {
+        body: { email: 'one@example.com', password: PASSWORD },
+      })
+      await sleep(200)
+      // ...so the next request finds no free connection within connect_timeout.
+      const second = await call(small, 'POST', '/auth/login', {
+        body: { email: 'one@example.com', password: PASSWORD },
+      })
+      assert.equal(second.status, 503, JSON.stringify(second.body))
+      assert.equal(code(second.body), 'unavailable')
+      await locker.query('rollback')
+      assert.equal(
+        (await blocked).status,
+        200,
+        'the waiting request completes once the lock is gone',
+      )
+      const after = await call(small, 'POST', '/auth/login', {
+        body: { email: 'one@example.com', password: PASSWORD },
+      })
+      assert.equal(after.status, 200)
+    } finally {
+      await locker.end()
+      await small.stop()
+    }
+  })
+
   it('kill -9 of one instance under signup/login/refresh load: every 2xx is durable', async () => {
     const victim = instances[1]!
     const survivors = [instances[0]!, instances[2]!]
