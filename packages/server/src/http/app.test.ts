@@ -793,6 +793,7 @@ describe('discovery and operations', () => {
       '/auth/me',
       '/auth/password',
       '/auth/refresh',
+      '/auth/revocations',
       '/auth/sessions',
       '/auth/sessions/{id}',
       '/auth/signup',

@@ -30,12 +30,13 @@ import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import type { RouteDeps } from './routes/deps.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
+import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the authenticate hook on protected routes; null elsewhere. */
-    auth: AccessContext | null
+    access: AccessContext | null
     /** The wire code of the error answer, for metrics; null on success. */
     errorCode: WireCode | null
   }
@@ -60,6 +61,11 @@ export interface BuildAppDeps {
   readonly metrics?: boolean | TesseraMetrics
   /** Resolves when the store is reachable; GET /ready answers 503 when it throws. */
   readonly readiness: () => Promise<void>
+  /**
+   * GET /auth/revocations tunables (tests shorten the heartbeat); defaults:
+   * heartbeat 15 s, 1000 open feeds, 1 MiB unsent per reader.
+   */
+  readonly revocationFeed?: Partial<RevocationFeedOptions>
 }
 
 /**
@@ -70,6 +76,7 @@ export interface BuildAppDeps {
 export const REDACTED_LOG_PATHS: readonly string[] = Object.freeze([
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-tessera-feed-key"]',
   'res.headers["set-cookie"]',
   'req.body',
   'body',
@@ -186,7 +193,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   })
 
   let closing = false
-  app.decorateRequest('auth', null)
+  app.decorateRequest('access', null)
   app.decorateRequest('errorCode', null)
   app.addHook('preClose', async () => {
     closing = true
@@ -258,6 +265,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
           refreshCookie: { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE },
+          feedKey: { type: 'apiKey', in: 'header', name: 'X-Tessera-Feed-Key' },
         },
       },
     },
@@ -265,6 +273,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
 
   const routeDeps: RouteDeps = { config, auth, authenticate: createAuthenticate(auth) }
   registerAuthRoutes(app, routeDeps)
+  registerRevocationRoutes(app, routeDeps, deps.revocationFeed)
   registerWellKnownRoutes(app, routeDeps)
   registerAdminRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })

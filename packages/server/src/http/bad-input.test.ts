@@ -89,6 +89,24 @@ const ROUTES: Route[] = [
     required: ['currentPassword', 'newPassword'],
     wrongTypes: { currentPassword: null, newPassword: 1 },
   },
+  {
+    method: 'GET',
+    url: '/auth/revocations',
+    access: 'admin',
+    // Every one is refused before the stream opens (a 200 would never end).
+    badQueries: [
+      'since=-1',
+      'since=abc',
+      'since=1.5',
+      'since=010',
+      'since=1e3',
+      'since=',
+      'since=9007199254740992',
+      'since=1&since=2',
+      'since=%27%20OR%201%3D1',
+      'cursor=1',
+    ],
+  },
   { method: 'GET', url: '/.well-known/jwks.json', access: 'public' },
   { method: 'GET', url: '/.well-known/openid-configuration', access: 'public' },
   {

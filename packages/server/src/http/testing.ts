@@ -8,6 +8,7 @@
 // compared as SHA-256 digests. Never wire it into a server.
 
 import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { AuthError } from '../auth/errors.ts'
 import type {
@@ -23,7 +24,7 @@ import type {
   SessionView,
 } from '../auth/types.ts'
 import type { Config } from '../config/types.ts'
-import type { StoredRevocation } from '../storage/ports.ts'
+import type { RevocationEntry, StoredRevocation } from '../storage/ports.ts'
 import { type BuildAppDeps, buildApp } from './app.ts'
 
 /**
@@ -101,6 +102,24 @@ export interface AuthServiceDouble extends AuthService {
   jwksKeys: Record<string, unknown>[]
   /** When set, every method throws it (for unexpected-failure tests). */
   failWith: Error | undefined
+  /**
+   * Stores revocation entries (ids continue from the last one) and hands
+   * them to the `watchRevocations` listeners, as the real list does for
+   * its own additions. Returns them as stored.
+   */
+  addRevocations(entries: RevocationEntry[]): StoredRevocation[]
+  /**
+   * Hands entries to the listeners without storing them: what another
+   * instance's fan-out looks like (any ids, repeats included).
+   */
+  announceRevocations(entries: readonly StoredRevocation[]): void
+  /** How many `watchRevocations` listeners are subscribed now. */
+  revocationWatchers(): number
+  /**
+   * When set, `revocationsSince` awaits it before reading, with the
+   * arguments it was called with: lets a test act in the middle of a read.
+   */
+  beforeRevocationsSince: ((since: number, limit: number) => Promise<void>) | undefined
 }
 
 interface UserRow {
@@ -208,6 +227,8 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
   const revokedBefore = new Map<string, number>()
   const failures = new Map<string, number>()
   const audit: AuditView[] = []
+  const revocationLog: StoredRevocation[] = []
+  const revocationListeners = new Set<(entries: readonly StoredRevocation[]) => void>()
   const keys: KeyView[] = [
     {
       kid: 'double-key-1',
@@ -585,13 +606,42 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       return { keys: double.jwksKeys }
     },
 
-    async revocationsSince(): Promise<StoredRevocation[]> {
-      enter('revocationsSince')
-      return []
+    beforeRevocationsSince: undefined,
+    addRevocations(entries) {
+      const stored = entries.map(
+        (entry, index): StoredRevocation => ({
+          ...entry,
+          id: (revocationLog.at(-1)?.id ?? 0) + index + 1,
+          createdAt: now(),
+        }),
+      )
+      revocationLog.push(...stored)
+      touch()
+      double.announceRevocations(stored)
+      return stored
     },
-    watchRevocations() {
+    announceRevocations(entries) {
+      for (const listener of [...revocationListeners]) listener(entries)
+    },
+    revocationWatchers: () => revocationListeners.size,
+
+    async revocationsSince(since, limit) {
+      enter('revocationsSince')
+      await double.beforeRevocationsSince?.(since, limit)
+      // Like the store: unexpired entries after the cursor, in id order.
+      return revocationLog
+        .filter((entry) => entry.id > since && entry.expiresAt > now())
+        .slice(0, limit)
+        .map((entry) => ({ ...entry }))
+    },
+    watchRevocations(listener) {
       enter('watchRevocations')
-      return () => {}
+      // A new function per call, so one listener subscribed twice is two.
+      const subscribed = (entries: readonly StoredRevocation[]) => listener(entries)
+      revocationListeners.add(subscribed)
+      return () => {
+        revocationListeners.delete(subscribed)
+      }
     },
   }
   return double
@@ -618,6 +668,7 @@ export async function createTestApp(
     readiness?: () => Promise<void>
     metrics?: BuildAppDeps['metrics']
     logger?: BuildAppDeps['logger']
+    revocationFeed?: BuildAppDeps['revocationFeed']
   } = {},
 ): Promise<TestApp> {
   const config = createTestConfig(options.config)
@@ -628,6 +679,115 @@ export async function createTestApp(
     readiness: options.readiness ?? (async () => {}),
     metrics: options.metrics ?? false,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.revocationFeed === undefined ? {} : { revocationFeed: options.revocationFeed }),
   })
   return { app, auth, config }
+}
+
+/** One dispatched Server-Sent Event, as a feed test sees it. */
+export interface SseEvent {
+  /** The block's own `id:` field (undefined without one). */
+  id: string | undefined
+  /** `message` when the block has no `event:` field. */
+  event: string
+  data: string
+}
+
+/** An HTTP response read as it arrives: for tests of the revocation feed. */
+export interface EventStreamReader {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  /** Everything received so far, as text. */
+  text(): string
+  /** The events of the complete blocks received so far (comments and `retry` dispatch nothing). */
+  events(): SseEvent[]
+  /** Resolves once `predicate(text())` holds; rejects after `timeoutMs` (default 2 s). */
+  waitFor(predicate: (text: string) => boolean, timeoutMs?: number): Promise<void>
+  /** Settles when the response is over: true when the server ended it, false when it broke off. */
+  readonly ended: Promise<boolean>
+  /** Stops reading without disconnecting (the server's writes then pile up). */
+  pause(): void
+  /** Disconnects. */
+  close(): void
+}
+
+/** Parses complete SSE blocks (WHATWG HTML §9.2.6), LF line ends only. */
+export function parseEventStream(text: string): SseEvent[] {
+  const complete = text.slice(0, text.lastIndexOf('\n\n') + 2)
+  const events: SseEvent[] = []
+  for (const block of complete.split('\n\n')) {
+    let id: string | undefined
+    let event = 'message'
+    const data: string[] = []
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      let value = colon === -1 ? '' : line.slice(colon + 1)
+      if (value.startsWith(' ')) value = value.slice(1)
+      if (field === 'id') id = value
+      else if (field === 'event') event = value
+      else if (field === 'data') data.push(value)
+    }
+    if (data.length > 0) events.push({ id, event, data: data.join('\n') })
+  }
+  return events
+}
+
+/**
+ * Opens a GET to `url` and resolves with a reader once the status and
+ * headers are in; the body keeps arriving into `text()`.
+ *
+ * @example
+ * const feed = await openEventStream(`${base}/auth/revocations`, { 'x-tessera-feed-key': key })
+ * await feed.waitFor((text) => text.includes('event: ready'))
+ */
+export function openEventStream(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<EventStreamReader> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(url, { method: 'GET', headers }, (response) => {
+      let text = ''
+      const waiters = new Set<() => void>()
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => {
+        text += chunk
+        for (const check of [...waiters]) check()
+      })
+      const ended = new Promise<boolean>((settle) => {
+        response.once('end', () => settle(true))
+        response.once('aborted', () => settle(false))
+        response.once('error', () => settle(false))
+        response.once('close', () => settle(response.complete))
+      })
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        text: () => text,
+        events: () => parseEventStream(text),
+        waitFor(predicate, timeoutMs = 2000) {
+          return new Promise<void>((done, fail) => {
+            const timer = setTimeout(() => {
+              waiters.delete(check)
+              fail(new Error(`timed out waiting on the stream; received: ${JSON.stringify(text)}`))
+            }, timeoutMs)
+            function check(): void {
+              if (!predicate(text)) return
+              clearTimeout(timer)
+              waiters.delete(check)
+              done()
+            }
+            waiters.add(check)
+            check()
+          })
+        },
+        ended,
+        pause: () => response.pause(),
+        close: () => outgoing.destroy(),
+      })
+    })
+    outgoing.on('error', reject)
+    outgoing.end()
+  })
 }

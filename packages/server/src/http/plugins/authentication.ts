@@ -26,21 +26,21 @@ export function readBearerToken(header: string | undefined): string | undefined 
 
 /** The access context of a request that passed `authenticate`; a bug otherwise. */
 export function accessOf(request: FastifyRequest): AccessContext {
-  const access = request.auth
+  const access = request.access
   if (access === null) throw new Error('route is missing the authenticate hook')
   return access
 }
 
 /**
  * The hook that authenticates a request with its access token and sets
- * `request.auth` (`missing_token` without a header; whatever the service
+ * `request.access` (`missing_token` without a header; whatever the service
  * throws for a bad token).
  */
 export function createAuthenticate(auth: AuthService): onRequestAsyncHookHandler {
   return async function authenticate(request) {
     const token = readBearerToken(request.headers.authorization)
     if (token === undefined) throw new AuthError('missing_token', 'An access token is required.')
-    request.auth = auth.authenticate(token)
+    request.access = auth.authenticate(token)
   }
 }
 
