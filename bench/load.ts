@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util'
 import { createPasswordHasher, OWASP_ARGON2 } from '../packages/server/src/auth/passwords.ts'
 import {
   commandCpuSeconds,
+  cpuSecondsBetween,
   createRunSchema,
   type Instance,
   machineCpuSeconds,
@@ -57,7 +58,7 @@ import { renderMarkdown, renderText, replaceSection, type Table } from './lib/ta
 
 const SETUPS = ['sqlite', 'pg-1', 'pg-3'] as const
 type SetupId = (typeof SETUPS)[number]
-const OPERATIONS = ['signup', 'login', 'refresh', 'me'] as const
+const OPERATIONS = ['signup', 'login', 'refresh', 'me', 'me-many'] as const
 type Operation = (typeof OPERATIONS)[number]
 
 const USAGE = `Usage: npm run bench:load -- [options]
@@ -67,6 +68,7 @@ const USAGE = `Usage: npm run bench:load -- [options]
   --pg-url <url>       PostgreSQL to use (default postgres://postgres@127.0.0.1:5432/test);
                        a schema is created in it for the run and dropped after
   --redis-url <url>    Redis for pg-3 (default redis://127.0.0.1:6379)
+  --render             measure nothing: rewrite the RESULTS.md section from results/load.json
   --write              write results/load.json and RESULTS.md even for a quick or partial run
   --no-write           do not write them, even for a full run
   -h, --help           this text`
@@ -86,12 +88,22 @@ interface Settings {
   readonly pgUrl: string
   readonly redisUrl: string
   readonly write: boolean
+  /** Re-render RESULTS.md from results/load.json instead of measuring. */
+  readonly render: boolean
   readonly phases: Readonly<Record<Operation, PhasePlan>>
   /** Timed argon2 hashes (and verifies) for the single-hash time. */
   readonly hashSamples: number
 }
 
 class UsageError extends Error {}
+
+/** Aborted by Ctrl-C. */
+const interrupted = new AbortController()
+
+/** GET /auth/me over this many tokens: well inside the verified-token cache (1000). */
+const HOT_TOKENS = 250
+/** ...and over up to this many, far more than it holds. */
+const MANY_TOKENS = 4_000
 
 /** A full run waits up to this long, before the hashing and before each setup, for an idle machine. */
 const SETTLE_MS = 20_000
@@ -106,6 +118,7 @@ function parseSettings(argv: string[]): Settings | undefined {
       'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
       'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
       write: { type: 'boolean' },
+      render: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -134,13 +147,15 @@ function parseSettings(argv: string[]): Settings | undefined {
         signup: plan(8, 0, 1_500, 2_000),
         login: plan(8, 0, 1_500, 2_000),
         refresh: plan(32, 0, 1_200, 20_000),
-        me: plan(64, 0, 1_200, 50_000),
+        me: plan(64, 0, 1_000, 50_000),
+        'me-many': plan(64, 0, 1_000, 50_000),
       }
     : {
         signup: plan(8, 1_000, 12_000, 20_000),
         login: plan(8, 1_000, 12_000, 20_000),
         refresh: plan(32, 2_000, 10_000, 200_000),
-        me: plan(64, 2_000, 10_000, 500_000),
+        me: plan(64, 2_000, 8_000, 500_000),
+        'me-many': plan(64, 2_000, 8_000, 500_000),
       }
   return {
     quick,
@@ -149,6 +164,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     redisUrl: values['redis-url'],
     // A quick or partial run must not replace the committed full results by accident.
     write: values.write ?? (!quick && setups.length === SETUPS.length),
+    render: values.render,
     phases,
     hashSamples: quick ? 4 : 12,
   }
@@ -161,7 +177,7 @@ function progress(message: string): void {
 // ---------------------------------------------------------------- hashing limit
 
 interface HashingLimit {
-  /** Median wall time of one argon2id hash (signup), ms, one at a time on an idle machine. */
+  /** Median wall time of one argon2id hash (signup), ms, one at a time before any server started. */
   hashMs: number
   /** Median wall time of one verify (login), ms. */
   verifyMs: number
@@ -209,6 +225,8 @@ async function measureHashing(samples: number): Promise<HashingLimit> {
 interface PhaseResult {
   operation: Operation
   concurrency: number
+  /** GET /auth/me: distinct access tokens cycled through. */
+  tokens?: number
   requests: number
   ok: number
   failed: number
@@ -315,8 +333,8 @@ function clientIp(runTag: string, n: number): string {
 interface CpuMark {
   at: number
   tessera: number
-  postgres: number
-  redis: number
+  postgres: Map<number, number>
+  redis: Map<number, number>
   generator: number
   machineBusy: number
 }
@@ -337,8 +355,8 @@ function cpuBetween(before: CpuMark, after: CpuMark): PhaseResult['cpu'] {
   const seconds = (after.at - before.at) / 1000
   const per = (value: number): number => Math.round((value / seconds) * 100) / 100
   const tessera = after.tessera - before.tessera
-  const postgres = after.postgres - before.postgres
-  const redis = after.redis - before.redis
+  const postgres = cpuSecondsBetween(before.postgres, after.postgres)
+  const redis = cpuSecondsBetween(before.redis, after.redis)
   const generator = after.generator - before.generator
   const machine = after.machineBusy - before.machineBusy
   return {
@@ -446,6 +464,7 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
       operation: Operation,
       makeUsers: () => VirtualUser<S>[],
       step: (user: VirtualUser<S>, target: Target) => Promise<StepResult>,
+      tokens?: number,
     ): Promise<void> => {
       const plan = settings.phases[operation]
       const vus = makeUsers()
@@ -454,6 +473,7 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
         await runPhase({
           targets,
           users: vus,
+          signal: interrupted.signal,
           durationMs: plan.warmupMs,
           maxRequests: plan.maxRequests,
           step,
@@ -463,6 +483,7 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
       const recorder: Recorder = await runPhase({
         targets,
         users: vus,
+        signal: interrupted.signal,
         durationMs: plan.durationMs,
         maxRequests: plan.maxRequests,
         step,
@@ -471,6 +492,7 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
       const phaseResult: PhaseResult = {
         operation,
         concurrency: vus.length,
+        ...(tokens === undefined ? {} : { tokens }),
         requests: recorder.ok + recorder.failed,
         ok: recorder.ok,
         failed: recorder.failed,
@@ -484,7 +506,7 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
       result.phases.push(phaseResult)
       const failures = recorder.failed > 0 ? `, ${recorder.failed} failed` : ''
       progress(
-        `    ${operation.padEnd(7)} ${phaseResult.rps.toFixed(1).padStart(8)} req/s  p50 ${phaseResult.p50Ms} ms  p99 ${phaseResult.p99Ms} ms${failures}`,
+        `    ${operation.padEnd(8)} ${phaseResult.rps.toFixed(1).padStart(8)} req/s  p50 ${phaseResult.p50Ms} ms  p99 ${phaseResult.p99Ms} ms${failures}`,
       )
     }
 
@@ -536,6 +558,8 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
     // have been rotated without us seeing the successor; it is dropped (never
     // replayed, which would be reuse) and the user takes a spare session.
     const refreshUsers = Math.min(settings.phases.refresh.concurrency, sessions.length)
+    /** Access tokens the refreshes issued (each still valid: a refresh does not revoke the old one). */
+    const issued: { n: number; token: string }[] = []
     const spares = sessions.slice(refreshUsers)
     await phase(
       'refresh',
@@ -558,27 +582,46 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
         }
         session.accessToken = tokens.accessToken
         session.refreshToken = tokens.refreshToken
+        if (issued.length < MANY_TOKENS) issued.push({ n: session.n, token: tokens.accessToken })
         return { ok: true }
       },
     )
 
-    // GET /auth/me: the newest access token of every session, in turn.
-    const tokens = sessions.map((session) => session.accessToken)
-    let nextToken = 0
-    await phase(
-      'me',
-      () => virtualUsers(settings.phases.me.concurrency, () => undefined),
-      async (_vu, target) => {
-        const index = nextToken++ % tokens.length
+    // GET /auth/me, twice: over a few hundred tokens, which every instance's
+    // verified-token cache (1000 tokens) holds after the first pass, and
+    // over every token issued so far (thousands in a full run), cycled in
+    // order, which that LRU cache cannot hold: each request verifies the
+    // signature again, as it would with many users active at once.
+    const meStep =
+      (pool: readonly { n: number; token: string }[]) =>
+      async (_vu: VirtualUser<undefined>, target: Target): Promise<StepResult> => {
+        const { n, token } = pool[nextToken++ % pool.length]!
         const reply = await send(target, 'GET', '/auth/me', {
-          headers: {
-            authorization: `Bearer ${tokens[index]}`,
-            'x-forwarded-for': clientIp(runTag, sessions[index]!.n),
-          },
+          headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': clientIp(runTag, n) },
           readBody: false,
         })
         return reply.status === 200 ? { ok: true } : { ok: false, label: failureLabel(reply) }
-      },
+      }
+    let nextToken = 0
+    const hot = sessions
+      .slice(0, HOT_TOKENS)
+      .map(({ n, accessToken }) => ({ n, token: accessToken }))
+    await phase(
+      'me',
+      () => virtualUsers(settings.phases.me.concurrency, () => undefined),
+      meStep(hot),
+      hot.length,
+    )
+    const many = [
+      ...sessions.map(({ n, accessToken }) => ({ n, token: accessToken })),
+      ...issued,
+    ].slice(0, MANY_TOKENS)
+    nextToken = 0
+    await phase(
+      'me-many',
+      () => virtualUsers(settings.phases['me-many'].concurrency, () => undefined),
+      meStep(many),
+      many.length,
     )
     return result
   } finally {
@@ -631,7 +674,9 @@ function mainTable(results: readonly SetupResult[], hashing: HashingLimit): Tabl
             : Number.NaN
       rows.push([
         setup.label,
-        phase.operation === 'me' ? 'GET /auth/me' : phase.operation,
+        phase.tokens === undefined
+          ? phase.operation
+          : `GET /auth/me, ${phase.tokens.toLocaleString('en-US')} tokens`,
         rate(phase.rps),
         ms(phase.p50Ms),
         ms(phase.p99Ms),
@@ -735,7 +780,7 @@ interface Report {
   generatedAt: string
   machine: ReturnType<typeof machineInfo> & { loadAverageAtEnd: number[] }
   versions: { postgres: string; redis: string }
-  settings: Omit<Settings, 'write' | 'pgUrl' | 'redisUrl'>
+  settings: Omit<Settings, 'write' | 'render' | 'pgUrl' | 'redisUrl'>
   argon2: typeof OWASP_ARGON2
   hashing: HashingLimit
   keycloakPerVcpu: typeof KEYCLOAK_PER_VCPU
@@ -754,13 +799,18 @@ load average ${machine.loadAverageAtStart.join(' / ')} at the start, ${machine.l
 Everything shares this one machine: the \`tessera serve\` instances, PostgreSQL,
 Redis and the load generator. Each setup starts empty (fresh data dir, fresh
 PostgreSQL schema, one \`TESSERA_MASTER_KEY\` for its instances, \`NODE_ENV=production\`,
-logs at info) and runs four phases in order, requests round-robin across the
+logs at info) and runs five phases in order, requests round-robin across the
 instances, each virtual user one request at a time over keep-alive connections:
 signup (${plan.signup.concurrency} users, ${plan.signup.durationMs / 1000} s), login of the users just made
 (${plan.login.concurrency}, ${plan.login.durationMs / 1000} s), refresh (${plan.refresh.concurrency} users, each walking one session's
-refresh-token chain, ${plan.refresh.durationMs / 1000} s), GET /auth/me over the newest access token of
-every session (${plan.me.concurrency}, ${plan.me.durationMs / 1000} s); refresh and /auth/me after a
-${plan.refresh.warmupMs / 1000} s warm-up, signup and login after ${plan.signup.warmupMs / 1000} s. p50/p99 are over successful
+refresh-token chain, ${plan.refresh.durationMs / 1000} s), then GET /auth/me (${plan.me.concurrency} users, ${plan.me.durationMs / 1000} s each)
+cycling through ${HOT_TOKENS} tokens, which every instance's verified-token cache (1000 tokens)
+holds, and through every token issued so far (up to ${MANY_TOKENS.toLocaleString('en-US')}), which that LRU
+cache cannot hold, so each request verifies the ES256 signature again. Each
+phase after an untimed warm-up (${plan.signup.warmupMs / 1000} s for signup and login, ${plan.refresh.warmupMs / 1000} s for the others).
+Rate limits at their defaults except refreshes per session (one virtual user
+refreshes one session back to back); each user has an address of its own in
+X-Forwarded-For (TESSERA_TRUST_PROXY=1). p50/p99 are over successful
 requests. CPU columns are cores busy on average during the phase (1.00 =
 one core): all tessera processes; then all postgres and redis-server
 processes on the machine, the load generator, and everything else the
@@ -769,10 +819,11 @@ machine ran meanwhile (noise: a large "other" makes the row unreliable).
 ${renderMarkdown(mainTable(report.results, hashing))}
 
 **Hashing limit.** One argon2id hash (m=${OWASP_ARGON2.memoryCost} KiB, t=${OWASP_ARGON2.timeCost}, p=${OWASP_ARGON2.parallelism})
-takes ${ms(hashing.hashMs)} ms and one verify ${ms(hashing.verifyMs)} ms here, one at a time on
-the idle machine, so ${hashing.cores} cores can do at most ${rate(hashing.signupsPerSecond)} signups/s and
-${rate(hashing.loginsPerSecond)} logins/s with nothing else running; "of hashing limit" is the
-measured rate against that ceiling.
+takes ${ms(hashing.hashMs)} ms and one verify ${ms(hashing.verifyMs)} ms here (median of ${settings.hashSamples}, one at a
+time, before any server started), so ${hashing.cores} cores can do at most ${rate(hashing.signupsPerSecond)} signups/s and
+${rate(hashing.loginsPerSecond)} logins/s with nothing else to do; "of hashing limit" is the
+measured rate against that ceiling (slightly above 100% happens: the ceiling
+comes from one hash at a time, and its own measurement is noisy).
 
 **Per vCPU, beside Keycloak's sizing guide** (Keycloak: 1 vCPU per 15
 password logins/s and per 120 refreshes/s, measured on the Keycloak pods,
@@ -890,6 +941,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`)
     return 0
   }
+  if (settings.render) {
+    const report = JSON.parse(
+      readFileSync(join(import.meta.dirname, 'results', 'load.json'), 'utf8'),
+    ) as Report
+    for (const path of writeOutputs(report)) progress(`wrote ${path}`)
+    return 0
+  }
   for (const url of [settings.pgUrl, settings.redisUrl]) {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
     if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== '::1' && host !== 'localhost') {
@@ -916,7 +974,14 @@ async function main(): Promise<number> {
       : 'unused',
   }
   const results: SetupResult[] = []
+  // Ctrl-C ends the current phase early and skips the rest, so the
+  // instances are stopped and the PostgreSQL schema dropped all the same.
+  process.once('SIGINT', () => {
+    progress('interrupted: stopping the instances and dropping the schema')
+    interrupted.abort()
+  })
   for (const id of settings.setups) {
+    if (interrupted.signal.aborted) break
     const busy = settings.quick ? 0 : await settle(SETTLE_MS)
     progress(
       `${SETUP_INFO[id].label}${busy >= IDLE_CORES ? ` (the machine is busy: ${busy} cores in use by other work)` : ''}`,
@@ -953,6 +1018,10 @@ async function main(): Promise<number> {
   const problems = problemLines(results)
   if (problems.length > 0) {
     process.stdout.write(`\nProblems seen:\n${problems.map((line) => `  ${line}`).join('\n')}\n`)
+  }
+  if (interrupted.signal.aborted) {
+    progress('interrupted: nothing written')
+    return 130
   }
   if (settings.write) {
     for (const path of writeOutputs(report)) progress(`wrote ${path}`)

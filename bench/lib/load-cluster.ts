@@ -176,27 +176,42 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /**
- * CPU seconds used so far by every process whose command name is `comm`
- * (postgres backends come and go; a backend that exited during the phase is
- * missed, which undercounts slightly).
+ * CPU seconds used so far by each process whose command name is `comm`, by
+ * pid (postgres backends come and go, so a sum would drop when one exits:
+ * compare two readings with {@link cpuSecondsBetween}).
  */
-export function commandCpuSeconds(comm: string): number {
-  let total = 0
+export function commandCpuSeconds(comm: string): Map<number, number> {
+  const byPid = new Map<number, number>()
   let entries: string[]
   try {
     entries = readdirSync('/proc')
   } catch {
-    return 0
+    return byPid
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      const name = readFileSync(`/proc/${entry}/comm`, 'utf8').trim()
-      if (name === comm) total += processCpuSeconds(Number(entry))
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) {
+        byPid.set(Number(entry), processCpuSeconds(Number(entry)))
+      }
     } catch {
       // The process ended between the listing and the read.
     }
   }
+  return byPid
+}
+
+/**
+ * CPU seconds used between two readings by the processes alive at the
+ * second (all of a process started meanwhile counts); a process that exited
+ * meanwhile is missed, which undercounts slightly.
+ */
+export function cpuSecondsBetween(
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+): number {
+  let total = 0
+  for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0))
   return total
 }
 

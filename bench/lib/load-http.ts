@@ -260,6 +260,8 @@ export interface PhaseOptions<S> {
   readonly durationMs: number
   /** ...or after this many requests, whichever comes first. */
   readonly maxRequests: number
+  /** Stops the phase early (Ctrl-C), so the caller can still clean up. */
+  readonly signal?: AbortSignal
   /** One request by `user` to `target`. A thrown NoReply is counted as its kind. */
   readonly step: (user: VirtualUser<S>, target: Target) => Promise<StepResult>
 }
@@ -279,7 +281,12 @@ export async function runPhase<S>(options: PhaseOptions<S>): Promise<Recorder> {
   let turn = 0
   let lastAnswer = start
   async function loop(user: VirtualUser<S>): Promise<void> {
-    while (!user.done && issued < options.maxRequests && performance.now() < deadline) {
+    while (
+      !user.done &&
+      options.signal?.aborted !== true &&
+      issued < options.maxRequests &&
+      performance.now() < deadline
+    ) {
       issued++
       const target = targets[turn++ % targets.length]!
       const sent = performance.now()

@@ -2,6 +2,7 @@
 // Only this file and cli/ choose concrete implementations; everything else
 // receives its collaborators.
 
+import { createHash } from 'node:crypto'
 import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
@@ -80,6 +81,8 @@ export async function createTessera(
       ? undefined
       : createRedisConnection(config.redisUrl, { log, name: 'tessera' })
   let fanout: RevocationFanout | undefined
+  // Deployments sharing one Redis must not mix revocations or rate-limit budgets.
+  const deployment = createHash('sha256').update(config.issuer).digest('base64url').slice(0, 12)
   try {
     if (redis !== undefined) ensureConnecting(redis)
     // The store logs each migration it applies.
@@ -163,7 +166,15 @@ export async function createTessera(
       refreshTokens: { createRefreshToken, hashRefreshToken, isWellFormedRefreshToken },
       rateLimits: createRateLimits(
         config,
-        redis === undefined ? {} : { factory: createRedisRateLimiterFactory({ redis, log }) },
+        redis === undefined
+          ? {}
+          : {
+              factory: createRedisRateLimiterFactory({
+                redis,
+                log,
+                namespace: `tessera:${deployment}:rl:`,
+              }),
+            },
       ),
       sealer,
       now,

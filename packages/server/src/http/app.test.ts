@@ -913,7 +913,7 @@ describe('errors and logs', () => {
       payload: { currentPassword: PASSWORD, newPassword: 'another secret phrase' },
     })
     const text = lines.join('')
-    assert.ok(lines.length > 5, 'requests are logged')
+    assert.ok(lines.length >= 5, 'each of the five requests is logged (one line each)')
     for (const secret of [PASSWORD, 'another secret phrase', cookie, accessToken]) {
       assert.ok(!text.includes(secret), 'a secret reached the log')
     }

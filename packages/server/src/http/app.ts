@@ -176,17 +176,17 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   })
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  // Failures at info (a burst of 401s is a signal), successes at debug.
+  // One line per request: the error handler already logged every refusal
+  // (401s at info: a burst of them is a signal); successes go at debug.
   app.addHook('onResponse', async (request, reply) => {
+    if (request.errorCode !== null) return
     const status = reply.statusCode
-    const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug'
-    request.log[level](
+    request.log[status >= 500 ? 'error' : 'debug'](
       {
         method: request.method,
         route: request.routeOptions.url ?? 'unmatched',
         status,
         ms: Math.round(reply.elapsedTime * 10) / 10,
-        ...(request.errorCode === null ? {} : { code: request.errorCode }),
       },
       'request completed',
     )

@@ -147,7 +147,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
     }
   } else {
     const cause = error instanceof Error ? error.cause : undefined
-    if (cause !== undefined) request.log.warn({ code: failure.code, err: cause }, 'request refused')
+    // An outage is logged once by the storage layer; one line per refused request would flood.
+    if (failure.code === 'unavailable') request.log.debug({ code: failure.code }, 'request refused')
+    else if (cause !== undefined)
+      request.log.warn({ code: failure.code, err: cause }, 'request refused')
     else request.log.info({ code: failure.code }, 'request refused')
   }
   if (failure.retryAfter !== undefined) {
