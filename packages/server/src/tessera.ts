@@ -81,6 +81,8 @@ export async function createTessera(
       ? undefined
       : createRedisConnection(config.redisUrl, { log, name: 'tessera' })
   let fanout: RevocationFanout | undefined
+  /** Fan-out messages on their way; close() waits for them (a CLI command exits right after). */
+  const publishing = new Set<Promise<void>>()
   // Deployments sharing one Redis must not mix revocations or rate-limit budgets.
   const deployment = createHash('sha256').update(config.issuer).digest('base64url').slice(0, 12)
   try {
@@ -104,7 +106,11 @@ export async function createTessera(
       store: store.revocations,
       now,
       // Other instances enforce it within a second; the store stays the source of truth.
-      onAdded: (entries) => void fanout?.publish([...entries]),
+      onAdded: (entries) => {
+        if (fanout === undefined) return
+        const sent = fanout.publish([...entries]).finally(() => publishing.delete(sent))
+        publishing.add(sent)
+      },
     })
     await revocations.load()
     if (redis !== undefined && config.redisUrl !== undefined) {
@@ -215,6 +221,7 @@ export async function createTessera(
         try {
           await app.close()
         } finally {
+          await Promise.allSettled(publishing)
           await fanout?.close()
           if (redis !== undefined) await closeRedis(redis)
           await store.close()

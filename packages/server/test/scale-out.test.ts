@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { type RedisProcess, startRedisServer } from './support/redis-server.ts'
-import { makeDataDir, type ServerProcess, startServer } from './support/server-process.ts'
+import { makeDataDir, runCli, type ServerProcess, startServer } from './support/server-process.ts'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
 
 const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL
@@ -164,6 +164,27 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
       seen.push(Date.now() - started)
     }
     process.stderr.write(`# logout propagation: ${seen.join(' ms, ')} ms\n`)
+  })
+
+  it('a role change made with the CLI revokes older tokens on every running instance within one second', async () => {
+    const login = await call(instances[0]!, 'POST', '/auth/login', {
+      body: { email: 'one@example.com', password: PASSWORD },
+    })
+    const token = login.body.accessToken as string
+    await sleep(1_100) // `before` has one-second resolution: the change must come in a later second
+    const cli = await runCli(
+      data.dir,
+      ['users', 'set-roles', 'one@example.com', 'user,editor'],
+      env,
+    )
+    assert.equal(cli.code, 0, cli.stderr)
+    const started = Date.now()
+    for (const s of instances) {
+      while (code((await call(s, 'GET', '/auth/me', { token })).body) !== 'token_revoked') {
+        assert.ok(Date.now() - started < 1_000, 'refused within one second')
+        await sleep(25)
+      }
+    }
   })
 
   it('Redis stopped during logins: no 5xx (each instance limits alone); restarted: limits are shared again', async () => {
