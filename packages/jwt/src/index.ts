@@ -27,6 +27,13 @@ export {
   type RemoteKeySet,
   type RemoteKeySetOptions,
 } from './remote-key-set.ts'
+export {
+  createRevocationFeed,
+  type RevocableClaims,
+  type RevocationEntry,
+  type RevocationFeed,
+  type RevocationFeedOptions,
+} from './revocation-feed.ts'
 export { type SignOptions, sign } from './sign.ts'
 export type { JwtHeader, JwtPayload, KeyResolver, VerifiedJwt } from './types.ts'
 export {

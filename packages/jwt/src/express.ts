@@ -1,0 +1,118 @@
+// @tessera/jwt/express: authenticate(), requireRoles(), requireScopes() for Express 5.
+// Type-only imports: Express is an optional peer, never loaded by this module.
+
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import {
+  type AuthenticateOptions,
+  AuthFailure,
+  type AuthInfo,
+  createAuthenticator,
+  createRoleGuard,
+  createScopeGuard,
+  type Guard,
+} from './middleware-core.ts'
+import type { RevocationFeed } from './revocation-feed.ts'
+
+export type { AuthErrorCode, AuthenticateOptions, AuthInfo } from './middleware-core.ts'
+
+declare global {
+  // Express's own extension point (express-serve-static-core): declaration
+  // merging into the global Express.Request. Ambient, so nothing is emitted.
+  namespace Express {
+    interface Request {
+      /** Set by `authenticate()` from `@tessera/jwt/express`. */
+      auth?: AuthInfo
+    }
+  }
+}
+
+/** The middleware `authenticate()` returns, with a handle on its revocation feed. */
+export type AuthenticateMiddleware = RequestHandler & {
+  /** The revocation feed in use, if any. */
+  readonly revocations: RevocationFeed | undefined
+  /** Closes the revocation feed `authenticate()` created from options (call on shutdown). */
+  close(): Promise<void>
+}
+
+function send(res: Response, failure: AuthFailure): void {
+  res.statusCode = failure.status
+  for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value)
+  res.end(failure.body)
+}
+
+function settle(req: Request, res: Response, next: NextFunction, result: AuthInfo | AuthFailure) {
+  if (result instanceof AuthFailure) send(res, result)
+  else {
+    req.auth = result
+    next()
+  }
+}
+
+/**
+ * Express middleware that verifies the Bearer access token (or the opt-in
+ * cookie) and puts the verified claims on `req.auth`; refusals are answered
+ * here (401 with `WWW-Authenticate`, 503 when keys or the revocation list are
+ * unavailable). Options are checked now: a `TypeError` for any misuse.
+ *
+ * @example
+ * import { authenticate, requireRoles } from '@tessera/jwt/express'
+ * app.use(authenticate({ issuer: 'https://auth.example.com', jwksUrl: 'https://auth.example.com/.well-known/jwks.json' }))
+ * app.get('/me', (req, res) => res.json({ id: req.auth!.userId }))
+ * app.delete('/users/:id', requireRoles('admin'), handler)
+ */
+export function authenticate(options: AuthenticateOptions): AuthenticateMiddleware {
+  const authenticator = createAuthenticator(options)
+  const middleware: RequestHandler = (req, res, next) => {
+    let result: ReturnType<typeof authenticator.check>
+    try {
+      result = authenticator.check(req.headers.authorization, req.headers.cookie)
+    } catch (error) {
+      next(error)
+      return
+    }
+    if (result instanceof Promise) {
+      result.then((settled) => settle(req, res, next, settled), next)
+    } else {
+      settle(req, res, next, result)
+    }
+  }
+  return Object.defineProperties(middleware, {
+    revocations: { value: authenticator.revocations, enumerable: true },
+    close: { value: () => authenticator.close() },
+  }) as AuthenticateMiddleware
+}
+
+function guarded(guard: Guard): RequestHandler {
+  return (req, res, next) => {
+    let failure: AuthFailure | undefined
+    try {
+      failure = guard(req.auth)
+    } catch (error) {
+      next(error)
+      return
+    }
+    if (failure === undefined) next()
+    else send(res, failure)
+  }
+}
+
+/**
+ * Lets through requests whose token holds at least one of `roles`; others
+ * get 403 `forbidden`. Runs after {@link authenticate}.
+ *
+ * @example app.post('/admin/rotate', requireRoles('admin'), handler)
+ */
+export function requireRoles(...roles: string[]): RequestHandler {
+  return guarded(createRoleGuard(roles))
+}
+
+/**
+ * Lets through requests whose token holds every one of `scopes`; others get
+ * 403 `forbidden` with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+ * Runs after {@link authenticate}.
+ *
+ * @example app.get('/reports', requireScopes('reports:read'), handler)
+ */
+export function requireScopes(...scopes: string[]): RequestHandler {
+  return guarded(createScopeGuard(scopes))
+}

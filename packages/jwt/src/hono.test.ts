@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { Hono } from 'hono'
+import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware-suite.ts'
+import { authenticate, requireRoles, requireScopes, type TesseraEnv } from './hono.ts'
+
+middlewareSuite('hono', async (options) => {
+  const app = new Hono<TesseraEnv>()
+  const auth = authenticate(options)
+  app.use('/api/*', auth)
+  app.get('/api/me', (c) => {
+    const { userId, sessionId, roles, scopes, claims, token } = c.get('auth')
+    return c.json({ userId, sessionId, roles, scopes, iss: claims.iss, token })
+  })
+  app.get('/api/admin', requireRoles('admin', 'owner'), (c) => c.json({ ok: true }))
+  app.get('/api/reports', requireScopes('reports:read', 'reports:export'), (c) =>
+    c.json({ ok: true }),
+  )
+  app.get('/bare/admin', requireRoles('admin'), (c) => c.json({ ok: true }))
+  // Quiet 500s (Hono's default handler logs the error).
+  app.onError((_error, c) =>
+    c.json({ error: { code: 'internal', message: 'internal error' } }, 500),
+  )
+  return {
+    request: async (path, headers) => toReply(await app.request(path, { headers })),
+    close: () => auth.close(),
+  }
+})
+
+it('hono: headers set earlier by other middleware survive a refusal', async () => {
+  const app = new Hono<TesseraEnv>()
+  app.use('*', async (c, next) => {
+    c.header('x-request-id', 'r-1')
+    await next()
+  })
+  app.use('*', authenticate(baseOptions()))
+  app.get('/', (c) => c.text(c.get('auth').userId))
+  const refused = await app.request('/')
+  assert.equal(refused.status, 401)
+  assert.equal(refused.headers.get('x-request-id'), 'r-1')
+  const ok = await app.request('/', { headers: { authorization: `Bearer ${issue()}` } })
+  assert.equal(await ok.text(), 'user-1')
+})

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { baseOptions, clock, ISSUER, issue, trustedKeys } from '../test/middleware-suite.ts'
+import { generateSecret } from './keys.ts'
+import {
+  type AuthenticateOptions,
+  AuthFailure,
+  type AuthInfo,
+  challengeValue,
+  createAuthenticator,
+  createRoleGuard,
+  createScopeGuard,
+} from './middleware-core.ts'
+import type { RevocableClaims, RevocationFeed } from './revocation-feed.ts'
+
+/** A feed the test controls, recording how the authenticator uses it. */
+function fakeFeed(revoked: (claims: RevocableClaims) => boolean = () => false) {
+  const calls = { start: 0, close: 0 }
+  const feed: RevocationFeed & { staleNow: boolean } = {
+    staleNow: false,
+    start: async () => {
+      calls.start++
+    },
+    ready: true,
+    isRevoked: revoked,
+    get stale() {
+      return this.staleNow
+    },
+    cursor: 0,
+    size: 0,
+    close: async () => {
+      calls.close++
+    },
+  }
+  return { feed, calls }
+}
+
+describe('createAuthenticator: options', () => {
+  it('throws a TypeError at creation for every misuse', () => {
+    const { feed } = fakeFeed()
+    const bad: unknown[] = [
+      undefined,
+      'options',
+      {},
+      { issuer: '', keys: trustedKeys },
+      { issuer: ISSUER }, // neither jwksUrl nor keys
+      { issuer: ISSUER, keys: trustedKeys, jwksUrl: 'https://auth/jwks' }, // both
+      { issuer: ISSUER, keys: 'secret' },
+      { issuer: ISSUER, jwksUrl: 'ftp://auth/jwks' },
+      { issuer: ISSUER, jwksUrl: 42 },
+      { issuer: ISSUER, keys: trustedKeys, audience: [] },
+      { issuer: ISSUER, keys: trustedKeys, audience: [''] },
+      { issuer: ISSUER, keys: trustedKeys, algorithms: ['none'] },
+      { issuer: ISSUER, keys: trustedKeys, algorithms: 'ES256' },
+      { issuer: ISSUER, keys: trustedKeys, typ: '' },
+      { issuer: ISSUER, keys: trustedKeys, typ: true },
+      { issuer: ISSUER, keys: trustedKeys, clockTolerance: 'a while' },
+      { issuer: ISSUER, keys: trustedKeys, cookie: 'bad name' },
+      { issuer: ISSUER, keys: trustedKeys, cookie: '' },
+      { issuer: ISSUER, keys: trustedKeys, whenStale: 'refuse' }, // no feed to be stale
+      { issuer: ISSUER, keys: trustedKeys, whenStale: 'wait', revocations: feed },
+      { issuer: ISSUER, keys: trustedKeys, revocations: 'http://auth/feed' },
+      { issuer: ISSUER, keys: trustedKeys, revocations: { url: 'nope' } },
+      { issuer: ISSUER, keys: trustedKeys, cache: -1 },
+      { issuer: ISSUER, keys: trustedKeys, now: 'now' },
+      { issuer: ISSUER, keys: trustedKeys, revocation: feed }, // misspelt: refused, not ignored
+      { issuer: ISSUER, jwksUri: 'https://auth/jwks' },
+    ]
+    for (const options of bad) {
+      assert.throws(
+        () => createAuthenticator(options as AuthenticateOptions),
+        TypeError,
+        String(JSON.stringify(options)),
+      )
+    }
+  })
+
+  it('answers at once (no promise) for local keys, and the same frozen AuthInfo for a cached token', () => {
+    const authenticator = createAuthenticator(baseOptions())
+    const token = issue()
+    const first = authenticator.check(`Bearer ${token}`, undefined)
+    assert.ok(!(first instanceof Promise) && !(first instanceof AuthFailure))
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.scopes))
+    assert.equal(authenticator.check(`bearer   ${token}  `, undefined), first)
+    const uncached = createAuthenticator(baseOptions({ cache: false }))
+    const a = uncached.check(`Bearer ${token}`, undefined) as AuthInfo
+    assert.deepEqual(uncached.check(`Bearer ${token}`, undefined), a)
+  })
+
+  it('accepts an HS256 key and narrows algorithms', () => {
+    const secret = generateSecret('HS256')
+    const token = issue({}, { key: secret })
+    const hs = createAuthenticator(baseOptions({ keys: secret }))
+    assert.equal((hs.check(`Bearer ${token}`, undefined) as AuthInfo).userId, 'user-1')
+    const onlyEs = createAuthenticator(baseOptions({ keys: secret, algorithms: ['ES256'] }))
+    assert.equal((onlyEs.check(`Bearer ${token}`, undefined) as AuthFailure).code, 'invalid_token')
+  })
+
+  it('starts a feed it is given, consults it per request, and leaves closing it to its owner', async () => {
+    const { feed, calls } = fakeFeed((claims) => claims.sid === 'gone')
+    const authenticator = createAuthenticator(
+      baseOptions({ revocations: feed, whenStale: 'refuse' }),
+    )
+    assert.equal(calls.start, 1)
+    assert.equal(authenticator.revocations, feed)
+    const token = issue({ sid: 'gone' })
+    assert.equal(
+      (authenticator.check(`Bearer ${token}`, undefined) as AuthFailure).code,
+      'token_revoked',
+    )
+    assert.ok(!(authenticator.check(`Bearer ${issue()}`, undefined) instanceof AuthFailure))
+    feed.staleNow = true
+    const stale = authenticator.check(`Bearer ${issue()}`, undefined) as AuthFailure
+    assert.equal(stale.status, 503)
+    await authenticator.close()
+    assert.equal(calls.close, 0, 'not ours to close')
+  })
+
+  it('owns and closes a feed made from options', async () => {
+    const authenticator = createAuthenticator(
+      baseOptions({
+        revocations: { url: 'http://127.0.0.1:9/auth/revocations', onError: () => {} },
+      }),
+    )
+    const feed = authenticator.revocations!
+    assert.equal(feed.stale, true)
+    await authenticator.close()
+    assert.equal(feed.ready, false)
+    assert.equal(await feed.start(), undefined, 'closed: start() resolves at once')
+  })
+})
+
+describe('failures', () => {
+  it('carry the status, the code and a JSON body of the wire shape', () => {
+    const authenticator = createAuthenticator(baseOptions())
+    const missing = authenticator.check(undefined, undefined) as AuthFailure
+    assert.equal(missing.status, 401)
+    assert.deepEqual(JSON.parse(missing.body), {
+      error: { code: 'missing_token', message: missing.message },
+    })
+    assert.equal(missing.headers['content-type'], 'application/json; charset=utf-8')
+    assert.ok(Object.isFrozen(missing) && Object.isFrozen(missing.headers))
+    clock.t += 10_000_000
+    try {
+      const token = issue({ exp: Math.floor(clock.t / 1000) - 1 })
+      const expired = authenticator.check(`Bearer ${token}`, undefined) as AuthFailure
+      assert.equal(expired.code, 'token_expired')
+    } finally {
+      clock.t -= 10_000_000
+    }
+  })
+
+  it('challengeValue keeps only the characters RFC 6750 §3 allows', () => {
+    assert.equal(challengeValue('unexpected "typ"'), "unexpected 'typ'")
+    assert.equal(challengeValue('a\\b\r\n\u00e9\u0000c'), 'a b    c')
+    for (let code = 0; code < 0x250; code++) {
+      const out = challengeValue(`x${String.fromCharCode(code)}`)
+      assert.match(out, /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/)
+    }
+  })
+
+  it('never let a non-JwtError pass as a token failure', () => {
+    const authenticator = createAuthenticator(
+      baseOptions({
+        revocations: fakeFeed(() => {
+          throw new RangeError('bug')
+        }).feed,
+      }),
+    )
+    assert.throws(() => authenticator.check(`Bearer ${issue()}`, undefined), RangeError)
+  })
+})
+
+describe('guards', () => {
+  const info = (roles: string[], scopes: string[]): AuthInfo => ({
+    token: 't',
+    claims: {} as AuthInfo['claims'],
+    userId: 'u',
+    sessionId: undefined,
+    roles,
+    scopes,
+  })
+
+  it('requireRoles needs any one role; requireScopes needs every scope', () => {
+    const roles = createRoleGuard(['admin', 'owner'])
+    assert.equal(roles(info(['owner'], [])), undefined)
+    assert.equal(roles(info(['member'], ['admin']))?.status, 403)
+    const scopes = createScopeGuard(['a', 'b'])
+    assert.equal(scopes(info([], ['b', 'a', 'c'])), undefined)
+    const refused = scopes(info(['a', 'b'], ['a']))
+    assert.equal(refused?.code, 'forbidden')
+    assert.match(
+      refused?.headers['www-authenticate'] ?? '',
+      /error="insufficient_scope".*scope="a b"$/,
+    )
+    assert.throws(() => roles(undefined), /after authenticate/)
+  })
+
+  it('validate their arguments at creation', () => {
+    for (const bad of [[], [''], ['two words'], [7]]) {
+      assert.throws(() => createRoleGuard(bad as string[]), TypeError)
+      assert.throws(() => createScopeGuard(bad as string[]), TypeError)
+    }
+    assert.throws(() => createScopeGuard(['a"b']), TypeError)
+  })
+})

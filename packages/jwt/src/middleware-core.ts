@@ -1,0 +1,450 @@
+// What the Express, Fastify and Hono adapters share: option checks, one
+// verifier built at creation, Bearer and cookie extraction, the mapping of
+// failures to RFC 6750 answers, and the role and scope guards. The adapters
+// only move headers and statuses between this and their framework.
+
+import type { AccessTokenClaims } from './access-token.ts'
+import { type Algorithm, isAlgorithm } from './algorithms.ts'
+import type { Duration } from './duration.ts'
+import { JwtError } from './errors.ts'
+import { Key, KeySet } from './keys.ts'
+import { createRemoteKeySet } from './remote-key-set.ts'
+import {
+  createRevocationFeed,
+  isRevocationFeed,
+  type RevocationFeed,
+  type RevocationFeedOptions,
+} from './revocation-feed.ts'
+import type { JwtPayload, VerifiedJwt } from './types.ts'
+import { createVerifier } from './verifier.ts'
+
+/** Options of `authenticate()` other than the key source. */
+export interface AuthenticateBaseOptions {
+  /** The Tessera server's issuer (`TESSERA_ISSUER`); the token's `iss` must equal it. */
+  issuer: string
+  /**
+   * The audience the token's `aud` must contain (one of these). Default: the
+   * issuer, as a Tessera server's `TESSERA_AUDIENCE` defaults to it.
+   */
+  audience?: string | string[]
+  /** Narrows the accepted algorithms further (each key only ever checks its own). */
+  algorithms?: Algorithm[]
+  /** Expected `typ` header. Default `'at+jwt'` (RFC 9068); `false` to not check it. */
+  typ?: string | false
+  /** Leeway for `exp`, `nbf` and `iat` (`30`, `'30s'`). Default 0. */
+  clockTolerance?: Duration
+  /**
+   * Opt-in: read the token from this cookie when the request has no
+   * `Authorization` header. Cookies ride along on cross-site requests: pair
+   * this with `SameSite=Strict` cookies or a CSRF defence.
+   */
+  cookie?: string
+  /** A revocation feed, or its options (the middleware then starts and owns it). */
+  revocations?: RevocationFeed | RevocationFeedOptions
+  /**
+   * What to do while the feed is stale: `'serve'` (default) keeps checking
+   * against the last known list; `'refuse'` answers 503 `unavailable`.
+   */
+  whenStale?: 'serve' | 'refuse'
+  /** Verified-token cache: `true` (1000 tokens, the default), a size, or `false`. */
+  cache?: boolean | number
+  /** The clock, in epoch ms; for tests. Default `Date.now`. */
+  now?: () => number
+}
+
+/**
+ * Options of `authenticate()`, the same for Express, Fastify and Hono: the
+ * base options and exactly one key source, `jwksUrl` (the server's JWKS, e.g.
+ * `https://auth.example.com/.well-known/jwks.json`) or `keys` (local keys,
+ * e.g. the shared HS256 secret).
+ */
+export type AuthenticateOptions = AuthenticateBaseOptions &
+  ({ jwksUrl: string; keys?: undefined } | { keys: Key | KeySet; jwksUrl?: undefined })
+
+/** What a request that passed `authenticate()` carries. */
+export interface AuthInfo {
+  /** The access token as received. */
+  readonly token: string
+  /** The verified claims (frozen). */
+  readonly claims: Readonly<AccessTokenClaims>
+  /** `sub`. */
+  readonly userId: string
+  /** `sid`, the session; undefined when the token has none. */
+  readonly sessionId: string | undefined
+  /** `roles`, or empty. */
+  readonly roles: readonly string[]
+  /** `scope` split on spaces, or empty. */
+  readonly scopes: readonly string[]
+}
+
+/** The wire codes the middleware answers with (the server's codes of the same name). */
+export type AuthErrorCode =
+  | 'missing_token'
+  | 'invalid_token'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'forbidden'
+  | 'unavailable'
+
+/** A refusal, ready to send: status, headers and the `{"error":{code,message}}` body. */
+export class AuthFailure {
+  readonly status: 401 | 403 | 503
+  readonly code: AuthErrorCode
+  readonly message: string
+  readonly headers: Readonly<Record<string, string>>
+  /** The JSON body, serialized once. */
+  readonly body: string
+
+  constructor(
+    status: 401 | 403 | 503,
+    code: AuthErrorCode,
+    message: string,
+    headers: Record<string, string>,
+  ) {
+    this.status = status
+    this.code = code
+    this.message = message
+    this.headers = Object.freeze({ ...headers, 'content-type': 'application/json; charset=utf-8' })
+    this.body = JSON.stringify({ error: { code, message } })
+    Object.freeze(this)
+  }
+}
+
+/** The core of `authenticate()`: one verifier, bound at creation. */
+export interface Authenticator {
+  /**
+   * Checks a request from its `Authorization` and `Cookie` headers. Returns
+   * at once when it can (local keys, cached tokens), a promise otherwise.
+   * Errors that are not token failures (bugs) throw or reject.
+   */
+  check(
+    authorization: string | undefined,
+    cookieHeader: string | undefined,
+  ): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure>
+  /** The revocation feed in use, if any. */
+  readonly revocations: RevocationFeed | undefined
+  /** Closes the revocation feed when `authenticate()` created it from options. */
+  close(): Promise<void>
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'issuer',
+  'audience',
+  'jwksUrl',
+  'keys',
+  'algorithms',
+  'typ',
+  'clockTolerance',
+  'cookie',
+  'revocations',
+  'whenStale',
+  'cache',
+  'now',
+])
+
+/** RFC 6265 §4.1.1 cookie-name (an RFC 7230 token). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+/** Retry-After when no JWKS key is cached: the key set tries again after its 30 s cooldown. */
+const JWKS_RETRY_AFTER = '30'
+/** Retry-After while the revocation feed is stale: it reconnects within seconds. */
+const STALE_RETRY_AFTER = '5'
+
+/**
+ * An RFC 6750 §3 attribute value: error_description and scope may hold only
+ * %x20-21 / %x23-5B / %x5D-7E, so quotes, backslashes and anything else are
+ * replaced rather than escaped.
+ */
+export function challengeValue(text: string): string {
+  return text.replace(/"/g, "'").replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ')
+}
+
+function invalidToken(code: AuthErrorCode, message: string): AuthFailure {
+  return new AuthFailure(401, code, message, {
+    'www-authenticate': `Bearer error="invalid_token", error_description="${challengeValue(message)}"`,
+  })
+}
+
+/** RFC 6750 §3.1: a request without credentials gets a challenge with no error. */
+const MISSING_TOKEN = new AuthFailure(401, 'missing_token', 'an access token is required', {
+  'www-authenticate': 'Bearer realm="api"',
+})
+const MALFORMED_HEADER = invalidToken(
+  'invalid_token',
+  'the Authorization header must hold one Bearer token',
+)
+const EXPIRED = invalidToken('token_expired', 'the access token has expired')
+const REVOKED = invalidToken('token_revoked', 'the access token has been revoked')
+const JWKS_DOWN = new AuthFailure(503, 'unavailable', 'the token signing keys are unavailable', {
+  'retry-after': JWKS_RETRY_AFTER,
+})
+const FEED_STALE = new AuthFailure(
+  503,
+  'unavailable',
+  'the revocation list is not up to date; try again shortly',
+  { 'retry-after': STALE_RETRY_AFTER },
+)
+
+/** The answer for a verification error; anything but a JwtError is a bug and is rethrown. */
+function failureOf(error: unknown): AuthFailure {
+  if (!(error instanceof JwtError)) throw error
+  switch (error.code) {
+    case 'expired':
+      return EXPIRED
+    case 'revoked':
+      return REVOKED
+    case 'jwks_unavailable':
+      return JWKS_DOWN
+    default:
+      // JwtError messages never hold the token or a key (see errors.ts).
+      return invalidToken('invalid_token', error.message)
+  }
+}
+
+/** The value of cookie `name` in a Cookie header, or undefined. */
+function readCookie(header: string, name: string): string | undefined {
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue
+    let value = pair.slice(eq + 1).trim()
+    // RFC 6265 §4.1.1 allows a DQUOTE-wrapped value.
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1)
+    return value === '' ? undefined : value
+  }
+  return undefined
+}
+
+function checkOptionNames(options: object): void {
+  for (const name of Object.keys(options)) {
+    // A misspelt option (`revocation`, `audiences`) would silently weaken the check.
+    if (!KNOWN_OPTIONS.has(name)) throw new TypeError(`unknown authenticate() option "${name}"`)
+  }
+}
+
+function checkStrings(value: unknown, name: string): void {
+  const list = typeof value === 'string' ? [value] : value
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    list.some((item) => typeof item !== 'string' || item === '')
+  ) {
+    throw new TypeError(`${name} must be a non-empty string or array of strings`)
+  }
+}
+
+function invalidClaim(message: string): AuthFailure {
+  return invalidToken('invalid_token', message)
+}
+
+/** The AuthInfo of a verified token, or a failure when Tessera's own claims are mistyped. */
+function authInfoOf(token: string, payload: JwtPayload): AuthInfo | AuthFailure {
+  const { sub, sid, roles, scope } = payload
+  if (typeof sub !== 'string') return invalidClaim('the token has no "sub"')
+  if (sid !== undefined && typeof sid !== 'string') return invalidClaim('"sid" must be a string')
+  if (
+    roles !== undefined &&
+    (!Array.isArray(roles) || roles.some((role) => typeof role !== 'string'))
+  ) {
+    return invalidClaim('"roles" must be an array of strings')
+  }
+  if (scope !== undefined && typeof scope !== 'string') {
+    return invalidClaim('"scope" must be a string')
+  }
+  return Object.freeze({
+    token,
+    claims: payload as AccessTokenClaims,
+    userId: sub,
+    sessionId: sid,
+    roles: (roles as string[] | undefined) ?? [],
+    scopes: Object.freeze(scope === undefined ? [] : scope.split(' ').filter((s) => s !== '')),
+  })
+}
+
+/**
+ * Validates `authenticate()` options once (a `TypeError` for any misuse) and
+ * binds one verifier: nothing is re-checked per request.
+ */
+export function createAuthenticator(options: AuthenticateOptions): Authenticator {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('authenticate() takes an options object')
+  }
+  checkOptionNames(options)
+  const { issuer, jwksUrl, keys, cookie, revocations, whenStale = 'serve' } = options
+  if (typeof issuer !== 'string' || issuer === '') {
+    throw new TypeError('issuer must be a non-empty string')
+  }
+  const audience = options.audience ?? issuer
+  checkStrings(audience, 'audience')
+  if ((jwksUrl === undefined) === (keys === undefined)) {
+    throw new TypeError('pass exactly one of jwksUrl and keys')
+  }
+  if (keys !== undefined && !(keys instanceof Key || keys instanceof KeySet)) {
+    throw new TypeError('keys must be a Key or a KeySet')
+  }
+  if (jwksUrl !== undefined && typeof jwksUrl !== 'string') {
+    throw new TypeError('jwksUrl must be a string')
+  }
+  if (
+    options.algorithms !== undefined &&
+    (!Array.isArray(options.algorithms) || !options.algorithms.every(isAlgorithm))
+  ) {
+    throw new TypeError('algorithms must be an array of supported algorithms')
+  }
+  const typ = options.typ ?? 'at+jwt'
+  if (typ !== false && (typeof typ !== 'string' || typ === '')) {
+    throw new TypeError('typ must be a non-empty string, or false to not check it')
+  }
+  if (cookie !== undefined && (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie))) {
+    throw new TypeError('cookie must be a cookie name')
+  }
+  if (whenStale !== 'serve' && whenStale !== 'refuse') {
+    throw new TypeError("whenStale must be 'serve' or 'refuse'")
+  }
+  if (whenStale === 'refuse' && revocations === undefined) {
+    throw new TypeError("whenStale: 'refuse' needs revocations")
+  }
+  const { cache } = options
+  if (
+    cache !== undefined &&
+    typeof cache !== 'boolean' &&
+    !(Number.isSafeInteger(cache) && cache > 0)
+  ) {
+    throw new TypeError('cache must be true, false or a positive number of tokens')
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new TypeError('now must be a function')
+  }
+
+  let feed: RevocationFeed | undefined
+  let ownsFeed = false
+  if (revocations !== undefined) {
+    if (isRevocationFeed(revocations)) feed = revocations
+    else if (revocations !== null && typeof revocations === 'object') {
+      const feedOptions: RevocationFeedOptions = { ...revocations }
+      if (feedOptions.now === undefined && options.now !== undefined) feedOptions.now = options.now
+      feed = createRevocationFeed(feedOptions)
+      ownsFeed = true
+    } else {
+      throw new TypeError('revocations must be a RevocationFeed or its options')
+    }
+  }
+
+  const verifierOptions = {
+    issuer,
+    audience,
+    ...(typ === false ? {} : { typ }),
+    ...(options.algorithms === undefined ? {} : { algorithms: options.algorithms }),
+    ...(options.clockTolerance === undefined ? {} : { clockTolerance: options.clockTolerance }),
+    ...(cache === undefined ? {} : { cache }),
+    ...(options.now === undefined ? {} : { clock: options.now }),
+    // RFC 9068 §2.2: an access token carries exp, iat, sub and jti.
+    requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+    ...(feed === undefined ? {} : { isRevoked: feed.isRevoked.bind(feed) }),
+  }
+  const verify: (token: string) => VerifiedJwt | Promise<VerifiedJwt> =
+    keys !== undefined
+      ? createVerifier({ ...verifierOptions, key: keys })
+      : createVerifier({ ...verifierOptions, key: createRemoteKeySet(jwksUrl as string) })
+
+  // Cached verifications return the same frozen payload: reuse its AuthInfo too.
+  const infos = new WeakMap<JwtPayload, AuthInfo>()
+  const finish = (token: string, { payload }: VerifiedJwt): AuthInfo | AuthFailure => {
+    const known = infos.get(payload)
+    if (known !== undefined) return known
+    const info = authInfoOf(token, payload)
+    if (!(info instanceof AuthFailure) && Object.isFrozen(payload)) infos.set(payload, info)
+    return info
+  }
+  const refuseWhenStale = whenStale === 'refuse'
+
+  function extract(authorization: string | undefined, cookieHeader: string | undefined) {
+    if (authorization !== undefined && authorization !== '') {
+      // RFC 7235 §2.1: the scheme is case-insensitive.
+      if (authorization.length < 6 || authorization.slice(0, 6).toLowerCase() !== 'bearer') {
+        return MISSING_TOKEN
+      }
+      if (authorization.length > 6 && authorization.charCodeAt(6) !== 32) return MISSING_TOKEN
+      const token = authorization.slice(7).trim()
+      // RFC 6750 §2.1: one b64token. Only "one" is checked here (a regex over
+      // the whole token would cost more than a cached verification); the
+      // verifier's strict parsing refuses every character base64url lacks.
+      return token.length > 0 && token.indexOf(' ') === -1 ? token : MALFORMED_HEADER
+    }
+    if (cookie !== undefined && cookieHeader !== undefined) {
+      return readCookie(cookieHeader, cookie) ?? MISSING_TOKEN
+    }
+    return MISSING_TOKEN
+  }
+
+  if (feed !== undefined) {
+    // Starting twice is harmless; forgetting to start would leave the list empty.
+    Promise.resolve(feed.start()).catch(() => {})
+  }
+
+  return {
+    check(authorization, cookieHeader) {
+      const token = extract(authorization, cookieHeader)
+      if (typeof token !== 'string') return token
+      if (refuseWhenStale && feed!.stale) return FEED_STALE
+      let result: VerifiedJwt | Promise<VerifiedJwt>
+      try {
+        result = verify(token)
+      } catch (error) {
+        return failureOf(error)
+      }
+      if (result instanceof Promise) {
+        return result.then((verified) => finish(token, verified), failureOf)
+      }
+      return finish(token, result)
+    },
+    revocations: feed,
+    async close() {
+      if (ownsFeed) await feed!.close()
+    },
+  }
+}
+
+/** A role or scope guard: undefined to let the request through, or the refusal. */
+export type Guard = (auth: AuthInfo | undefined) => AuthFailure | undefined
+
+function guardList(values: string[], name: string, pattern: RegExp): string[] {
+  if (values.length === 0) throw new TypeError(`${name}() needs at least one value`)
+  for (const value of values) {
+    if (typeof value !== 'string' || !pattern.test(value)) {
+      throw new TypeError(`${name}(): ${JSON.stringify(value)} is not a valid value`)
+    }
+  }
+  return [...values]
+}
+
+function notAuthenticated(name: string): Error {
+  // A configuration mistake (the guard runs before authenticate), not a client error.
+  return new Error(`${name}() must run after authenticate()`)
+}
+
+/** Lets through tokens holding at least one of `roles`; otherwise 403 `forbidden`. */
+export function createRoleGuard(roles: string[]): Guard {
+  const wanted = guardList(roles, 'requireRoles', /^\S+$/)
+  const refusal = new AuthFailure(403, 'forbidden', 'the token lacks a role this needs', {})
+  return (auth) => {
+    if (auth === undefined) throw notAuthenticated('requireRoles')
+    for (const role of wanted) if (auth.roles.includes(role)) return undefined
+    return refusal
+  }
+}
+
+/** Lets through tokens holding every one of `scopes`; otherwise 403 `forbidden` (RFC 6750 §3.1 insufficient_scope). */
+export function createScopeGuard(scopes: string[]): Guard {
+  const wanted = guardList(scopes, 'requireScopes', SCOPE_TOKEN)
+  const message = 'the token lacks a scope this needs'
+  const refusal = new AuthFailure(403, 'forbidden', message, {
+    'www-authenticate': `Bearer error="insufficient_scope", error_description="${message}", scope="${wanted.join(' ')}"`,
+  })
+  return (auth) => {
+    if (auth === undefined) throw notAuthenticated('requireScopes')
+    for (const scope of wanted) if (!auth.scopes.includes(scope)) return refusal
+    return undefined
+  }
+}

@@ -1,0 +1,390 @@
+// One behaviour suite for the three adapters: each framework's test file
+// builds the same small app (routes below) and runs every case here, so
+// Express, Fastify and Hono answer alike by construction.
+//
+// Routes the app under test must serve:
+//   GET /api/me        authenticate, then 200 { userId, sessionId, roles, scopes, iss, token }
+//   GET /api/admin     authenticate, requireRoles('admin', 'owner'), then 200 { ok: true }
+//   GET /api/reports   authenticate, requireScopes('reports:read', 'reports:export'), then 200 { ok: true }
+//   GET /bare/admin    requireRoles('admin') WITHOUT authenticate (a configuration mistake)
+
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, it, type TestContext } from 'node:test'
+import { exportJwk, generateKeyPair, type Key, KeySet } from '../src/keys.ts'
+import type { AuthenticateBaseOptions, AuthenticateOptions } from '../src/middleware-core.ts'
+import { sign } from '../src/sign.ts'
+import { type FeedServer, startFeedServer } from './feed-server.ts'
+
+export const ISSUER = 'https://auth.example.test'
+export const AUDIENCE = 'orders-api'
+
+const signing = generateKeyPair('ES256', { kid: 'k1' })
+const stranger = generateKeyPair('ES256', { kid: 'k1' })
+/** The verification keys of the trusted issuer. */
+export const trustedKeys = new KeySet([signing.publicKey])
+
+/** A clock the tests move by hand; tokens are issued on it. */
+export const clock = { t: Date.parse('2026-06-01T12:00:00Z'), now: (): number => clock.t }
+
+/**
+ * An access token as Tessera issues it (RFC 9068 claims, `typ: at+jwt`),
+ * with `claims` overriding or (as undefined) removing claims.
+ */
+export function issue(
+  claims: Record<string, unknown> = {},
+  options: { key?: Key; typ?: string } = {},
+): string {
+  const iat = Math.floor(clock.t / 1000)
+  const payload: Record<string, unknown> = {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user-1',
+    sid: 'session-1',
+    roles: ['member'],
+    scope: 'reports:read profile',
+    iat,
+    exp: iat + 900,
+    jti: randomUUID(),
+    ...claims,
+  }
+  for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name]
+  return sign(payload, options.key ?? signing.privateKey, {
+    typ: options.typ ?? 'at+jwt',
+    timestamp: false,
+  })
+}
+
+/** The options most cases use: local keys, the hand-moved clock. */
+export function baseOptions(
+  extra: Partial<AuthenticateBaseOptions> & { keys?: Key | KeySet } = {},
+): AuthenticateOptions {
+  return {
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    now: clock.now,
+    ...extra,
+    keys: extra.keys ?? trustedKeys,
+  }
+}
+
+export interface Reply {
+  status: number
+  headers: Headers
+  /** The parsed JSON body, or the text when it is not JSON. */
+  body: unknown
+}
+
+export interface AppUnderTest {
+  request(path: string, headers?: Record<string, string>): Promise<Reply>
+  close(): Promise<void>
+}
+
+/** Builds the framework's app with `authenticate(options)` on /api/*. */
+export type BuildApp = (options: AuthenticateOptions) => Promise<AppUnderTest>
+
+/** A fetch Response as a Reply. */
+export async function toReply(response: Response): Promise<Reply> {
+  const text = await response.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {}
+  return { status: response.status, headers: response.headers, body }
+}
+
+async function jwksServer(t: TestContext, body: string) {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' })
+    res.end(body)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => new Promise((resolve) => server.close(resolve)))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
+}
+
+/** A port that refuses connections: listened on, then closed. */
+async function deadUrl(): Promise<string> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return `http://127.0.0.1:${port}/.well-known/jwks.json`
+}
+
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
+
+function errorCode(reply: Reply): unknown {
+  return (reply.body as { error?: { code?: unknown } } | null)?.error?.code
+}
+
+/** Asserts a 401 with the RFC 6750 invalid_token challenge, and returns the challenge. */
+function assertInvalid(reply: Reply, code: string, token?: string): string {
+  assert.equal(reply.status, 401, JSON.stringify(reply.body))
+  assert.equal(errorCode(reply), code)
+  assert.equal(typeof (reply.body as { error: { message: unknown } }).error.message, 'string')
+  const challenge = reply.headers.get('www-authenticate') ?? ''
+  assert.match(
+    challenge,
+    /^Bearer error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]+"$/,
+  )
+  assert.match(reply.headers.get('content-type') ?? '', /^application\/json/)
+  if (token !== undefined) {
+    for (const part of token.split('.'))
+      assert.ok(!challenge.includes(part), 'no token in the header')
+    assert.ok(!JSON.stringify(reply.body).includes(token.split('.')[2]!), 'no token in the body')
+  }
+  return challenge
+}
+
+export function middlewareSuite(framework: string, build: BuildApp): void {
+  async function app(t: TestContext, options: AuthenticateOptions): Promise<AppUnderTest> {
+    const built = await build(options)
+    t.after(() => built.close())
+    return built
+  }
+
+  describe(`${framework}: authenticate()`, () => {
+    it('lets a valid token through with typed claims on the request', async (t) => {
+      const api = await app(t, baseOptions())
+      const token = issue({ roles: ['member', 'admin'] })
+      const reply = await api.request('/api/me', bearer(token))
+      assert.equal(reply.status, 200)
+      assert.deepEqual(reply.body, {
+        userId: 'user-1',
+        sessionId: 'session-1',
+        roles: ['member', 'admin'],
+        scopes: ['reports:read', 'profile'],
+        iss: ISSUER,
+        token,
+      })
+      // Again: the cached verification gives the same answer.
+      assert.equal((await api.request('/api/me', bearer(token))).status, 200)
+    })
+
+    it('refuses a missing token with 401 missing_token and a bare challenge (RFC 6750 §3.1)', async (t) => {
+      const api = await app(t, baseOptions())
+      const cases: Record<string, string>[] = [
+        {},
+        { authorization: 'Basic dXNlcjpwYXNz' },
+        { authorization: '' },
+      ]
+      for (const headers of cases) {
+        const reply = await api.request('/api/me', headers)
+        assert.equal(reply.status, 401)
+        assert.equal(errorCode(reply), 'missing_token')
+        assert.equal(reply.headers.get('www-authenticate'), 'Bearer realm="api"')
+      }
+    })
+
+    it('parses the Bearer scheme case-insensitively and insists on one token', async (t) => {
+      const api = await app(t, baseOptions())
+      const token = issue()
+      for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+        const reply = await api.request('/api/me', { authorization: `${scheme} ${token}` })
+        assert.equal(reply.status, 200, scheme)
+      }
+      for (const authorization of [`Bearer ${token} ${token}`, 'Bearer', 'Bearer a,b']) {
+        assertInvalid(await api.request('/api/me', { authorization }), 'invalid_token')
+      }
+    })
+
+    it('refuses a tampered token with 401 invalid_token, never echoing the token', async (t) => {
+      const api = await app(t, baseOptions())
+      const [header, payload, signature] = issue().split('.') as [string, string, string]
+      const forged = Buffer.from(
+        JSON.stringify({
+          ...JSON.parse(Buffer.from(payload, 'base64url').toString()),
+          roles: ['admin'],
+        }),
+      ).toString('base64url')
+      const tampered = `${header}.${forged}.${signature}`
+      assertInvalid(await api.request('/api/me', bearer(tampered)), 'invalid_token', tampered)
+      const otherKey = issue({}, { key: stranger.privateKey })
+      assertInvalid(await api.request('/api/me', bearer(otherKey)), 'invalid_token', otherKey)
+      assertInvalid(await api.request('/api/me', bearer('not.a.jwt')), 'invalid_token')
+    })
+
+    it('answers an expired token with token_expired, honouring clockTolerance', async (t) => {
+      const api = await app(t, baseOptions())
+      const token = issue()
+      clock.t += 901_000
+      t.after(() => {
+        clock.t -= 901_000
+      })
+      const challenge = assertInvalid(await api.request('/api/me', bearer(token)), 'token_expired')
+      assert.match(challenge, /expired/)
+      const lenient = await app(t, baseOptions({ clockTolerance: '5s' }))
+      assert.equal((await lenient.request('/api/me', bearer(token))).status, 200)
+    })
+
+    it('refuses a wrong issuer, a wrong audience and a wrong typ with invalid_token', async (t) => {
+      const api = await app(t, baseOptions())
+      for (const token of [
+        issue({ iss: 'https://evil.example.test' }),
+        issue({ aud: 'another-api' }),
+        issue({}, { typ: 'JWT' }),
+        issue({ sub: undefined }),
+        issue({ jti: undefined }),
+        issue({ roles: 'admin' }),
+      ]) {
+        assertInvalid(await api.request('/api/me', bearer(token)), 'invalid_token', token)
+      }
+      const anyTyp = await app(t, baseOptions({ typ: false }))
+      assert.equal((await anyTyp.request('/api/me', bearer(issue({}, { typ: 'JWT' })))).status, 200)
+    })
+
+    it('defaults the audience to the issuer, as a Tessera server does', async (t) => {
+      const api = await app(t, { issuer: ISSUER, keys: trustedKeys, now: clock.now })
+      assert.equal((await api.request('/api/me', bearer(issue({ aud: ISSUER })))).status, 200)
+      assertInvalid(await api.request('/api/me', bearer(issue())), 'invalid_token')
+    })
+
+    it('requireRoles: 403 forbidden without one of the roles', async (t) => {
+      const api = await app(t, baseOptions())
+      const member = await api.request('/api/admin', bearer(issue()))
+      assert.equal(member.status, 403)
+      assert.equal(errorCode(member), 'forbidden')
+      assert.equal(member.headers.get('www-authenticate'), null, 'roles are not OAuth scopes')
+      for (const roles of [['admin'], ['member', 'owner']]) {
+        assert.equal((await api.request('/api/admin', bearer(issue({ roles })))).status, 200)
+      }
+      assert.equal(
+        (await api.request('/api/admin', bearer(issue({ roles: undefined })))).status,
+        403,
+      )
+      assert.equal((await api.request('/api/admin')).status, 401, 'authentication runs first')
+    })
+
+    it('requireScopes: 403 forbidden with insufficient_scope unless every scope is held', async (t) => {
+      const api = await app(t, baseOptions())
+      const partial = await api.request('/api/reports', bearer(issue()))
+      assert.equal(partial.status, 403)
+      assert.equal(errorCode(partial), 'forbidden')
+      assert.match(
+        partial.headers.get('www-authenticate') ?? '',
+        /^Bearer error="insufficient_scope", error_description="[^"]+", scope="reports:read reports:export"$/,
+      )
+      const full = issue({ scope: 'reports:export reports:read' })
+      assert.equal((await api.request('/api/reports', bearer(full))).status, 200)
+      assert.equal(
+        (await api.request('/api/reports', bearer(issue({ scope: undefined })))).status,
+        403,
+      )
+    })
+
+    it('a guard without authenticate() before it fails closed (500), never lets through', async (t) => {
+      const api = await app(t, baseOptions())
+      const reply = await api.request('/bare/admin', bearer(issue({ roles: ['admin'] })))
+      assert.equal(reply.status, 500)
+    })
+
+    it('reads the token from a cookie only when asked to, and only without an Authorization header', async (t) => {
+      const token = issue()
+      const cookie = `theme=dark; tessera_access=${token}; other=1`
+      const plain = await app(t, baseOptions())
+      const ignored = await plain.request('/api/me', { cookie })
+      assert.equal(errorCode(ignored), 'missing_token')
+
+      const api = await app(t, baseOptions({ cookie: 'tessera_access' }))
+      assert.equal((await api.request('/api/me', { cookie })).status, 200)
+      assert.equal(
+        (await api.request('/api/me', { cookie: `tessera_access="${token}"` })).status,
+        200,
+      )
+      assert.equal(
+        errorCode(await api.request('/api/me', { cookie: 'theme=dark' })),
+        'missing_token',
+      )
+      assert.equal(
+        errorCode(await api.request('/api/me', { cookie: 'tessera_access=' })),
+        'missing_token',
+      )
+      // The header wins: a bad header is not rescued by a good cookie.
+      const both = await api.request('/api/me', { cookie, authorization: 'Bearer bad.token.here' })
+      assertInvalid(both, 'invalid_token')
+    })
+
+    it('verifies against a JWKS URL, and answers 503 unavailable while no key can be fetched', async (t) => {
+      const jwksUrl = await jwksServer(t, JSON.stringify({ keys: [exportJwk(signing.publicKey)] }))
+      const api = await app(t, { issuer: ISSUER, audience: AUDIENCE, jwksUrl, now: clock.now })
+      const token = issue()
+      assert.equal((await api.request('/api/me', bearer(token))).status, 200)
+      assert.equal((await api.request('/api/me', bearer(token))).status, 200, 'cached')
+      assertInvalid(
+        await api.request('/api/me', bearer(issue({}, { key: stranger.privateKey }))),
+        'invalid_token',
+      )
+
+      const down = await app(t, { issuer: ISSUER, audience: AUDIENCE, jwksUrl: await deadUrl() })
+      for (let i = 0; i < 2; i++) {
+        const reply = await down.request('/api/me', bearer(token))
+        assert.equal(reply.status, 503)
+        assert.equal(errorCode(reply), 'unavailable')
+        assert.equal(reply.headers.get('retry-after'), '30')
+      }
+      // A token that is missing or malformed needs no key: still a 401.
+      assert.equal((await down.request('/api/me')).status, 401)
+    })
+
+    describe('with a revocation feed', () => {
+      async function feed(t: TestContext): Promise<FeedServer> {
+        const server = await startFeedServer({ retry: 10 })
+        t.after(() => server.close())
+        return server
+      }
+
+      it('refuses a token with token_revoked within a second of a live entry', async (t) => {
+        const server = await feed(t)
+        const api = await app(t, baseOptions({ revocations: { url: server.url } }))
+        const token = issue({ sid: 'session-9' })
+        const keep = issue({ sid: 'session-10' })
+        await server.waitForRequests(1)
+        assert.equal((await api.request('/api/me', bearer(token))).status, 200)
+        server.add({ kind: 'sid', value: 'session-9', expiresAt: clock.t + 900_000 })
+        const started = performance.now()
+        for (;;) {
+          const reply = await api.request('/api/me', bearer(token))
+          if (reply.status === 401) {
+            assertInvalid(reply, 'token_revoked')
+            break
+          }
+          assert.ok(performance.now() - started < 1000, 'revoked within a second')
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+        assert.equal((await api.request('/api/me', bearer(keep))).status, 200, 'only that session')
+      })
+
+      it("whenStale 'refuse' answers 503 until the feed is ready; 'serve' keeps serving", async (t) => {
+        const server = await feed(t)
+        server.mode = 'no-ready'
+        const token = issue()
+        const strict = await app(
+          t,
+          baseOptions({ revocations: { url: server.url }, whenStale: 'refuse' }),
+        )
+        const lenient = await app(t, baseOptions({ revocations: { url: server.url } }))
+        await server.waitForRequests(2)
+        const refused = await strict.request('/api/me', bearer(token))
+        assert.equal(refused.status, 503)
+        assert.equal(errorCode(refused), 'unavailable')
+        assert.ok(Number(refused.headers.get('retry-after')) > 0)
+        assert.equal((await strict.request('/api/me')).status, 401, 'a missing token is still 401')
+        assert.equal((await lenient.request('/api/me', bearer(token))).status, 200)
+
+        server.mode = 'ok'
+        server.dropAll()
+        const started = performance.now()
+        while ((await strict.request('/api/me', bearer(token))).status !== 200) {
+          assert.ok(performance.now() - started < 2000, 'serving once the feed is ready')
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+      })
+    })
+  })
+}
