@@ -1,6 +1,7 @@
 // A TCP proxy on 127.0.0.1 for outage tests: `down()` drops every connection
-// and refuses new ones, like a database restart; `up()` serves again on the
-// same port. The real server behind it is never touched.
+// and refuses new ones, like a server restart; `freeze()` keeps connections
+// open but holds the bytes (a server that stopped answering) until `thaw()`;
+// `up()` serves again on the same port. The real server behind it is never touched.
 
 import { once } from 'node:events'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
@@ -9,29 +10,38 @@ export interface TcpProxy {
   readonly port: number
   down(): Promise<void>
   up(): Promise<void>
+  freeze(): void
+  thaw(): void
   close(): Promise<void>
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
+  const held: (() => void)[] = []
+  let frozen = false
   let server: Server | undefined
   let port = 0
+
+  function forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (frozen) held.push(() => to.write(chunk))
+      else to.write(chunk)
+    })
+  }
 
   async function listen(): Promise<void> {
     const s = createServer((client) => {
       const upstream = createConnection(target)
-      sockets.add(client)
-      sockets.add(upstream)
+      sockets.add(client).add(upstream)
       const drop = () => {
         client.destroy()
         upstream.destroy()
         sockets.delete(client)
         sockets.delete(upstream)
       }
-      client.on('error', drop).on('close', drop)
-      upstream.on('error', drop).on('close', drop)
-      client.pipe(upstream)
-      upstream.pipe(client)
+      for (const socket of [client, upstream]) socket.on('error', drop).on('close', drop)
+      forward(client, upstream)
+      forward(upstream, client)
     })
     s.listen(port, '127.0.0.1')
     await once(s, 'listening')
@@ -43,6 +53,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   async function down(): Promise<void> {
     const s = server
     server = undefined
+    held.length = 0
     for (const socket of sockets) socket.destroy()
     sockets.clear()
     if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()))
@@ -56,6 +67,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     down,
     async up() {
       if (server === undefined) await listen()
+    },
+    freeze() {
+      frozen = true
+    },
+    thaw() {
+      frozen = false
+      for (const release of held.splice(0)) release()
     },
     close: down,
   }

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { after, before, describe, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { startTcpProxy, type TcpProxy } from '../../../test/support/tcp-proxy.ts'
 import { AuthError } from '../../auth/errors.ts'
 import { createRateLimits, type RateLimitConfig } from '../../auth/rate-limits.ts'
 import { createRevocationList, type RevocationList } from '../../auth/revocation.ts'
@@ -71,85 +71,18 @@ async function ready(redis: Redis): Promise<void> {
   if (redis.status !== 'ready') await once(redis, 'ready')
 }
 
-/**
- * A TCP proxy on 127.0.0.1: `down()` drops every connection and refuses new
- * ones; `freeze()` keeps connections open but holds the bytes (a Redis that
- * stopped answering) until `thaw()`.
- */
-interface Proxy {
+/** The shared outage proxy, addressed by a redis:// URL through it. */
+interface Proxy extends TcpProxy {
   readonly url: string
-  down(): Promise<void>
-  up(): Promise<void>
-  freeze(): void
-  thaw(): void
-  close(): Promise<void>
 }
 
 async function startProxy(targetUrl: string): Promise<Proxy> {
   const target = new URL(targetUrl)
-  const upstreamAddress = { host: target.hostname, port: Number(target.port || 6379) }
-  const sockets = new Set<Socket>()
-  const held: (() => void)[] = []
-  let frozen = false
-  let server: Server | undefined
-  let port = 0
-
-  function forward(from: Socket, to: Socket): void {
-    from.on('data', (chunk: Buffer) => {
-      if (frozen) held.push(() => to.write(chunk))
-      else to.write(chunk)
-    })
-  }
-
-  async function listen(): Promise<void> {
-    const s = createServer((client) => {
-      const upstream = createConnection(upstreamAddress)
-      sockets.add(client).add(upstream)
-      const drop = () => {
-        client.destroy()
-        upstream.destroy()
-        sockets.delete(client)
-        sockets.delete(upstream)
-      }
-      for (const socket of [client, upstream]) socket.on('error', drop).on('close', drop)
-      forward(client, upstream)
-      forward(upstream, client)
-    })
-    s.listen(port, '127.0.0.1')
-    await once(s, 'listening')
-    const address = s.address()
-    if (typeof address === 'object' && address !== null) port = address.port
-    server = s
-  }
-
-  async function down(): Promise<void> {
-    const s = server
-    server = undefined
-    held.length = 0
-    for (const socket of sockets) socket.destroy()
-    sockets.clear()
-    if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()))
-  }
-
-  await listen()
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
   const viaProxy = new URL(targetUrl)
   viaProxy.hostname = '127.0.0.1'
-  viaProxy.port = String(port)
-  return {
-    url: viaProxy.toString(),
-    down,
-    async up() {
-      if (server === undefined) await listen()
-    },
-    freeze() {
-      frozen = true
-    },
-    thaw() {
-      frozen = false
-      for (const release of held.splice(0)) release()
-    },
-    close: down,
-  }
+  viaProxy.port = String(proxy.port)
+  return Object.assign(proxy, { url: viaProxy.toString() })
 }
 
 const SIGNUPS = 3
