@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware-suite.ts'
 import { authenticate, requireRoles, requireScopes, type TesseraEnv } from './hono.ts'
+import { generateSecret, sign } from './index.ts'
 
 middlewareSuite('hono', async (options) => {
   const app = new Hono<TesseraEnv>()
@@ -40,4 +42,33 @@ it('hono: headers set earlier by other middleware survive a refusal', async () =
   assert.equal(refused.headers.get('x-request-id'), 'r-1')
   const ok = await app.request('/', { headers: { authorization: `Bearer ${issue()}` } })
   assert.equal(await ok.text(), 'user-1')
+})
+
+it('a refusal through @hono/node-server keeps its status (the headers object is copied, not frozen)', async () => {
+  const key = generateSecret('HS256')
+  const app = new Hono()
+  app.get(
+    '/admin',
+    authenticate({ issuer: 'https://issuer.example', keys: key }),
+    requireRoles('admin'),
+    (c) => c.text('ok'),
+  )
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()))
+  try {
+    const { port } = server.address() as { port: number }
+    const token = sign({ sub: 'u', jti: 'j', roles: ['user'] }, key, {
+      expiresIn: 60,
+      issuer: 'https://issuer.example',
+      audience: 'https://issuer.example',
+      typ: 'at+jwt',
+    })
+    const response = await fetch(`http://127.0.0.1:${port}/admin`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assert.equal(response.status, 403)
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'forbidden')
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
 })

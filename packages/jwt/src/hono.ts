@@ -31,7 +31,8 @@ export type AuthenticateMiddleware = MiddlewareHandler<TesseraEnv> & {
 }
 
 function send(c: Context, failure: AuthFailure): Response {
-  return c.body(failure.body, failure.status, failure.headers)
+  // A copy: @hono/node-server adds Content-Length to the headers object it is given.
+  return c.body(failure.body, failure.status, { ...failure.headers })
 }
 
 /**

@@ -46,6 +46,12 @@ export interface AuthenticateBaseOptions {
    * against the last known list; `'refuse'` answers 503 `unavailable`.
    */
   whenStale?: 'serve' | 'refuse'
+  /**
+   * Claims every token must carry. Default `['exp', 'iat', 'sub', 'jti']`
+   * (RFC 9068 §2.2). Issuers whose access tokens lack some (Auth0 and
+   * Supabase issue no `jti`) can narrow it; `exp` stays required regardless.
+   */
+  requiredClaims?: string[]
   /** Verified-token cache: `true` (1000 tokens, the default), a size, or `false`. */
   cache?: boolean | number
   /** The clock, in epoch ms; for tests. Default `Date.now`. */
@@ -139,6 +145,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'revocations',
   'whenStale',
   'cache',
+  'requiredClaims',
   'now',
 ])
 
@@ -296,6 +303,13 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
   if (typ !== false && (typeof typ !== 'string' || typ === '')) {
     throw new TypeError('typ must be a non-empty string, or false to not check it')
   }
+  if (
+    options.requiredClaims !== undefined &&
+    (!Array.isArray(options.requiredClaims) ||
+      !options.requiredClaims.every((c) => typeof c === 'string' && c !== ''))
+  ) {
+    throw new TypeError('requiredClaims must be an array of claim names')
+  }
   if (cookie !== undefined && (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie))) {
     throw new TypeError('cookie must be a cookie name')
   }
@@ -339,8 +353,8 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     ...(options.clockTolerance === undefined ? {} : { clockTolerance: options.clockTolerance }),
     ...(cache === undefined ? {} : { cache }),
     ...(options.now === undefined ? {} : { clock: options.now }),
-    // RFC 9068 §2.2: an access token carries exp, iat, sub and jti.
-    requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+    // RFC 9068 §2.2: an access token carries exp, iat, sub and jti; a token that never expires is never accepted.
+    requiredClaims: [...new Set(['exp', ...(options.requiredClaims ?? ['iat', 'sub', 'jti'])])],
     ...(feed === undefined ? {} : { isRevoked: feed.isRevoked.bind(feed) }),
   }
   const verify: (token: string) => VerifiedJwt | Promise<VerifiedJwt> =
