@@ -5,10 +5,9 @@
 
 import type { AddressInfo } from 'node:net'
 import {
-  ConfigError,
   logger,
   openRevocationFeed,
-  readConfig,
+  readConfigOrExit,
   stopOnSignals,
   tesseraAuthOptions,
 } from '../shared/config.ts'
@@ -16,14 +15,7 @@ import { createApp } from './app.ts'
 
 const log = logger('express')
 
-let config: ReturnType<typeof readConfig>
-try {
-  config = readConfig(process.env, 4000)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  log(error.message)
-  process.exit(1)
-}
+const config = readConfigOrExit(process.env, 4000, log)
 
 const revocations = openRevocationFeed(config, log)
 const { app, close } = createApp(tesseraAuthOptions(config, revocations))

@@ -7,10 +7,9 @@
 import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import {
-  ConfigError,
   logger,
   openRevocationFeed,
-  readConfig,
+  readConfigOrExit,
   stopOnSignals,
   tesseraAuthOptions,
 } from '../shared/config.ts'
@@ -18,14 +17,7 @@ import { createApp } from './app.ts'
 
 const log = logger('hono')
 
-let config: ReturnType<typeof readConfig>
-try {
-  config = readConfig(process.env, 4002)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  log(error.message)
-  process.exit(1)
-}
+const config = readConfigOrExit(process.env, 4002, log)
 
 const revocations = openRevocationFeed(config, log)
 const { app, close } = createApp(tesseraAuthOptions(config, revocations))

@@ -153,3 +153,18 @@ export function stopOnSignals(stop: () => Promise<void>, log: (line: string) => 
 export function logger(name: string): (line: string) => void {
   return (line) => process.stdout.write(`[${name}] ${line}\n`)
 }
+
+/** `readConfig`, or one line naming the bad variable and exit code 1. */
+export function readConfigOrExit(
+  env: NodeJS.ProcessEnv,
+  defaultPort: number,
+  log: (message: string) => void,
+): ExampleConfig {
+  try {
+    return readConfig(env, defaultPort)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    log(error.message)
+    process.exit(1)
+  }
+}
