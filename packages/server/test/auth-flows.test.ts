@@ -427,3 +427,36 @@ describe('login rate limiting', () => {
     assert.equal(ghost.status, 429)
   })
 })
+
+describe('the profile cache behind GET /auth/me', () => {
+  it("a write through this instance shows at once; another instance's write within five seconds", async () => {
+    const h = await harness()
+    const admin = await h.signup('cache-admin@example.com')
+    const adminRecord = await h.tessera.store.users.findUserByEmail('cache-admin@example.com')
+    await h.tessera.store.users.updateUser(adminRecord!.id, {
+      roles: ['admin'],
+      updatedAt: h.clock.now,
+    })
+    h.clock.advance(1)
+    const adminToken = (
+      await h.call('POST', '/auth/login', {
+        body: { email: 'cache-admin@example.com', password: PASSWORD },
+      })
+    ).body.accessToken as string
+    const user = await h.signup('cached@example.com')
+    const id = (user.user as { id: string }).id
+    const me = () => h.call('GET', '/auth/me', { token: user.accessToken as string })
+    assert.equal((await me()).body.name, null)
+
+    // Through the service on this instance: dropped from the cache at once.
+    await h.call('PATCH', `/admin/users/${id}`, { token: adminToken, body: { name: 'Renamed' } })
+    assert.equal((await me()).body.name, 'Renamed')
+
+    // Straight in the store, as another instance would: stale for at most five seconds.
+    await h.tessera.store.users.updateUser(id, { name: 'Elsewhere', updatedAt: h.clock.now })
+    assert.equal((await me()).body.name, 'Renamed')
+    h.clock.advance(5)
+    assert.equal((await me()).body.name, 'Elsewhere')
+    assert.ok(admin.accessToken)
+  })
+})

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { type Jwks, JwtError, type VerifiedJwt } from '@tessera/jwt'
+import { type Jwks, JwtError, TokenCache, type VerifiedJwt } from '@tessera/jwt'
 import type { Config } from '../config/types.ts'
-import type { RevocationEntry, SessionRecord, Store, UserRecord } from '../storage/ports.ts'
+import type {
+  RevocationEntry,
+  SessionRecord,
+  Store,
+  UserPatch,
+  UserRecord,
+} from '../storage/ports.ts'
 import { AuthError } from './errors.ts'
 import type { RevocationList } from './revocation.ts'
 import type {
@@ -101,6 +107,10 @@ export interface AuthServiceDeps {
   metrics?: AuthMetrics
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
 }
+
+/** Profiles kept for GET /auth/me: how many, and how long. */
+const USER_CACHE_SIZE = 10_000
+const USER_CACHE_TTL_MS = 5_000
 
 /** Default roles of a new account. */
 const DEFAULT_ROLES = ['user']
@@ -239,12 +249,38 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     await revocations.add([entry])
   }
 
-  async function requireUser(access: AccessContext): Promise<UserRecord> {
-    const user = await store.users.findUserById(access.userId)
+  /**
+   * Profiles read on every GET /auth/me, kept a few seconds so the hot path
+   * skips the database. Writes through this instance drop the entry at once;
+   * another instance's edit shows after at most USER_CACHE_TTL_MS (role
+   * changes and disabling also revoke the user's tokens, everywhere within a
+   * second). Anything that decides on a password or issues roles reads fresh.
+   */
+  const userCache = new TokenCache<{ user: UserRecord; until: number }>(USER_CACHE_SIZE)
+
+  async function requireUser(
+    access: AccessContext,
+    read: 'cached' | 'fresh' = 'fresh',
+  ): Promise<UserRecord> {
+    let user: UserRecord | undefined
+    const hit = read === 'cached' ? userCache.get(access.userId) : undefined
+    if (hit !== undefined && hit.until > now()) user = hit.user
+    else {
+      user = await store.users.findUserById(access.userId)
+      if (user !== undefined) userCache.set(user.id, { user, until: now() + USER_CACHE_TTL_MS })
+    }
     // A deleted or disabled account's tokens are revoked on the way; this closes the gap.
     if (user === undefined || user.disabled)
       throw new AuthError('invalid_token', 'the account is not active')
     return user
+  }
+
+  /** Every write to a user goes through here, so the profile cache never outlives it on this instance. */
+  async function updateUser(id: string, patch: UserPatch): Promise<UserRecord | undefined> {
+    userCache.delete(id)
+    const updated = await store.users.updateUser(id, patch)
+    userCache.delete(id)
+    return updated
   }
 
   function checkPassword(
@@ -315,7 +351,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       let current = user
       if (verdict.needsRehash) {
         // Imported bcrypt (or outdated argon2) hashes become current argon2id now that we have the password.
-        const rehashed = await store.users.updateUser(user.id, {
+        const rehashed = await updateUser(user.id, {
           passwordHash: await passwords.hash(input.password),
           updatedAt: now(),
         })
@@ -430,11 +466,11 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     },
 
     async me(access) {
-      return publicUser(await requireUser(access))
+      return publicUser(await requireUser(access, 'cached'))
     },
 
     async listSessions(access) {
-      await requireUser(access)
+      await requireUser(access, 'cached')
       const sessions = await store.sessions.listSessions(access.userId, now())
       return sessions.map((s) => sessionView(s, access.sessionId))
     },
@@ -469,7 +505,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         '/newPassword',
       )
       const at = now()
-      await store.users.updateUser(user.id, {
+      await updateUser(user.id, {
         passwordHash: await passwords.hash(input.newPassword),
         passwordChangedAt: at,
         updatedAt: at,
@@ -530,7 +566,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         }
         patch = { ...patch, roles }
       }
-      const updated = await store.users.updateUser(userId, {
+      const updated = await updateUser(userId, {
         ...(patch.roles === undefined ? {} : { roles: patch.roles }),
         ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
         ...(patch.name === undefined ? {} : { name: patch.name }),
