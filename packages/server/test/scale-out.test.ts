@@ -225,7 +225,8 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
     })
     const token = login.body.accessToken as string
     // Each instance read the profile just now: it keeps it a few seconds.
-    for (const s of instances) assert.equal((await call(s, 'GET', '/auth/me', { token })).status, 200)
+    for (const s of instances)
+      assert.equal((await call(s, 'GET', '/auth/me', { token })).status, 200)
     await proxy.down()
     for (const s of instances) {
       const ready = await call(s, 'GET', '/ready')
