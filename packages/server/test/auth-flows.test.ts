@@ -250,7 +250,7 @@ describe('revocation', () => {
 
   it('an admin disabling a user ends their sessions and their login', async () => {
     const h = await harness()
-    const admin = await h.signup('admin@example.com')
+    await h.signup('admin@example.com')
     const adminUser = await h.tessera.store.users.findUserByEmail('admin@example.com')
     await h.tessera.store.users.updateUser(adminUser!.id, {
       roles: ['admin'],
@@ -275,7 +275,6 @@ describe('revocation', () => {
       body: { email: 'v@example.com', password: PASSWORD },
     })
     assert.equal(code(login.body), 'invalid_credentials')
-    assert.ok(admin.accessToken)
   })
 })
 
@@ -431,7 +430,7 @@ describe('login rate limiting', () => {
 describe('the profile cache behind GET /auth/me', () => {
   it("a write through this instance shows at once; another instance's write within five seconds", async () => {
     const h = await harness()
-    const admin = await h.signup('cache-admin@example.com')
+    await h.signup('cache-admin@example.com')
     const adminRecord = await h.tessera.store.users.findUserByEmail('cache-admin@example.com')
     await h.tessera.store.users.updateUser(adminRecord!.id, {
       roles: ['admin'],
@@ -457,6 +456,5 @@ describe('the profile cache behind GET /auth/me', () => {
     assert.equal((await me()).body.name, 'Renamed')
     h.clock.advance(5)
     assert.equal((await me()).body.name, 'Elsewhere')
-    assert.ok(admin.accessToken)
   })
 })

@@ -219,9 +219,8 @@ describe('the seed tutorials against a running tessera serve', () => {
 
     const cli = await runCli(data.dir, ['users', 'set-roles', 'alice@example.com', 'user,admin'])
     assert.equal(cli.code, 0, cli.stderr)
-    // The role change revoked older tokens: a new login carries the new role.
-    const old = await call(server, 'GET', '/auth/me', { token: login.body.accessToken as string })
-    assert.ok(old.status === 200 || errorCode(old.body) === 'token_revoked')
+    // A new login carries the new role. (That the change also revokes older
+    // tokens on running instances is asserted in scale-out.test.ts, with Redis.)
     const again = await call(server, 'POST', '/auth/login', {
       body: { email: 'alice@example.com', password: 'correct horse battery staple' },
     })

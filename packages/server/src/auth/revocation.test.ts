@@ -58,7 +58,7 @@ test('an entry pushed out of order does not move the cursor past one never seen'
   const { store, clock, list } = await setup()
   const writer = createRevocationList({ store: store.revocations, now: clock.now })
   const exp = clock.now() + 60_000
-  const [first] = await writer.add([{ kind: 'sid', value: 'missed', expiresAt: exp }])
+  await writer.add([{ kind: 'sid', value: 'missed', expiresAt: exp }])
   const [second] = await writer.add([{ kind: 'sid', value: 'pushed', expiresAt: exp }])
   // Only the second reaches `list` (the first message was lost).
   list.apply([second!])
@@ -71,7 +71,6 @@ test('an entry pushed out of order does not move the cursor past one never seen'
   const [third] = await writer.add([{ kind: 'jti', value: 'j3', expiresAt: exp }])
   list.apply([third!])
   assert.equal(list.cursor, third!.id)
-  assert.ok(first)
   await store.close()
 })
 
