@@ -13,16 +13,15 @@ import type { RevocationList } from './revocation.ts'
 import type {
   AccessContext,
   AccessTokenClaims,
-  AdminUser,
   AuditView,
   AuthResult,
   AuthService,
   ClientInfo,
   IssuedTokens,
   KeyView,
-  PublicUser,
   SessionView,
 } from './types.ts'
+import { adminUser, iso, publicUser } from './views.ts'
 
 // What the service needs from its collaborators, stated here so the domain
 // depends on behaviour, not on modules (the composition root wires them).
@@ -114,21 +113,6 @@ const USER_CACHE_TTL_MS = 5_000
 
 /** Default roles of a new account. */
 const DEFAULT_ROLES = ['user']
-const iso = (ms: number): string => new Date(ms).toISOString()
-
-function publicUser(user: UserRecord): PublicUser {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    roles: [...user.roles],
-    createdAt: iso(user.createdAt),
-  }
-}
-
-function adminUser(user: UserRecord): AdminUser {
-  return { ...publicUser(user), disabled: user.disabled, updatedAt: iso(user.updatedAt) }
-}
 
 function invalid(path: string, message: string): AuthError {
   return new AuthError('validation_failed', 'the request is not valid', {

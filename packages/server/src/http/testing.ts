@@ -14,7 +14,6 @@ import { AuthError } from '../auth/errors.ts'
 import type {
   AccessContext,
   AccessTokenClaims,
-  AdminUser,
   AuditView,
   AuthResult,
   AuthService,
@@ -23,6 +22,7 @@ import type {
   PublicUser,
   SessionView,
 } from '../auth/types.ts'
+import { adminUser, iso, publicUser } from '../auth/views.ts'
 import type { Config } from '../config/types.ts'
 import type { RevocationEntry, StoredRevocation } from '../storage/ports.ts'
 import { type BuildAppDeps, buildApp } from './app.ts'
@@ -169,10 +169,6 @@ function randomToken(): string {
   return randomBytes(32).toString('base64url')
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString()
-}
-
 function invalid(path: string, message: string): AuthError {
   return new AuthError('validation_failed', 'The request is invalid.', {
     details: { issues: [{ path, message }] },
@@ -261,20 +257,6 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
     ip: string | null,
   ) {
     audit.push({ id: audit.length + 1, at: iso(now()), event, userId, sessionId, ip, details: {} })
-  }
-
-  function publicUser(user: UserRow): PublicUser {
-    return {
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      roles: [...user.roles],
-      createdAt: iso(user.createdAt),
-    }
-  }
-
-  function adminUser(user: UserRow): AdminUser {
-    return { ...publicUser(user), disabled: user.disabled, updatedAt: iso(user.updatedAt) }
   }
 
   function findByEmail(email: string): UserRow | undefined {
