@@ -19,6 +19,7 @@ import type {
   ClientInfo,
   IssuedTokens,
   KeyView,
+  PublicUser,
   SessionView,
 } from './types.ts'
 import { adminUser, iso, publicUser } from './views.ts'
@@ -240,23 +241,35 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
    * changes and disabling also revoke the user's tokens, everywhere within a
    * second). Anything that decides on a password or issues roles reads fresh.
    */
-  const userCache = new TokenCache<{ user: UserRecord; until: number }>(USER_CACHE_SIZE)
+  const userCache = new TokenCache<{ user: UserRecord; view: PublicUser; until: number }>(
+    USER_CACHE_SIZE,
+  )
 
   async function requireUser(
     access: AccessContext,
     read: 'cached' | 'fresh' = 'fresh',
   ): Promise<UserRecord> {
-    let user: UserRecord | undefined
+    return (await requireProfile(access, read)).user
+  }
+
+  /** The user and their `GET /auth/me` view, built once per cache entry. */
+  async function requireProfile(
+    access: AccessContext,
+    read: 'cached' | 'fresh',
+  ): Promise<{ user: UserRecord; view: PublicUser }> {
     const hit = read === 'cached' ? userCache.get(access.userId) : undefined
-    if (hit !== undefined && hit.until > now()) user = hit.user
-    else {
-      user = await store.users.findUserById(access.userId)
-      if (user !== undefined) userCache.set(user.id, { user, until: now() + USER_CACHE_TTL_MS })
+    let profile = hit !== undefined && hit.until > now() ? hit : undefined
+    if (profile === undefined) {
+      const user = await store.users.findUserById(access.userId)
+      if (user !== undefined) {
+        profile = { user, view: Object.freeze(publicUser(user)), until: now() + USER_CACHE_TTL_MS }
+        userCache.set(user.id, profile)
+      }
     }
     // A deleted or disabled account's tokens are revoked on the way; this closes the gap.
-    if (user === undefined || user.disabled)
+    if (profile === undefined || profile.user.disabled)
       throw new AuthError('invalid_token', 'the account is not active')
-    return user
+    return profile
   }
 
   /** Every write to a user goes through here, so the profile cache never outlives it on this instance. */
@@ -450,7 +463,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     },
 
     async me(access) {
-      return publicUser(await requireUser(access, 'cached'))
+      return (await requireProfile(access, 'cached')).view
     },
 
     async listSessions(access) {

@@ -22,8 +22,9 @@ import { BODY_LIMIT, httpServerOptions } from './http-server-options.ts'
 import { createAuthenticate } from './plugins/authentication.ts'
 import { REFRESH_COOKIE } from './plugins/browser-session.ts'
 import { clientErrorHandler, sendError } from './plugins/errors.ts'
-import { createMetrics, installMetrics, type TesseraMetrics } from './plugins/metrics.ts'
+import { createMetrics, type TesseraMetrics } from './plugins/metrics.ts'
 import { generateRequestId } from './plugins/request-context.ts'
+import { lazyChildLoggerFactory } from './plugins/request-logger.ts'
 import { applySecurityHeaders } from './plugins/security-headers.ts'
 import { validatorCompiler } from './plugins/validation.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
@@ -174,22 +175,40 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     // Fastify logs two info lines per request by default: on the token-check
     // path that costs more than the check. One line per request instead, below.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLoggerFactory,
   })
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  // One line per request: the error handler already logged every refusal
-  // (401s at info: a burst of them is a signal); successes go at debug.
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.errorCode !== null) return
+  const metrics =
+    deps.metrics === false
+      ? undefined
+      : deps.metrics === true || deps.metrics === undefined
+        ? createMetrics()
+        : deps.metrics
+  app.decorate('tesseraMetrics', metrics)
+
+  // Hooks that run on every request are callback-style (`done`) and few: an
+  // async hook costs a promise and a microtask per request, and each hook a
+  // turn of Fastify's hook runner, measurable on the token-check path
+  // (bench/README.md, GET /auth/me).
+  const logSuccesses = root.log.level === 'debug' || root.log.level === 'trace'
+  app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode
-    request.log[status >= 500 ? 'error' : 'debug'](
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request completed',
-    )
+    // The error handler already logged every refusal (401s at info: a burst
+    // of them is a signal); one line per request, successes at debug.
+    const log = request.errorCode === null && (logSuccesses || status >= 500)
+    if (metrics !== undefined || log) {
+      // Route patterns, never the raw URL: label values must stay bounded.
+      const route = request.routeOptions.url ?? 'unmatched'
+      metrics?.observeRequest(request.method, route, status, reply.elapsedTime / 1000)
+      if (request.errorCode === 'rate_limited') metrics?.inc('rate_limited')
+      if (log) {
+        request.log[status >= 500 ? 'error' : 'debug'](
+          { method: request.method, route, status, ms: Math.round(reply.elapsedTime * 10) / 10 },
+          'request completed',
+        )
+      }
+    }
+    done()
   })
 
   let closing = false
@@ -202,11 +221,11 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   // keep-alive connection whose request was in flight would then hold
   // close() open until its keep-alive timeout (72 s in Fastify). Answers
   // sent while closing therefore end their connection.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     applySecurityHeaders(reply)
     if (closing) {
@@ -219,16 +238,8 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     if (BODYLESS_METHODS.has(request.method) && hasBody(request.headers)) {
       throw new AuthError('validation_failed', 'This method takes no request body.')
     }
+    done()
   })
-
-  const metrics =
-    deps.metrics === false
-      ? undefined
-      : deps.metrics === true || deps.metrics === undefined
-        ? createMetrics()
-        : deps.metrics
-  app.decorate('tesseraMetrics', metrics)
-  if (metrics !== undefined) installMetrics(root, metrics)
 
   // Bodies are JSON or nothing (415 otherwise); secure-json-parse refuses
   // `__proto__` and `constructor.prototype` keys (prototype poisoning).
@@ -244,7 +255,9 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     throw new AuthError('not_found', 'No such route.')
   })
 
-  await app.register(fastifyCookie)
+  // Cookies are parsed by the routes that read one (browser-session.ts),
+  // not by a hook on every request.
+  await app.register(fastifyCookie, { hook: false })
   await app.register(fastifySwagger, {
     transformObject: (documents) =>
       markOptionalBodies(

@@ -21,6 +21,11 @@ export function isBrowserRequest(request: FastifyRequest): boolean {
 
 /** The refresh token of the cookie, when the request carries one. */
 export function readRefreshCookie(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie
+  if (header === undefined) return undefined
+  // Parsed here, by the few routes that read it, rather than by a hook on
+  // every request (@fastify/cookie is registered with `hook: false`).
+  request.cookies ??= request.server.parseCookie(header)
   const value = request.cookies[REFRESH_COOKIE]
   return value === undefined || value === '' ? undefined : value
 }

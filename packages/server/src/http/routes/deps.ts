@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type {
   FastifyBaseLogger,
   FastifyInstance,
-  onRequestAsyncHookHandler,
+  onRequestHookHandler,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerDefault,
@@ -25,5 +25,5 @@ export interface RouteDeps {
   readonly config: Config
   readonly auth: AuthService
   /** The onRequest hook of every route that needs an access token. */
-  readonly authenticate: onRequestAsyncHookHandler
+  readonly authenticate: onRequestHookHandler
 }
