@@ -28,44 +28,49 @@ class ModelLru {
   }
 }
 
-test('TokenCache behaves as an exact LRU under any sequence of operations', () => {
-  const op = fc.oneof(
-    fc.record({ kind: fc.constant('get' as const), key: fc.integer({ min: 0, max: 12 }) }),
-    fc.record({
-      kind: fc.constant('set' as const),
-      key: fc.integer({ min: 0, max: 12 }),
-      value: fc.integer(),
-    }),
-    fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 12 }) }),
-    fc.record({ kind: fc.constant('clear' as const) }),
-  )
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 1, max: 6 }),
-      fc.array(op, { maxLength: 200 }),
-      (capacity, ops) => {
-        const cache = new TokenCache<number>(capacity)
-        let model = new ModelLru(capacity)
-        for (const o of ops) {
-          if (o.kind === 'get') assert.equal(cache.get(`k${o.key}`), model.get(`k${o.key}`))
-          else if (o.kind === 'set') {
-            cache.set(`k${o.key}`, o.value)
-            model.set(`k${o.key}`, o.value)
-          } else if (o.kind === 'delete')
-            assert.equal(cache.delete(`k${o.key}`), model.delete(`k${o.key}`))
-          else {
-            cache.clear()
-            model = new ModelLru(capacity)
+for (const [label, name] of [
+  ['short keys', (n: number) => `k${n}`],
+  // Token-sized keys: a long shared head and distinct tails (only the tail is hashed).
+  ['token-sized keys', (n: number) => `${'h'.repeat(300)}.${String(n).padStart(70, 's')}`],
+] as const)
+  test(`TokenCache behaves as an exact LRU under any sequence of operations (${label})`, () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('get' as const), key: fc.integer({ min: 0, max: 12 }) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        key: fc.integer({ min: 0, max: 12 }),
+        value: fc.integer(),
+      }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 12 }) }),
+      fc.record({ kind: fc.constant('clear' as const) }),
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(op, { maxLength: 200 }),
+        (capacity, ops) => {
+          const cache = new TokenCache<number>(capacity)
+          let model = new ModelLru(capacity)
+          for (const o of ops) {
+            if (o.kind === 'get') assert.equal(cache.get(name(o.key)), model.get(name(o.key)))
+            else if (o.kind === 'set') {
+              cache.set(name(o.key), o.value)
+              model.set(name(o.key), o.value)
+            } else if (o.kind === 'delete')
+              assert.equal(cache.delete(name(o.key)), model.delete(name(o.key)))
+            else {
+              cache.clear()
+              model = new ModelLru(capacity)
+            }
+            assert.equal(cache.size, model.map.size)
+            assert.ok(cache.size <= capacity)
           }
-          assert.equal(cache.size, model.map.size)
-          assert.ok(cache.size <= capacity)
-        }
-        for (const [k, v] of model.map) assert.equal(cache.get(k), v)
-      },
-    ),
-    { numRuns: 300 },
-  )
-})
+          for (const [k, v] of model.map) assert.equal(cache.get(k), v)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
 
 test('a cyclic working set as large as the cache always hits', () => {
   const cache = new TokenCache<number>(100)
@@ -92,4 +97,33 @@ test('deleteWhere removes matching entries and keeps the rest usable', () => {
 test('capacity is validated', () => {
   assert.throws(() => new TokenCache(0), TypeError)
   assert.throws(() => new TokenCache(1.5), TypeError)
+})
+
+test('long keys that share their last 64 characters never answer for each other', () => {
+  const tail = '.'.padEnd(64, 'x')
+  const a = `aaaa${tail}`.padStart(200, 'a')
+  const b = `bbbb${tail}`.padStart(200, 'b')
+  const cache = new TokenCache<string>(10)
+  cache.set(a, 'A')
+  assert.equal(cache.get(b), undefined, 'a different key with the same tail is a miss')
+  assert.equal(cache.delete(b), false)
+  assert.equal(cache.get(a), 'A')
+  // The later key takes the slot: the earlier one becomes a miss, never a wrong hit.
+  cache.set(b, 'B')
+  assert.equal(cache.size, 1)
+  assert.equal(cache.get(a), undefined)
+  assert.equal(cache.get(b), 'B')
+  assert.deepEqual(
+    (() => {
+      const seen: string[] = []
+      cache.deleteWhere((_value, key) => {
+        seen.push(key)
+        return true
+      })
+      return seen
+    })(),
+    [b],
+    'deleteWhere sees whole keys',
+  )
+  assert.equal(cache.size, 0)
 })

@@ -329,6 +329,8 @@ describe('bad input against the real service leaves the store unchanged', () => 
       ['GET', '/auth/me', { headers: { authorization: 'Bearer \u00ff\u00fe' } }],
       ['GET', '/auth/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }],
       ['GET', '/auth/me', { headers: { authorization: `Bearer ${token}.${token}` } }],
+      ['GET', '/auth/me', { headers: { authorization: `Bearer ${token} ${token}` } }],
+      ['GET', '/auth/me', { headers: { authorization: `Bearer ${token}=` } }],
       ['DELETE', "/auth/sessions/'%20OR%201=1", { token }],
       ['PATCH', '/admin/users/x', { token, body: { roles: ['admin'] } }],
       ['POST', '/admin/keys/rotate', { token }],

@@ -564,6 +564,7 @@ describe('authentication', () => {
       'Bearer ',
       `Basic ${Buffer.from('a:b').toString('base64')}`,
       `Bearer ${accessToken} extra`,
+      `Bearer ${accessToken}=`,
       `Token ${accessToken}`,
       'Bearer <script>',
       "Bearer ' OR 1=1 --",

@@ -7,13 +7,14 @@ test('readBearerToken: absent, well-formed, and everything else', () => {
   assert.equal(readBearerToken(undefined), undefined)
   assert.equal(readBearerToken('Bearer abc.DEF-_~+/='), 'abc.DEF-_~+/=')
   assert.equal(readBearerToken('bEaReR   tok'), 'tok')
+  // The token's own syntax is the verifier's (app.test.ts: a garbage header is invalid_token).
+  assert.equal(readBearerToken('Bearer a b'), 'a b')
   for (const header of [
     '',
     'Bearer',
     'Bearer ',
-    'Bearer a b',
+    'Bearer  ',
     'Basic abc',
-    'Bearer a=b',
     'Bearer\ttok',
     'xBearer tok',
   ]) {
