@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { loadConfig } from '../config/index.ts'
+import { deprioritizeThreadpool } from '../runtime/threadpool-priority.ts'
 import { createTessera } from '../tessera.ts'
 import { CliError } from './output.ts'
 
@@ -20,6 +21,12 @@ export function register(program: Command): void {
       const config = configFromEnv()
       const tessera = await createTessera(config)
       const { app, log } = tessera
+      // Password hashing must not starve the event loop (runtime/threadpool-priority.ts).
+      const niced = await deprioritizeThreadpool()
+      log.debug(
+        { threads: niced },
+        'threadpool threads run at a lower priority than the event loop',
+      )
       let closing = false
       const shutdown = (signal: string): void => {
         if (closing) return

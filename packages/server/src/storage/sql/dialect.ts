@@ -119,7 +119,7 @@ const SQLITE_CONSTRAINT_UNIQUE = 2067
 
 function createSqliteDialect(path: string): SqlDialect {
   const database = openNodeSqlite(path)
-  const kysely = new Kysely<Database>({ dialect: new NodeSqliteDialect(database) })
+  const kysely = new Kysely<Database>({ dialect: new NodeSqliteDialect(database, path) })
   return {
     name: 'sqlite',
     description: path === ':memory:' ? 'SQLite in memory' : `SQLite at ${path}`,

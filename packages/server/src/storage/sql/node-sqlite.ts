@@ -30,6 +30,11 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely'
+import {
+  type Checkpointer,
+  SAFETY_AUTOCHECKPOINT_PAGES,
+  startCheckpointer,
+} from './sqlite-checkpointer.ts'
 
 /** Waits this long for another connection's write lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000
@@ -50,6 +55,9 @@ export function openNodeSqlite(path: string): DatabaseSync {
     // WAL: readers never block the writer and vice versa; several server
     // processes can share one file. (An in-memory database has no WAL.)
     if (!memory) db.exec('PRAGMA journal_mode = WAL')
+    // Checkpoints are a worker thread's job (sqlite-checkpointer.ts); this
+    // connection checkpoints only if the WAL grows far past what it lets pile up.
+    if (!memory) db.exec(`PRAGMA wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT_PAGES}`)
     // NORMAL is durable across application crashes in WAL mode and only risks
     // the last transactions on power loss: https://sqlite.org/pragma.html#pragma_synchronous
     db.exec('PRAGMA synchronous = NORMAL')
@@ -62,20 +70,31 @@ export function openNodeSqlite(path: string): DatabaseSync {
   return db
 }
 
-/** Kysely dialect over a node:sqlite `DatabaseSync`; closing Kysely closes the database. */
+/**
+ * Kysely dialect over a node:sqlite `DatabaseSync`; closing Kysely closes the
+ * database. A file database (`path` given) gets its checkpoint thread.
+ */
 export class NodeSqliteDialect extends SqliteDialect {
   readonly #database: DatabaseSync
   readonly #adapted: SqliteDatabase
+  readonly #path: string | undefined
 
-  constructor(database: DatabaseSync) {
+  constructor(database: DatabaseSync, path?: string) {
     const adapted = adaptDatabase(database)
     super({ database: adapted })
     this.#database = database
     this.#adapted = adapted
+    this.#path = path === ':memory:' ? undefined : path
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#database, this.#adapted)
+    const checkpointer =
+      this.#path === undefined
+        ? undefined
+        : startCheckpointer(this.#path, (message) =>
+            process.emitWarning(`SQLite checkpoint failed: ${message}`),
+          )
+    return new ImmediateSqliteDriver(this.#database, this.#adapted, checkpointer)
   }
 
   override createAdapter(): SqliteAdapter {
@@ -85,10 +104,19 @@ export class NodeSqliteDialect extends SqliteDialect {
 
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #database: DatabaseSync
+  readonly #checkpointer: Checkpointer | undefined
 
-  constructor(database: DatabaseSync, adapted: SqliteDatabase) {
+  constructor(database: DatabaseSync, adapted: SqliteDatabase, checkpointer?: Checkpointer) {
     super({ database: adapted })
     this.#database = database
+    this.#checkpointer = checkpointer
+  }
+
+  override async destroy(): Promise<void> {
+    // The thread first: closing the last connection then checkpoints what is
+    // left and removes the WAL file.
+    await this.#checkpointer?.stop()
+    await super.destroy()
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
