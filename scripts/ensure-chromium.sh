@@ -3,7 +3,7 @@
 # `chromium` package (and a font, for legible screenshots) when it is missing
 # and this user may. Prints nothing and fails when neither works.
 set -euo pipefail
-for candidate in "${TESSERA_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
+for candidate in "${TESSERA_TEST_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
   if [ -n "$candidate" ] && [ -x "$candidate" ]; then
     echo "$candidate"
     exit 0

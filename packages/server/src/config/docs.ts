@@ -26,6 +26,7 @@ export const PRODUCTION_RULES: readonly string[] = [
   '`TESSERA_COOKIE_SECURE=false`: the refresh cookie must be `Secure`.',
   '`TESSERA_ALLOWED_ORIGINS=*`: list the exact origins of your front ends.',
   '`TESSERA_ISSUER` on plain `http://` other than `localhost`/`127.0.0.1`/`[::1]`: browsers only keep `Secure` cookies from https.',
+  '`TESSERA_BRAND_LOGO_URL` on plain `http://`: pages served over https would not load it (mixed content).',
   'An HS* secret shorter than its hash (refused in every mode).',
 ]
 

@@ -59,6 +59,10 @@ describe('loadConfig defaults', () => {
         signupEnabled: true,
         trustProxy: 0,
         revocationFeedKey: undefined,
+        pagesEnabled: true,
+        brandName: 'Tessera',
+        brandColor: '#2f54c6',
+        brandLogoUrl: undefined,
       },
     )
   })
@@ -271,6 +275,15 @@ describe('loadConfig errors', () => {
     ['TESSERA_ACCESS_TOKEN_EMAIL', '2', 'true or false'],
     ['TESSERA_SIGNUP', 'closed', 'true or false'],
     ['TESSERA_TRUST_PROXY', '1.5', 'an integer from 0 to 100'],
+    ['TESSERA_PAGES', 'sometimes', 'true or false'],
+    ['TESSERA_BRAND_NAME', 'x'.repeat(61), 'up to 60 characters'],
+    ['TESSERA_BRAND_NAME', 'Acme\nInc', 'without control characters'],
+    ['TESSERA_BRAND_COLOR', 'red', '#rrggbb'],
+    ['TESSERA_BRAND_COLOR', '#fff', '#rrggbb'],
+    ['TESSERA_BRAND_COLOR', '#2f54c6;}body{display:none', '#rrggbb'],
+    ['TESSERA_BRAND_LOGO_URL', 'javascript:alert(1)', 'http(s) URL'],
+    ['TESSERA_BRAND_LOGO_URL', '/logo.svg', 'http(s) URL'],
+    ['TESSERA_BRAND_LOGO_URL', 'https://user:pw@cdn.example/logo.svg', 'without credentials'],
   ]
   for (const [variable, value, expected] of malformed) {
     test(`${variable}=${JSON.stringify(value)} is refused with one line naming it`, () => {
@@ -410,6 +423,19 @@ describe('loadConfig errors', () => {
     failure({ TESSERA_REFRESH_REUSE_GRACE: '300' }, 'TESSERA_REFRESH_REUSE_GRACE')
   })
 
+  test('branding: the colour in lower case, the logo URL normalised', () => {
+    const config = load({
+      TESSERA_BRAND_NAME: 'Acme <Auth>',
+      TESSERA_BRAND_COLOR: '#FFCC00',
+      TESSERA_BRAND_LOGO_URL: 'HTTPS://cdn.example.com/logo.svg',
+      TESSERA_PAGES: 'false',
+    })
+    assert.equal(config.brandName, 'Acme <Auth>')
+    assert.equal(config.brandColor, '#ffcc00')
+    assert.equal(config.brandLogoUrl, 'https://cdn.example.com/logo.svg')
+    assert.equal(config.pagesEnabled, false)
+  })
+
   test('feed key: at least 32 visible characters', () => {
     assert.equal(
       load({ TESSERA_REVOCATION_FEED_KEY: 'k'.repeat(32) }).revocationFeedKey,
@@ -466,6 +492,20 @@ describe('production refusals', () => {
     )
     const local = load({ NODE_ENV: 'production', TESSERA_MASTER_KEY: key32() })
     assert.equal(local.issuer, 'http://localhost:3000')
+  })
+
+  test('a logo on plain http', () => {
+    assert.match(
+      failure(
+        {
+          ...PROD,
+          TESSERA_MASTER_KEY: key32(),
+          TESSERA_BRAND_LOGO_URL: 'http://cdn.example.com/logo.svg',
+        },
+        'TESSERA_BRAND_LOGO_URL',
+      ),
+      /must be an https:\/\/ URL when NODE_ENV=production/,
+    )
   })
 
   test('an HS secret under its hash size, in production as everywhere', () => {

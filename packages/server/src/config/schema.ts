@@ -183,6 +183,34 @@ function parseDatabaseUrl(raw: string, context: ParseContext): string {
   throw new ExpectedValue('sqlite:<path>, sqlite::memory:, postgres://… or postgresql://…')
 }
 
+function parseBrandName(raw: string): string {
+  // Escaped wherever it is rendered; control characters would still garble a title.
+  if (raw.length > 60 || /\p{Cc}/u.test(raw)) {
+    throw new ExpectedValue('up to 60 characters without control characters')
+  }
+  return raw
+}
+
+function parseHexColor(raw: string): string {
+  // Only this shape reaches the stylesheet, so the value cannot inject CSS.
+  if (!/^#[0-9a-fA-F]{6}$/.test(raw)) throw new ExpectedValue('a #rrggbb colour (e.g. #2f54c6)')
+  return raw.toLowerCase()
+}
+
+function parseLogoUrl(raw: string): string {
+  const url = URL.parse(raw)
+  if (
+    url === null ||
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.hostname === '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw new ExpectedValue('an absolute http(s) URL of an image, without credentials')
+  }
+  return url.href
+}
+
 const production = (context: ParseContext): boolean => context.config.production === true
 const duration = (seconds: number): string => formatSeconds(seconds)
 const secretShown = (value: unknown): string =>
@@ -551,6 +579,52 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     },
     default: undefined,
     format: secretShown,
+  }),
+  variable({
+    name: 'TESSERA_PAGES',
+    key: 'pagesEnabled',
+    doc: 'Serve the hosted pages: /login, /signup, /account and the /inspect token inspector (docs/pages.md).',
+    unit: 'boolean',
+    secret: false,
+    parse: parseBoolean,
+    default: true,
+    format: String,
+  }),
+  variable({
+    name: 'TESSERA_BRAND_NAME',
+    key: 'brandName',
+    doc: 'Product name shown in the hosted pages (title, header).',
+    unit: 'text, up to 60 characters',
+    secret: false,
+    parse: parseBrandName,
+    default: 'Tessera',
+    format: (value) => value,
+  }),
+  variable({
+    name: 'TESSERA_BRAND_COLOR',
+    key: 'brandColor',
+    doc: 'Accent colour of the hosted pages (buttons, links, focus ring); text on it is black or white, whichever contrasts more.',
+    unit: '#rrggbb',
+    secret: false,
+    parse: parseHexColor,
+    default: '#2f54c6',
+    format: (value) => value,
+  }),
+  variable({
+    name: 'TESSERA_BRAND_LOGO_URL',
+    key: 'brandLogoUrl',
+    doc: "Logo image shown in the hosted pages' header; its origin is added to their Content-Security-Policy img-src. https only when NODE_ENV=production.",
+    unit: 'http(s) URL',
+    secret: false,
+    defaultText: 'none (the brand name alone)',
+    parse: parseLogoUrl,
+    default: undefined,
+    check(value, context) {
+      if (value !== undefined && production(context) && value.startsWith('http:')) {
+        throw new RefusedValue('must be an https:// URL when NODE_ENV=production')
+      }
+    },
+    format: (value) => value ?? '<not set>',
   }),
 ])
 

@@ -55,4 +55,12 @@ export interface Config {
   readonly trustProxy: number
   /** Shared key for GET /auth/revocations, for resource servers without a service token. */
   readonly revocationFeedKey: string | undefined
+  /** Serve the hosted pages (/login, /signup, /account, /inspect). */
+  readonly pagesEnabled: boolean
+  /** Product name in the hosted pages. */
+  readonly brandName: string
+  /** Accent colour of the hosted pages, `#rrggbb` in lower case. */
+  readonly brandColor: string
+  /** Logo image of the hosted pages (https in production); undefined: none. */
+  readonly brandLogoUrl: string | undefined
 }

@@ -438,6 +438,18 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
     assert.ok(!auth.calls.includes('refresh'))
   })
 
+  test("the issuer's own origin (the hosted pages) passes even when the allowed list omits it", async () => {
+    const { app } = await setup({ config: { allowedOrigins: ['https://app.example.com'] } })
+    const { cookie } = await browserLogin(app)
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      headers: { ...BROWSER, origin: 'http://localhost:3000' },
+      cookies: { tessera_refresh: cookie.value },
+    })
+    assert.equal(response.statusCode, 200)
+  })
+
   test('allowed origins: listed ones pass, a lone * (development) allows any', async () => {
     const listed = await setup({ config: { allowedOrigins: ['https://app.example.com'] } })
     const { cookie } = await browserLogin(listed.app)

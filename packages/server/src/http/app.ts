@@ -19,6 +19,7 @@ import type { AccessContext, AuthService } from '../auth/types.ts'
 import type { Config } from '../config/types.ts'
 import type { WireCode } from './error-codes.ts'
 import { BODY_LIMIT, httpServerOptions } from './http-server-options.ts'
+import { registerPageRoutes } from './pages/routes.ts'
 import { createAuthenticate } from './plugins/authentication.ts'
 import { REFRESH_COOKIE } from './plugins/browser-session.ts'
 import { clientErrorHandler, sendError } from './plugins/errors.ts'
@@ -290,5 +291,6 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   registerWellKnownRoutes(app, routeDeps)
   registerAdminRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
+  registerPageRoutes(app, { config })
   return root
 }

@@ -59,6 +59,10 @@ export function createTestConfig(overrides: Partial<Config> = {}): Config {
     signupEnabled: true,
     trustProxy: 0,
     revocationFeedKey: undefined,
+    pagesEnabled: true,
+    brandName: 'Tessera',
+    brandColor: '#2f54c6',
+    brandLogoUrl: undefined,
     ...overrides,
   })
 }

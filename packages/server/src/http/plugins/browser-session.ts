@@ -32,9 +32,10 @@ export function readRefreshCookie(request: FastifyRequest): string | undefined {
 
 /**
  * Refuses (403 `csrf_failed`) a call authenticated by the cookie unless it
- * carries the CSRF header and, when it has an `Origin`, that origin is
- * allowed. The comparison is exact (origins are `scheme://host[:port]`);
- * a lone `*`, which config accepts only outside production, allows any.
+ * carries the CSRF header and, when it has an `Origin`, that origin is the
+ * issuer's own (the hosted pages) or an allowed one. The comparison is exact
+ * (origins are `scheme://host[:port]`); a lone `*`, which config accepts only
+ * outside production, allows any.
  */
 export function assertCsrf(request: FastifyRequest, config: Config): void {
   if (!isBrowserRequest(request)) {
@@ -42,7 +43,12 @@ export function assertCsrf(request: FastifyRequest, config: Config): void {
   }
   const origin = request.headers.origin
   const allowed = config.allowedOrigins
-  if (origin !== undefined && !allowed.includes(origin) && !allowed.includes('*')) {
+  if (
+    origin !== undefined &&
+    !allowed.includes(origin) &&
+    !allowed.includes('*') &&
+    origin !== new URL(config.issuer).origin
+  ) {
     throw new AuthError('csrf_failed', 'This origin is not allowed.')
   }
 }

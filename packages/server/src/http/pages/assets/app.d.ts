@@ -1,0 +1,26 @@
+// Types of the helpers app.js exports (for its unit tests; the browser needs none).
+
+export function safeRedirect(
+  raw: unknown,
+  ownOrigin: string,
+  allowedOrigins: readonly string[],
+): string | undefined
+export function refreshDelay(expiresIn: number): number
+export function deviceLabel(userAgent: string | null | undefined): string
+export function relativeTime(time: number, now: number): string
+export function base64urlDecode(text: string): Uint8Array
+export function decodeJwt(token: string): {
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
+  signingInput: Uint8Array
+  signature: Uint8Array
+}
+export function webCryptoParams(
+  alg: string,
+  jwk?: { crv?: string },
+):
+  | {
+      importParams: { name: string; namedCurve?: string; hash?: string }
+      verifyParams: { name: string; hash?: string; saltLength?: number }
+    }
+  | undefined

@@ -1,0 +1,844 @@
+// The script of Tessera's hosted pages (served as /pages/app.js, an ES module).
+//
+// Session handling as the seeds advise for browser apps:
+// - the access token lives in a variable of this module, never in
+//   localStorage, sessionStorage or document.cookie, where any injected
+//   script could read it;
+// - the refresh token is the HttpOnly, SameSite=Strict `tessera_refresh`
+//   cookie, scoped to /auth: this script never sees it. A page load (or a
+//   reload) signs in again by POST /auth/refresh with `X-Tessera-CSRF: 1`,
+//   and a timer does the same shortly before the access token expires;
+// - an API call answered 401 for its token gets one refresh and one retry;
+//   when that fails the user is sent to /login.
+//
+// The DOM is only ever built with textContent and element properties, never
+// with HTML strings (the CSP's require-trusted-types-for makes them throw).
+// The pure helpers are exported for the unit tests, which import this file.
+
+const CSRF = { 'x-tessera-csrf': '1' }
+/** 401 codes that mean "this access token is not good (any more)": worth a refresh. */
+const TOKEN_ERRORS = new Set(['missing_token', 'invalid_token', 'token_expired', 'token_revoked'])
+const MAX_REDIRECT_LENGTH = 2048
+
+// ---------------------------------------------------------------------------
+// Pure helpers (tested in Node)
+
+/**
+ * The redirect target after signing in, or undefined when `raw` must be
+ * ignored: a path on this origin (not `//host`, not `/\host`) or an http(s)
+ * URL without credentials on `ownOrigin` or one of `allowedOrigins`. The
+ * server applies the same rules (pages/redirect.ts) before rendering it.
+ */
+export function safeRedirect(raw, ownOrigin, allowedOrigins) {
+  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_REDIRECT_LENGTH) return undefined
+  // URL parsers drop tabs and newlines, trim spaces and controls, and read
+  // `\` as `/` (`/\evil` is `//evil`): refuse them all rather than guess.
+  if (/[\p{Cc}\s\\]/u.test(raw)) return undefined
+  if (raw.startsWith('/')) {
+    if (raw.startsWith('//')) return undefined
+    const url = URL.parse(raw, ownOrigin)
+    if (url === null || url.origin !== ownOrigin) return undefined
+    return `${url.pathname}${url.search}${url.hash}`
+  }
+  const url = URL.parse(raw)
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) return undefined
+  if (url.username !== '' || url.password !== '') return undefined
+  if (url.origin !== ownOrigin && !allowedOrigins.includes(url.origin)) return undefined
+  return url.href
+}
+
+/** Milliseconds until the access token should be refreshed: a minute (or a quarter of its life) early. */
+export function refreshDelay(expiresIn) {
+  return Math.max(1000, Math.round((expiresIn - Math.min(60, expiresIn / 4)) * 1000))
+}
+
+/** A short name for the device of a session: "Firefox on Windows". */
+export function deviceLabel(userAgent) {
+  if (typeof userAgent !== 'string' || userAgent === '') return 'Unknown device'
+  const browsers = [
+    [/\bEdg(?:e|A|iOS)?\//, 'Edge'],
+    [/\bOPR\//, 'Opera'],
+    [/\bFirefox\/|\bFxiOS\//, 'Firefox'],
+    [/\bHeadlessChrome\//, 'Headless Chrome'],
+    [/\bChrom(?:e|ium)\/|\bCriOS\//, 'Chrome'],
+    [/\bVersion\/[\d.]+.*\bSafari\//, 'Safari'],
+    [/^curl\//, 'curl'],
+    [/^node|undici/i, 'Node.js'],
+  ]
+  const systems = [
+    [/\bAndroid\b/, 'Android'],
+    [/\biPhone|iPad|iPod\b/, 'iOS'],
+    [/\bWindows\b/, 'Windows'],
+    [/\bMac OS X\b|\bMacintosh\b/, 'macOS'],
+    [/\bCrOS\b/, 'ChromeOS'],
+    [/\bLinux\b/, 'Linux'],
+  ]
+  const browser = browsers.find(([pattern]) => pattern.test(userAgent))?.[1]
+  const system = systems.find(([pattern]) => pattern.test(userAgent))?.[1]
+  if (browser && system) return `${browser} on ${system}`
+  return browser ?? system ?? 'Other client'
+}
+
+/** "just now", "3 minutes ago", "in 14 minutes": `time` relative to `now` (epoch ms). */
+export function relativeTime(time, now) {
+  const seconds = Math.round((time - now) / 1000)
+  if (Math.abs(seconds) < 10) return 'just now'
+  const units = [
+    ['year', 31_536_000],
+    ['month', 2_592_000],
+    ['day', 86_400],
+    ['hour', 3600],
+    ['minute', 60],
+    ['second', 1],
+  ]
+  const format = new Intl.RelativeTimeFormat('en', { numeric: 'auto' })
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size || unit === 'second') {
+      return format.format(Math.trunc(seconds / size), unit)
+    }
+  }
+  return ''
+}
+
+/** Bytes of strict base64url (RFC 4648 §5, no padding); throws on anything else. */
+export function base64urlDecode(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
+    throw new Error('not base64url')
+  }
+  const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/'))
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0))
+}
+
+function jsonPart(text, name) {
+  let value
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64urlDecode(text)))
+  } catch {
+    throw new Error(`The ${name} is not base64url-encoded JSON.`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`The ${name} is not a JSON object.`)
+  }
+  return value
+}
+
+/** The parts of a compact JWS; throws an Error whose message can be shown. */
+export function decodeJwt(token) {
+  const parts = token.split('.')
+  if (parts.length !== 3) {
+    throw new Error(
+      parts.length === 5
+        ? 'This is an encrypted token (JWE): it cannot be read without the key.'
+        : `A JWT has three parts separated by dots; this has ${parts.length}.`,
+    )
+  }
+  const [header, payload, signature] = parts
+  let signatureBytes
+  try {
+    signatureBytes = base64urlDecode(signature)
+  } catch {
+    throw new Error('The signature is not base64url.')
+  }
+  return {
+    header: jsonPart(header, 'header'),
+    payload: jsonPart(payload, 'payload'),
+    signingInput: new TextEncoder().encode(`${header}.${payload}`),
+    signature: signatureBytes,
+  }
+}
+
+const HASHES = { 256: 'SHA-256', 384: 'SHA-384', 512: 'SHA-512' }
+const CURVES = { 256: 'P-256', 384: 'P-384', 512: 'P-521' }
+
+/** WebCrypto parameters for a JWS algorithm (RFC 7518 §3), or undefined when unsupported. */
+export function webCryptoParams(alg, jwk) {
+  const match = /^(ES|RS|PS)(256|384|512)$/.exec(alg)
+  if (match) {
+    const [, family, bits] = match
+    const hash = HASHES[bits]
+    if (family === 'ES') {
+      return {
+        importParams: { name: 'ECDSA', namedCurve: CURVES[bits] },
+        verifyParams: { name: 'ECDSA', hash },
+      }
+    }
+    if (family === 'RS') {
+      return {
+        importParams: { name: 'RSASSA-PKCS1-v1_5', hash },
+        verifyParams: { name: 'RSASSA-PKCS1-v1_5' },
+      }
+    }
+    return {
+      importParams: { name: 'RSA-PSS', hash },
+      // RFC 7518 §3.5: the salt is as long as the hash output.
+      verifyParams: { name: 'RSA-PSS', saltLength: Number(bits) / 8 },
+    }
+  }
+  if (alg === 'EdDSA' && jwk?.crv === 'Ed25519') {
+    return { importParams: { name: 'Ed25519' }, verifyParams: { name: 'Ed25519' } }
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------
+// The session: the access token in memory only
+
+let accessToken
+let refreshTimer
+let refreshing
+
+function forgetSession() {
+  accessToken = undefined
+  clearTimeout(refreshTimer)
+}
+
+function rememberSession(body) {
+  accessToken = body.accessToken
+  clearTimeout(refreshTimer)
+  refreshTimer = setTimeout(refreshOnTimer, refreshDelay(body.expiresIn))
+}
+
+async function refreshOnTimer() {
+  try {
+    if (!(await refresh())) goToLogin()
+  } catch {
+    // Offline for a moment: try again soon, the token may still be valid.
+    refreshTimer = setTimeout(refreshOnTimer, 10_000)
+  }
+}
+
+/**
+ * POST /auth/refresh authenticated by the cookie. Concurrent callers in this
+ * tab share one request; several tabs racing are served by the server's
+ * reuse grace window. Resolves to whether a new access token was obtained;
+ * rejects on a network failure.
+ */
+function refresh() {
+  refreshing ??= (async () => {
+    try {
+      const response = await fetch('/auth/refresh', {
+        method: 'POST',
+        headers: CSRF,
+        credentials: 'same-origin',
+        cache: 'no-store',
+      })
+      if (!response.ok) {
+        forgetSession()
+        return false
+      }
+      rememberSession(await response.json())
+      return true
+    } finally {
+      refreshing = undefined
+    }
+  })()
+  return refreshing
+}
+
+/** Leaves for /login, asking to come back here afterwards. */
+function goToLogin() {
+  forgetSession()
+  const back = `${location.pathname}${location.search}`
+  location.assign(`/login?redirect_to=${encodeURIComponent(back)}`)
+}
+
+async function errorOf(response) {
+  try {
+    const body = await response.clone().json()
+    return body?.error ?? {}
+  } catch {
+    return {}
+  }
+}
+
+/**
+ * A call to the JSON API with the access token. Returns the response, or
+ * undefined when the user has been sent to /login (the session is gone).
+ */
+async function api(path, { method = 'GET', body } = {}) {
+  if (accessToken === undefined && !(await refresh())) {
+    goToLogin()
+    return undefined
+  }
+  const send = () =>
+    fetch(path, {
+      method,
+      headers: {
+        ...CSRF,
+        authorization: `Bearer ${accessToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    })
+  let response = await send()
+  if (response.status === 401 && TOKEN_ERRORS.has((await errorOf(response)).code)) {
+    // One refresh, one retry: the token may have expired while the tab slept.
+    if (!(await refresh())) {
+      goToLogin()
+      return undefined
+    }
+    response = await send()
+    if (response.status === 401 && TOKEN_ERRORS.has((await errorOf(response)).code)) {
+      goToLogin()
+      return undefined
+    }
+  }
+  return response
+}
+
+// ---------------------------------------------------------------------------
+// Forms: validation messages tied to their fields
+
+const NETWORK_ERROR = 'The server could not be reached. Check your connection and try again.'
+
+function labelOf(input) {
+  return input.labels?.[0]?.firstChild?.textContent?.trim() ?? input.name
+}
+
+function errorElementOf(input) {
+  return document.getElementById(`${input.id}-error`)
+}
+
+function clearErrors(form) {
+  setText(document.getElementById(`${form.id}-error`), '')
+  for (const input of form.querySelectorAll('input')) {
+    input.removeAttribute('aria-invalid')
+    setText(errorElementOf(input), '')
+  }
+}
+
+function showFieldError(input, message) {
+  input.setAttribute('aria-invalid', 'true')
+  setText(errorElementOf(input), message)
+}
+
+function showFormError(form, message) {
+  setText(document.getElementById(`${form.id}-error`), message)
+}
+
+/** The browser's constraints, with our own words; returns the invalid inputs. */
+function validate(form) {
+  const invalid = []
+  for (const input of form.querySelectorAll('input')) {
+    const value = input.value
+    let message
+    if (input.required && value.trim() === '')
+      message = `Enter your ${labelOf(input).toLowerCase()}.`
+    else if (input.type === 'email' && value !== '' && input.validity.typeMismatch) {
+      message = 'Enter an email address like name@example.com.'
+    } else if (input.minLength > 0 && value !== '' && value.length < input.minLength) {
+      message = `Use at least ${input.minLength} characters.`
+    }
+    if (message !== undefined) {
+      showFieldError(input, message)
+      invalid.push(input)
+    }
+  }
+  return invalid
+}
+
+/**
+ * Shows an API error: field issues next to their fields, anything else above
+ * the form. Returns the first field in error (to be focused), if any.
+ */
+function showApiError(form, error, messages = {}) {
+  const fields = []
+  for (const issue of error.issues ?? []) {
+    const input = form.elements.namedItem(String(issue.path ?? '').replace(/^\//, ''))
+    if (input instanceof HTMLInputElement) {
+      showFieldError(input, issue.message)
+      fields.push(input)
+    }
+  }
+  const special = messages[error.code]
+  if (typeof special === 'object') {
+    const input = form.elements.namedItem(special.field)
+    showFieldError(input, special.message)
+    fields.push(input)
+  }
+  if (fields.length > 0) return fields[0]
+  if (error.code === 'rate_limited') {
+    const wait = Number(error.retryAfter)
+    showFormError(
+      form,
+      `Too many attempts. Try again in ${Number.isFinite(wait) ? wait : 'a few'} seconds.`,
+    )
+  } else {
+    showFormError(
+      form,
+      typeof special === 'string' ? special : (error.message ?? 'Something went wrong.'),
+    )
+  }
+  return undefined
+}
+
+/** What a form's submit function returns when the page is navigating away. */
+const LEAVING = Symbol('leaving')
+
+/**
+ * Submits `form` through `submit(values)` after the local checks; focus
+ * moves to the first field in error. The fieldset is disabled while busy,
+ * which takes the focus away: it comes back to the element `submit`
+ * returns (a field in error), else to the submit button.
+ */
+function handleForm(form, submit) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    clearErrors(form)
+    const invalid = validate(form)
+    if (invalid.length > 0) {
+      invalid[0].focus()
+      return
+    }
+    const values = {}
+    for (const input of form.querySelectorAll('input[name]')) {
+      if (input.value !== '') values[input.name] = input.value
+    }
+    const fieldset = form.querySelector('fieldset')
+    fieldset.disabled = true
+    let outcome
+    try {
+      outcome = await submit(values)
+    } catch {
+      showFormError(form, NETWORK_ERROR)
+    }
+    if (outcome === LEAVING) return
+    fieldset.disabled = false
+    ;(outcome ?? form.querySelector('button[type=submit]')).focus()
+  })
+}
+
+function setText(element, text) {
+  if (element) element.textContent = text
+}
+
+function element(tag, properties = {}, children = []) {
+  const node = document.createElement(tag)
+  Object.assign(node, properties)
+  node.append(...children)
+  return node
+}
+
+// ---------------------------------------------------------------------------
+// Pages
+
+/** Where to go after signing in: the checked redirect_to, else the account page. */
+function afterSignIn() {
+  const { redirectTo = '', redirectOrigins = '' } = document.body.dataset
+  const allowed = redirectOrigins.split(' ').filter(Boolean)
+  return safeRedirect(redirectTo, location.origin, allowed) ?? '/account'
+}
+
+async function signIn(form, path, values, messages) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { ...CSRF, 'content-type': 'application/json' },
+    body: JSON.stringify(values),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  })
+  if (!response.ok) return showApiError(form, await errorOf(response), messages)
+  // The next page signs in again through the cookie; nothing to carry over.
+  location.assign(afterSignIn())
+  return LEAVING
+}
+
+function initLogin() {
+  const form = document.getElementById('login')
+  handleForm(form, (values) =>
+    signIn(form, '/auth/login', values, {
+      invalid_credentials: 'The email or the password is not right.',
+    }),
+  )
+}
+
+function initSignup() {
+  const form = document.getElementById('signup')
+  if (form === null) return // sign-ups are closed
+  handleForm(form, (values) =>
+    signIn(form, '/auth/signup', values, {
+      email_taken: { field: 'email', message: 'An account with this email already exists.' },
+      forbidden: 'Sign-ups are closed on this server.',
+    }),
+  )
+}
+
+function timeElement(iso) {
+  return element('time', {
+    dateTime: iso,
+    textContent: relativeTime(Date.parse(iso), Date.now()),
+    title: new Date(iso).toLocaleString(),
+  })
+}
+
+/** This device first, then the most recently used. */
+function bySessionOrder(a, b) {
+  if (a.current !== b.current) return a.current ? -1 : 1
+  return Date.parse(b.lastUsedAt) - Date.parse(a.lastUsedAt)
+}
+
+function renderSessions(sessions) {
+  const list = document.getElementById('sessions-list')
+  const items = sessions.toSorted(bySessionOrder).map((session) => {
+    const device = deviceLabel(session.userAgent)
+    const heading = element('div', { className: 'session-device' }, [
+      element('strong', { textContent: device }),
+    ])
+    if (session.current) {
+      heading.append(element('span', { className: 'badge', textContent: 'This device' }))
+    }
+    const meta = element('div', { className: 'session-meta' }, [
+      `IP ${session.ip ?? 'unknown'} · last used `,
+      timeElement(session.lastUsedAt),
+      ' · signed in ',
+      timeElement(session.createdAt),
+    ])
+    const agent = element('div', {
+      className: 'session-agent',
+      textContent: session.userAgent ?? 'No user agent',
+    })
+    const item = element('li', { className: 'session' }, [heading, meta, agent])
+    item.dataset.sessionId = session.id
+    if (!session.current) {
+      const button = element('button', {
+        type: 'button',
+        className: 'secondary',
+        textContent: 'Revoke',
+      })
+      button.setAttribute(
+        'aria-label',
+        `Revoke the session of ${device}, last used ${relativeTime(Date.parse(session.lastUsedAt), Date.now())}`,
+      )
+      button.addEventListener('click', () => revokeSession(session.id, button))
+      item.append(button)
+    }
+    return item
+  })
+  list.replaceChildren(...items)
+}
+
+async function loadSessions() {
+  const status = document.getElementById('sessions-status')
+  const response = await api('/auth/sessions')
+  if (response === undefined) return
+  if (!response.ok) {
+    setText(status, `The sessions could not be loaded: ${(await errorOf(response)).message}`)
+    return
+  }
+  const { sessions } = await response.json()
+  renderSessions(sessions)
+}
+
+async function revokeSession(id, button) {
+  const status = document.getElementById('sessions-status')
+  button.disabled = true
+  try {
+    const response = await api(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' })
+    if (response === undefined) return
+    if (!response.ok && response.status !== 404) {
+      setText(status, `That session could not be revoked: ${(await errorOf(response)).message}`)
+      button.disabled = false
+      return
+    }
+    setText(status, 'Session revoked.')
+    await loadSessions()
+    // The button is gone with its row: put focus somewhere meaningful.
+    document.getElementById('sessions-heading').focus()
+  } catch {
+    setText(status, NETWORK_ERROR)
+    button.disabled = false
+  }
+}
+
+async function loadAccount() {
+  const status = document.getElementById('account-status')
+  try {
+    const response = await api('/auth/me')
+    if (response === undefined) return
+    if (!response.ok) {
+      setText(status, `Your account could not be loaded: ${(await errorOf(response)).message}`)
+      return
+    }
+    const user = await response.json()
+    setText(document.getElementById('profile-name'), user.name ?? '—')
+    setText(document.getElementById('profile-email'), user.email)
+    document.getElementById('password-username').value = user.email
+    setText(document.getElementById('profile-roles'), user.roles.join(', ') || '—')
+    const created = document.getElementById('profile-created')
+    created.replaceChildren(
+      element('time', {
+        dateTime: user.createdAt,
+        textContent: new Date(user.createdAt).toLocaleDateString(undefined, {
+          dateStyle: 'long',
+        }),
+      }),
+    )
+    await loadSessions()
+    setText(status, '')
+    document.getElementById('account').hidden = false
+  } catch {
+    setText(status, NETWORK_ERROR)
+  }
+}
+
+function initAccount() {
+  const passwordForm = document.getElementById('password')
+  handleForm(passwordForm, async (values) => {
+    const response = await api('/auth/password', { method: 'POST', body: values })
+    if (response === undefined) return LEAVING
+    if (!response.ok) {
+      return showApiError(passwordForm, await errorOf(response), {
+        invalid_credentials: { field: 'currentPassword', message: 'This is not your password.' },
+      })
+    }
+    for (const input of passwordForm.querySelectorAll('input[type=password]')) input.value = ''
+    setText(
+      document.getElementById('password-status'),
+      'Password changed. Every other session has been signed out.',
+    )
+    await loadSessions()
+    return undefined
+  })
+
+  document.getElementById('sessions-reload').addEventListener('click', async () => {
+    setText(document.getElementById('sessions-status'), '')
+    try {
+      await loadSessions()
+    } catch {
+      setText(document.getElementById('sessions-status'), NETWORK_ERROR)
+    }
+  })
+
+  const signoutError = document.getElementById('signout-error')
+  document.getElementById('logout').addEventListener('click', async () => {
+    setText(signoutError, '')
+    try {
+      // The cookie names this session (even after the access token expired).
+      const response = await fetch('/auth/logout', {
+        method: 'POST',
+        headers: {
+          ...CSRF,
+          ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
+        },
+        credentials: 'same-origin',
+        cache: 'no-store',
+      })
+      if (!response.ok) {
+        setText(signoutError, (await errorOf(response)).message ?? 'Logging out failed.')
+        return
+      }
+      forgetSession()
+      location.assign('/login')
+    } catch {
+      setText(signoutError, NETWORK_ERROR)
+    }
+  })
+
+  document.getElementById('logout-all').addEventListener('click', async () => {
+    setText(signoutError, '')
+    try {
+      const response = await api('/auth/logout-all', { method: 'POST' })
+      if (response === undefined) return
+      if (!response.ok) {
+        setText(signoutError, (await errorOf(response)).message ?? 'Logging out failed.')
+        return
+      }
+      forgetSession()
+      location.assign('/login')
+    } catch {
+      setText(signoutError, NETWORK_ERROR)
+    }
+  })
+
+  loadAccount()
+}
+
+// The inspector: everything happens here; the only request is for the JWKS.
+
+let jwks
+function fetchJwks(reload = false) {
+  if (reload || jwks === undefined) {
+    jwks = fetch('/.well-known/jwks.json', {
+      credentials: 'omit',
+      cache: reload ? 'no-cache' : 'default',
+    }).then((response) => {
+      if (!response.ok) throw new Error(`the JWKS answered ${response.status}`)
+      return response.json()
+    })
+    jwks.catch(() => {
+      jwks = undefined
+    })
+  }
+  return jwks
+}
+
+/** Checks the signature against this server's JWKS: `{ ok, text }`. */
+async function verifySignature(decoded) {
+  const { alg, kid } = decoded.header
+  if (typeof alg !== 'string') {
+    return { ok: false, text: 'The header names no algorithm ("alg"): this is not a signed token.' }
+  }
+  if (alg === 'none') return { ok: false, text: 'Unsigned token (alg "none"): never accept it.' }
+  if (/^HS/.test(alg)) {
+    return {
+      ok: false,
+      text: `${alg} is signed with a shared secret, which a JWKS does not publish: not checked here.`,
+    }
+  }
+  let keys = (await fetchJwks()).keys ?? []
+  let key = keys.find((candidate) => candidate.kid === kid)
+  if (key === undefined) {
+    keys = (await fetchJwks(true)).keys ?? []
+    key = keys.find((candidate) => candidate.kid === kid)
+  }
+  if (key === undefined) {
+    return { ok: false, text: `No key of this server has the kid ${JSON.stringify(kid)}.` }
+  }
+  // RFC 8725 §3.1: the key decides the algorithm, not the token.
+  if (key.alg !== undefined && key.alg !== alg) {
+    return { ok: false, text: `Key ${kid} is for ${key.alg}, but the token says ${alg}.` }
+  }
+  const params = webCryptoParams(alg, key)
+  if (params === undefined) {
+    return { ok: false, text: `This browser check does not support ${alg}.` }
+  }
+  let cryptoKey
+  try {
+    const { alg: _alg, use: _use, key_ops: _ops, ...material } = key
+    cryptoKey = await crypto.subtle.importKey('jwk', material, params.importParams, false, [
+      'verify',
+    ])
+  } catch {
+    return { ok: false, text: `Key ${kid} could not be imported by this browser.` }
+  }
+  const valid = await crypto.subtle.verify(
+    params.verifyParams,
+    cryptoKey,
+    decoded.signature,
+    decoded.signingInput,
+  )
+  return valid
+    ? { ok: true, text: `Signature verified with this server's key ${kid} (${alg}).` }
+    : {
+        ok: false,
+        text: `The signature does not match key ${kid}: the token was altered or forged.`,
+      }
+}
+
+function claimChecks(payload, issuer, now) {
+  const checks = []
+  const seconds = now / 1000
+  if (typeof payload.exp === 'number') {
+    const when = relativeTime(payload.exp * 1000, now)
+    checks.push(
+      payload.exp > seconds
+        ? { ok: true, text: `Expires ${when} (${new Date(payload.exp * 1000).toLocaleString()}).` }
+        : {
+            ok: false,
+            text: `Expired ${when} (${new Date(payload.exp * 1000).toLocaleString()}).`,
+          },
+    )
+  } else {
+    checks.push({ ok: false, text: 'No exp claim: this token never expires.' })
+  }
+  if (typeof payload.nbf === 'number' && payload.nbf > seconds) {
+    checks.push({
+      ok: false,
+      text: `Not valid before ${new Date(payload.nbf * 1000).toLocaleString()}.`,
+    })
+  }
+  if (typeof payload.iat === 'number') {
+    checks.push({ info: true, text: `Issued ${relativeTime(payload.iat * 1000, now)}.` })
+  }
+  if (payload.iss === issuer) {
+    checks.push({ ok: true, text: `Issued by this server (${issuer}).` })
+  } else {
+    checks.push({
+      ok: false,
+      text: `Issuer ${JSON.stringify(payload.iss)} is not this server (${issuer}).`,
+    })
+  }
+  return checks
+}
+
+function initInspect() {
+  const input = document.getElementById('inspect-token')
+  const status = document.getElementById('inspect-status')
+  const result = document.getElementById('inspect-result')
+  const checksList = document.getElementById('inspect-checks')
+  const issuer = document.body.dataset.issuer ?? ''
+  let latest = 0
+
+  const show = (checks) =>
+    checksList.replaceChildren(
+      ...checks.map((check) =>
+        element('li', {
+          className: check.info ? 'info' : check.ok ? 'ok' : 'bad',
+          textContent: check.text,
+        }),
+      ),
+    )
+
+  async function inspect() {
+    const run = ++latest
+    const token = input.value.trim()
+    status.className = 'status'
+    if (token === '') {
+      setText(status, '')
+      result.hidden = true
+      return
+    }
+    let decoded
+    try {
+      decoded = decodeJwt(token)
+    } catch (error) {
+      status.className = 'status bad'
+      setText(status, error.message)
+      result.hidden = true
+      return
+    }
+    setText(document.getElementById('inspect-header'), JSON.stringify(decoded.header, null, 2))
+    setText(document.getElementById('inspect-payload'), JSON.stringify(decoded.payload, null, 2))
+    const claims = claimChecks(decoded.payload, issuer, Date.now())
+    show([{ info: true, text: 'Checking the signature…' }, ...claims])
+    result.hidden = false
+    setText(status, 'Decoded. Checking the signature…')
+    let signature
+    try {
+      signature = await verifySignature(decoded)
+    } catch {
+      signature = { ok: false, text: "This server's keys could not be fetched." }
+    }
+    if (run !== latest) return
+    show([signature, ...claims])
+    const valid = signature.ok && claims.every((check) => check.ok !== false)
+    status.className = valid ? 'status ok' : 'status bad'
+    setText(
+      status,
+      valid
+        ? 'Valid: signed by this server and not expired.'
+        : signature.ok
+          ? 'The signature is valid, but see the checks below.'
+          : 'Not verified: see the checks below.',
+    )
+  }
+
+  input.addEventListener('input', inspect)
+  if (input.value !== '') inspect()
+}
+
+function start() {
+  // The forms can be used now that their script runs.
+  for (const fieldset of document.querySelectorAll('fieldset[data-needs-script]')) {
+    fieldset.disabled = false
+  }
+  const page = document.body.dataset.page
+  if (page === 'login') initLogin()
+  else if (page === 'signup') initSignup()
+  else if (page === 'account') initAccount()
+  else if (page === 'inspect') initInspect()
+}
+
+if (typeof document !== 'undefined') start()

@@ -1,0 +1,52 @@
+// Security headers of the hosted pages. The API's hook already set its own
+// (a JSON-only CSP among them) in onRequest; a page replaces them with these.
+
+import type { Config } from '../../config/types.ts'
+
+/** One year; only sent in production, where the issuer is https. */
+const HSTS = 'max-age=31536000'
+
+/**
+ * The pages' Content-Security-Policy. Scripts and styles come only from this
+ * server's own files (no inline code at all, so an injected `<script>` or
+ * `onerror=` cannot run), scripts may only talk to this origin, nothing may
+ * frame the pages (clickjacking), forms only post here, and no `<base>` can
+ * re-point relative URLs. `require-trusted-types-for 'script'` makes the
+ * DOM sinks that parse HTML (`innerHTML` and co.) throw: the script builds
+ * the DOM with `textContent` only.
+ *
+ * @example
+ * pageCsp(config) // "default-src 'none'; script-src 'self'; ..."
+ */
+export function pageCsp(config: Pick<Config, 'brandLogoUrl'>): string {
+  const logo = config.brandLogoUrl === undefined ? '' : ` ${new URL(config.brandLogoUrl).origin}`
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self'${logo}`,
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "require-trusted-types-for 'script'",
+  ].join('; ')
+}
+
+/** The headers of every page, computed once per app. */
+export function pageHeaders(
+  config: Pick<Config, 'brandLogoUrl' | 'production'>,
+): Readonly<Record<string, string>> {
+  const headers: Record<string, string> = {
+    'content-security-policy': pageCsp(config),
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    // A window this page opens, or that opened it, gets no handle on it.
+    'cross-origin-opener-policy': 'same-origin',
+    'cache-control': 'no-store',
+  }
+  // RFC 6797: browsers then refuse plain http for this host (and its cookies).
+  if (config.production) headers['strict-transport-security'] = HSTS
+  return Object.freeze(headers)
+}

@@ -1,0 +1,115 @@
+// The hosted pages: /login, /signup, /account, /inspect, and their one
+// script and one stylesheet under /pages/. Off with TESSERA_PAGES=false (then
+// every one of these paths is the API's 404). The pages hold no secret and
+// know no user: the browser signs in through the JSON API in browser mode
+// (CSRF header, HttpOnly refresh cookie), so the API's CSRF and Origin
+// checks protect every form.
+
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { FastifyReply } from 'fastify'
+import type { Config } from '../../config/types.ts'
+import type { TypedApp } from '../routes/deps.ts'
+import { pageHeaders } from './headers.ts'
+import { safeRedirect } from './redirect.ts'
+import {
+  accountPage,
+  type Branding,
+  ICON_PATH,
+  inspectPage,
+  loginPage,
+  type RedirectState,
+  SCRIPT_PATH,
+  STYLE_PATH,
+  signupPage,
+} from './templates.ts'
+import { brandCss, brandIcon } from './theme.ts'
+
+/** Not part of the JSON API: kept out of /openapi.json. */
+const HIDDEN = { schema: { hide: true } } as const
+
+interface Asset {
+  readonly body: string
+  readonly type: string
+  readonly etag: string
+}
+
+function asset(body: string, type: string): Asset {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+  return { body, type, etag }
+}
+
+function readAsset(name: string): string {
+  return readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8')
+}
+
+/** The origins a redirect_to may point at: the issuer's and the allowed ones (`*` excluded). */
+export function redirectOrigins(config: Pick<Config, 'issuer' | 'allowedOrigins'>): string[] {
+  const own = new URL(config.issuer).origin
+  return [...new Set([own, ...config.allowedOrigins.filter((origin) => origin !== '*')])]
+}
+
+/**
+ * Registers the hosted pages unless `config.pagesEnabled` is false. Pages and
+ * assets are rendered once here; only /login and /signup depend on the
+ * request (their `redirect_to`).
+ *
+ * @example
+ * registerPageRoutes(app, { config })
+ */
+export function registerPageRoutes(app: TypedApp, deps: { readonly config: Config }): void {
+  const { config } = deps
+  if (!config.pagesEnabled) return
+  const headers = pageHeaders(config)
+  const brand: Branding = { name: config.brandName, logoUrl: config.brandLogoUrl }
+  const ownOrigin = new URL(config.issuer).origin
+  const origins = redirectOrigins(config)
+
+  function sendPage(reply: FastifyReply, body: string): FastifyReply {
+    // Replaces the API's JSON-only CSP that the onRequest hook set.
+    return reply.headers(headers).type('text/html; charset=utf-8').send(body)
+  }
+
+  function redirectOf(query: unknown): RedirectState {
+    const raw = (query as Record<string, unknown> | undefined)?.['redirect_to']
+    if (raw === undefined || raw === '') return { target: '', refused: false }
+    // A repeated parameter arrives as an array: refused like any other odd value.
+    const target = typeof raw === 'string' ? safeRedirect(raw, ownOrigin, origins) : undefined
+    return target === undefined ? { target: '', refused: true } : { target, refused: false }
+  }
+
+  const authOptions = (query: unknown) => ({
+    brand,
+    redirect: redirectOf(query),
+    redirectOrigins: origins,
+    signupEnabled: config.signupEnabled,
+  })
+
+  app.get('/login', HIDDEN, async (request, reply) =>
+    sendPage(reply, loginPage(authOptions(request.query))),
+  )
+  app.get('/signup', HIDDEN, async (request, reply) =>
+    sendPage(reply, signupPage(authOptions(request.query))),
+  )
+  const account = accountPage(brand)
+  app.get('/account', HIDDEN, async (_request, reply) => sendPage(reply, account))
+  const inspect = inspectPage(brand, config.issuer)
+  app.get('/inspect', HIDDEN, async (_request, reply) => sendPage(reply, inspect))
+
+  const assets = new Map<string, Asset>([
+    [SCRIPT_PATH, asset(readAsset('app.js'), 'text/javascript; charset=utf-8')],
+    [
+      STYLE_PATH,
+      asset(brandCss(config.brandColor) + readAsset('app.css'), 'text/css; charset=utf-8'),
+    ],
+    [ICON_PATH, asset(brandIcon(config.brandColor), 'image/svg+xml')],
+  ])
+  for (const [path, file] of assets) {
+    app.get(path, HIDDEN, async (request, reply) => {
+      // Revalidated on every load (cheap 304s): a new version is never stale.
+      reply.header('cache-control', 'no-cache').header('etag', file.etag)
+      if (request.headers['if-none-match'] === file.etag) return reply.code(304).send()
+      return reply.type(file.type).send(file.body)
+    })
+  }
+}

@@ -1,0 +1,174 @@
+// The pure helpers of the page script (assets/app.js), run in Node. The
+// inspector's WebCrypto mapping is checked with Node's WebCrypto, which
+// implements the same Web Crypto API as the browsers.
+
+import assert from 'node:assert/strict'
+import type { webcrypto } from 'node:crypto'
+import { describe, test } from 'node:test'
+import { exportJwk, generateKeyPair, sign } from '@tessera/jwt'
+import {
+  base64urlDecode,
+  decodeJwt,
+  deviceLabel,
+  refreshDelay,
+  relativeTime,
+  webCryptoParams,
+} from './assets/app.js'
+
+describe('refreshDelay', () => {
+  test('a minute before expiry for long tokens, a quarter early for short ones, never under 1 s', () => {
+    assert.equal(refreshDelay(900), 840_000)
+    assert.equal(refreshDelay(120), 90_000)
+    assert.equal(refreshDelay(4), 3000)
+    assert.equal(refreshDelay(1), 1000)
+  })
+})
+
+describe('deviceLabel', () => {
+  test('browser and system from common user agents', () => {
+    const table: [string | null, string][] = [
+      [
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+        'Chrome on Windows',
+      ],
+      [
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
+        'Edge on Windows',
+      ],
+      [
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
+        'Safari on macOS',
+      ],
+      [
+        'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0',
+        'Firefox on Linux',
+      ],
+      [
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+        'Safari on iOS',
+      ],
+      [
+        'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36',
+        'Chrome on Android',
+      ],
+      [
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
+        'Headless Chrome on Linux',
+      ],
+      ['curl/8.5.0', 'curl'],
+      ['node', 'Node.js'],
+      ['<script>alert(1)</script>', 'Other client'],
+      ['', 'Unknown device'],
+      [null, 'Unknown device'],
+    ]
+    for (const [agent, label] of table) assert.equal(deviceLabel(agent), label, String(agent))
+  })
+})
+
+describe('relativeTime', () => {
+  test('past and future, in the largest fitting unit; under 10 s is "just now"', () => {
+    const now = Date.UTC(2026, 0, 1)
+    assert.equal(relativeTime(now, now), 'just now')
+    assert.equal(relativeTime(now + 9_000, now), 'just now')
+    assert.equal(relativeTime(now - 30_000, now), '30 seconds ago')
+    assert.equal(relativeTime(now - 90_000, now), '1 minute ago')
+    assert.equal(relativeTime(now + 14 * 60_000, now), 'in 14 minutes')
+    assert.equal(relativeTime(now - 3 * 86_400_000, now), '3 days ago')
+  })
+})
+
+describe('base64urlDecode', () => {
+  test('strict base64url only', () => {
+    assert.deepEqual([...base64urlDecode('AQID')], [1, 2, 3])
+    assert.deepEqual([...base64urlDecode('_-8')], [255, 239])
+    assert.deepEqual([...base64urlDecode('')], [])
+    for (const bad of ['AQ==', 'a+b/', 'A', 'a b', 'é']) {
+      assert.throws(() => base64urlDecode(bad), /not base64url/, bad)
+    }
+  })
+})
+
+describe('decodeJwt', () => {
+  const { privateKey } = generateKeyPair('ES256', { kid: 'k1' })
+  const token = sign({ sub: 'u1', name: '<b>Ada</b>' }, privateKey, { expiresIn: 60 })
+
+  test('header, payload, signing input and signature bytes', () => {
+    const decoded = decodeJwt(token)
+    assert.equal(decoded.header['alg'], 'ES256')
+    assert.equal(decoded.header['kid'], 'k1')
+    assert.equal(decoded.payload['sub'], 'u1')
+    assert.equal(decoded.payload['name'], '<b>Ada</b>')
+    assert.equal(
+      new TextDecoder().decode(decoded.signingInput),
+      token.split('.').slice(0, 2).join('.'),
+    )
+    assert.equal(decoded.signature.length, 64)
+  })
+
+  test('malformed tokens get a message that can be shown', () => {
+    const [header, payload] = token.split('.')
+    const table: [string, RegExp][] = [
+      ['abc', /three parts.*has 1/],
+      ['a.b.c.d.e', /encrypted token/],
+      [`${header}.${payload}`, /three parts.*has 2/],
+      [`!!.${payload}.AA`, /header is not base64url-encoded JSON/],
+      [`${header}.${Buffer.from('[1]').toString('base64url')}.AA`, /payload is not a JSON object/],
+      [`${header}.${Buffer.from('null').toString('base64url')}.AA`, /payload is not a JSON object/],
+      [
+        `${header}.${Buffer.from([0xff, 0xfe]).toString('base64url')}.AA`,
+        /payload is not base64url/,
+      ],
+      [`${header}.${payload}.a+b`, /signature is not base64url/],
+    ]
+    for (const [bad, message] of table) assert.throws(() => decodeJwt(bad), message, bad)
+  })
+})
+
+describe('webCryptoParams: the inspector verifies what @tessera/jwt signs', () => {
+  const algorithms = [
+    'ES256',
+    'ES384',
+    'ES512',
+    'RS256',
+    'RS512',
+    'PS256',
+    'PS384',
+    'EdDSA',
+  ] as const
+  for (const alg of algorithms) {
+    test(alg, async () => {
+      const { privateKey, publicKey } = generateKeyPair(alg, { kid: 'k' })
+      const token = sign({ sub: 'u1' }, privateKey)
+      const { alg: _alg, use: _use, ...jwk } = exportJwk(publicKey) as Record<string, unknown>
+      const params = webCryptoParams(alg, jwk)
+      assert.ok(params, alg)
+      const key = await crypto.subtle.importKey(
+        'jwk',
+        jwk as webcrypto.JsonWebKey,
+        params.importParams as Parameters<typeof crypto.subtle.importKey>[2],
+        false,
+        ['verify'],
+      )
+      const verify = (candidate: string) => {
+        const decoded = decodeJwt(candidate)
+        return crypto.subtle.verify(
+          params.verifyParams as Parameters<typeof crypto.subtle.verify>[0],
+          key,
+          decoded.signature as Uint8Array<ArrayBuffer>,
+          decoded.signingInput as Uint8Array<ArrayBuffer>,
+        )
+      }
+      assert.equal(await verify(token), true)
+      const [header, , signature] = token.split('.')
+      const forged = `${header}.${Buffer.from('{"sub":"admin"}').toString('base64url')}.${signature}`
+      assert.equal(await verify(forged), false)
+    })
+  }
+
+  test('HMAC, "none", Ed448 and unknown algorithms are not verified with a JWKS', () => {
+    for (const alg of ['HS256', 'none', 'ES256K', 'RS1', '']) {
+      assert.equal(webCryptoParams(alg, {}), undefined, alg)
+    }
+    assert.equal(webCryptoParams('EdDSA', { crv: 'Ed448' }), undefined)
+  })
+})

@@ -1,0 +1,239 @@
+// The browser session pattern of the hosted pages, in headless Chromium: the
+// access token in memory only, the refresh token in an HttpOnly cookie that
+// signs the page in again after a reload, racing tabs inside the grace
+// window, silent refresh before expiry, and logout everywhere reaching
+// another browser.
+
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import {
+  browserSuite,
+  logInWithForm,
+  openPage,
+  type PagesServer,
+  signUpWithForm,
+  startPagesServer,
+  waitForAccount,
+} from './harness.ts'
+
+browserSuite('hosted pages: the session in a real browser', (browser) => {
+  let server: PagesServer
+  before(async () => {
+    server = await startPagesServer()
+  })
+  after(() => server.close())
+
+  test('sign up lands on /account; no token in cookies or storage; a reload signs in again', async () => {
+    const context = await browser().newContext()
+    const { page, errors } = await openPage(context)
+    await signUpWithForm(page, server, { email: 'ada@example.com', name: 'Ada Lovelace' })
+    assert.equal(await page.locator('#profile-email').textContent(), 'ada@example.com')
+
+    const storage = await page.evaluate<Record<string, string>>(`({
+      cookie: document.cookie,
+      local: JSON.stringify({ ...localStorage }),
+      session: JSON.stringify({ ...sessionStorage }),
+    })`)
+    assert.deepEqual(
+      storage,
+      { cookie: '', local: '{}', session: '{}' },
+      'the refresh cookie is HttpOnly (scripts see no cookie); nothing is stored',
+    )
+
+    const [cookie, ...others] = await context.cookies()
+    assert.equal(others.length, 0)
+    assert.equal(cookie?.name, 'tessera_refresh')
+    assert.equal(cookie?.httpOnly, true)
+    assert.equal(cookie?.secure, true)
+    assert.equal(cookie?.sameSite, 'Strict')
+    assert.equal(cookie?.path, '/auth')
+    assert.match(cookie?.value ?? '', /^[A-Za-z0-9_-]{43}$/, 'an opaque token, not a JWT')
+
+    const from = server.seen.length
+    await page.reload()
+    await waitForAccount(page)
+    assert.equal(await page.locator('#profile-name').textContent(), 'Ada Lovelace')
+    const refreshes = server.requests('POST', '/auth/refresh', from)
+    assert.deepEqual(
+      refreshes.map((r) => [r.status, r.cookie]),
+      [[200, true]],
+      'the reload signed in again through the cookie, once',
+    )
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  test('two tabs refreshing at the same moment both stay signed in (grace window)', async () => {
+    const context = await browser().newContext()
+    const { page: first } = await openPage(context)
+    await signUpWithForm(first, server, { email: 'tabs@example.com' })
+    const { page: second } = await openPage(context)
+
+    // Hold both refreshes until both are in flight: they carry the same cookie.
+    const held: (() => Promise<void>)[] = []
+    let release: () => void = () => {}
+    const bothHeld = new Promise<void>((done) => {
+      release = done
+    })
+    await context.route('**/auth/refresh', async (route) => {
+      held.push(() => route.continue())
+      if (held.length === 2) release()
+      await bothHeld
+    })
+    const from = server.seen.length
+    const loads = Promise.all([first.reload(), second.goto(`${server.url}/account`)])
+    await bothHeld
+    await Promise.all(held.map((go) => go()))
+    await loads
+    await Promise.all([waitForAccount(first), waitForAccount(second)])
+    await context.unroute('**/auth/refresh')
+
+    const refreshes = server.requests('POST', '/auth/refresh', from)
+    assert.deepEqual(
+      refreshes.map((r) => r.status),
+      [200, 200],
+      'the second use of the same refresh token is inside the grace window',
+    )
+    // The cookie both answers set is the live successor: a third load signs in too.
+    await first.reload()
+    await waitForAccount(first)
+    assert.equal(server.requests('POST', '/auth/refresh', from).at(-1)?.status, 200)
+    await context.close()
+  })
+
+  test('the access token is refreshed before it expires, without a 401', async () => {
+    const shortLived = await startPagesServer({ TESSERA_ACCESS_TOKEN_TTL: '3s' })
+    try {
+      const context = await browser().newContext()
+      const { page } = await openPage(context)
+      await signUpWithForm(page, shortLived, { email: 'timer@example.com' })
+      const from = shortLived.seen.length
+      // refreshDelay(3 s) is 2.25 s: the timer refreshes before the token's 3 s are up.
+      await page.waitForResponse(
+        (response) => new URL(response.url()).pathname === '/auth/refresh',
+        { timeout: 5000 },
+      )
+      // Past the first token's expiry: the call goes out with the refreshed one.
+      await page.waitForTimeout(1000)
+      const listed = page.waitForResponse(
+        (response) => new URL(response.url()).pathname === '/auth/sessions',
+      )
+      await page.getByRole('button', { name: 'Reload the list' }).click()
+      await listed
+      const after = shortLived.seen.slice(from)
+      assert.deepEqual(
+        after.filter((r) => r.status === 401),
+        [],
+        'no call was refused for an expired token',
+      )
+      assert.ok(after.some((r) => r.url === '/auth/refresh' && r.status === 200))
+      assert.ok(after.some((r) => r.url === '/auth/sessions' && r.status === 200))
+      await context.close()
+    } finally {
+      await shortLived.close()
+    }
+  })
+
+  test('log out everywhere: another browser’s next call fails, one refresh, then /login', async () => {
+    const one = await browser().newContext()
+    const other = await browser().newContext()
+    const { page: mine } = await openPage(one)
+    const { page: theirs } = await openPage(other)
+    await signUpWithForm(mine, server, { email: 'everywhere@example.com' })
+    await logInWithForm(theirs, server, 'everywhere@example.com')
+
+    await mine.getByRole('button', { name: 'Log out everywhere' }).click()
+    await mine.waitForURL(`${server.url}/login`)
+    assert.deepEqual(await one.cookies(), [], 'this browser’s cookie is cleared')
+
+    const from = server.seen.length
+    await theirs.getByRole('button', { name: 'Reload the list' }).click()
+    await theirs.waitForURL(`${server.url}/login?redirect_to=%2Faccount`)
+    const calls = server.seen
+      .slice(from)
+      .filter((r) => !r.url.startsWith('/pages/'))
+      .map((r) => `${r.method} ${r.url} ${r.status} ${r.code}`)
+    assert.deepEqual(calls.slice(0, 3), [
+      'GET /auth/sessions 401 token_revoked',
+      'POST /auth/refresh 401 invalid_refresh_token',
+      'GET /login?redirect_to=%2Faccount 200 null',
+    ])
+
+    // Signing in again returns to the page that sent the user away.
+    await theirs.getByLabel('Email').fill('everywhere@example.com')
+    await theirs.getByLabel('Password').fill('correct horse battery staple')
+    await theirs.getByRole('button', { name: 'Log in' }).click()
+    await theirs.waitForURL(`${server.url}/account`)
+    await waitForAccount(theirs)
+    await one.close()
+    await other.close()
+  })
+
+  test('revoking another session from the list signs that browser out', async () => {
+    const one = await browser().newContext()
+    const other = await browser().newContext({
+      userAgent: 'Mozilla/5.0 (Windows NT 10.0) Firefox/127.0',
+    })
+    const { page: mine } = await openPage(one)
+    const { page: theirs } = await openPage(other)
+    await signUpWithForm(mine, server, { email: 'revoke@example.com' })
+    await logInWithForm(theirs, server, 'revoke@example.com')
+
+    await mine.getByRole('button', { name: 'Reload the list' }).click()
+    const revoke = mine.getByRole('button', { name: /^Revoke the session of Firefox on Windows/ })
+    await revoke.click()
+    await mine.getByText('Session revoked.').waitFor()
+    assert.equal(await mine.locator('.session').count(), 1)
+    assert.equal(
+      await mine.evaluate('document.activeElement.id'),
+      'sessions-heading',
+      'focus moves to the list heading once the row is gone',
+    )
+
+    await theirs.getByRole('button', { name: 'Reload the list' }).click()
+    await theirs.waitForURL(/\/login\?redirect_to=%2Faccount$/)
+    await one.close()
+    await other.close()
+  })
+
+  test('change the password: the other session is signed out, this one stays', async () => {
+    const one = await browser().newContext()
+    const other = await browser().newContext()
+    const { page: mine } = await openPage(one)
+    const { page: theirs } = await openPage(other)
+    await signUpWithForm(mine, server, { email: 'password@example.com' })
+    await logInWithForm(theirs, server, 'password@example.com')
+
+    await mine.getByLabel('Current password').fill('not my password')
+    await mine.getByLabel('New password').fill('an even better passphrase')
+    await mine.getByRole('button', { name: 'Change password' }).click()
+    const current = mine.getByLabel('Current password')
+    await mine.getByText('This is not your password.').waitFor()
+    assert.equal(await current.getAttribute('aria-invalid'), 'true')
+    assert.equal(await mine.evaluate('document.activeElement.id'), 'password-currentPassword')
+
+    await current.fill('correct horse battery staple')
+    await mine.getByRole('button', { name: 'Change password' }).click()
+    await mine.getByText('Password changed.', { exact: false }).waitFor()
+    assert.equal(await current.getAttribute('aria-invalid'), null)
+
+    await theirs.reload()
+    await theirs.waitForURL(/\/login\?redirect_to=%2Faccount$/)
+    await mine.reload()
+    await waitForAccount(mine)
+    await one.close()
+    await other.close()
+  })
+
+  test('log out: the session ends and /account sends the browser to /login', async () => {
+    const context = await browser().newContext()
+    const { page } = await openPage(context)
+    await signUpWithForm(page, server, { email: 'logout@example.com' })
+    await page.getByRole('button', { name: 'Log out', exact: true }).click()
+    await page.waitForURL(`${server.url}/login`)
+    assert.deepEqual(await context.cookies(), [])
+    await page.goto(`${server.url}/account`)
+    await page.waitForURL(`${server.url}/login?redirect_to=%2Faccount`)
+    await context.close()
+  })
+})
