@@ -24,18 +24,14 @@
 
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createPasswordHasher, OWASP_ARGON2 } from '../packages/server/src/auth/passwords.ts'
+import { cpuBetween, cpuMark, IDLE_CORES, settle } from './lib/cpu.ts'
+import { type HashingLimit, measureHashing, OWASP_ARGON2 } from './lib/hashing.ts'
 import {
-  commandCpuSeconds,
-  cpuSecondsBetween,
   createRunSchema,
   type Instance,
-  machineCpuSeconds,
-  processCpuSeconds,
   type RunSchema,
   startInstance,
 } from './lib/load-cluster.ts'
@@ -51,8 +47,28 @@ import {
   type VirtualUser,
 } from './lib/load-http.ts'
 import { machineInfo } from './lib/machine.ts'
-import { median } from './lib/measure.ts'
-import { renderMarkdown, renderText, replaceSection, type Table } from './lib/table.ts'
+import { cleanUpNow, interrupted } from './lib/processes.ts'
+import {
+  isLoopbackUrl,
+  postgresVersion,
+  redisVersion,
+  tesseraRedisClients,
+} from './lib/services.ts'
+import {
+  formatMs as ms,
+  formatRate as rate,
+  renderMarkdown,
+  renderText,
+  replaceSection,
+  type Table,
+} from './lib/table.ts'
+import {
+  clientIp,
+  KEYCLOAK_PER_VCPU,
+  LOAD_PASSWORD as PASSWORD,
+  tokensOf,
+  waitReady,
+} from './lib/tessera.ts'
 
 // ---------------------------------------------------------------- options
 
@@ -96,9 +112,6 @@ interface Settings {
 }
 
 class UsageError extends Error {}
-
-/** Aborted by Ctrl-C. */
-const interrupted = new AbortController()
 
 /** GET /auth/me over this many tokens: well inside the verified-token cache (1000). */
 const HOT_TOKENS = 250
@@ -172,52 +185,6 @@ function parseSettings(argv: string[]): Settings | undefined {
 
 function progress(message: string): void {
   process.stderr.write(`${message}\n`)
-}
-
-// ---------------------------------------------------------------- hashing limit
-
-interface HashingLimit {
-  /** Median wall time of one argon2id hash (signup), ms, one at a time before any server started. */
-  hashMs: number
-  /** Median wall time of one verify (login), ms. */
-  verifyMs: number
-  cores: number
-  /** cores / hash time: signups per second if the machine did nothing but hash. */
-  signupsPerSecond: number
-  /** cores / verify time: logins per second if the machine did nothing but verify. */
-  loginsPerSecond: number
-}
-
-/**
- * Times the server's own hasher (same module, same OWASP parameters), one
- * call at a time, before any server is started.
- */
-async function measureHashing(samples: number): Promise<HashingLimit> {
-  const hasher = createPasswordHasher()
-  const password = 'a load test passphrase'
-  const stored = await hasher.hash(password)
-  await hasher.verify(stored, password)
-  const hashes: number[] = []
-  const verifies: number[] = []
-  for (let i = 0; i < samples; i++) {
-    let start = performance.now()
-    await hasher.hash(password)
-    hashes.push(performance.now() - start)
-    start = performance.now()
-    const { ok } = await hasher.verify(stored, password)
-    verifies.push(performance.now() - start)
-    if (!ok) throw new Error('argon2 verify refused the password it just hashed')
-  }
-  const cores = os.availableParallelism()
-  const hashMs = median(hashes)
-  const verifyMs = median(verifies)
-  return {
-    hashMs,
-    verifyMs,
-    cores,
-    signupsPerSecond: cores / (hashMs / 1000),
-    loginsPerSecond: cores / (verifyMs / 1000),
-  }
 }
 
 // ---------------------------------------------------------------- one setup
@@ -300,108 +267,6 @@ interface LoadSession {
   accessToken: string
 }
 
-interface TokenResponse {
-  accessToken?: unknown
-  refreshToken?: unknown
-}
-
-function tokensOf(text: string): { accessToken: string; refreshToken: string } | undefined {
-  try {
-    const body = JSON.parse(text) as TokenResponse
-    if (typeof body.accessToken === 'string' && typeof body.refreshToken === 'string') {
-      return { accessToken: body.accessToken, refreshToken: body.refreshToken }
-    }
-  } catch {
-    // Counted by the caller as a malformed answer.
-  }
-  return undefined
-}
-
-const PASSWORD = 'a load test passphrase'
-
-/**
- * The client address of user `n`, sent as X-Forwarded-For (the instances
- * trust one proxy hop, as behind nginx): one IPv6 /64 per user, inside the
- * documentation prefix 2001:db8::/32 (RFC 3849), so the per-IP limits count
- * per user as they would in production. The run's random tag keeps runs
- * apart in a shared Redis, whose counters outlive a run.
- */
-function clientIp(runTag: string, n: number): string {
-  return `2001:db8:${runTag}:${(n % 65_536).toString(16)}::1`
-}
-
-interface CpuMark {
-  at: number
-  tessera: number
-  postgres: Map<number, number>
-  redis: Map<number, number>
-  generator: number
-  machineBusy: number
-}
-
-function cpuMark(instances: readonly Instance[]): CpuMark {
-  const self = process.cpuUsage()
-  return {
-    at: performance.now(),
-    tessera: instances.reduce((sum, instance) => sum + processCpuSeconds(instance.pid), 0),
-    postgres: commandCpuSeconds('postgres'),
-    redis: commandCpuSeconds('redis-server'),
-    generator: (self.user + self.system) / 1e6,
-    machineBusy: machineCpuSeconds().busy,
-  }
-}
-
-function cpuBetween(before: CpuMark, after: CpuMark): PhaseResult['cpu'] {
-  const seconds = (after.at - before.at) / 1000
-  const per = (value: number): number => Math.round((value / seconds) * 100) / 100
-  const tessera = after.tessera - before.tessera
-  const postgres = cpuSecondsBetween(before.postgres, after.postgres)
-  const redis = cpuSecondsBetween(before.redis, after.redis)
-  const generator = after.generator - before.generator
-  const machine = after.machineBusy - before.machineBusy
-  return {
-    tessera: per(tessera),
-    postgres: per(postgres),
-    redis: per(redis),
-    generator: per(generator),
-    machine: per(machine),
-    other: per(Math.max(0, machine - tessera - postgres - redis - generator)),
-  }
-}
-
-/**
- * Waits (up to `maxMs`) until the machine is nearly idle over a 1 s window,
- * so a setup does not start while other work holds the cores; returns the
- * busy cores of the last window.
- */
-async function settle(maxMs: number): Promise<number> {
-  const deadline = performance.now() + maxMs
-  for (;;) {
-    const before = machineCpuSeconds()
-    const start = performance.now()
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
-    const busy = (machineCpuSeconds().busy - before.busy) / ((performance.now() - start) / 1000)
-    if (busy < IDLE_CORES || performance.now() >= deadline) return Math.round(busy * 100) / 100
-  }
-}
-
-/** Busy cores below which the machine counts as idle. */
-const IDLE_CORES = 0.3
-
-async function waitReady(target: Target): Promise<void> {
-  const deadline = performance.now() + 15_000
-  for (;;) {
-    try {
-      const reply = await send(target, 'GET', '/ready')
-      if (reply.status === 200) return
-    } catch {
-      // Not answering yet.
-    }
-    if (performance.now() > deadline) throw new Error(`${target.url} never became ready`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 function virtualUsers<S>(count: number, state: (index: number) => S): VirtualUser<S>[] {
   return Array.from({ length: count }, (_, index) => ({ index, state: state(index), done: false }))
 }
@@ -479,7 +344,7 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
           step,
         })
       }
-      const before = cpuMark(instances)
+      const before = cpuMark(instances.map((instance) => instance.pid))
       const recorder: Recorder = await runPhase({
         targets,
         users: vus,
@@ -488,7 +353,7 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
         maxRequests: plan.maxRequests,
         step,
       })
-      const cpu = cpuBetween(before, cpuMark(instances))
+      const cpu = cpuBetween(before, cpuMark(instances.map((instance) => instance.pid)))
       const phaseResult: PhaseResult = {
         operation,
         concurrency: vus.length,
@@ -642,21 +507,6 @@ async function runSetup(id: SetupId, settings: Settings): Promise<SetupResult> {
 }
 
 // ---------------------------------------------------------------- report
-
-/** Keycloak's sizing guide (high availability, "Concepts for sizing CPU and memory resources"). */
-const KEYCLOAK_PER_VCPU = { login: 15, refresh: 120 } as const
-
-function ms(value: number): string {
-  if (!Number.isFinite(value)) return 'n/a'
-  return value < 10 ? value.toFixed(1) : String(Math.round(value))
-}
-
-function rate(value: number): string {
-  if (!Number.isFinite(value)) return 'n/a'
-  return value < 100
-    ? value.toFixed(1)
-    : Math.round(value).toLocaleString('en-US', { maximumFractionDigits: 0 })
-}
 
 function mainTable(results: readonly SetupResult[], hashing: HashingLimit): Table {
   const rows: string[][] = []
@@ -840,69 +690,6 @@ ${problems.length === 0 ? 'No request failed and no instance logged a warning or
 `
 }
 
-/** The server's `SHOW server_version`, or 'unknown'. */
-async function postgresVersion(url: string): Promise<string> {
-  try {
-    const { default: pg } = await import('pg')
-    const base = new URL(url)
-    base.searchParams.delete('schema')
-    base.searchParams.delete('pool')
-    const client = new pg.Client({ connectionString: base.href })
-    await client.connect()
-    try {
-      const { rows } = await client.query<{ server_version: string }>('SHOW server_version')
-      return rows[0]?.server_version.split(' ')[0] ?? 'unknown'
-    } finally {
-      await client.end()
-    }
-  } catch {
-    return 'unknown'
-  }
-}
-
-/**
- * One Redis command over a bare RESP exchange (loopback only), its reply as
- * text (a bulk string's content, or the status line); undefined on failure.
- */
-function redisCommand(url: string, args: readonly string[]): Promise<string | undefined> {
-  const parsed = new URL(url)
-  const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`
-  return new Promise((resolve) => {
-    const socket = connect({ host: parsed.hostname, port: Number(parsed.port || 6379) })
-    let data = Buffer.alloc(0)
-    const done = (reply: string | undefined): void => {
-      socket.destroy()
-      resolve(reply)
-    }
-    socket.setTimeout(2_000, () => done(undefined))
-    socket.once('error', () => done(undefined))
-    socket.once('connect', () => socket.write(request))
-    socket.on('data', (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk])
-      const lineEnd = data.indexOf('\r\n')
-      if (lineEnd < 0) return
-      const head = data.toString('utf8', 0, lineEnd)
-      if (head[0] !== '$') return done(head[0] === '+' ? head.slice(1) : undefined)
-      const length = Number(head.slice(1))
-      if (length < 0) return done(undefined)
-      if (data.length >= lineEnd + 2 + length) {
-        done(data.toString('utf8', lineEnd + 2, lineEnd + 2 + length))
-      }
-    })
-  })
-}
-
-async function redisVersion(url: string): Promise<string> {
-  const info = await redisCommand(url, ['INFO', 'server'])
-  return /redis_version:([^\r\n]+)/.exec(info ?? '')?.[1] ?? 'unknown'
-}
-
-/** Connections to Redis named by Tessera (ioredis sets `tessera…` as the client name). */
-async function tesseraRedisClients(url: string): Promise<number> {
-  const list = await redisCommand(url, ['CLIENT', 'LIST'])
-  return (list ?? '').split('\n').filter((line) => / name=tessera/.test(line)).length
-}
-
 function writeOutputs(report: Report): string[] {
   const benchDir = import.meta.dirname
   mkdirSync(join(benchDir, 'results'), { recursive: true })
@@ -949,12 +736,13 @@ async function main(): Promise<number> {
     return 0
   }
   for (const url of [settings.pgUrl, settings.redisUrl]) {
-    const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
-    if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== '::1' && host !== 'localhost') {
-      process.stderr.write(`refusing a non-loopback service address: ${host}\n`)
+    if (!isLoopbackUrl(url)) {
+      process.stderr.write(`refusing a non-loopback service address: ${new URL(url).hostname}\n`)
       return 2
     }
   }
+  // Whatever happens (an uncaught error included), no instance outlives the run.
+  process.on('exit', cleanUpNow)
   const started = performance.now()
   const machine = machineInfo()
   progress(

@@ -6,12 +6,12 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { onInterruptCleanup, ROOT, readRssKiB, removeTempDir, tempDir, track } from './processes.ts'
 
-const root = resolve(import.meta.dirname, '../..')
+const root = ROOT
 const main = join(root, 'packages/server/src/cli/main.ts')
 
 /** Log lines kept per instance at warn and above (the rest is only counted). */
@@ -29,6 +29,8 @@ export interface Instance {
   readonly problems: string[]
   /** Peak resident memory so far (VmHWM), MiB; NaN once the process is gone. */
   peakRssMiB(): number
+  /** Resident memory now (VmRSS), KiB; NaN once the process is gone. */
+  rssKiB(): number
   stop(): Promise<number | null>
 }
 
@@ -60,10 +62,20 @@ function summarize(line: string): { level: string; text: string } {
 /**
  * Starts `tessera serve` with `env` on top of a minimal environment (PATH and
  * HOME only: nothing else of the caller's leaks in), and resolves once it logs
- * its listening address.
+ * its listening address. Its data dir is a fresh temporary one, removed when
+ * it stops, unless `options.dataDir` names one the caller owns (a database
+ * seeded beforehand).
  */
-export async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-load-'))
+export async function startInstance(
+  name: string,
+  env: Record<string, string>,
+  options: { dataDir?: string } = {},
+): Promise<Instance> {
+  const ownDir = options.dataDir === undefined
+  const dataDir = options.dataDir ?? tempDir('load')
+  const dropDir = (): void => {
+    if (ownDir) removeTempDir(dataDir)
+  }
   const child: ChildProcess = spawn(process.execPath, ['--conditions=source', main, 'serve'], {
     cwd: root,
     env: {
@@ -76,6 +88,7 @@ export async function startInstance(name: string, env: Record<string, string>): 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  track(child)
   const exited = once(child, 'exit')
   const levels = new Map<string, number>()
   const problems: string[] = []
@@ -119,6 +132,7 @@ export async function startInstance(name: string, env: Record<string, string>): 
       levels,
       problems,
       peakRssMiB: () => peakRssMiB(child.pid!),
+      rssKiB: () => readRssKiB(child.pid!),
       async stop() {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM')
@@ -126,7 +140,7 @@ export async function startInstance(name: string, env: Record<string, string>): 
           await exited
           clearTimeout(force)
         }
-        rmSync(dataDir, { recursive: true, force: true })
+        dropDir()
         return child.exitCode
       },
     }
@@ -135,18 +149,13 @@ export async function startInstance(name: string, env: Record<string, string>): 
       child.kill('SIGKILL')
       await exited
     }
-    rmSync(dataDir, { recursive: true, force: true })
+    dropDir()
     throw error
   }
 }
 
 function peakRssMiB(pid: number): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return match === null ? Number.NaN : Math.round(Number(match[1]) / 1024)
-  } catch {
-    return Number.NaN
-  }
+  return Math.round(readRssKiB(pid, 'VmHWM') / 1024)
 }
 
 let clockTicks: number | undefined
@@ -258,17 +267,23 @@ export async function createRunSchema(baseUrl: string): Promise<RunSchema> {
   }
   const url = new URL(baseUrl)
   url.searchParams.set('schema', name)
+  const drop = async (): Promise<void> => {
+    const dropper = new pg.Client({ connectionString: connectionUrl.href })
+    await dropper.connect()
+    try {
+      await dropper.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
+    } finally {
+      await dropper.end()
+    }
+  }
+  // Ctrl-C before the owner drops it: dropped on the way out all the same.
+  const unregister = onInterruptCleanup(drop)
   return {
     name,
     url: url.href,
     async drop() {
-      const dropper = new pg.Client({ connectionString: connectionUrl.href })
-      await dropper.connect()
-      try {
-        await dropper.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
-      } finally {
-        await dropper.end()
-      }
+      unregister()
+      await drop()
     },
   }
 }

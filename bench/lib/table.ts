@@ -82,3 +82,17 @@ export function formatOps(value: number): string {
 export function formatRatio(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(2)}x` : 'n/a'
 }
+
+/** Milliseconds: one decimal under 10, whole above; `n/a` when not finite. */
+export function formatMs(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a'
+  return value < 10 ? value.toFixed(1) : String(Math.round(value))
+}
+
+/** A rate: one decimal under 100, whole with separators above; `n/a` when not finite. */
+export function formatRate(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a'
+  return value < 100
+    ? value.toFixed(1)
+    : Math.round(value).toLocaleString('en-US', { maximumFractionDigits: 0 })
+}

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
+import * as benchCommand from './bench.ts'
 import * as configCommand from './config.ts'
 import * as keysCommand from './keys.ts'
 import * as migrateCommand from './migrate.ts'
@@ -27,6 +28,7 @@ const COMMANDS: readonly CommandModule[] = [
   configCommand,
   tokenCommand,
   secretCommand,
+  benchCommand,
 ]
 
 function packageVersion(): string {

@@ -1,0 +1,533 @@
+/**
+ * Scenario 1: GET /auth/me on `tessera serve` and on resource servers
+ * protected by @tessera/jwt middleware, against what a developer would pick
+ * instead: bare Fastify and Express routes (no authentication: the floor),
+ * Fastify + @fastify/jwt, Express + express-jwt, Hono + hono/jwt and the
+ * seeds' Express + jsonwebtoken server. ES256 and HS256; one token reused
+ * (the verified-token caches hit) and many distinct tokens (no cache can
+ * hold them). Every server is its own process, loaded by the same generator
+ * with the same connections, in alternation.
+ */
+
+import { alternate, type LoadTarget, type TargetSummary } from '../lib/alternate.ts'
+import {
+  BENCH_ALGS,
+  type BenchAlg,
+  claimTemplate,
+  createBenchKey,
+  refusedTokens,
+  signLike,
+  signMany,
+} from '../lib/bench-keys.ts'
+import { tokenSet } from '../lib/load-generator.ts'
+import { closeTargets } from '../lib/load-http.ts'
+import { packageVersion } from '../lib/machine.ts'
+import { tempDir } from '../lib/processes.ts'
+import {
+  type BenchContext,
+  type Chart,
+  chartLinks,
+  checkSignal,
+  type Rendered,
+  type RunMeta,
+  type Scenario,
+  sleep,
+  type TargetCheck,
+  targetMarkdown,
+  targetText,
+} from '../lib/scenario.ts'
+import {
+  type GateFailure,
+  gate,
+  type RunningServer,
+  startPeer,
+  startReadyTessera,
+} from '../lib/servers.ts'
+import { barChart, type Tone } from '../lib/svg.ts'
+import {
+  formatMs,
+  formatOps,
+  formatRatio,
+  renderMarkdown,
+  renderText,
+  type Table,
+} from '../lib/table.ts'
+import { mintAccessTokens } from '../lib/tessera.ts'
+
+/** The servers of scenario 1, in report order. */
+export const ME_SERVERS = [
+  { id: 'tessera', label: 'tessera serve', tone: 'tessera' },
+  {
+    id: 'tessera-fastify',
+    label: '@tessera/jwt on Fastify',
+    script: 'tessera-fastify.ts',
+    tone: 'tessera',
+  },
+  {
+    id: 'tessera-express',
+    label: '@tessera/jwt on Express',
+    script: 'tessera-express.ts',
+    tone: 'tessera',
+  },
+  { id: 'tessera-hono', label: '@tessera/jwt on Hono', script: 'tessera-hono.ts', tone: 'tessera' },
+  {
+    id: 'bare-fastify',
+    label: 'bare Fastify (no auth)',
+    script: 'bare-fastify.ts',
+    tone: 'floor',
+    bare: true,
+  },
+  {
+    id: 'bare-express',
+    label: 'bare Express (no auth)',
+    script: 'bare-express.ts',
+    tone: 'floor',
+    bare: true,
+  },
+  { id: 'fastify-jwt', label: 'Fastify + @fastify/jwt', script: 'fastify-jwt.ts', tone: 'peer' },
+  { id: 'express-jwt', label: 'Express + express-jwt', script: 'express-jwt.ts', tone: 'peer' },
+  { id: 'hono-jwt', label: 'Hono + hono/jwt', script: 'hono-jwt.ts', tone: 'peer' },
+  {
+    id: 'seeds-express',
+    label: "seeds' Express + jsonwebtoken",
+    script: 'seeds-express.ts',
+    tone: 'peer',
+  },
+] as const satisfies readonly {
+  id: string
+  label: string
+  script?: string
+  tone: Tone
+  bare?: boolean
+}[]
+
+export type ServerId = (typeof ME_SERVERS)[number]['id']
+export type TokenMode = 'reused' | 'many'
+
+const LABELS: Readonly<Record<string, string>> = Object.fromEntries(
+  ME_SERVERS.map((server) => [server.id, server.label]),
+)
+
+/** The medians of one server in one group (rounds kept for the record). */
+export interface ServerResult {
+  id: ServerId
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  spread: number
+  errors: number
+  roundsRps: number[]
+}
+
+export interface MeGroup {
+  alg: BenchAlg
+  mode: TokenMode
+  /** Distinct tokens cycled through. */
+  tokens: number
+  servers: ServerResult[]
+}
+
+export interface MemorySample {
+  alg: BenchAlg
+  id: ServerId
+  /** Once listening, before any request (tessera serve: before its first password hash). */
+  startedKiB: number
+  /** After start and the gate's few requests (tessera serve: also a signup and the logins). */
+  idleKiB: number
+  /** The highest VmRSS read right after a timed run. */
+  loadedKiB: number
+  /** VmHWM when the server stopped. */
+  peakKiB: number
+}
+
+export interface MeData {
+  manyTokens: number
+  groups: MeGroup[]
+  memory: MemorySample[]
+  /** Checks of the correctness gate that failed (the run stops when one does). */
+  gateFailures: GateFailure[]
+}
+
+/** The libraries scenario 1 loads, with their versions. */
+export function meVersions(): Record<string, string> {
+  const names = [
+    'fastify',
+    'express',
+    'hono',
+    '@hono/node-server',
+    '@fastify/jwt',
+    'express-jwt',
+    'jsonwebtoken',
+    '@tessera/jwt',
+  ]
+  return Object.fromEntries(names.map((name) => [name, packageVersion(name)]))
+}
+
+export interface MatrixOptions {
+  readonly algs: readonly BenchAlg[]
+  readonly modes: readonly TokenMode[]
+  readonly rounds: number
+  readonly seconds: number
+  readonly warmupSeconds: number
+  readonly manyTokens: number
+}
+
+/**
+ * Starts every server for each algorithm, gates them, loads them in
+ * alternation for each token mode, and stops them. Used by scenario 1, and
+ * by scenario 4 on its own for the memory figures.
+ */
+export async function runMatrix(context: BenchContext, options: MatrixOptions): Promise<MeData> {
+  const data: MeData = { manyTokens: options.manyTokens, groups: [], memory: [], gateFailures: [] }
+  for (const alg of options.algs) {
+    checkSignal(context.signal)
+    const dir = tempDir(`me-${alg.toLowerCase()}`)
+    const key = createBenchKey(alg, dir)
+    const servers: RunningServer[] = []
+    try {
+      context.progress(`  ${alg}: starting tessera serve and ${ME_SERVERS.length - 1} peers`)
+      const tessera = await startReadyTessera({
+        id: 'tessera',
+        alg,
+        ...(key.hsSecrets === undefined ? {} : { hsSecrets: key.hsSecrets }),
+        sessions: 16,
+      })
+      servers.push(tessera.server)
+      const template = claimTemplate(tessera.first.accessToken)
+      const profile = {
+        email: tessera.me.email,
+        name: tessera.me.name,
+        createdAt: tessera.me.createdAt,
+      }
+      const env = {
+        PEER_KEY_FILE: key.file,
+        PEER_ISSUER: template.iss,
+        PEER_AUDIENCE: template.aud,
+        PEER_PROFILE: JSON.stringify(profile),
+        ME_BODY: JSON.stringify(tessera.me),
+      }
+      const peers = await Promise.all(
+        ME_SERVERS.filter((spec) => spec.id !== 'tessera').map((spec) =>
+          startPeer(spec.id, (spec as { script: string }).script, env),
+        ),
+      )
+      servers.push(...peers)
+      const startedKiB = new Map<string, number>([['tessera', tessera.startedKiB]])
+      for (const peer of peers) startedKiB.set(peer.id, peer.rssKiB())
+
+      // Tokens: the server's own for tessera serve (it signs with its key;
+      // the many are minted by walking refresh chains), the bench's for the
+      // peers, with the same claims.
+      const needMany = options.modes.includes('many')
+      context.progress(
+        needMany ? `  ${alg}: minting ${options.manyTokens} tokens` : `  ${alg}: gate`,
+      )
+      const tesseraMany = needMany
+        ? await mintAccessTokens(
+            tessera.instance.url,
+            tessera.sessions,
+            options.manyTokens,
+            context.signal,
+          )
+        : []
+      closeTargets([tessera.target])
+      const peerReused = signLike(key.signingKey, template)
+      const peerMany = needMany ? signMany(key.signingKey, template, options.manyTokens) : []
+
+      // The gate: same JSON for the same token, refusals where it verifies.
+      const tamper = (token: string): string => {
+        const [h, p, s] = token.split('.')
+        const claims = JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as Record<
+          string,
+          unknown
+        >
+        claims.roles = ['admin']
+        return `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`
+      }
+      const refusedByPeers = refusedTokens(key, template)
+      const failures: GateFailure[] = []
+      for (const server of servers) {
+        const spec = ME_SERVERS.find((s) => s.id === server.id)!
+        const own = server.id === 'tessera'
+        const reused = own ? tessera.first.accessToken : peerReused
+        const accepted: Record<string, string> = { 'the reused token': reused }
+        const many = own ? tesseraMany : peerMany
+        if (many.length > 0) accepted['a token of the many'] = many[many.length - 1]!
+        const refused: Record<string, string> =
+          'bare' in spec
+            ? {}
+            : own
+              ? {
+                  'a token with a changed payload': tamper(reused),
+                  'a token signed by another key': refusedByPeers['another key']!,
+                }
+              : { ...refusedByPeers, 'a token with a changed payload': tamper(reused) }
+        failures.push(...(await gate(server, tessera.me, accepted, refused)))
+      }
+      data.gateFailures.push(...failures)
+      if (failures.length > 0) {
+        for (const failure of failures) {
+          context.progress(`  gate: ${failure.server}: ${failure.check}: got ${failure.got}`)
+        }
+        throw new Error(`the correctness gate failed for ${alg} (${failures.length} checks)`)
+      }
+
+      await sleep(500, context.signal)
+      const memory = new Map<string, MemorySample>()
+      for (const server of servers) {
+        memory.set(server.id, {
+          alg,
+          id: server.id as ServerId,
+          startedKiB: startedKiB.get(server.id) ?? Number.NaN,
+          idleKiB: server.rssKiB(),
+          loadedKiB: 0,
+          peakKiB: Number.NaN,
+        })
+      }
+
+      for (const mode of options.modes) {
+        checkSignal(context.signal)
+        const targets: LoadTarget[] = servers.map((server) => {
+          const own = server.id === 'tessera'
+          const tokens =
+            mode === 'reused'
+              ? [own ? tessera.first.accessToken : peerReused]
+              : own
+                ? tesseraMany
+                : peerMany
+          return {
+            id: server.id,
+            url: `${server.url}/auth/me`,
+            tokens: tokenSet(`${dir}/tokens-${server.id}-${mode}.txt`, tokens),
+          }
+        })
+        context.progress(
+          `  ${alg}, ${mode === 'reused' ? 'one token reused' : `${options.manyTokens} tokens`}: ${servers.length} servers x ${options.rounds} rounds of ${options.seconds} s`,
+        )
+        const byId = new Map(servers.map((server) => [server.id, server]))
+        const summaries: TargetSummary[] = await alternate(targets, {
+          generator: context.generator,
+          connections: context.connections,
+          rounds: options.rounds,
+          seconds: options.seconds,
+          warmupSeconds: options.warmupSeconds,
+          signal: context.signal,
+          onRun: (target, result) => {
+            const sample = memory.get(target.id)!
+            sample.loadedKiB = Math.max(sample.loadedKiB, byId.get(target.id)!.rssKiB())
+            context.progress(
+              `    ${target.id.padEnd(16)} ${formatOps(result.rps).padStart(8)} req/s  p99 ${formatMs(result.p99Ms)} ms${result.errors > 0 ? `  ${result.errors} errors` : ''}`,
+            )
+          },
+        })
+        data.groups.push({
+          alg,
+          mode,
+          tokens: mode === 'reused' ? 1 : options.manyTokens,
+          servers: summaries.map((summary) => ({
+            id: summary.id as ServerId,
+            rps: Math.round(summary.rps),
+            p50Ms: round2(summary.p50Ms),
+            p99Ms: round2(summary.p99Ms),
+            spread: round2(summary.spread),
+            errors: summary.errors,
+            roundsRps: summary.rounds.map((r) => Math.round(r.rps)),
+          })),
+        })
+      }
+      for (const server of servers) {
+        const sample = memory.get(server.id)!
+        sample.peakKiB = server.peakKiB()
+        data.memory.push(sample)
+      }
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()))
+    }
+  }
+  return data
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100
+}
+
+// ---------------------------------------------------------------- report
+
+function rpsOf(group: MeGroup | undefined, id: ServerId): number {
+  return group?.servers.find((server) => server.id === id)?.rps ?? Number.NaN
+}
+
+/** The ratio targets of the issue, on ES256 with the token reused. */
+const SHORT: Readonly<Partial<Record<ServerId, string>>> = {
+  tessera: 'tessera serve',
+  'tessera-fastify': '@tessera/jwt Fastify',
+  'tessera-express': '@tessera/jwt Express',
+  'bare-fastify': 'bare Fastify',
+  'bare-express': 'bare Express',
+  'fastify-jwt': '@fastify/jwt',
+  'express-jwt': 'express-jwt',
+  'seeds-express': "seeds' Express",
+}
+
+const RATIO_TARGETS: readonly { subject: ServerId; peer: ServerId; goal: number }[] = [
+  { subject: 'tessera', peer: 'bare-fastify', goal: 0.85 },
+  { subject: 'tessera', peer: 'fastify-jwt', goal: 2.5 },
+  { subject: 'tessera', peer: 'seeds-express', goal: 8 },
+  { subject: 'tessera-fastify', peer: 'bare-fastify', goal: 0.85 },
+  { subject: 'tessera-fastify', peer: 'fastify-jwt', goal: 2.5 },
+  { subject: 'tessera-express', peer: 'bare-express', goal: 0.85 },
+  { subject: 'tessera-express', peer: 'express-jwt', goal: 2.5 },
+]
+
+export function meTargets(data: MeData): TargetCheck[] {
+  const group = data.groups.find((g) => g.alg === 'ES256' && g.mode === 'reused')
+  return RATIO_TARGETS.map(({ subject, peer, goal }) => ({
+    label: `GET /auth/me ES256, token reused: ${LABELS[subject]} vs ${LABELS[peer]}`,
+    short: `/auth/me ES256: ${SHORT[subject]} vs ${SHORT[peer]}`,
+    value: rpsOf(group, subject) / rpsOf(group, peer),
+    goal,
+    better: 'higher' as const,
+    unit: 'x' as const,
+    ...(group === undefined ? { missing: 'not measured' } : {}),
+  }))
+}
+
+/** The peer each server is compared with in the "vs own framework's JWT peer" column. */
+const FRAMEWORK_PEER: Readonly<Partial<Record<ServerId, ServerId>>> = {
+  tessera: 'fastify-jwt',
+  'tessera-fastify': 'fastify-jwt',
+  'tessera-express': 'express-jwt',
+  'tessera-hono': 'hono-jwt',
+}
+
+function algTable(data: MeData, alg: BenchAlg): Table {
+  const reused = data.groups.find((g) => g.alg === alg && g.mode === 'reused')
+  const many = data.groups.find((g) => g.alg === alg && g.mode === 'many')
+  const cells = (group: MeGroup | undefined, id: ServerId): string[] => {
+    const result = group?.servers.find((server) => server.id === id)
+    if (group === undefined || result === undefined) return ['-', '-', '-', '-']
+    const peer = FRAMEWORK_PEER[id]
+    return [
+      formatOps(result.rps),
+      formatMs(result.p99Ms),
+      formatRatio(result.rps / rpsOf(group, 'bare-fastify')),
+      peer === undefined ? '' : formatRatio(result.rps / rpsOf(group, peer)),
+    ]
+  }
+  return {
+    headers: [
+      'Server',
+      'reused: req/s',
+      'p99 ms',
+      'vs bare Fastify',
+      'vs its JWT peer',
+      `${data.manyTokens.toLocaleString('en-US')} tokens: req/s`,
+      'p99 ms',
+      'vs bare Fastify',
+      'vs its JWT peer',
+      'max spread',
+    ],
+    align: [
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+    ],
+    rows: ME_SERVERS.map((spec) => {
+      const spreads = [reused, many]
+        .map((group) => group?.servers.find((server) => server.id === spec.id)?.spread)
+        .filter((value): value is number => value !== undefined)
+      return [
+        spec.label,
+        ...cells(reused, spec.id),
+        ...cells(many, spec.id),
+        spreads.length === 0 ? '-' : `${Math.round(Math.max(...spreads) * 100)}%`,
+      ]
+    }),
+  }
+}
+
+function groupChart(data: MeData, group: MeGroup): Chart {
+  const bare = rpsOf(group, 'bare-fastify')
+  const what =
+    group.mode === 'reused'
+      ? 'one token reused'
+      : `${group.tokens.toLocaleString('en-US')} distinct tokens`
+  return {
+    file: `me-${group.alg.toLowerCase()}-${group.mode}.svg`,
+    alt: `GET /auth/me, ${group.alg}, ${what}: requests per second per server`,
+    svg: barChart({
+      title: `GET /auth/me, ${group.alg}, ${what}`,
+      subtitle: `requests/s, median of the rounds (ratio to bare Fastify); ${data.groups.length > 0 ? 'higher is better' : ''}`,
+      bars: ME_SERVERS.map((spec) => {
+        const rps = rpsOf(group, spec.id)
+        return {
+          label: spec.label,
+          value: rps,
+          text: Number.isFinite(rps) ? `${formatOps(rps)} (${formatRatio(rps / bare)})` : 'n/a',
+          tone: spec.tone,
+        }
+      }),
+    }),
+  }
+}
+
+export function renderMe(data: MeData, meta: RunMeta): Rendered {
+  const algs = BENCH_ALGS.filter((alg) => data.groups.some((g) => g.alg === alg))
+  const targets = meTargets(data)
+  const charts = data.groups.map((group) => groupChart(data, group))
+  const errors = data.groups.flatMap((group) =>
+    group.servers
+      .filter((server) => server.errors > 0)
+      .map(
+        (server) =>
+          `${group.alg}, ${group.mode}: ${LABELS[server.id]}: ${server.errors} failed requests`,
+      ),
+  )
+  const markdown = [
+    `${meta.generator.name} with ${meta.connections} connections, ${meta.rounds} alternating rounds of ${meta.seconds} s per server after ${meta.warmupSeconds} s of warm-up; medians. "reused" sends one token over and over (the verified-token caches hit); "${data.manyTokens.toLocaleString('en-US')} tokens" cycles through that many distinct tokens, more than any cache here holds (1000), so each request verifies a signature. "vs its JWT peer" compares with the peer on the same framework (@fastify/jwt for tessera serve, which runs on Fastify).`,
+    '',
+    ...algs.flatMap((alg) => [`**${alg}**`, '', renderMarkdown(algTable(data, alg)), '']),
+    targetMarkdown(targets),
+    '',
+    chartLinks(charts.filter((chart) => chart.file.startsWith('me-es256'))),
+    '',
+    `HS256 charts: ${
+      charts
+        .filter((chart) => chart.file.startsWith('me-hs256'))
+        .map((chart) => `[${chart.file}](charts/${chart.file})`)
+        .join(', ') || 'not measured'
+    }.`,
+    ...(errors.length > 0
+      ? ['', 'Failed requests during the load:', '', ...errors.map((line) => `- ${line}`)]
+      : []),
+  ].join('\n')
+  const text = [
+    ...algs.flatMap((alg) => [`${alg}:`, renderText(algTable(data, alg)), '']),
+    targetText(targets),
+  ].join('\n')
+  return { markdown, text, charts, targets }
+}
+
+export const meScenario: Scenario<MeData> = {
+  number: 1,
+  id: 'me',
+  title: 'GET /auth/me against the peers',
+  run: (context) =>
+    runMatrix(context, {
+      algs: BENCH_ALGS,
+      modes: ['reused', 'many'],
+      rounds: context.rounds,
+      seconds: context.seconds,
+      warmupSeconds: context.warmupSeconds,
+      manyTokens: context.quick ? 1_500 : 4_000,
+    }),
+  render: renderMe,
+  versions: async () => meVersions(),
+}
