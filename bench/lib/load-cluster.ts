@@ -7,12 +7,19 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { onInterruptCleanup, ROOT, readRssKiB, removeTempDir, tempDir, track } from './processes.ts'
+import {
+  ensureBuilt,
+  onInterruptCleanup,
+  ROOT,
+  readRssKiB,
+  removeTempDir,
+  TESSERA_MAIN,
+  tempDir,
+  track,
+} from './processes.ts'
 
 const root = ROOT
-const main = join(root, 'packages/server/src/cli/main.ts')
 
 /** Log lines kept per instance at warn and above (the rest is only counted). */
 const KEPT_LINES = 20
@@ -76,7 +83,8 @@ export async function startInstance(
   const dropDir = (): void => {
     if (ownDir) removeTempDir(dataDir)
   }
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', main, 'serve'], {
+  ensureBuilt()
+  const child: ChildProcess = spawn(process.execPath, [TESSERA_MAIN, 'serve'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
