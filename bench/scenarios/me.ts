@@ -78,6 +78,13 @@ export const ME_SERVERS = [
     bare: true,
   },
   {
+    id: 'bare-fastify-production',
+    label: 'bare Fastify + request id, security headers, logger (no auth)',
+    script: 'bare-fastify-production.ts',
+    tone: 'floor',
+    bare: true,
+  },
+  {
     id: 'bare-express',
     label: 'bare Express (no auth)',
     script: 'bare-express.ts',
