@@ -613,7 +613,7 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
   variable({
     name: 'TESSERA_BRAND_LOGO_URL',
     key: 'brandLogoUrl',
-    doc: "Logo image shown in the hosted pages' header; its origin is added to their Content-Security-Policy img-src. https only when NODE_ENV=production.",
+    doc: "Logo image shown in the hosted pages' header; that exact URL is added to their Content-Security-Policy img-src. https only when NODE_ENV=production.",
     unit: 'http(s) URL',
     secret: false,
     defaultText: 'none (the brand name alone)',

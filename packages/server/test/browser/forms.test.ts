@@ -131,6 +131,7 @@ browserSuite('hosted pages: forms, keyboard and redirect_to', (browser) => {
       ['https://app.example.com/welcome', 'https://app.example.com/welcome', false],
       ['https://evil.example/phish', `${server.url}/account`, true],
       ['//evil.example/phish', `${server.url}/account`, true],
+      ['/.//evil.example/phish', `${server.url}/account`, true],
       ['javascript:alert(1)', `${server.url}/account`, true],
     ] as const) {
       await context.clearCookies()
@@ -168,7 +169,7 @@ browserSuite('hosted pages: forms, keyboard and redirect_to', (browser) => {
     await context.close()
   })
 
-  test('without JavaScript the forms cannot be submitted and say why', async () => {
+  test('without JavaScript the forms cannot be submitted (no password in a URL) and say why', async () => {
     const context = await browser().newContext({ javaScriptEnabled: false })
     const { page } = await openPage(context)
     for (const path of ['/login', '/signup']) {
@@ -177,7 +178,11 @@ browserSuite('hosted pages: forms, keyboard and redirect_to', (browser) => {
       assert.ok(await notice.isVisible())
       assert.match((await notice.textContent()) ?? '', /^This page needs JavaScript/)
       assert.ok(await page.getByLabel('Email').isDisabled())
+      assert.ok(await page.getByLabel('Password', { exact: true }).isDisabled())
       assert.ok(await page.getByRole('button', { name: /Log in|Create account/ }).isDisabled())
+      // Even if it could be submitted, the browser would post the body, not build a query.
+      assert.equal(await page.locator('form').getAttribute('method'), 'post')
+      assert.equal(page.url(), `${server.url}${path}`)
     }
     await context.close()
   })

@@ -97,6 +97,8 @@ export interface PagesServer {
   readonly tessera: Tessera
   /** Every request so far, in order. */
   readonly seen: SeenRequest[]
+  /** Every access token the server has handed out, in order. */
+  readonly issued: string[]
   /** Requests to `method url` since `from` (an index into `seen`). */
   requests(method: string, url: string, from?: number): SeenRequest[]
   /** Signs up over the JSON API as a native client: the tokens are in the body. */
@@ -149,6 +151,13 @@ export async function startPagesServer(
       argon2: FAST_ARGON2,
     })
     const seen: SeenRequest[] = []
+    const issued: string[] = []
+    tessera.app.addHook('onSend', async (_request, _reply, payload) => {
+      if (typeof payload === 'string' && payload.includes('"accessToken"')) {
+        issued.push((JSON.parse(payload) as { accessToken: string }).accessToken)
+      }
+      return payload
+    })
     tessera.app.addHook('onResponse', (request, reply, done) => {
       seen.push({
         method: request.method,
@@ -173,6 +182,7 @@ export async function startPagesServer(
       port,
       tessera,
       seen,
+      issued,
       requests: (method, path, from = 0) =>
         seen.slice(from).filter((request) => request.method === method && request.url === path),
       async signUp(email, name) {
@@ -235,6 +245,15 @@ export async function openPage(context: BrowserContext): Promise<{ page: Page; e
   })
   page.on('pageerror', (error) => errors.push(String(error)))
   return { page, errors }
+}
+
+/** Resolves once `condition()` holds (checked every 20 ms); fails after `timeout` ms. */
+export async function until(condition: () => boolean, what: string, timeout = 5000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+    await new Promise((done) => setTimeout(done, 20))
+  }
 }
 
 /** Resolves once /account shows the signed-in user. */

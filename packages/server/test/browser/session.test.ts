@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import type { Page, Response, Route } from 'playwright-core'
 import {
   browserSuite,
   logInWithForm,
@@ -13,8 +14,22 @@ import {
   type PagesServer,
   signUpWithForm,
   startPagesServer,
+  until,
   waitForAccount,
 } from './harness.ts'
+
+/** Whether `response` answers `path` on the server under test. */
+function isPath(response: Response, path: string): boolean {
+  return new URL(response.url()).pathname === path
+}
+
+/** The `Authorization` header of the page's next request to `path`. */
+async function nextBearer(page: Page, path: string): Promise<string | undefined> {
+  const request = await page.waitForRequest(
+    (candidate) => new URL(candidate.url()).pathname === path,
+  )
+  return (await request.allHeaders())['authorization']
+}
 
 browserSuite('hosted pages: the session in a real browser', (browser) => {
   let server: PagesServer
@@ -23,9 +38,14 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
   })
   after(() => server.close())
 
-  test('sign up lands on /account; no token in cookies or storage; a reload signs in again', async () => {
+  test('sign up lands on /account; no token in cookies, storage, URLs or the console; a reload signs in again', async () => {
     const context = await browser().newContext()
     const { page, errors } = await openPage(context)
+    const urls: string[] = []
+    const consoleLines: string[] = []
+    context.on('request', (request) => urls.push(request.url()))
+    page.on('console', (message) => consoleLines.push(message.text()))
+    const issuedBefore = server.issued.length
     await signUpWithForm(page, server, { email: 'ada@example.com', name: 'Ada Lovelace' })
     assert.equal(await page.locator('#profile-email').textContent(), 'ada@example.com')
 
@@ -59,6 +79,14 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
       [[200, true]],
       'the reload signed in again through the cookie, once',
     )
+
+    const secrets = [...server.issued.slice(issuedBefore), cookie?.value ?? '']
+    assert.equal(secrets.length, 4, 'signup, the refresh of /account, the one after the reload')
+    for (const secret of secrets) {
+      for (const line of [...urls, ...consoleLines, page.url()]) {
+        assert.ok(!line.includes(secret), `a token in ${line}`)
+      }
+    }
     assert.deepEqual(errors, [])
     await context.close()
   })
@@ -101,33 +129,137 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
     await context.close()
   })
 
+  test('calls refused with the same token share one refresh, even a refusal that comes late', async () => {
+    const context = await browser().newContext()
+    const { page, errors } = await openPage(context)
+    await signUpWithForm(page, server, { email: 'single-flight@example.com' })
+
+    // The next three list calls are held, then refused as if the token had expired.
+    const held: Route[] = []
+    await context.route('**/auth/sessions', async (route) => {
+      if (held.length < 3) held.push(route)
+      else await route.continue()
+    })
+    const refuse = (route: Route | undefined) =>
+      route?.fulfill({
+        status: 401,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'token_expired', message: 'The token expired.' } }),
+      })
+    const from = server.seen.length
+    const reload = page.getByRole('button', { name: 'Reload the list' })
+    for (let i = 0; i < 3; i++) await reload.click()
+    await until(() => held.length === 3, 'three held calls')
+
+    // Two refusals at once: one refresh between them, then both retry.
+    await Promise.all([refuse(held[0]), refuse(held[1])])
+    await until(
+      () => server.requests('GET', '/auth/sessions', from).length === 2,
+      'the two retries',
+    )
+    // The third refusal arrives after that refresh: its retry needs no other.
+    await refuse(held[2])
+    await until(() => server.requests('GET', '/auth/sessions', from).length === 3, 'the retry')
+    await context.unroute('**/auth/sessions')
+
+    assert.deepEqual(
+      server.requests('POST', '/auth/refresh', from).map((r) => r.status),
+      [200],
+      'one refresh for the three refusals',
+    )
+    assert.deepEqual(
+      server.requests('GET', '/auth/sessions', from).map((r) => r.status),
+      [200, 200, 200],
+    )
+    assert.equal(page.url(), `${server.url}/account`)
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  test('a refresh answered 429 keeps the session: a message, not /login', async () => {
+    const context = await browser().newContext()
+    const { page, errors } = await openPage(context)
+    await signUpWithForm(page, server, { email: 'busy@example.com' })
+    await context.route('**/auth/refresh', (route) =>
+      route.fulfill({
+        status: 429,
+        contentType: 'application/json',
+        headers: { 'retry-after': '7' },
+        body: JSON.stringify({
+          error: { code: 'rate_limited', message: 'Too many requests.', retryAfter: 7 },
+        }),
+      }),
+    )
+    await page.reload()
+    await page.getByText('Too many attempts. Try again in 7 seconds.').waitFor()
+    assert.equal(page.url(), `${server.url}/account`)
+    assert.ok(await page.locator('#account').isHidden())
+
+    // The cookie was never touched: once the server answers again, so does the page.
+    await context.unroute('**/auth/refresh')
+    await page.reload()
+    await waitForAccount(page)
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  test('logging out in one tab sends this browser’s other tabs to /login at once', async () => {
+    const context = await browser().newContext()
+    const { page: first } = await openPage(context)
+    await signUpWithForm(first, server, { email: 'two-tabs-out@example.com' })
+    const { page: second } = await openPage(context)
+    await second.goto(`${server.url}/account`)
+    await waitForAccount(second)
+
+    const calls: string[] = []
+    second.on('request', (request) => calls.push(new URL(request.url()).pathname))
+    await first.getByRole('button', { name: 'Log out', exact: true }).click()
+    await first.waitForURL(`${server.url}/login`)
+    await second.waitForURL(`${server.url}/login?redirect_to=%2Faccount`)
+    assert.deepEqual(
+      calls.filter((path) => path.startsWith('/auth/')),
+      [],
+      'told by the other tab, not by a refused call',
+    )
+    await context.close()
+  })
+
   test('the access token is refreshed before it expires, without a 401', async () => {
-    const shortLived = await startPagesServer({ TESSERA_ACCESS_TOKEN_TTL: '3s' })
+    // 5 s: `exp` counts from the second the token was issued in, so it lives
+    // 4 to 5 s; refreshDelay(5) is 3.125 to 3.75 s, safely inside.
+    const shortLived = await startPagesServer({ TESSERA_ACCESS_TOKEN_TTL: '5s' })
     try {
       const context = await browser().newContext()
       const { page } = await openPage(context)
+      const loaded = page.waitForResponse((response) => isPath(response, '/auth/refresh'))
       await signUpWithForm(page, shortLived, { email: 'timer@example.com' })
+      const first = (await (await loaded).json()) as { accessToken: string; expiresIn: number }
+      const expiresAt = JSON.parse(
+        Buffer.from(first.accessToken.split('.')[1] ?? '', 'base64url').toString(),
+      ).exp as number
       const from = shortLived.seen.length
-      // refreshDelay(3 s) is 2.25 s: the timer refreshes before the token's 3 s are up.
-      await page.waitForResponse(
-        (response) => new URL(response.url()).pathname === '/auth/refresh',
-        { timeout: 5000 },
-      )
-      // Past the first token's expiry: the call goes out with the refreshed one.
-      await page.waitForTimeout(1000)
-      const listed = page.waitForResponse(
-        (response) => new URL(response.url()).pathname === '/auth/sessions',
-      )
+
+      const renewed = await page.waitForResponse((response) => isPath(response, '/auth/refresh'))
+      assert.ok(Date.now() < expiresAt * 1000, 'the timer refreshed before the token expired')
+      const { accessToken: next } = (await renewed.json()) as { accessToken: string }
+      assert.notEqual(next, first.accessToken)
+
+      // The next call carries the refreshed token.
+      const bearer = nextBearer(page, '/auth/sessions')
       await page.getByRole('button', { name: 'Reload the list' }).click()
-      await listed
-      const after = shortLived.seen.slice(from)
+      assert.equal(await bearer, `Bearer ${next}`)
+      await until(
+        () => shortLived.requests('GET', '/auth/sessions', from).length === 1,
+        'the list call',
+      )
       assert.deepEqual(
-        after.filter((r) => r.status === 401),
-        [],
+        shortLived.seen
+          .slice(from)
+          .filter((r) => !r.url.startsWith('/pages/'))
+          .map((r) => `${r.method} ${r.url} ${r.status}`),
+        ['POST /auth/refresh 200', 'GET /auth/sessions 200'],
         'no call was refused for an expired token',
       )
-      assert.ok(after.some((r) => r.url === '/auth/refresh' && r.status === 200))
-      assert.ok(after.some((r) => r.url === '/auth/sessions' && r.status === 200))
       await context.close()
     } finally {
       await shortLived.close()

@@ -19,7 +19,7 @@ const HSTS = 'max-age=31536000'
  * pageCsp(config) // "default-src 'none'; script-src 'self'; ..."
  */
 export function pageCsp(config: Pick<Config, 'brandLogoUrl'>): string {
-  const logo = config.brandLogoUrl === undefined ? '' : ` ${new URL(config.brandLogoUrl).origin}`
+  const logo = config.brandLogoUrl === undefined ? '' : ` ${logoSource(config.brandLogoUrl)}`
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -30,7 +30,23 @@ export function pageCsp(config: Pick<Config, 'brandLogoUrl'>): string {
     "base-uri 'none'",
     "frame-ancestors 'none'",
     "require-trusted-types-for 'script'",
+    // No Trusted Types policy may be created either: the script needs none.
+    "trusted-types 'none'",
   ].join('; ')
+}
+
+/**
+ * The logo's URL as a CSP source expression: that one image (its origin and
+ * path; CSP ignores the query), not everything its host serves. `;` and `,`
+ * would end the directive or the policy, so they are percent-encoded, which
+ * CSP decodes before it compares paths (CSP 3, "path-part match").
+ *
+ * @example
+ * logoSource('https://cdn.example.com/acme/logo.svg?v=2') // 'https://cdn.example.com/acme/logo.svg'
+ */
+export function logoSource(logoUrl: string): string {
+  const url = new URL(logoUrl)
+  return `${url.origin}${url.pathname.replaceAll(';', '%3B').replaceAll(',', '%2C')}`
 }
 
 /** The headers of every page, computed once per app. */

@@ -37,6 +37,11 @@ const TABLE: [string, string | undefined][] = [
   ['///evil.example', undefined],
   ['/\\evil.example', undefined],
   ['\\\\evil.example', undefined],
+  // Dot segments that the URL parser folds into `//host`
+  ['/.//evil.example', undefined],
+  ['/a/..//evil.example/x', undefined],
+  ['/%2e//evil.example', undefined],
+  ['/%2E%2E//evil.example', undefined],
   ['/\t/evil.example', undefined],
   ['/\n/evil.example', undefined],
   [' /account', undefined],

@@ -33,6 +33,9 @@ export function safeRedirect(
     if (raw.startsWith('//')) return undefined
     const url = URL.parse(raw, ownOrigin)
     if (url === null || url.origin !== ownOrigin) return undefined
+    // Dot segments can fold a path into `//host` (`/.//evil`, `/%2e%2e//evil`):
+    // check what the parser made of it, not only what came in.
+    if (url.pathname.startsWith('//')) return undefined
     return `${url.pathname}${url.search}${url.hash}`
   }
   const url = URL.parse(raw)

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Config } from '../../config/types.ts'
 import { createTestApp } from '../testing.ts'
+import { logoSource } from './headers.ts'
 import { redirectOrigins } from './routes.ts'
 
 const PAGES = ['/login', '/signup', '/account', '/inspect'] as const
@@ -31,7 +32,7 @@ describe('hosted pages: headers', () => {
       const csp = String(response.headers['content-security-policy'])
       assert.equal(
         csp,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
       )
       assert.equal(response.headers['x-frame-options'], 'DENY')
       assert.equal(response.headers['referrer-policy'], 'no-referrer')
@@ -55,15 +56,24 @@ describe('hosted pages: headers', () => {
     assert.equal(response.headers['strict-transport-security'], 'max-age=31536000')
   })
 
-  test('a logo URL adds its origin, and only it, to img-src', async () => {
-    const response = await get('/login', { brandLogoUrl: 'https://cdn.example.com/acme/logo.svg' })
+  test('a logo URL adds that image, and only it, to img-src', async () => {
+    const response = await get('/login', {
+      brandLogoUrl: 'https://cdn.example.com/acme/logo.svg?v=2',
+    })
     assert.match(
       String(response.headers['content-security-policy']),
-      /; img-src 'self' https:\/\/cdn\.example\.com; /,
+      /; img-src 'self' https:\/\/cdn\.example\.com\/acme\/logo\.svg; /,
     )
     assert.match(
       response.body,
-      /<img class="brand-logo" src="https:\/\/cdn\.example\.com\/acme\/logo\.svg" alt="" referrerpolicy="no-referrer">/,
+      /<img class="brand-logo" src="https:\/\/cdn\.example\.com\/acme\/logo\.svg\?v=2" alt="" referrerpolicy="no-referrer">/,
+    )
+  })
+
+  test('a ";" or "," in the logo URL cannot end the directive or the policy', () => {
+    assert.equal(
+      logoSource('https://cdn.example.com/a;script-src,b.svg'),
+      'https://cdn.example.com/a%3Bscript-src%2Cb.svg',
     )
   })
 
@@ -100,7 +110,12 @@ describe('hosted pages: rendered values', () => {
   })
 
   test('a redirect_to to another origin is dropped, with a notice', async () => {
-    for (const target of ['https://evil.example/', '//evil.example', 'javascript:alert(1)']) {
+    for (const target of [
+      'https://evil.example/',
+      '//evil.example',
+      '/.//evil.example',
+      'javascript:alert(1)',
+    ]) {
       const response = await get(`/login?redirect_to=${encodeURIComponent(target)}`)
       assert.ok(response.body.includes('data-redirect-to=""'), target)
       assert.ok(response.body.includes('id="redirect-refused"'), target)

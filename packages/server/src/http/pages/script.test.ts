@@ -22,6 +22,16 @@ describe('refreshDelay', () => {
     assert.equal(refreshDelay(4), 3000)
     assert.equal(refreshDelay(1), 1000)
   })
+
+  test('jitter moves it earlier by up to half the margin again, never later', () => {
+    assert.equal(refreshDelay(900, 0.5), 825_000)
+    assert.equal(refreshDelay(900, 1), 810_000)
+    assert.equal(refreshDelay(4, 1), 2500)
+    for (const jitter of [0, 0.25, 0.75, 0.999]) {
+      const delay = refreshDelay(900, jitter)
+      assert.ok(delay >= 810_000 && delay <= 840_000, String(jitter))
+    }
+  })
 })
 
 describe('deviceLabel', () => {

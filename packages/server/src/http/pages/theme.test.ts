@@ -11,12 +11,13 @@ test('contrastRatio: WCAG 2.x reference values', () => {
 test('text on the brand colour is black or white, whichever reads better', () => {
   assert.equal(textColorOn('#2f54c6'), '#ffffff')
   assert.equal(textColorOn('#ffcc00'), '#000000')
+  assert.equal(textColorOn('#ffff00'), '#000000')
   assert.equal(textColorOn('#000000'), '#ffffff')
 })
 
 test('readableOnWhite darkens a pale brand colour to at least 4.5:1 and leaves a dark one alone', () => {
   assert.equal(readableOnWhite('#2f54c6'), '#2f54c6')
-  for (const pale of ['#ffcc00', '#ffffff', '#7fdbff', '#00ff00']) {
+  for (const pale of ['#ffcc00', '#ffff00', '#ffffff', '#7fdbff', '#00ff00']) {
     const shade = readableOnWhite(pale)
     assert.ok(contrastRatio(shade, '#ffffff') >= 4.5, `${pale} -> ${shade}`)
     assert.match(shade, /^#[0-9a-f]{6}$/)

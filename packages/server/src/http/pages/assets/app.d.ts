@@ -5,7 +5,7 @@ export function safeRedirect(
   ownOrigin: string,
   allowedOrigins: readonly string[],
 ): string | undefined
-export function refreshDelay(expiresIn: number): number
+export function refreshDelay(expiresIn: number, jitter?: number): number
 export function deviceLabel(userAgent: string | null | undefined): string
 export function relativeTime(time: number, now: number): string
 export function base64urlDecode(text: string): Uint8Array

@@ -19,6 +19,7 @@ const CSRF = { 'x-tessera-csrf': '1' }
 /** 401 codes that mean "this access token is not good (any more)": worth a refresh. */
 const TOKEN_ERRORS = new Set(['missing_token', 'invalid_token', 'token_expired', 'token_revoked'])
 const MAX_REDIRECT_LENGTH = 2048
+const NETWORK_ERROR = 'The server could not be reached. Check your connection and try again.'
 
 // ---------------------------------------------------------------------------
 // Pure helpers (tested in Node)
@@ -38,6 +39,9 @@ export function safeRedirect(raw, ownOrigin, allowedOrigins) {
     if (raw.startsWith('//')) return undefined
     const url = URL.parse(raw, ownOrigin)
     if (url === null || url.origin !== ownOrigin) return undefined
+    // Dot segments can fold a path into `//host` (`/.//evil`, `/%2e%2e//evil`):
+    // check what the parser made of it, not only what came in.
+    if (url.pathname.startsWith('//')) return undefined
     return `${url.pathname}${url.search}${url.hash}`
   }
   const url = URL.parse(raw)
@@ -47,9 +51,17 @@ export function safeRedirect(raw, ownOrigin, allowedOrigins) {
   return url.href
 }
 
-/** Milliseconds until the access token should be refreshed: a minute (or a quarter of its life) early. */
-export function refreshDelay(expiresIn) {
-  return Math.max(1000, Math.round((expiresIn - Math.min(60, expiresIn / 4)) * 1000))
+/**
+ * Milliseconds until the access token should be refreshed: a minute (or a
+ * quarter of its life, for short ones) before it expires, and up to half
+ * that margin earlier again by `jitter` (0 to 1, random in the page) so that
+ * tabs opened together do not refresh at the same instant. It counts from
+ * the server's `expiresIn`, a duration, so a wrong clock in the browser does
+ * not matter.
+ */
+export function refreshDelay(expiresIn, jitter = 0) {
+  const margin = Math.min(60, expiresIn / 4) * (1 + jitter / 2)
+  return Math.max(1000, Math.round((expiresIn - margin) * 1000))
 }
 
 /** A short name for the device of a session: "Firefox on Windows". */
@@ -187,6 +199,27 @@ let accessToken
 let refreshTimer
 let refreshing
 
+/**
+ * The server could not answer for now (429, 5xx): unlike a 401, this says
+ * nothing about the session, which is kept. `message` can be shown.
+ */
+class Unavailable extends Error {
+  constructor(error) {
+    super(
+      error.code === 'rate_limited'
+        ? rateLimitText(error)
+        : 'The server is unavailable for a moment. Try again shortly.',
+    )
+    const wait = Number(error.retryAfter)
+    this.retryAfter = Number.isFinite(wait) && wait > 0 ? wait : 10
+  }
+}
+
+function rateLimitText(error) {
+  const wait = Number(error.retryAfter)
+  return `Too many attempts. Try again in ${Number.isFinite(wait) ? wait : 'a few'} seconds.`
+}
+
 function forgetSession() {
   accessToken = undefined
   clearTimeout(refreshTimer)
@@ -195,23 +228,26 @@ function forgetSession() {
 function rememberSession(body) {
   accessToken = body.accessToken
   clearTimeout(refreshTimer)
-  refreshTimer = setTimeout(refreshOnTimer, refreshDelay(body.expiresIn))
+  refreshTimer = setTimeout(refreshOnTimer, refreshDelay(body.expiresIn, Math.random()))
 }
 
 async function refreshOnTimer() {
   try {
     if (!(await refresh())) goToLogin()
-  } catch {
-    // Offline for a moment: try again soon, the token may still be valid.
-    refreshTimer = setTimeout(refreshOnTimer, 10_000)
+  } catch (error) {
+    // Offline or busy for a moment: try again later, the token may still be valid
+    // (and if it expires first, the next call's 401 refreshes it).
+    const seconds = error instanceof Unavailable ? Math.max(10, error.retryAfter) : 10
+    refreshTimer = setTimeout(refreshOnTimer, seconds * 1000)
   }
 }
 
 /**
  * POST /auth/refresh authenticated by the cookie. Concurrent callers in this
  * tab share one request; several tabs racing are served by the server's
- * reuse grace window. Resolves to whether a new access token was obtained;
- * rejects on a network failure.
+ * reuse grace window. Resolves to whether a new access token was obtained
+ * (false: this browser is signed out); rejects, keeping the session, on a
+ * network failure or an `Unavailable` answer.
  */
 function refresh() {
   refreshing ??= (async () => {
@@ -222,12 +258,16 @@ function refresh() {
         credentials: 'same-origin',
         cache: 'no-store',
       })
-      if (!response.ok) {
-        forgetSession()
-        return false
+      if (response.ok) {
+        rememberSession(await response.json())
+        return true
       }
-      rememberSession(await response.json())
-      return true
+      if (response.status === 429 || response.status >= 500) {
+        throw new Unavailable(await errorOf(response))
+      }
+      // 401 (no cookie, or its session is gone) or 403: signed out.
+      forgetSession()
+      return false
     } finally {
       refreshing = undefined
     }
@@ -235,63 +275,72 @@ function refresh() {
   return refreshing
 }
 
-/** Leaves for /login, asking to come back here afterwards. */
+/** Leaves for /login, asking to come back here afterwards; returns undefined (what api() answers then). */
 function goToLogin() {
   forgetSession()
   const back = `${location.pathname}${location.search}`
   location.assign(`/login?redirect_to=${encodeURIComponent(back)}`)
 }
 
+/** What to show when a call threw instead of answering. */
+function failureText(error) {
+  return error instanceof Unavailable ? error.message : NETWORK_ERROR
+}
+
+/** The error of an API answer (`{ code, message, ... }`); always has a message to show. */
 async function errorOf(response) {
+  let error
   try {
-    const body = await response.clone().json()
-    return body?.error ?? {}
+    error = (await response.clone().json())?.error
   } catch {
-    return {}
+    // Not the API's JSON (a proxy's error page, say): the status must do.
   }
+  const fallback = { message: `The server answered ${response.status}.` }
+  return typeof error === 'object' && error !== null ? { ...fallback, ...error } : fallback
+}
+
+/** Whether the API refused the access token itself (not the request). */
+async function refusesToken(response) {
+  return response.status === 401 && TOKEN_ERRORS.has((await errorOf(response)).code)
+}
+
+function callApi(path, method, body, token) {
+  return fetch(path, {
+    method,
+    headers: {
+      ...CSRF,
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  })
 }
 
 /**
  * A call to the JSON API with the access token. Returns the response, or
  * undefined when the user has been sent to /login (the session is gone).
+ * Rejects on a network failure or when the refresh is `Unavailable`.
  */
 async function api(path, { method = 'GET', body } = {}) {
-  if (accessToken === undefined && !(await refresh())) {
-    goToLogin()
-    return undefined
-  }
-  const send = () =>
-    fetch(path, {
-      method,
-      headers: {
-        ...CSRF,
-        authorization: `Bearer ${accessToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-    })
-  let response = await send()
-  if (response.status === 401 && TOKEN_ERRORS.has((await errorOf(response)).code)) {
-    // One refresh, one retry: the token may have expired while the tab slept.
-    if (!(await refresh())) {
-      goToLogin()
-      return undefined
-    }
-    response = await send()
-    if (response.status === 401 && TOKEN_ERRORS.has((await errorOf(response)).code)) {
-      goToLogin()
-      return undefined
-    }
-  }
-  return response
+  if (accessToken === undefined) await refresh()
+  let token = accessToken
+  if (token === undefined) return goToLogin()
+  let response = await callApi(path, method, body, token)
+  if (!(await refusesToken(response))) return response
+  // One refresh, one retry: the token may have expired while the tab slept.
+  // Calls refused with the same token share one refresh; a call whose token
+  // another call has replaced meanwhile just retries with the new one.
+  if (accessToken === token) await refresh()
+  token = accessToken
+  if (token === undefined) return goToLogin()
+  response = await callApi(path, method, body, token)
+  return (await refusesToken(response)) ? goToLogin() : response
 }
 
 // ---------------------------------------------------------------------------
 // Forms: validation messages tied to their fields
-
-const NETWORK_ERROR = 'The server could not be reached. Check your connection and try again.'
 
 function labelOf(input) {
   return input.labels?.[0]?.firstChild?.textContent?.trim() ?? input.name
@@ -360,16 +409,9 @@ function showApiError(form, error, messages = {}) {
   }
   if (fields.length > 0) return fields[0]
   if (error.code === 'rate_limited') {
-    const wait = Number(error.retryAfter)
-    showFormError(
-      form,
-      `Too many attempts. Try again in ${Number.isFinite(wait) ? wait : 'a few'} seconds.`,
-    )
+    showFormError(form, rateLimitText(error))
   } else {
-    showFormError(
-      form,
-      typeof special === 'string' ? special : (error.message ?? 'Something went wrong.'),
-    )
+    showFormError(form, typeof special === 'string' ? special : error.message)
   }
   return undefined
 }
@@ -382,8 +424,13 @@ const LEAVING = Symbol('leaving')
  * moves to the first field in error. The fieldset is disabled while busy,
  * which takes the focus away: it comes back to the element `submit`
  * returns (a field in error), else to the submit button.
+ *
+ * The fieldset is rendered disabled and only enabled here, once this
+ * handler is in place: a form the script does not handle can never be
+ * submitted by the browser itself.
  */
 function handleForm(form, submit) {
+  const fieldset = form.querySelector('fieldset')
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
     clearErrors(form)
@@ -396,18 +443,18 @@ function handleForm(form, submit) {
     for (const input of form.querySelectorAll('input[name]')) {
       if (input.value !== '') values[input.name] = input.value
     }
-    const fieldset = form.querySelector('fieldset')
     fieldset.disabled = true
     let outcome
     try {
       outcome = await submit(values)
-    } catch {
-      showFormError(form, NETWORK_ERROR)
+    } catch (error) {
+      showFormError(form, failureText(error))
     }
     if (outcome === LEAVING) return
     fieldset.disabled = false
     ;(outcome ?? form.querySelector('button[type=submit]')).focus()
   })
+  fieldset.disabled = false
 }
 
 function setText(element, text) {
@@ -542,12 +589,13 @@ async function revokeSession(id, button) {
       button.disabled = false
       return
     }
-    setText(status, 'Session revoked.')
     await loadSessions()
-    // The button is gone with its row: put focus somewhere meaningful.
+    // Said once the list shows it; the button is gone with its row, so the
+    // focus goes somewhere meaningful.
+    setText(status, 'Session revoked.')
     document.getElementById('sessions-heading').focus()
-  } catch {
-    setText(status, NETWORK_ERROR)
+  } catch (error) {
+    setText(status, failureText(error))
     button.disabled = false
   }
 }
@@ -578,22 +626,41 @@ async function loadAccount() {
     await loadSessions()
     setText(status, '')
     document.getElementById('account').hidden = false
-  } catch {
-    setText(status, NETWORK_ERROR)
+  } catch (error) {
+    setText(status, failureText(error))
   }
 }
 
 function initAccount() {
-  const passwordForm = document.getElementById('password')
-  handleForm(passwordForm, async (values) => {
+  // The tabs of this browser share the cookie, so they share the session:
+  // when one signs out, the others leave too. Only that news goes on the
+  // channel, never a token.
+  const tabs = new BroadcastChannel('tessera-session')
+  tabs.addEventListener('message', (event) => {
+    if (event.data === 'signed-out') goToLogin()
+  })
+  initPasswordForm()
+  document.getElementById('sessions-reload').addEventListener('click', reloadSessions)
+  document.getElementById('logout').addEventListener('click', () => signOut(tabs, logOut))
+  document
+    .getElementById('logout-all')
+    .addEventListener('click', () =>
+      signOut(tabs, () => api('/auth/logout-all', { method: 'POST' })),
+    )
+  loadAccount()
+}
+
+function initPasswordForm() {
+  const form = document.getElementById('password')
+  handleForm(form, async (values) => {
     const response = await api('/auth/password', { method: 'POST', body: values })
     if (response === undefined) return LEAVING
     if (!response.ok) {
-      return showApiError(passwordForm, await errorOf(response), {
+      return showApiError(form, await errorOf(response), {
         invalid_credentials: { field: 'currentPassword', message: 'This is not your password.' },
       })
     }
-    for (const input of passwordForm.querySelectorAll('input[type=password]')) input.value = ''
+    for (const input of form.querySelectorAll('input[type=password]')) input.value = ''
     setText(
       document.getElementById('password-status'),
       'Password changed. Every other session has been signed out.',
@@ -601,58 +668,50 @@ function initAccount() {
     await loadSessions()
     return undefined
   })
+}
 
-  document.getElementById('sessions-reload').addEventListener('click', async () => {
-    setText(document.getElementById('sessions-status'), '')
-    try {
-      await loadSessions()
-    } catch {
-      setText(document.getElementById('sessions-status'), NETWORK_ERROR)
-    }
+async function reloadSessions() {
+  const status = document.getElementById('sessions-status')
+  setText(status, '')
+  try {
+    await loadSessions()
+  } catch (error) {
+    setText(status, failureText(error))
+  }
+}
+
+/** POST /auth/logout: the cookie names this session, even once the access token has expired. */
+function logOut() {
+  return fetch('/auth/logout', {
+    method: 'POST',
+    headers: {
+      ...CSRF,
+      ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
+    },
+    credentials: 'same-origin',
+    cache: 'no-store',
   })
+}
 
-  const signoutError = document.getElementById('signout-error')
-  document.getElementById('logout').addEventListener('click', async () => {
-    setText(signoutError, '')
-    try {
-      // The cookie names this session (even after the access token expired).
-      const response = await fetch('/auth/logout', {
-        method: 'POST',
-        headers: {
-          ...CSRF,
-          ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
-        },
-        credentials: 'same-origin',
-        cache: 'no-store',
-      })
-      if (!response.ok) {
-        setText(signoutError, (await errorOf(response)).message ?? 'Logging out failed.')
-        return
-      }
-      forgetSession()
-      location.assign('/login')
-    } catch {
-      setText(signoutError, NETWORK_ERROR)
+/** Runs a log-out `call`; once it succeeds, this tab and the others go to /login. */
+async function signOut(tabs, call) {
+  const error = document.getElementById('signout-error')
+  setText(error, '')
+  try {
+    const response = await call()
+    if (response === undefined) return // api() has sent the user to /login
+    // A 401 means no live session is left to end: signed out already.
+    if (!response.ok && response.status !== 401) {
+      setText(error, `Logging out failed: ${(await errorOf(response)).message}`)
+      return
     }
-  })
-
-  document.getElementById('logout-all').addEventListener('click', async () => {
-    setText(signoutError, '')
-    try {
-      const response = await api('/auth/logout-all', { method: 'POST' })
-      if (response === undefined) return
-      if (!response.ok) {
-        setText(signoutError, (await errorOf(response)).message ?? 'Logging out failed.')
-        return
-      }
-      forgetSession()
-      location.assign('/login')
-    } catch {
-      setText(signoutError, NETWORK_ERROR)
-    }
-  })
-
-  loadAccount()
+  } catch (failure) {
+    setText(error, failureText(failure))
+    return
+  }
+  forgetSession()
+  tabs.postMessage('signed-out')
+  location.assign('/login')
 }
 
 // The inspector: everything happens here; the only request is for the JWKS.
@@ -830,10 +889,6 @@ function initInspect() {
 }
 
 function start() {
-  // The forms can be used now that their script runs.
-  for (const fieldset of document.querySelectorAll('fieldset[data-needs-script]')) {
-    fieldset.disabled = false
-  }
   const page = document.body.dataset.page
   if (page === 'login') initLogin()
   else if (page === 'signup') initSignup()
