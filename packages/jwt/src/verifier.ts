@@ -87,6 +87,8 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
 
   /** A cached result, if the entry is still good; evicts it when not. */
   function fromCache(token: string): VerifiedJwt | undefined {
+    // Anything but a string is parseToken's to refuse as malformed.
+    if (typeof token !== 'string') return undefined
     const entry = cache!.get(token)
     if (entry === undefined) return undefined
     // A key dropped from the set (rotated out, compromised) takes its tokens with it.
