@@ -262,7 +262,10 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     if (profile === undefined) {
       const user = await store.users.findUserById(access.userId)
       if (user !== undefined) {
-        profile = { user, view: Object.freeze(publicUser(user)), until: now() + USER_CACHE_TTL_MS }
+        // Shared by every GET /auth/me until the entry goes: frozen, roles too.
+        const view = publicUser(user)
+        Object.freeze(view.roles)
+        profile = { user, view: Object.freeze(view), until: now() + USER_CACHE_TTL_MS }
         userCache.set(user.id, profile)
       }
     }
