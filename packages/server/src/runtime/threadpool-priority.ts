@@ -1,8 +1,9 @@
 // argon2 hashes run on libuv's threadpool; on a machine with few cores a
 // login flood keeps every core busy hashing, and the event loop (which
-// answers every other request) waits its turn behind the hashing threads:
-// GET /auth/me's p99 went from a few milliseconds to over 100 ms under a
-// login flood on 2 cores (bench/README.md, login flood). Linux schedules
+// answers every other request) waits its turn behind the hashing threads.
+// On 2 cores, GET /auth/me's p99 under a login flood was 11-12 ms with the
+// pool at the same priority and 5-7 ms with it at nice 10, and logins/s
+// rose too (bench/README.md, login flood). Linux schedules
 // threads, and a thread's nice value is its own, so the pool's threads are
 // made nicer than the event loop: hashing still uses every idle cycle, and
 // the event loop runs as soon as it has work.
