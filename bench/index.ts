@@ -190,7 +190,11 @@ interface ResultsFile {
 
 function readResults(): ResultsFile {
   try {
-    return JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as ResultsFile
+    // JSON has no NaN or Infinity (a missing or unbounded measurement): they
+    // were written as null, and come back as NaN, never as a 0 that passes.
+    return JSON.parse(readFileSync(RESULTS_JSON, 'utf8'), (_key, value: unknown) =>
+      value === null ? Number.NaN : value,
+    ) as ResultsFile
   } catch {
     return { updatedAt: '', scenarios: {} }
   }
@@ -253,7 +257,8 @@ function targetsChart(items: readonly RenderedScenario[]): Chart {
           label: `${scenario}. ${shorten(check.short ?? check.label)}`,
           value,
           text: `${formatMeasured(check)} (${verdict(check)})`,
-          tone: Number.isFinite(value) ? (value >= 1 ? 'pass' : 'miss') : 'neutral',
+          // The verdict decides the colour: a latency exactly at its goal is a MISS.
+          tone: Number.isFinite(value) ? (verdict(check) === 'PASS' ? 'pass' : 'miss') : 'neutral',
         }
       }),
       marks: [{ value: 1, label: 'goal' }],

@@ -93,6 +93,10 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(interval, 1))))
   }
   await Promise.all(pending)
+  // Open loop: a request that failed or was never sent (the server had
+  // stalled) counts as infinitely late, so a stall shows in the percentiles
+  // instead of leaving them only the requests that went well.
+  for (let i = 0; i < failed + skipped; i++) latencies.push(Number.POSITIVE_INFINITY)
   const sorted = Float64Array.from(latencies).sort()
   return {
     due,

@@ -147,19 +147,31 @@ async function runFlood(context: BenchContext): Promise<FloodData> {
         }
       }
       const loops = Array.from({ length: loginConcurrency }, loop)
-      await sleep(1_000, context.signal)
-      context.progress(
-        `  round ${round + 1}/${context.rounds}: flood (${loginConcurrency} login loops)`,
-      )
-      counting = true
-      const before = cpuMark([tessera.instance.pid])
-      const opened = performance.now()
-      const flood = await paced(windowMs)
-      const closed = performance.now()
-      const cpu = cpuBetween(before, cpuMark([tessera.instance.pid]))
-      counting = false
-      stop = true
-      await Promise.all(loops)
+      let flood: PacedResult
+      let opened: number
+      let closed: number
+      let cpu: ReturnType<typeof cpuBetween>
+      let ended: PromiseSettledResult<void>[] = []
+      try {
+        await sleep(1_000, context.signal)
+        context.progress(
+          `  round ${round + 1}/${context.rounds}: flood (${loginConcurrency} login loops)`,
+        )
+        counting = true
+        const before = cpuMark([tessera.instance.pid])
+        opened = performance.now()
+        flood = await paced(windowMs)
+        closed = performance.now()
+        cpu = cpuBetween(before, cpuMark([tessera.instance.pid]))
+      } finally {
+        // Whatever happened, the loops stop before the server does, and a
+        // loop's own failure is reported below rather than left unhandled.
+        counting = false
+        stop = true
+        ended = await Promise.allSettled(loops)
+      }
+      const loopFailure = ended.find((result) => result.status === 'rejected')
+      if (loopFailure !== undefined) throw loopFailure.reason
       rounds.push({
         baseline,
         flood,
