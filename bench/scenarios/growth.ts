@@ -32,6 +32,7 @@ import {
   formatOps,
   formatRate,
   formatRatio,
+  labelThenNumbers,
   renderMarkdown,
   renderText,
   type Table,
@@ -251,18 +252,7 @@ function table(data: GrowthData, cores: number): Table {
       'vs 1x (me reused / many / refresh)',
       'RSS idle MiB',
     ],
-    align: [
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-    ],
+    align: labelThenNumbers(10),
     rows: data.levels.map((level) => {
       const refresh = summarizeRefresh(level.refresh, cores)
       const ratio = (series: Series): string =>

@@ -35,7 +35,14 @@ import {
 } from '../lib/scenario.ts'
 import { startReadyTessera } from '../lib/servers.ts'
 import { barChart } from '../lib/svg.ts'
-import { formatMs, formatRate, renderMarkdown, renderText, type Table } from '../lib/table.ts'
+import {
+  formatMs,
+  formatRate,
+  labelThenNumbers,
+  renderMarkdown,
+  renderText,
+  type Table,
+} from '../lib/table.ts'
 import { LOAD_PASSWORD, signUp } from '../lib/tessera.ts'
 
 /** GET /auth/me requests per second during both windows. */
@@ -258,18 +265,7 @@ function table(data: FloodData): Table {
       'tessera CPU',
       'other CPU',
     ],
-    align: [
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-    ],
+    align: labelThenNumbers(10),
     rows: [
       [
         'GET /auth/me alone',

@@ -48,6 +48,7 @@ import {
   formatMs,
   formatOps,
   formatRatio,
+  labelThenNumbers,
   renderMarkdown,
   renderText,
   type Table,
@@ -438,18 +439,7 @@ function algTable(data: MeData, alg: BenchAlg): Table {
       'vs its JWT peer',
       'max spread',
     ],
-    align: [
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-    ],
+    align: labelThenNumbers(10),
     rows: ME_SERVERS.map((spec) => {
       const spreads = [reused, many]
         .map((group) => group?.servers.find((server) => server.id === spec.id)?.spread)

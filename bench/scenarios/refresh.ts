@@ -39,7 +39,14 @@ import {
 } from '../lib/scenario.ts'
 import { postgresVersion, redisVersion } from '../lib/services.ts'
 import { barChart } from '../lib/svg.ts'
-import { formatMs, formatRate, renderMarkdown, renderText, type Table } from '../lib/table.ts'
+import {
+  formatMs,
+  formatRate,
+  labelThenNumbers,
+  renderMarkdown,
+  renderText,
+  type Table,
+} from '../lib/table.ts'
 import {
   KEYCLOAK_PER_VCPU,
   logIn,
@@ -299,18 +306,7 @@ function table(data: RefreshData): Table {
       'per machine core',
       'Keycloak per vCPU',
     ],
-    align: [
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-    ],
+    align: labelThenNumbers(10),
     rows: data.setups.map((setup) => {
       const label = SETUP_INFO[setup.id].label
       if (setup.skipped !== undefined) return [label, 'skipped', '', '', '', '', '', '', '', '']
