@@ -214,6 +214,8 @@ async function runRefresh(context: BenchContext): Promise<RefreshData> {
         context.progress(`  ${info.label}: ${deployment.instances.map((i) => i.url).join(', ')}`)
       } catch (error) {
         await schema?.drop().catch(() => undefined)
+        // On CI the services are there: a setup that cannot start is a failure, never a skip.
+        if (process.env.CI === 'true') throw error
         const reason = (error as Error).message
         context.progress(`  ${info.label}: skipped: ${reason}`)
         data.setups.push({ id, skipped: reason, rounds: [] })
