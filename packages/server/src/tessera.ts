@@ -50,6 +50,8 @@ export interface Tessera {
 export interface TesseraOptions {
   /** The clock, epoch ms (tests move it). */
   now?: () => number
+  /** Waits on that clock (tests that move `now` by hand move it here too). */
+  sleep?: (ms: number) => Promise<void>
   /** A pino logger; by default one at config.logLevel on stdout. */
   logger?: Logger
   /** Seconds between maintenance runs; 0 disables the timer. Default 60. */
@@ -184,6 +186,7 @@ export async function createTessera(
       ),
       sealer,
       now,
+      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
       log,
     }
     const auth = createAuthService(deps)

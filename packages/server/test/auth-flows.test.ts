@@ -5,80 +5,9 @@
 
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { afterEach, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { decode } from '@tessera/jwt'
-import pino from 'pino'
-import { loadConfig } from '../src/config/index.ts'
-import { createTessera, type Tessera } from '../src/tessera.ts'
-
-const FAST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
-const PASSWORD = 'correct horse battery staple'
-
-interface Harness {
-  tessera: Tessera
-  clock: { now: number; advance(seconds: number): void }
-  call(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-    url: string,
-    options?: { body?: unknown; token?: string; headers?: Record<string, string> },
-  ): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }>
-  signup(email: string): Promise<Record<string, unknown>>
-}
-
-const open: Tessera[] = []
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.close()
-})
-
-async function harness(env: Record<string, string> = {}): Promise<Harness> {
-  const clock = {
-    now: Date.parse('2026-06-01T12:00:00Z'),
-    advance(seconds: number) {
-      this.now += seconds * 1000
-    },
-  }
-  const config = loadConfig({
-    TESSERA_DATABASE_URL: 'sqlite::memory:',
-    TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
-    TESSERA_LOG_LEVEL: 'silent',
-    ...env,
-  })
-  const tessera = await createTessera(config, {
-    now: () => clock.now,
-    logger: pino({ level: 'silent' }),
-    maintenanceInterval: 0,
-    argon2: FAST_ARGON2,
-  })
-  open.push(tessera)
-  const call: Harness['call'] = async (method, url, options = {}) => {
-    const headers: Record<string, string> = { ...options.headers }
-    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
-    const response = await tessera.app.inject({
-      method,
-      url,
-      headers,
-      ...(options.body === undefined ? {} : { payload: options.body as object }),
-    })
-    return {
-      status: response.statusCode,
-      body: response.body === '' ? {} : (JSON.parse(response.body) as Record<string, unknown>),
-      headers: response.headers,
-    }
-  }
-  return {
-    tessera,
-    clock,
-    call,
-    async signup(email) {
-      const r = await call('POST', '/auth/signup', { body: { email, password: PASSWORD } })
-      assert.equal(r.status, 201, JSON.stringify(r.body))
-      return r.body
-    },
-  }
-}
-
-const code = (body: Record<string, unknown>): unknown =>
-  (body.error as { code?: unknown } | undefined)?.code
+import { code, harness, PASSWORD } from './support/harness.ts'
 
 describe('refresh rotation on a moving clock', () => {
   it('the grace window returns the same pair until it closes, then reuse revokes the family', async () => {

@@ -218,6 +218,19 @@ describe('checkPasswordPolicy', () => {
     }
   })
 
+  test('spaces around and invisible characters inside do not hide a common password (issue #12)', () => {
+    for (const password of [
+      'password ',
+      '  password',
+      'pass\u200bword',
+      'pass\u00adword',
+      '\u2060password\u200d',
+      'ilove\ufeffyou ',
+    ]) {
+      assert.match(refused(password), /too common/, JSON.stringify(password))
+    }
+  })
+
   test('a single repeated character is refused', () => {
     assert.match(refused('zzzzzzzzzzzz'), /single repeated character/)
     assert.match(refused('\u{1F600}'.repeat(10)), /single repeated character/)
@@ -277,6 +290,21 @@ describe('normalizeEmail', () => {
     assert.equal(normalizeEmail('  Ada@Example.COM '), 'ada@example.com')
     assert.equal(normalizeEmail('Jose\u0301@example.com'), 'jos\u00e9@example.com')
     assert.equal(normalizeEmail('a+tag@sub.example.co.uk'), 'a+tag@sub.example.co.uk')
+  })
+
+  test('one mailbox, one key: compatibility forms and IDNA spellings of a domain (issue #12)', () => {
+    assert.equal(normalizeEmail('ada@ＥＸＡＭＰＬＥ.com'), 'ada@example.com')
+    assert.equal(normalizeEmail('ada@bücher.example'), 'ada@bücher.example')
+    assert.equal(normalizeEmail('ada@xn--bcher-kva.example'), 'ada@bücher.example')
+    assert.equal(normalizeEmail('ada@BÜCHER.example'), 'ada@bücher.example')
+    assert.equal(normalizeEmail('ada@exam\u00adple.com'), undefined, 'soft hyphen (invisible)')
+    assert.equal(normalizeEmail('ada@example\u3002com'), 'ada@example.com', 'ideographic full stop')
+    // A local part NFKC would change is refused, not folded into another mailbox.
+    for (const email of ['ａｄａ@example.com', 'ﬁle@example.com', 'ada²@example.com']) {
+      assert.equal(normalizeEmail(email), undefined, email)
+    }
+    assert.equal(normalizeEmail('ada@ex_ample.com'), undefined)
+    assert.equal(normalizeEmail('ada@xn--zz.com'), undefined, 'invalid punycode')
   })
 
   test('refuses implausible addresses', () => {

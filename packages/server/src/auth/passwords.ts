@@ -10,6 +10,7 @@
 // rules, refuse breached/common values and context-specific words.
 
 import { randomBytes } from 'node:crypto'
+import { domainToASCII, domainToUnicode } from 'node:url'
 import { verify as bcryptVerify } from '@node-rs/bcrypt'
 import { hash as argon2Hash, argon2id, verify as argon2Verify, needsRehash } from 'argon2'
 import { COMMON_PASSWORDS_TEXT } from './common-passwords.ts'
@@ -187,6 +188,9 @@ function commonPasswordSet(): Set<string> {
   return commonPasswords
 }
 
+/** Default-ignorable code points (zero-width space and joiners, bidi marks, soft hyphen…). */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu
+
 export type PasswordVerdict = { ok: true } | { ok: false; reason: string }
 
 /**
@@ -214,7 +218,9 @@ export function checkPasswordPolicy(
   if (characters.every((character) => character === characters[0])) {
     return { ok: false, reason: 'Do not use a single repeated character.' }
   }
-  const lower = normalized.toLowerCase()
+  // Compared without invisible characters or surrounding spaces (issue #12:
+  // "password " and a zero-width variant passed), though stored as typed.
+  const lower = normalized.replaceAll(INVISIBLE, '').trim().toLowerCase()
   if (commonPasswordSet().has(lower)) {
     return {
       ok: false,
@@ -247,22 +253,35 @@ const FORBIDDEN_IN_EMAIL = /[\p{White_Space}\p{Cc}\p{Cf}]/u
 
 /**
  * The canonical form of an email address, used as the account key: trimmed,
- * NFC, lower-cased. Undefined when it is not a plausible address (one `@`,
- * non-empty local part of at most 64 bytes and domain without empty labels,
- * no spaces, controls or invisible characters, at most 254 bytes: RFC 5321
- * §4.5.3.1). Lower-casing the local part is what users expect, although RFC
- * 5321 lets a server tell cases apart.
+ * NFC, lower-cased, and the domain in one spelling. Undefined when it is not
+ * a plausible address (one `@`, non-empty local part of at most 64 bytes and
+ * domain without empty labels, no spaces, controls or invisible characters,
+ * at most 254 bytes: RFC 5321 §4.5.3.1). Lower-casing the local part is what
+ * users expect, although RFC 5321 lets a server tell cases apart.
+ *
+ * One mailbox, one account (issue #12): the domain goes through IDNA
+ * (UTS #46 mapping, as `node:url`'s WHATWG host parser does), so
+ * `ＥＸＡＭＰＬＥ.com`, `bücher.example` and `xn--bcher-kva.example` are each
+ * one domain, kept in its Unicode form. A local part that NFKC would change
+ * (fullwidth letters, ligatures, superscripts) is refused rather than folded:
+ * the mail server may treat it as another mailbox, and a reset mailed to the
+ * folded address would reach someone else.
  *
  * @example normalizeEmail('  Ada@Example.COM ') // 'ada@example.com'
  */
 export function normalizeEmail(email: string): string | undefined {
   if (typeof email !== 'string') return undefined
-  const normalized = email.trim().normalize('NFC').toLowerCase()
-  if (Buffer.byteLength(normalized) > 254 || FORBIDDEN_IN_EMAIL.test(normalized)) return undefined
-  const parts = normalized.split('@')
+  const trimmed = email.trim().normalize('NFC').toLowerCase()
+  if (Buffer.byteLength(trimmed) > 254 || FORBIDDEN_IN_EMAIL.test(trimmed)) return undefined
+  const parts = trimmed.split('@')
   if (parts.length !== 2) return undefined
-  const [local, domain] = parts as [string, string]
-  if (local === '' || Buffer.byteLength(local) > 64 || domain === '') return undefined
+  const [local, typedDomain] = parts as [string, string]
+  if (local === '' || Buffer.byteLength(local) > 64 || typedDomain === '') return undefined
+  if (local.normalize('NFKC') !== local) return undefined
+  const domain = canonicalDomain(typedDomain)
+  if (domain === undefined) return undefined
+  const normalized = `${local}@${domain}`
+  if (Buffer.byteLength(normalized) > 254) return undefined
   if (domain.split('.').some((label) => label === '')) return undefined
   // RFC 5321 §4.1.2: an unquoted local part is a dot-atom; quoted local parts
   // are legal but unused in practice and a favourite of injection payloads.
@@ -277,6 +296,23 @@ export function normalizeEmail(email: string): string | undefined {
   }
   if (!DOMAIN.test(domain)) return undefined
   return normalized
+}
+
+/**
+ * The domain in one spelling: UTS #46 mapped and checked by IDNA (ASCII
+ * form), then shown in Unicode. Undefined when IDNA refuses it, or when its
+ * ASCII form has an empty label or goes past 253 bytes.
+ */
+function canonicalDomain(domain: string): string | undefined {
+  // domainToASCII keeps an empty label, so `a..b` stays visible to the caller's check.
+  const ascii = domainToASCII(domain)
+  if (ascii === '' || ascii.length > 253) return undefined
+  // Labels of letters, digits and hyphens only (the mapping has folded the rest).
+  if (!/^[a-z0-9.-]+$/.test(ascii)) return undefined
+  const unicode = domainToUnicode(ascii)
+  // An A-label that does not decode stays `xn--…`: not a name anyone registered.
+  if (unicode.split('.').some((label) => label.startsWith('xn--'))) return undefined
+  return unicode
 }
 
 const LOCAL_PART = /^[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~.-]+$/u

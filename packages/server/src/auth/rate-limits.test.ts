@@ -20,6 +20,7 @@ const LOGIN: LoginRateLimit = {
   ipPoints: 100,
   ipWindowSeconds: 900,
   freeFailures: 3,
+  accountFreeFailures: 10,
   maxBackoffSeconds: 8,
 }
 const config = (
@@ -107,20 +108,48 @@ describe('login back-off', () => {
     assert.equal(await limited(() => limits.checkLogin(EMAIL, USER)), 1)
   })
 
-  test('account back-off applies from every IP; account+IP back-off outlives a success elsewhere', async () => {
-    const limits = createRateLimits(config())
-    for (let i = 0; i < 4; i++) await limits.loginFailed(EMAIL, ATTACKER)
-    // The account is backing off (2 s): the user's own IP is refused too.
-    assert.equal(await limited(() => limits.checkLogin(EMAIL, USER)), 2)
-    advance(2)
+  test('failures from another IP never stop the owner (issue #12: no lockout by strangers)', async () => {
+    const limits = createRateLimits(config({ maxBackoffSeconds: 900 }))
+    // One failure every 15 minutes used to keep the account closed for good;
+    // a burst is worse. Neither touches a client with no failures of its own.
+    for (let i = 0; i < 9; i++) await limits.loginFailed(EMAIL, ATTACKER)
+    await limited(() => limits.checkLogin(EMAIL, ATTACKER))
     await limits.checkLogin(EMAIL, USER)
+    for (let i = 0; i < 8; i++) {
+      advance(900)
+      await limits.loginFailed(EMAIL, ATTACKER)
+      await limits.checkLogin(EMAIL, USER)
+    }
     await limits.loginSucceeded(EMAIL, USER)
-
-    // The attacker's next failure: the account starts again from one failure,
-    // but the attacker's own account+IP streak keeps growing (5th: 4 s).
+    // The attacker's own account+IP streak keeps growing after the owner's success.
     await limits.loginFailed(EMAIL, ATTACKER)
-    assert.equal(await limited(() => limits.checkLogin(EMAIL, ATTACKER)), 4)
+    await limited(() => limits.checkLogin(EMAIL, ATTACKER))
+  })
+
+  test('the account-wide count slows every client that failed on it, past a much higher threshold', async () => {
+    const limits = createRateLimits(config({ maxBackoffSeconds: 900 }))
+    // A botnet: ten addresses, one guess each, under every per-pair threshold.
+    const bots = Array.from({ length: 10 }, (_, i) => `203.0.113.${i + 1}`)
+    const throttled: boolean[] = []
+    for (const bot of bots) {
+      await limits.checkLogin(EMAIL, bot)
+      throttled.push((await limits.loginFailed(EMAIL, bot)).accountThrottled)
+    }
+    // The tenth failure (accountFreeFailures) starts the account-wide back-off, once.
+    assert.deepEqual(
+      throttled,
+      bots.map((_, i) => i === 9),
+    )
+    // Every address that failed now waits; one that never failed (the owner's) does not.
+    for (const bot of bots) await limited(() => limits.checkLogin(EMAIL, bot))
     await limits.checkLogin(EMAIL, USER)
+    // A new bot gets its one guess, then waits account-wide.
+    await limits.checkLogin(EMAIL, '203.0.113.99')
+    await limits.loginFailed(EMAIL, '203.0.113.99')
+    await limited(() => limits.checkLogin(EMAIL, '203.0.113.99'))
+    // The owner's success ends the account-wide back-off.
+    await limits.loginSucceeded(EMAIL, USER)
+    await limits.checkLogin(EMAIL, bots[0]!)
   })
 
   test('failures on one account do not touch another', async () => {
@@ -133,7 +162,7 @@ describe('login back-off', () => {
   test('the account key is the normalized email', async () => {
     const limits = createRateLimits(config())
     for (let i = 0; i < 3; i++) await limits.loginFailed('  Victim@EXAMPLE.com', ATTACKER)
-    await limited(() => limits.checkLogin(EMAIL, USER))
+    await limited(() => limits.checkLogin(EMAIL, ATTACKER))
   })
 
   test('failure counters are forgotten after a day', async () => {
@@ -244,7 +273,7 @@ describe('factory', () => {
     )
     assert.deepEqual(built[0], { keyPrefix: 'tessera:login-ip', points: 100, duration: 900 })
     await limits.checkLogin(EMAIL, ATTACKER)
-    for (let i = 0; i < 5; i++) await limits.loginFailed(EMAIL, ATTACKER)
+    for (let i = 0; i < 10; i++) await limits.loginFailed(EMAIL, ATTACKER)
     const keys = limiters.flatMap((limiter) =>
       limiter.dump().storage.map((entry) => String(entry.key)),
     )

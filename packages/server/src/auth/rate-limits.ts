@@ -1,16 +1,21 @@
 // Rate limits for login, signup and refresh, on rate-limiter-flexible.
 //
 // Login follows the OWASP Authentication Cheat Sheet ("Protect against
-// automated attacks") rather than a hard lockout, which would let anyone lock
-// a victim out:
+// automated attacks") rather than a hard lockout, which would let anyone who
+// knows an address lock its owner out:
 // - every attempt from one client IP counts against a generous ceiling
 //   (shared NAT is common), whatever the account;
-// - consecutive failures are counted per account and per account+IP; after
-//   `freeFailures` of them each new failure blocks further attempts for
-//   2^(failures - freeFailures) seconds (1 s, 2 s, 4 s, …), capped at
-//   `maxBackoffSeconds`;
-// - a success resets the account's counter and that IP's, so an attacker's
-//   own account+IP back-off keeps growing while the user gets back in.
+// - consecutive failures are counted per account+IP; after `freeFailures` of
+//   them each new failure blocks that pair for 2^(failures - freeFailures)
+//   seconds (1 s, 2 s, 4 s, …), capped at `maxBackoffSeconds`;
+// - failures are also counted per account, from every address, as a signal
+//   with a much higher threshold (`accountFreeFailures`): past it the
+//   account-wide back-off slows every client that has failed on the account
+//   itself (a botnet spreading guesses over many addresses gets one guess per
+//   address), never a client with no failures of its own, so the owner's
+//   correct password from their own device still gets in;
+// - a success resets the account's counter and that pair's, so an attacker's
+//   own back-off keeps growing while the user gets back in.
 //
 // The limiters come from an injectable factory: RateLimiterMemory in one
 // process, a Redis-backed limiter when instances share limits. Keys never hold
@@ -48,10 +53,16 @@ export interface RateLimitConfig {
 
 /** Every method throws AuthError `rate_limited` (with `retryAfter` seconds, >= 1) when over a limit. */
 export interface RateLimits {
-  /** Counts one attempt against the IP ceiling; refuses while the account or account+IP is backing off. */
+  /**
+   * Counts one attempt against the IP ceiling; refuses while this account+IP
+   * is backing off, or while the account is and this pair has failed on it.
+   */
   checkLogin(email: string, ip: string): Promise<void>
-  /** Records a failed attempt; may start or lengthen the back-off. */
-  loginFailed(email: string, ip: string): Promise<void>
+  /**
+   * Records a failed attempt; may start or lengthen the back-offs.
+   * `accountThrottled` is true on the failure that starts the account-wide one.
+   */
+  loginFailed(email: string, ip: string): Promise<{ accountThrottled: boolean }>
   /** Resets the consecutive-failure counters of the account and of this account+IP. */
   loginSucceeded(email: string, ip: string): Promise<void>
   checkSignup(ip: string): Promise<void>
@@ -160,9 +171,12 @@ export function createRateLimits(
   positiveInteger(login.ipPoints, 'loginRateLimit.ipPoints')
   positiveInteger(login.ipWindowSeconds, 'loginRateLimit.ipWindowSeconds')
   positiveInteger(login.maxBackoffSeconds, 'loginRateLimit.maxBackoffSeconds')
-  if (!Number.isSafeInteger(login.freeFailures) || login.freeFailures < 0) {
-    throw new TypeError('loginRateLimit.freeFailures must be a non-negative integer')
+  for (const name of ['freeFailures', 'accountFreeFailures'] as const) {
+    if (!Number.isSafeInteger(login[name]) || login[name] < 0) {
+      throw new TypeError(`loginRateLimit.${name} must be a non-negative integer`)
+    }
   }
+  const accountLimit = { ...login, freeFailures: login.accountFreeFailures }
   positiveInteger(config.signupRateLimit, 'signupRateLimit')
   positiveInteger(config.refreshRateLimit, 'refreshRateLimit')
 
@@ -202,6 +216,20 @@ export function createRateLimits(
     }
   }
 
+  /** Consecutive failures counted for a key (0 when none). */
+  async function failuresOf(key: string): Promise<number> {
+    const state = await failures.get(key)
+    return state === null ? 0 : state.consumedPoints
+  }
+
+  /** Counts a failure for a key and starts or lengthens its back-off; returns the count. */
+  async function countFailure(key: string, limit: Readonly<LoginRateLimit>): Promise<number> {
+    const counted = await failures.penalty(key)
+    const seconds = backoffSeconds(counted.consumedPoints, limit)
+    if (seconds > 0) await backoff.block(key, seconds)
+    return counted.consumedPoints
+  }
+
   /** Remaining back-off of a key in ms (0 when none). */
   async function backoffLeft(key: string): Promise<number> {
     const state = await backoff.get(key)
@@ -222,30 +250,35 @@ export function createRateLimits(
   return {
     async checkLogin(email, ip) {
       const { account, pair } = keys(email, ip)
-      let waits: number[]
+      let ipWait: number
+      let pairWait: number
+      let pairFailures: number
+      let accountWait: number
       try {
-        waits = await Promise.all([
+        ;[ipWait, pairWait, pairFailures, accountWait] = await Promise.all([
           consume(loginByIp, ipBucket(ip)),
-          backoffLeft(account),
           backoffLeft(pair),
+          failuresOf(pair),
+          backoffLeft(account),
         ])
       } catch (error) {
         throw error instanceof AuthError ? error : storeFailure(error)
       }
-      const wait = Math.max(...waits)
+      // Issue #12: the account-wide back-off never stops a client that has not
+      // failed on this account, or anyone who knows an address could lock its
+      // owner out (OWASP: throttle the account+IP pair and the IP).
+      const wait = Math.max(ipWait, pairWait, pairFailures > 0 ? accountWait : 0)
       if (wait > 0) throw rateLimited(wait)
     },
 
     async loginFailed(email, ip) {
       const { account, pair } = keys(email, ip)
       try {
-        await Promise.all(
-          [account, pair].map(async (key) => {
-            const counted = await failures.penalty(key)
-            const seconds = backoffSeconds(counted.consumedPoints, login)
-            if (seconds > 0) await backoff.block(key, seconds)
-          }),
-        )
+        const [, accountFailures] = await Promise.all([
+          countFailure(pair, login),
+          countFailure(account, accountLimit),
+        ])
+        return { accountThrottled: accountFailures === Math.max(1, login.accountFreeFailures) }
       } catch (error) {
         throw storeFailure(error)
       }
@@ -265,8 +298,15 @@ export function createRateLimits(
       }
     },
 
-    checkSignup(ip) {
-      return consumeOrThrow(signups, ipBucket(ip))
+    async checkSignup(ip) {
+      const wait = await consume(signups, ipBucket(ip))
+      if (wait === 0) return
+      const minutes = Math.ceil(wait / 60_000)
+      throw new AuthError(
+        'rate_limited',
+        `too many signups from this address: the limit is ${config.signupRateLimit} an hour (TESSERA_SIGNUP_RATE_LIMIT); try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
+        { retryAfter: Math.max(1, Math.ceil(wait / 1000)) },
+      )
     },
 
     checkRefresh(sessionId) {

@@ -25,6 +25,12 @@ export interface RevocationList {
   sync(): Promise<number>
   isRevoked(claims: RevocableClaims): boolean
   /**
+   * The first second (epoch seconds) whose tokens of `sub` survive its newest
+   * `{sub, before}` entry: tokens must not be issued for `sub` before it, or
+   * they are born revoked. 0 when the user has no such entry.
+   */
+  issuableFrom(sub: string): number
+  /**
    * Calls `listener` with every batch of entries newly enforced here, from any
    * source (this instance, the fan-out, a sync), for the revocation feed.
    * Returns the unsubscribe function.
@@ -125,12 +131,18 @@ export function createRevocationList(options: {
       if (typeof claims.sid === 'string' && sids.has(claims.sid)) return true
       if (typeof claims.sub === 'string') {
         const entry = subs.get(claims.sub)
-        // Tokens issued in the second of `before` or later survive (a new login right after).
+        // Tokens issued in the second of `before` or later survive. `before` is
+        // the second after the cut-over (auth/service.ts), and the issuer waits
+        // for it, so no token from the cut-over second itself survives.
         if (entry !== undefined && (typeof claims.iat !== 'number' || claims.iat < entry.before)) {
           return true
         }
       }
       return false
+    },
+    issuableFrom(sub) {
+      const entry = subs.get(sub)
+      return entry === undefined || entry.expiresAt <= now() ? 0 : entry.before
     },
     prune() {
       const at = now()

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto'
-import { type Jwks, JwtError, TokenCache, type VerifiedJwt } from '@tessera/jwt'
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
+import { decode, type Jwks, JwtError, TokenCache, type VerifiedJwt } from '@tessera/jwt'
 import type { Config } from '../config/types.ts'
 import type {
   RevocationEntry,
@@ -44,7 +44,7 @@ export interface PasswordRules {
 
 export interface RateLimits {
   checkLogin(email: string, ip: string): Promise<void>
-  loginFailed(email: string, ip: string): Promise<void>
+  loginFailed(email: string, ip: string): Promise<{ accountThrottled: boolean }>
   loginSucceeded(email: string, ip: string): Promise<void>
   checkSignup(ip: string): Promise<void>
   checkRefresh(sessionId: string): Promise<void>
@@ -104,6 +104,11 @@ export interface AuthServiceDeps {
   rateLimits: RateLimits
   sealer: SealerPort
   now: () => number
+  /**
+   * Waits `ms` of the clock `now` reads (real timers by default; tests that
+   * move `now` by hand pass one that moves it).
+   */
+  sleep?: (ms: number) => Promise<void>
   metrics?: AuthMetrics
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
 }
@@ -125,7 +130,27 @@ function invalid(path: string, message: string): AuthError {
 interface SealedPair {
   tokens: IssuedTokens
   userId: string
+  /** clientFingerprint() of the request that rotated: only that client gets the pair again. */
+  client?: string
 }
+
+/**
+ * Who a refresh came from, as far as the server can tell without a key of the
+ * client's (DPoP will give one): the address and the User-Agent, hashed.
+ */
+function clientFingerprint(client: ClientInfo): string {
+  return createHash('sha256')
+    .update(`${client.ip ?? ''}\n${client.userAgent ?? ''}`)
+    .digest('base64url')
+}
+
+function sameFingerprint(a: string, b: string): boolean {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Builds the auth service: every flow of PRODUCT.md's HTTP API as plain
@@ -144,6 +169,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     sealer,
     now,
   } = deps
+  const sleep = deps.sleep ?? realSleep
   const rateLimits = deps.rateLimits
   // Looked up at use: the composition root attaches the HTTP layer's counters after building.
   const metrics = { inc: (name: Parameters<AuthMetrics['inc']>[0]) => deps.metrics?.inc(name) }
@@ -193,7 +219,20 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     return Math.min(sessionExpiresAt, at + config.refreshIdleTtl * 1000)
   }
 
+  /**
+   * Waits out the second of a `{sub, before}` cut-over for this user, if one is
+   * running: a token issued in it would be born revoked (issue #12: `before`
+   * is the second after the change, so no token from that second survives).
+   * At most one second, and only right after a role change, logout
+   * everywhere or a disabled account.
+   */
+  async function awaitCutover(userId: string): Promise<void> {
+    const wait = revocations.issuableFrom(userId) * 1000 - now()
+    if (wait > 0) await sleep(wait)
+  }
+
   async function startSession(user: UserRecord, client: ClientInfo): Promise<AuthResult> {
+    await awaitCutover(user.id)
     const at = now()
     const sessionId = randomUUID()
     const sessionExpiresAt = at + config.refreshTokenTtl * 1000
@@ -223,12 +262,17 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     await revocations.add(sessionIds.map((value) => ({ kind: 'sid', value, expiresAt })))
   }
 
-  /** Every access token of the user issued before this second dies. */
+  /**
+   * Every access token of the user issued up to now dies, including those of
+   * this very second: `iat` has one-second resolution, so `before` is the next
+   * second, and awaitCutover() keeps new tokens out of this one (issue #12: a
+   * demoted admin refreshing every second kept a token with his old roles).
+   */
   async function revokeUserTokens(userId: string): Promise<void> {
     const entry: RevocationEntry = {
       kind: 'sub',
       value: userId,
-      before: Math.floor(now() / 1000),
+      before: Math.floor(now() / 1000) + 1,
       expiresAt: now() + revocationTtlMs,
     }
     await revocations.add([entry])
@@ -281,6 +325,31 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     const updated = await store.users.updateUser(id, patch)
     userCache.delete(id)
     return updated
+  }
+
+  /**
+   * RFC 9700 §4.14.2: a used refresh token presented again means one of the
+   * two parties holds a stolen copy: end the whole family.
+   */
+  async function refreshReused(
+    session: SessionRecord,
+    client: ClientInfo,
+    details: { withinGrace: boolean },
+  ): Promise<never> {
+    await store.sessions.revokeSession(session.id, now(), 'refresh_token_reused')
+    await revokeSessions([session.id])
+    metrics.inc('refresh_reuse_detected')
+    await audit(
+      'refresh.reuse_detected',
+      client,
+      { userId: session.userId, sessionId: session.id },
+      details,
+    )
+    deps.log?.warn({ sessionId: session.id, ...details }, 'refresh token reuse: session revoked')
+    throw new AuthError(
+      'refresh_token_reused',
+      'the refresh token was already used; the session is revoked',
+    )
   }
 
   function checkPassword(
@@ -342,9 +411,15 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       if (user === undefined) await passwords.verifyDummy(input.password)
       else verdict = await passwords.verify(user.passwordHash, input.password)
       if (user === undefined || !verdict.ok || user.disabled) {
-        await rateLimits.loginFailed(accountKey, ip)
+        const { accountThrottled } = await rateLimits.loginFailed(accountKey, ip)
         metrics.inc('logins_failed')
         await audit('login.failed', client, { userId: user?.id ?? null })
+        if (accountThrottled && user !== undefined) {
+          // The signal: many failures from many addresses. Clients that failed
+          // now back off account-wide; the owner's own device is not stopped.
+          await audit('login.account_throttled', client, { userId: user.id })
+          deps.log?.warn({ userId: user.id }, 'many failed logins for one account: throttled')
+        }
         throw new AuthError('invalid_credentials', 'the email or password is wrong')
       }
       await rateLimits.loginSucceeded(accountKey, ip)
@@ -380,13 +455,15 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         throw new AuthError('invalid_refresh_token', 'the refresh token is not valid')
       }
 
+      await awaitCutover(user.id)
       // The successor pair is made before the race is decided, so the winner can
       // seal it into the row and racing tabs inside the grace window get it back.
       const at = now()
       const successor = refreshTokens.createRefreshToken()
       const successorExpiresAt = refreshExpiry(session.expiresAt, at)
       const tokens = issueTokens(user, session.id, successor.token, successorExpiresAt)
-      const pair: SealedPair = { tokens, userId: user.id }
+      const fingerprint = clientFingerprint(client)
+      const pair: SealedPair = { tokens, userId: user.id, client: fingerprint }
       const outcome = await store.sessions.rotateRefreshToken({
         tokenHash,
         now: at,
@@ -406,25 +483,29 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
           const earlier = JSON.parse(
             sealer.open(outcome.sealedPair, `refresh-pair:${tokenHash}`),
           ) as SealedPair
-          metrics.inc('refreshes')
-          return { user: publicUser(user), sessionId: outcome.session.id, tokens: earlier.tokens }
+          // Issue #12: the grace window is for racing tabs and a retry after a
+          // lost response, both from the client that rotated. From anyone else
+          // the live successor would be handed to a thief, and we cannot tell
+          // which of the two is one: it is reuse, as after the window.
+          if (earlier.client === undefined || sameFingerprint(earlier.client, fingerprint)) {
+            metrics.inc('refreshes')
+            let earlierTokens = earlier.tokens
+            // A cut-over since the pair was sealed (a role change) killed its
+            // access token: the same refresh token, a fresh access token.
+            if (revocations.isRevoked(decode(earlierTokens.accessToken).payload)) {
+              const fresh = issueTokens(user, outcome.session.id, '', 0)
+              earlierTokens = {
+                ...earlierTokens,
+                accessToken: fresh.accessToken,
+                expiresIn: fresh.expiresIn,
+              }
+            }
+            return { user: publicUser(user), sessionId: outcome.session.id, tokens: earlierTokens }
+          }
+          return await refreshReused(outcome.session, client, { withinGrace: true })
         }
-        case 'reused': {
-          // RFC 9700 §4.14.2: a used refresh token presented again means one of
-          // the two parties holds a stolen copy: end the whole family.
-          await store.sessions.revokeSession(outcome.session.id, now(), 'refresh_token_reused')
-          await revokeSessions([outcome.session.id])
-          metrics.inc('refresh_reuse_detected')
-          await audit('refresh.reuse_detected', client, {
-            userId: outcome.session.userId,
-            sessionId: outcome.session.id,
-          })
-          deps.log?.warn({ sessionId: outcome.session.id }, 'refresh token reuse: session revoked')
-          throw new AuthError(
-            'refresh_token_reused',
-            'the refresh token was already used; the session is revoked',
-          )
-        }
+        case 'reused':
+          return await refreshReused(outcome.session, client, { withinGrace: false })
         default:
           throw new AuthError('invalid_refresh_token', 'the refresh token is not valid')
       }

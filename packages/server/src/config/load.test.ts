@@ -49,9 +49,10 @@ describe('loadConfig defaults', () => {
           ipPoints: 100,
           ipWindowSeconds: 900,
           freeFailures: 5,
+          accountFreeFailures: 50,
           maxBackoffSeconds: 900,
         },
-        signupRateLimit: 20,
+        signupRateLimit: 1000,
         refreshRateLimit: 60,
         logLevel: 'info',
         cookieSecure: false,
@@ -164,12 +165,21 @@ describe('loadConfig values', () => {
       ipPoints: 100,
       ipWindowSeconds: 900,
       freeFailures: 3,
+      accountFreeFailures: 50,
       maxBackoffSeconds: 900,
     })
     assert.deepEqual(
-      load({ TESSERA_LOGIN_RATE_LIMIT: ' ip=1000/1h , fails=10, maxBackoff=30m' }).loginRateLimit,
-      { ipPoints: 1000, ipWindowSeconds: 3600, freeFailures: 10, maxBackoffSeconds: 1800 },
+      load({ TESSERA_LOGIN_RATE_LIMIT: ' ip=1000/1h , fails=10, accountFails=200, maxBackoff=30m' })
+        .loginRateLimit,
+      {
+        ipPoints: 1000,
+        ipWindowSeconds: 3600,
+        freeFailures: 10,
+        accountFreeFailures: 200,
+        maxBackoffSeconds: 1800,
+      },
     )
+    assert.equal(load({ ...PROD, TESSERA_MASTER_KEY: key32() }).signupRateLimit, 20)
   })
 
   test('HS secrets, master key and feed key', () => {
@@ -549,7 +559,10 @@ describe('describeConfig', () => {
     assert.match(line('TESSERA_REVOCATION_FEED_KEY'), /<set, redacted>\s+\(env\)$/)
     assert.match(line('TESSERA_REDIS_URL'), /<not set>\s+\(default\)$/)
     assert.match(line('TESSERA_ACCESS_TOKEN_TTL'), /\s15m\s+\(default\)$/)
-    assert.match(line('TESSERA_LOGIN_RATE_LIMIT'), /ip=100\/15m,fails=5,maxBackoff=15m/)
+    assert.match(
+      line('TESSERA_LOGIN_RATE_LIMIT'),
+      /ip=100\/15m,fails=5,accountFails=50,maxBackoff=15m/,
+    )
     assert.match(line('TESSERA_DATABASE_URL'), /postgres:\/\/app:redacted@db\/tessera/)
     for (const secret of [master, hs, feed, 'db-password-1', 'ssl-pass-2']) {
       assert.ok(!text.includes(secret), `leaked ${secret}`)

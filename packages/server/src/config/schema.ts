@@ -84,6 +84,7 @@ export const DEFAULT_LOGIN_RATE_LIMIT: Readonly<LoginRateLimit> = Object.freeze(
   ipPoints: 100,
   ipWindowSeconds: 900,
   freeFailures: 5,
+  accountFreeFailures: 50,
   maxBackoffSeconds: 900,
 })
 
@@ -119,7 +120,7 @@ function parseHsSecrets(raw: string, context: ParseContext): Config['hsSecrets']
 }
 
 const LOGIN_RATE_LIMIT_FORMAT =
-  'comma-separated ip=<attempts>/<duration>, fails=<count>, maxBackoff=<duration> (any of them, e.g. ip=100/15m,fails=5,maxBackoff=15m)'
+  'comma-separated ip=<attempts>/<duration>, fails=<count>, accountFails=<count>, maxBackoff=<duration> (any of them, e.g. ip=100/15m,fails=5,accountFails=50,maxBackoff=15m)'
 
 function parseLoginRateLimit(raw: string): LoginRateLimit {
   const limit: LoginRateLimit = { ...DEFAULT_LOGIN_RATE_LIMIT }
@@ -140,6 +141,8 @@ function parseLoginRateLimit(raw: string): LoginRateLimit {
         limit.ipWindowSeconds = parseSeconds(window, 1)
       } else if (name === 'fails') {
         limit.freeFailures = parseInteger(value, 0, 1000)
+      } else if (name === 'accountFails') {
+        limit.accountFreeFailures = parseInteger(value, 0, 100_000)
       } else if (name === 'maxBackoff') {
         limit.maxBackoffSeconds = parseSeconds(value, 1)
       } else {
@@ -156,7 +159,7 @@ function parseLoginRateLimit(raw: string): LoginRateLimit {
 }
 
 function formatLoginRateLimit(limit: Readonly<LoginRateLimit>): string {
-  return `ip=${limit.ipPoints}/${formatSeconds(limit.ipWindowSeconds)},fails=${limit.freeFailures},maxBackoff=${formatSeconds(limit.maxBackoffSeconds)}`
+  return `ip=${limit.ipPoints}/${formatSeconds(limit.ipWindowSeconds)},fails=${limit.freeFailures},accountFails=${limit.accountFreeFailures},maxBackoff=${formatSeconds(limit.maxBackoffSeconds)}`
 }
 
 function parseOrigins(raw: string): string[] {
@@ -475,8 +478,8 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
   variable({
     name: 'TESSERA_LOGIN_RATE_LIMIT',
     key: 'loginRateLimit',
-    doc: 'Login attempts per IP per window; consecutive failures per account (and account+IP) before a growing back-off (1s, 2s, 4s… up to maxBackoff).',
-    unit: 'ip=<n>/<duration>,fails=<n>,maxBackoff=<duration>',
+    doc: 'Login attempts per IP per window; consecutive failures per account+IP before that client backs off (1s, 2s, 4s… up to maxBackoff); failures of the account from all addresses before clients that failed on it back off too (docs/http-api.md, "Login throttling").',
+    unit: 'ip=<n>/<duration>,fails=<n>,accountFails=<n>,maxBackoff=<duration>',
     secret: false,
     parse: parseLoginRateLimit,
     default: DEFAULT_LOGIN_RATE_LIMIT,
@@ -485,11 +488,13 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
   variable({
     name: 'TESSERA_SIGNUP_RATE_LIMIT',
     key: 'signupRateLimit',
-    doc: 'Signups per IP per hour.',
+    doc: 'Signups per IP per hour (1000 outside production, so a developer never waits).',
     unit: 'signups per IP per hour',
     secret: false,
+    defaultText: '20 in production, 1000 otherwise',
+    envExample: '20',
     parse: (raw) => parseInteger(raw, 1, Number.MAX_SAFE_INTEGER),
-    default: 20,
+    default: (context) => (production(context) ? 20 : 1000),
     format: String,
   }),
   variable({

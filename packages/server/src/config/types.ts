@@ -5,8 +5,14 @@ export interface LoginRateLimit {
   /** All login attempts per IP per window (shared NAT is common: keep it generous). */
   ipPoints: number
   ipWindowSeconds: number
-  /** Consecutive failures per account (and per account+IP) allowed before back-off starts. */
+  /** Consecutive failures per account+IP allowed before that pair backs off. */
   freeFailures: number
+  /**
+   * Failures of one account from every address before the account-wide
+   * back-off starts; it then slows only clients that have failed on the
+   * account themselves, so the owner's correct password still gets in.
+   */
+  accountFreeFailures: number
   /** Back-off after that: 2^(failures - freeFailures) seconds, capped at this. */
   maxBackoffSeconds: number
 }
