@@ -21,7 +21,7 @@ import type { WireCode } from './error-codes.ts'
 import { BODY_LIMIT, httpServerOptions } from './http-server-options.ts'
 import { registerPageRoutes } from './pages/routes.ts'
 import { createAuthenticate } from './plugins/authentication.ts'
-import { REFRESH_COOKIE } from './plugins/browser-session.ts'
+import { refreshCookieName } from './plugins/browser-session.ts'
 import { clientErrorHandler, sendError } from './plugins/errors.ts'
 import { createMetrics, type TesseraMetrics } from './plugins/metrics.ts'
 import { generateRequestId } from './plugins/request-context.ts'
@@ -278,7 +278,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          refreshCookie: { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE },
+          refreshCookie: { type: 'apiKey', in: 'cookie', name: refreshCookieName(config) },
           feedKey: { type: 'apiKey', in: 'header', name: 'X-Tessera-Feed-Key' },
         },
       },

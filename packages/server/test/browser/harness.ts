@@ -47,17 +47,21 @@ const CHROMIUM_ARGS = [
 /**
  * Declares a browser suite: `body` registers its tests, with `browser()` to
  * reach the Chromium that `before` launched. Without Chromium the suite is
- * one skipped test saying why (one failing test with CI=true).
+ * skipped with what enables it (one failing test with CI=true).
  */
-export function browserSuite(name: string, body: (browser: () => Browser) => void): void {
+export function browserSuite(
+  name: string,
+  body: (browser: () => Browser) => void,
+  options: { args?: readonly string[] } = {},
+): void {
   if (!existsSync(CHROMIUM_PATH)) {
-    const reason = `${CHROMIUM_PATH} is missing (Debian: apt-get install chromium; or set TESSERA_TEST_CHROMIUM)`
+    const reason = `${CHROMIUM_PATH} is missing: apt-get install chromium, or set TESSERA_TEST_CHROMIUM to a Chromium or Chrome binary`
     if (ON_CI) {
       test(`${name}: Chromium is available (required with CI=true)`, () => {
         assert.fail(`${reason}: the browser suites must run on CI`)
       })
     } else {
-      test.skip(`${name}: ${reason}; browser suite skipped`)
+      describe(name, { skip: reason }, () => {})
     }
     return
   }
@@ -66,7 +70,7 @@ export function browserSuite(name: string, body: (browser: () => Browser) => voi
     before(async () => {
       launched = await chromium.launch({
         executablePath: CHROMIUM_PATH,
-        args: CHROMIUM_ARGS,
+        args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
         headless: true,
         timeout: 30_000,
       })
@@ -135,6 +139,8 @@ export async function startPagesServer(
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
     const config = loadConfig({
+      // The default issuer is http://localhost:<TESSERA_PORT>; an empty value means the default.
+      TESSERA_PORT: String(port),
       TESSERA_ISSUER: url,
       TESSERA_DATA_DIR: dataDir,
       TESSERA_DATABASE_URL: `sqlite:${join(dataDir, 'tessera.db')}`,
@@ -165,7 +171,7 @@ export async function startPagesServer(
         status: reply.statusCode,
         code: request.errorCode,
         origin: request.headers.origin,
-        cookie: request.headers.cookie?.includes('tessera_refresh=') ?? false,
+        cookie: /(^|[;\s])(__Host-)?tessera_refresh=/.test(request.headers.cookie ?? ''),
       })
       done()
     })

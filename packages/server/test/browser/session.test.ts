@@ -215,7 +215,8 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
     second.on('request', (request) => calls.push(new URL(request.url()).pathname))
     await first.getByRole('button', { name: 'Log out', exact: true }).click()
     await first.waitForURL(`${server.url}/login`)
-    await second.waitForURL(`${server.url}/login?redirect_to=%2Faccount`)
+    // The other tab heard it on the BroadcastChannel, and its login page says so.
+    await second.waitForURL(`${server.url}/login?redirect_to=%2Faccount&reason=signed_out`)
     assert.deepEqual(
       calls.filter((path) => path.startsWith('/auth/')),
       [],
@@ -280,7 +281,7 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
 
     const from = server.seen.length
     await theirs.getByRole('button', { name: 'Reload the list' }).click()
-    await theirs.waitForURL(`${server.url}/login?redirect_to=%2Faccount`)
+    await theirs.waitForURL(`${server.url}/login?redirect_to=%2Faccount&reason=session_ended`)
     const calls = server.seen
       .slice(from)
       .filter((r) => !r.url.startsWith('/pages/'))
@@ -288,7 +289,7 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
     assert.deepEqual(calls.slice(0, 3), [
       'GET /auth/sessions 401 token_revoked',
       'POST /auth/refresh 401 invalid_refresh_token',
-      'GET /login?redirect_to=%2Faccount 200 null',
+      'GET /login?redirect_to=%2Faccount&reason=session_ended 200 null',
     ])
 
     // Signing in again returns to the page that sent the user away.
@@ -323,7 +324,7 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
     )
 
     await theirs.getByRole('button', { name: 'Reload the list' }).click()
-    await theirs.waitForURL(/\/login\?redirect_to=%2Faccount$/)
+    await theirs.waitForURL(/\/login\?redirect_to=%2Faccount&reason=session_ended$/)
     await one.close()
     await other.close()
   })
@@ -350,7 +351,7 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
     assert.equal(await current.getAttribute('aria-invalid'), null)
 
     await theirs.reload()
-    await theirs.waitForURL(/\/login\?redirect_to=%2Faccount$/)
+    await theirs.waitForURL(/\/login\?redirect_to=%2Faccount&reason=session_ended$/)
     await mine.reload()
     await waitForAccount(mine)
     await one.close()

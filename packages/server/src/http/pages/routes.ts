@@ -18,6 +18,7 @@ import {
   ICON_PATH,
   inspectPage,
   loginPage,
+  loginReasonOf,
   type RedirectState,
   SCRIPT_PATH,
   STYLE_PATH,
@@ -81,6 +82,8 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   const authOptions = (query: unknown) => ({
     brand,
     redirect: redirectOf(query),
+    reason: loginReasonOf((query as Record<string, unknown> | undefined)?.['reason']),
+    issuer: ownOrigin,
     redirectOrigins: origins,
     signupEnabled: config.signupEnabled,
   })

@@ -156,9 +156,47 @@ function withRedirect(path: string, redirect: RedirectState): string {
     : `${path}?redirect_to=${encodeURIComponent(redirect.target)}`
 }
 
+/**
+ * Why a page sent the user to /login (its `reason` parameter, set by app.js):
+ * a fixed table, so nothing from the URL is ever shown.
+ */
+export const LOGIN_REASONS = {
+  session_ended: 'Your session has ended. Log in again to continue.',
+  signed_out: 'You signed out in another tab.',
+  reused:
+    'Your session was ended to protect your account: its refresh token was used twice, which can mean a copy was stolen. Log in again.',
+  origin_refused:
+    'The server does not accept sign-ins from this page’s address, so your session cannot be used here.',
+  cookie_conflict:
+    'Your browser sent this site’s session cookie twice (another site may have set one). Clear this site’s cookies, then log in again.',
+} as const
+
+export type LoginReason = keyof typeof LOGIN_REASONS
+
+/** The `reason` query parameter, when it is one of the table's. */
+export function loginReasonOf(raw: unknown): LoginReason | undefined {
+  return typeof raw === 'string' && Object.hasOwn(LOGIN_REASONS, raw)
+    ? (raw as LoginReason)
+    : undefined
+}
+
+function reasonNotice(reason: LoginReason | undefined, issuer: string): HtmlValue {
+  if (reason === undefined) return ''
+  // For a refused origin, where it works: the operator's issuer (not secret).
+  const where =
+    reason === 'origin_refused'
+      ? html` Open <a href="${`${issuer}/login`}">${issuer}</a>, or ask the operator to add this address to TESSERA_ALLOWED_ORIGINS.`
+      : ''
+  return html`<p class="notice" id="login-reason" role="status">${LOGIN_REASONS[reason]}${where}</p>`
+}
+
 interface AuthPageOptions {
   readonly brand: Branding
   readonly redirect: RedirectState
+  /** Why the user was sent here (login page only). */
+  readonly reason?: LoginReason | undefined
+  /** The issuer's URL, named by the origin_refused notice. */
+  readonly issuer: string
   /** Origins a redirect may go to, for app.js to check again (space-separated). */
   readonly redirectOrigins: readonly string[]
   readonly signupEnabled: boolean
@@ -176,6 +214,7 @@ export function loginPage(options: AuthPageOptions): string {
 <h1>Log in</h1>
 <p class="lead">to your ${options.brand.name} account</p>
 ${NEEDS_SCRIPT}
+${reasonNotice(options.reason, options.issuer)}
 ${redirectNotice(options.redirect)}
 ${form({
   id: 'login',

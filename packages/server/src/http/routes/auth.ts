@@ -9,6 +9,7 @@ import { accessOf, readBearerToken } from '../plugins/authentication.ts'
 import {
   assertCsrf,
   clearRefreshCookie,
+  hasRefreshCookie,
   isBrowserRequest,
   readRefreshCookie,
   setRefreshCookie,
@@ -69,7 +70,7 @@ export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
 
   /** The cookie's token, after the CSRF checks that a cookie-authenticated call needs. */
   function cookieToken(request: FastifyRequest): string | undefined {
-    const token = readRefreshCookie(request)
+    const token = readRefreshCookie(request, config)
     if (token === undefined) return undefined
     assertCsrf(request, config)
     return token
@@ -77,7 +78,7 @@ export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
 
   /** Browser clients (or anything holding the cookie) get it cleared. */
   function clearCookieIfBrowser(request: FastifyRequest, reply: FastifyReply): void {
-    if (isBrowserRequest(request) || readRefreshCookie(request) !== undefined) {
+    if (isBrowserRequest(request) || hasRefreshCookie(request, config)) {
       clearRefreshCookie(reply, config)
     }
   }
@@ -129,7 +130,7 @@ export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
         querystring: NoQuery,
         summary: 'Rotate the refresh token; get a new pair',
         description:
-          'The refresh token comes from the body, or from the `tessera_refresh` cookie together with `X-Tessera-CSRF: 1`.',
+          'The refresh token comes from the body, or from the refresh cookie (`__Host-tessera_refresh` on https, `tessera_refresh` on http) together with `X-Tessera-CSRF: 1`.',
         security: REFRESH_AUTH,
         body: RefreshBody,
         response: withErrors({ 200: TokenResponse }),

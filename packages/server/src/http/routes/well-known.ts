@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto'
 import { type Static, Type } from '@sinclair/typebox'
-import { REFRESH_COOKIE } from '../plugins/browser-session.ts'
+import { refreshCookieName } from '../plugins/browser-session.ts'
 import { NoQuery, withErrors } from '../schemas/common.ts'
 import { Discovery, Jwks } from '../schemas/discovery.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
@@ -90,7 +90,7 @@ export function registerWellKnownRoutes(app: TypedApp, deps: RouteDeps): void {
           sessions_endpoint: url('/auth/sessions'),
           password_endpoint: url('/auth/password'),
           openapi_endpoint: url('/openapi.json'),
-          refresh_cookie_name: REFRESH_COOKIE,
+          refresh_cookie_name: refreshCookieName(config),
           csrf_header_name: 'X-Tessera-CSRF',
         },
       }

@@ -24,3 +24,7 @@ export function webCryptoParams(
       verifyParams: { name: string; hash?: string; saltLength?: number }
     }
   | undefined
+export function signOutReason(
+  status: number,
+  error: { code?: string; reason?: string },
+): 'cookie_conflict' | 'origin_refused' | 'reused' | 'session_ended' | undefined

@@ -198,6 +198,8 @@ export function webCryptoParams(alg, jwk) {
 let accessToken
 let refreshTimer
 let refreshing
+/** Why the last refresh was refused, as /login's `reason` (undefined: no session to speak of). */
+let endReason
 
 /**
  * The server could not answer for now (429, 5xx): unlike a 401, this says
@@ -233,7 +235,7 @@ function rememberSession(body) {
 
 async function refreshOnTimer() {
   try {
-    if (!(await refresh())) goToLogin()
+    if (!(await refresh())) goToLogin(endReason)
   } catch (error) {
     // Offline or busy for a moment: try again later, the token may still be valid
     // (and if it expires first, the next call's 401 refreshes it).
@@ -266,6 +268,7 @@ function refresh() {
         throw new Unavailable(await errorOf(response))
       }
       // 401 (no cookie, or its session is gone) or 403: signed out.
+      endReason = signOutReason(response.status, await errorOf(response))
       forgetSession()
       return false
     } finally {
@@ -275,11 +278,25 @@ function refresh() {
   return refreshing
 }
 
+/**
+ * The `reason` /login shows for a refused refresh (issue #13: a page sent back
+ * to /login says why). No cookie at all (`missing_token`) is a first visit:
+ * nothing to explain.
+ */
+export function signOutReason(status, error) {
+  if (status === 403 && error.code === 'csrf_failed') {
+    return error.reason === 'duplicate_cookie' ? 'cookie_conflict' : 'origin_refused'
+  }
+  if (status !== 401 || error.code === 'missing_token') return undefined
+  return error.code === 'refresh_token_reused' ? 'reused' : 'session_ended'
+}
+
 /** Leaves for /login, asking to come back here afterwards; returns undefined (what api() answers then). */
-function goToLogin() {
+function goToLogin(reason) {
   forgetSession()
   const back = `${location.pathname}${location.search}`
-  location.assign(`/login?redirect_to=${encodeURIComponent(back)}`)
+  const why = reason === undefined ? '' : `&reason=${encodeURIComponent(reason)}`
+  location.assign(`/login?redirect_to=${encodeURIComponent(back)}${why}`)
 }
 
 /** What to show when a call threw instead of answering. */
@@ -326,7 +343,7 @@ function callApi(path, method, body, token) {
 async function api(path, { method = 'GET', body } = {}) {
   if (accessToken === undefined) await refresh()
   let token = accessToken
-  if (token === undefined) return goToLogin()
+  if (token === undefined) return goToLogin(endReason)
   let response = await callApi(path, method, body, token)
   if (!(await refusesToken(response))) return response
   // One refresh, one retry: the token may have expired while the tab slept.
@@ -334,9 +351,9 @@ async function api(path, { method = 'GET', body } = {}) {
   // another call has replaced meanwhile just retries with the new one.
   if (accessToken === token) await refresh()
   token = accessToken
-  if (token === undefined) return goToLogin()
+  if (token === undefined) return goToLogin(endReason)
   response = await callApi(path, method, body, token)
-  return (await refusesToken(response)) ? goToLogin() : response
+  return (await refusesToken(response)) ? goToLogin('session_ended') : response
 }
 
 // ---------------------------------------------------------------------------
@@ -637,7 +654,7 @@ function initAccount() {
   // channel, never a token.
   const tabs = new BroadcastChannel('tessera-session')
   tabs.addEventListener('message', (event) => {
-    if (event.data === 'signed-out') goToLogin()
+    if (event.data === 'signed-out') goToLogin('signed_out')
   })
   initPasswordForm()
   document.getElementById('sessions-reload').addEventListener('click', reloadSessions)
