@@ -232,6 +232,11 @@ describe('signup and refresh', () => {
     advance(600)
     await limits.checkSignup(USER)
     assert.equal(await limited(() => limits.checkSignup(USER)), 3000)
+    // Not the login message: it names the limit, its variable and the wait (issue #13).
+    await assert.rejects(limits.checkSignup(USER), {
+      message:
+        'too many signups from this address: the limit is 2 an hour (TESSERA_SIGNUP_RATE_LIMIT); try again in 50 minutes',
+    })
     await limits.checkSignup(ATTACKER)
     advance(3000)
     await limits.checkSignup(USER)
