@@ -3,6 +3,7 @@
 // receives its collaborators.
 
 import { createHash } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
 import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
@@ -67,13 +68,11 @@ export async function createTessera(
 ): Promise<Tessera> {
   const now = options.now ?? Date.now
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'tessera' } })
-  const masterKey = await loadMasterKey({
-    masterKey: config.masterKey,
-    production: config.production,
-    dataDir: config.dataDir,
-    warn: (message: string) => log.warn(message),
-  })
-  const sealer = createSealer(masterKey)
+  // The development key will live in the data dir next to the SQLite file:
+  // made private (0700) before the store creates either.
+  if (config.masterKey === undefined && !config.production) {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  }
   const store = await createSqlStore(config.databaseUrl, {
     log: (message: string) => log.info(message),
   })
@@ -91,6 +90,18 @@ export async function createTessera(
     if (redis !== undefined) ensureConnecting(redis)
     // The store logs each migration it applies.
     await store.migrate()
+    // After the store: a lost development key file must not be replaced by a
+    // new key that cannot open the keys already in the database.
+    const sealer = createSealer(
+      await loadMasterKey({
+        masterKey: config.masterKey,
+        production: config.production,
+        dataDir: config.dataDir,
+        warn: (message: string) => log.warn(message),
+        hasSealedKeys: async () => (await store.keys.listKeys()).length > 0,
+        databaseUrl: config.databaseUrl,
+      }),
+    )
 
     const keyRing = createKeyRing({
       store: store.keys,

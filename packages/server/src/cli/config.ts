@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { describeConfig } from '../config/index.ts'
-import { configFromEnv } from './serve.ts'
+import { loadCliConfig } from './serve.ts'
 
 export function register(program: Command): void {
   program
@@ -10,7 +10,12 @@ export function register(program: Command): void {
     .description(
       'validate TESSERA_* variables and print the effective configuration (secrets redacted)',
     )
-    .action(() => {
-      process.stdout.write(`${describeConfig(configFromEnv())}\n`)
+    .option('--env-file <path>', 'read variables from this file instead of ./.env')
+    .action((options: { envFile?: string }) => {
+      const { config, envFile, warnings } = loadCliConfig({ envFile: options.envFile })
+      // On stderr: stdout is the configuration alone.
+      if (envFile !== undefined) process.stderr.write(`read variables from ${envFile}\n`)
+      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`)
+      process.stdout.write(`${describeConfig(config)}\n`)
     })
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { isJwtError, type JwtErrorCode } from '@tessera/jwt'
 import { CommanderError } from 'commander'
+import { MasterKeyError } from '../tokens/master-key.ts'
 
 /**
  * Exit codes. Only `invalid` says anything about a token: scripts can treat 1
@@ -69,6 +70,11 @@ export function reportError(error: unknown): number {
   if (error instanceof CliError) {
     printError(error.message)
     return error.exitCode
+  }
+  // A lost or unreadable key file is the operator's to fix, not a bug.
+  if (error instanceof MasterKeyError) {
+    printError(error.message)
+    return EXIT.usage
   }
   const message = error instanceof Error ? error.message : String(error)
   printError(`internal: ${message}`)

@@ -94,6 +94,31 @@ A secret's value never appears in such a line. An empty value counts as
 unset. \`.env.example\` at the repository root lists the same variables with
 their defaults.
 
+## Where values come from
+
+From the first that sets a variable:
+
+1. A flag of \`tessera serve\`: \`--port\` sets \`TESSERA_PORT\`, \`--host\`
+   \`TESSERA_HOST\`, \`--data-dir\` \`TESSERA_DATA_DIR\`.
+2. The environment.
+3. A \`.env\` file in the working directory, when there is one (the
+   repository root for \`./dev\`); \`tessera serve --env-file <path>\` and
+   \`tessera config check --env-file <path>\` read that file instead, which
+   must then exist. The syntax is Node.js's (\`KEY=value\`, \`#\` comments,
+   quotes); \`tessera serve\` logs the path it read. Copy \`.env.example\` to
+   \`.env\` to start one.
+4. The default.
+
+A \`TESSERA_*\` variable that Tessera does not read is most likely a typo, and
+would otherwise leave the default in place without a word: \`tessera serve\`
+logs a warning for each one and \`tessera config check\` prints it on stderr,
+with the closest known name (\`TESSERA_PROT is not a Tessera variable and is
+ignored; did you mean TESSERA_PORT?\`). The variables of the test suites
+(\`TESSERA_TEST_*\`) and of the example resource servers are not warned about.
+\`NODE_ENV\` accepts \`development\`, \`production\` and \`test\` only:
+\`NODE_ENV=prod\` is an error rather than a development server with the
+production refusals off.
+
 ## Variables
 
 Durations are seconds in the running configuration.

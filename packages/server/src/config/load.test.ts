@@ -463,9 +463,15 @@ describe('production refusals', () => {
     assert.deepEqual(config.allowedOrigins, ['https://auth.example.com'])
   })
 
-  test('NODE_ENV other than "production" is development', () => {
-    assert.equal(load({ NODE_ENV: 'staging' }).production, false)
-    assert.equal(load({ NODE_ENV: 'Production' }).production, false)
+  test('NODE_ENV development or test is not production; any other value is refused, not taken for development', () => {
+    assert.equal(load({ NODE_ENV: 'development' }).production, false)
+    assert.equal(load({ NODE_ENV: 'test' }).production, false)
+    for (const typo of ['prod', 'Production', 'PRODUCTION', 'staging']) {
+      assert.equal(
+        failure({ ...PROD, NODE_ENV: typo }, 'NODE_ENV'),
+        `NODE_ENV: expected one of development, production, test, got "${typo}"`,
+      )
+    }
   })
 
   test('no master key', () => {

@@ -68,6 +68,7 @@ function variable<K extends keyof Config>(spec: ConfigVariable<K>): ConfigVariab
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const NODE_ENVS = ['development', 'production', 'test'] as const
 
 /** HMAC key sizes: RFC 7518 §3.2 requires at least the hash output. */
 const HS_SECRET_BYTES: Readonly<Partial<Record<Algorithm, number>>> = {
@@ -229,10 +230,10 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
   variable({
     name: 'NODE_ENV',
     key: 'production',
-    doc: '`production` turns on the production refusals (docs/configuration.md); anything else is development.',
-    unit: '',
+    doc: '`production` turns on the production refusals (docs/configuration.md); `development` and `test` do not. Any other value is refused: a typo must not switch the refusals off.',
+    unit: 'development|production|test',
     secret: false,
-    parse: (raw) => raw === 'production',
+    parse: (raw) => parseOneOf(raw, NODE_ENVS) === 'production',
     default: false,
     format: (value) => (value ? 'production' : 'development'),
   }),

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { loadMasterKey } from './master-key.ts'
+import { loadMasterKey, MasterKeyError } from './master-key.ts'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-master-key-'))
 after(() => rm(root, { recursive: true, force: true }))
@@ -140,4 +140,54 @@ test('a key file that does not hold 32 bytes of base64url is refused, not replac
     )
     assert.equal(await readFile(path, 'utf8'), content)
   }
+})
+
+test('a lost key file next to sealed keys: refused with the file and both ways out, and no key is generated', async () => {
+  const dataDir = freshDir()
+  const databaseUrl = `sqlite:${join(dataDir, 'tessera.db')}`
+  const path = join(dataDir, 'master.key')
+  await assert.rejects(
+    loadMasterKey({
+      masterKey: undefined,
+      production: false,
+      dataDir,
+      warn: () => {},
+      hasSealedKeys: async () => true,
+      databaseUrl,
+    }),
+    (error: unknown) =>
+      error instanceof MasterKeyError &&
+      error.message ===
+        `the master key file ${path} is missing, and ${join(dataDir, 'tessera.db')} holds signing keys sealed with it: restore ${path} (or set TESSERA_MASTER_KEY to its value), or start over by moving ${join(dataDir, 'tessera.db')} away`,
+  )
+  await assert.rejects(stat(path), { code: 'ENOENT' })
+  // A PostgreSQL URL is never shown (it may hold a password).
+  await assert.rejects(
+    loadMasterKey({
+      masterKey: undefined,
+      production: false,
+      dataDir,
+      warn: () => {},
+      hasSealedKeys: async () => true,
+      databaseUrl: 'postgres://tessera:hunter2@db/tessera',
+    }),
+    (error: unknown) =>
+      error instanceof MasterKeyError &&
+      error.message.includes('moving the PostgreSQL database away') &&
+      !error.message.includes('hunter2'),
+  )
+})
+
+test('the store is asked only when the key file is missing; an empty one gets a new key', async () => {
+  const dataDir = freshDir()
+  let asked = 0
+  const hasSealedKeys = async (): Promise<boolean> => {
+    asked++
+    return false
+  }
+  const options = { masterKey: undefined, production: false, dataDir, warn: () => {} }
+  const first = await loadMasterKey({ ...options, hasSealedKeys })
+  assert.equal(asked, 1)
+  const second = await loadMasterKey({ ...options, hasSealedKeys: async () => true })
+  assert.ok(second.equals(first), 'an existing file is used whatever the store holds')
 })

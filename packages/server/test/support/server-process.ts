@@ -3,9 +3,9 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 
@@ -32,6 +32,17 @@ export function makeDataDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
+/**
+ * The child's working directory: the data dir, or the closest directory above
+ * it that exists. Not the repository root, where a developer's ./.env would
+ * reach the tests.
+ */
+function workingDir(dataDir: string): string {
+  let dir = dataDir
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir)
+  return dir
+}
+
 function childEnv(dataDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME }
   return { ...base, ...TEST_ENV, TESSERA_DATA_DIR: dataDir, ...env }
@@ -43,7 +54,7 @@ export async function startServer(
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--conditions=source', main, 'serve'], {
-    cwd: repoRoot,
+    cwd: workingDir(dataDir),
     env: childEnv(dataDir, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -95,7 +106,7 @@ export async function runCli(
       process.execPath,
       ['--conditions=source', main, ...args],
       {
-        cwd: repoRoot,
+        cwd: workingDir(dataDir),
         env: childEnv(dataDir, env),
       },
     )

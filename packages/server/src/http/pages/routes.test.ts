@@ -204,13 +204,20 @@ describe('hosted pages: assets', () => {
   test('the pages are not in the OpenAPI document', async () => {
     const response = await get('/openapi.json')
     const paths = Object.keys((JSON.parse(response.body) as { paths: object }).paths)
-    for (const path of [...PAGES, '/pages/app.js']) assert.ok(!paths.includes(path), path)
+    for (const path of [...PAGES, '/pages/app.js', '/']) assert.ok(!paths.includes(path), path)
+  })
+
+  test('GET / redirects (302) to /account, which sends a signed-out visitor to /login', async () => {
+    const response = await get('/')
+    assert.equal(response.statusCode, 302)
+    assert.equal(response.headers.location, '/account')
+    assert.equal((await get('/?x=1')).headers.location, '/account')
   })
 })
 
 describe('hosted pages: TESSERA_PAGES=false', () => {
-  test('every page and asset is the API’s 404', async () => {
-    for (const path of [...PAGES, '/pages/app.js', '/pages/app.css']) {
+  test('every page and asset is the API’s 404, and so is GET /', async () => {
+    for (const path of [...PAGES, '/pages/app.js', '/pages/app.css', '/']) {
       const response = await get(path, { pagesEnabled: false })
       assert.equal(response.statusCode, 404, path)
       assert.equal(JSON.parse(response.body).error.code, 'not_found')

@@ -96,6 +96,9 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   )
   const account = accountPage(brand)
   app.get('/account', HIDDEN, async (_request, reply) => sendPage(reply, account))
+  // The server's root leads to the pages (the account page sends a signed-out
+  // visitor on to /login); without pages, / stays the API's 404.
+  app.get('/', HIDDEN, async (_request, reply) => reply.redirect('/account', 302))
   const inspect = inspectPage(brand, config.issuer)
   app.get('/inspect', HIDDEN, async (_request, reply) => sendPage(reply, inspect))
 
