@@ -16,7 +16,7 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
 const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL
 const skip =
   databaseUrl === undefined && process.env.CI !== 'true'
-    ? 'TESSERA_TEST_DATABASE_URL is not set: the scale-out suite needs PostgreSQL, skipped'
+    ? 'set TESSERA_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test'
     : false
 
 interface Json {

@@ -23,9 +23,14 @@ const ON_CI = process.env.CI === 'true'
 const T0 = 1_800_000_000_000
 const DAY = 86_400_000
 
-/** Why the database cannot be used, or undefined when it can. */
+/**
+ * Why the database cannot be used, phrased as what enables the suites (the
+ * test reporter lists it at the end of the run), or undefined when it can.
+ */
 async function unavailability(url: string | undefined): Promise<string | undefined> {
-  if (url === undefined) return 'TESSERA_TEST_DATABASE_URL is not set'
+  if (url === undefined) {
+    return 'set TESSERA_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test'
+  }
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
   // A connection that fails after connecting must not crash the probe.
   client.on('error', () => {})
@@ -35,7 +40,7 @@ async function unavailability(url: string | undefined): Promise<string | undefin
     return undefined
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'no code'
-    return `PostgreSQL at TESSERA_TEST_DATABASE_URL is unreachable (${code})`
+    return `PostgreSQL at TESSERA_TEST_DATABASE_URL is unreachable (${code}): start it or fix the URL`
   } finally {
     await client.end().catch(() => {})
   }
@@ -49,7 +54,7 @@ if (BASE_URL === undefined || unavailable !== undefined) {
       assert.fail(`${reason}: the PostgreSQL suites must run on CI`)
     })
   } else {
-    it.skip(`${reason}: PostgreSQL suites skipped`)
+    describe('PostgreSQL storage contract, instances and outages', { skip: reason }, () => {})
   }
 } else {
   registerSuites(BASE_URL)
