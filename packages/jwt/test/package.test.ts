@@ -1,8 +1,23 @@
 // The published package must work where Node does not strip types: compiled
 // JavaScript and .d.ts from `npm pack`, installed into a scratch project.
+// The package is packed from a copy in a temporary directory, so its prepack
+// build writes dist/ there: the checkout's packages/jwt/dist/ is never
+// created (a stale one would shadow src/ for anything run without
+// --conditions=source).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, test } from 'node:test'
@@ -14,10 +29,37 @@ after(() => rmSync(scratch, { recursive: true, force: true }))
 const run = (cmd: string, args: string[], cwd: string): string =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
+/**
+ * A copy of packages/jwt as it sits in the repository (without dist/ and
+ * node_modules/), with the base tsconfig its build extends and the
+ * workspace's node_modules (tsc, @types/node) linked in. Returns its path.
+ */
+function stagePackage(): string {
+  const stage = join(scratch, 'stage')
+  const source = join(root, 'packages/jwt')
+  const copy = join(stage, 'packages/jwt')
+  mkdirSync(copy, { recursive: true })
+  copyFileSync(join(root, 'tsconfig.base.json'), join(stage, 'tsconfig.base.json'))
+  cpSync(source, copy, {
+    recursive: true,
+    filter: (path) => path !== join(source, 'dist') && path !== join(source, 'node_modules'),
+  })
+  symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'), 'dir')
+  return copy
+}
+
 test('npm pack of @tessera/jwt installs and imports in a scratch project', {
   timeout: 120_000,
 }, () => {
-  run('npm', ['pack', '--silent', '-w', 'packages/jwt', '--pack-destination', scratch], root)
+  const distBefore = statOrUndefined(join(root, 'packages/jwt/dist'))
+  const staged = stagePackage()
+  // prepack builds dist/ inside the copy.
+  run('npm', ['pack', '--silent', '--pack-destination', scratch], staged)
+  assert.deepEqual(
+    statOrUndefined(join(root, 'packages/jwt/dist')),
+    distBefore,
+    "the checkout's packages/jwt/dist/ is left as it was",
+  )
   const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'))
   assert.ok(tarball, 'npm pack wrote a tarball')
   const files = run('tar', ['-tzf', join(scratch, tarball)], scratch).split('\n')
@@ -69,3 +111,8 @@ console.log(sub)`,
     scratch,
   )
 })
+
+/** The mtime of a path, or undefined when it does not exist. */
+function statOrUndefined(path: string): number | undefined {
+  return existsSync(path) ? statSync(path).mtimeMs : undefined
+}
