@@ -178,6 +178,55 @@ function unavailable(message: string, cause?: unknown): JwtError {
   return new JwtError('jwks_unavailable', message, cause === undefined ? undefined : { cause })
 }
 
+/** What a network error code means, for the few that tell the user what to fix. */
+const NETWORK_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused: nothing listens there',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+}
+
+/**
+ * Why `fetch` failed, from the `code` of the error or its causes (undici puts
+ * the socket's error under `cause`), e.g. `connection refused: nothing listens
+ * there (ECONNREFUSED)`. Codes only: their messages name the address, and
+ * nothing of the URL goes into ours.
+ */
+function networkReason(error: unknown): string | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
+      const known = NETWORK_ERRORS[code]
+      if (known !== undefined) return `${known} (${code})`
+      if (code.includes('CERT') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))
+        return `TLS certificate not accepted (${code})`
+      return code
+    }
+    current = current.cause
+  }
+  return undefined
+}
+
+/** Hints for the statuses a misconfigured JWKS URL gives. */
+function statusHint(status: number): string {
+  if (status >= 300 && status < 400) return ', a redirect: it is not followed, use the final URL'
+  if (status === 401 || status === 403) return ': the JWKS needs credentials (options.headers)'
+  if (status === 404) return ' Not Found: check the JWKS URL'
+  return ''
+}
+
+/** `text/html`: a media type only, so a server cannot put much in our message. */
+function mediaType(headers: Headers): string {
+  const type = headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() ?? ''
+  return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(type) && type.length <= 80
+    ? type
+    : 'no content-type'
+}
+
 /** Reads at most `maxBytes` of the body; stops reading (and aborts) past that. */
 async function readBody(response: Response, maxBytes: number, abort: () => void): Promise<string> {
   const declared = response.headers.get('content-length')
@@ -225,14 +274,14 @@ async function download(
   })
   if (response.status !== 200) {
     abort()
-    throw unavailable(`the JWKS answered HTTP ${response.status}`)
+    throw unavailable(`the JWKS answered HTTP ${response.status}${statusHint(response.status)}`)
   }
   const text = await readBody(response, settings.maxBytes, abort)
   let document: unknown
   try {
     document = JSON.parse(text)
   } catch (error) {
-    throw unavailable('the JWKS response is not JSON', error)
+    throw unavailable(`the JWKS response is not JSON (${mediaType(response.headers)})`, error)
   }
   if (
     document === null ||
@@ -271,7 +320,11 @@ function fetchJwks(settings: Settings): Promise<Fetched> {
         timeout.removeEventListener('abort', onTimeout)
         if (error instanceof JwtError) reject(error)
         else if (timeout.aborted) onTimeout()
-        else reject(unavailable('the JWKS could not be fetched', error))
+        else {
+          const reason = networkReason(error)
+          const message = 'the JWKS could not be fetched'
+          reject(unavailable(reason === undefined ? message : `${message}: ${reason}`, error))
+        }
       },
     )
   })
@@ -335,7 +388,11 @@ class RemoteJwks implements RemoteKeySet {
       const now = this.#settings.now()
       if (this.#lastError !== undefined && !this.#cooledDown(now)) {
         // Without this, every request during an outage would hit the JWKS server.
-        return Promise.reject(unavailable('the JWKS is unavailable', this.#lastError))
+        // The last failure's message says why (refused, 404, not JSON...).
+        const wait = Math.ceil((this.#lastAttempt + this.#settings.cooldownMs - now) / 1000)
+        return Promise.reject(
+          unavailable(`${this.#lastError.message}; next try in ${wait} s`, this.#lastError),
+        )
       }
       pending = this.#fetch(now)
     }

@@ -630,6 +630,54 @@ describe('createRemoteKeySet: failures without a cached set', () => {
     assert.ok(url.length > 0)
   })
 
+  it('says why in the message: refused, 404, a redirect, not JSON; never the URL', async (t) => {
+    const down = createServer()
+    down.listen(0, '127.0.0.1')
+    await once(down, 'listening')
+    const { port } = down.address() as AddressInfo
+    down.close()
+    await once(down, 'close')
+    const refused = createRemoteKeySet(`http://127.0.0.1:${port}/jwks.json?api_key=s3cret`)
+    const messages = [
+      (await rejectsWith(refused.resolveKey('EdDSA', 'k1'), 'jwks_unavailable')).message,
+    ]
+
+    const server = await startServer(t)
+    const answers: [number, Record<string, string>, string][] = [
+      [404, {}, 'nope'],
+      [302, { location: 'https://elsewhere.example/jwks' }, ''],
+      [200, { 'content-type': 'text/html; charset=utf-8' }, '<html>login</html>'],
+    ]
+    for (const [status, headers, body] of answers) {
+      server.handler = (_req, res) => {
+        res.writeHead(status, headers)
+        res.end(body)
+      }
+      messages.push((await rejectsWith(remote(server).reload(), 'jwks_unavailable')).message)
+    }
+    assert.deepEqual(messages, [
+      'the JWKS could not be fetched: connection refused: nothing listens there (ECONNREFUSED)',
+      'the JWKS answered HTTP 404 Not Found: check the JWKS URL',
+      'the JWKS answered HTTP 302, a redirect: it is not followed, use the final URL',
+      'the JWKS response is not JSON (text/html)',
+    ])
+    for (const message of messages) assert.doesNotMatch(message, /127\.0\.0\.1|s3cret|elsewhere/)
+  })
+
+  it('during the cooldown after a failure, repeats why it failed and when it tries again', async (t) => {
+    const server = await startServer(t)
+    const clock = fakeClock()
+    const jwks = remote(server, { now: clock.now })
+    await rejectsWith(jwks.resolveKey('EdDSA', 'k1'), 'jwks_unavailable')
+    clock.advance(10)
+    const again = await rejectsWith(jwks.resolveKey('EdDSA', 'k1'), 'jwks_unavailable')
+    assert.equal(
+      again.message,
+      'the JWKS answered HTTP 404 Not Found: check the JWKS URL; next try in 20 s',
+    )
+    assert.equal(server.fetches, 1)
+  })
+
   it('retries a failed first fetch only after the cooldown', async (t) => {
     const server = await startServer(t)
     const clock = fakeClock()
