@@ -20,6 +20,8 @@ export interface ExampleConfig {
   readonly audience: string
   /** `TESSERA_FEED_KEY` (or `TESSERA_REVOCATION_FEED_KEY`): opens the revocation feed. */
   readonly feedKey: string | undefined
+  /** The variable `feedKey` came from, for log lines about it. */
+  readonly feedKeyVariable: 'TESSERA_FEED_KEY' | 'TESSERA_REVOCATION_FEED_KEY'
   /** `TESSERA_WHEN_STALE`: `refuse` (default) answers 503 while the feed is behind. */
   readonly whenStale: 'serve' | 'refuse'
 }
@@ -57,10 +59,14 @@ export function readConfig(env: NodeJS.ProcessEnv, defaultPort: number): Example
     throw new ConfigError('PORT must be a port number (0 picks a free one)')
   }
   const issuer = readUrl(env, 'TESSERA_ISSUER', 'http://localhost:3000')
-  const feedKey = env.TESSERA_FEED_KEY ?? env.TESSERA_REVOCATION_FEED_KEY
-  if (feedKey !== undefined && feedKey.length < 32) {
+  const feedKeyVariable =
+    env.TESSERA_FEED_KEY === undefined && env.TESSERA_REVOCATION_FEED_KEY !== undefined
+      ? 'TESSERA_REVOCATION_FEED_KEY'
+      : 'TESSERA_FEED_KEY'
+  const feedKey = env[feedKeyVariable]
+  if (feedKey !== undefined && feedKey !== '' && feedKey.length < 32) {
     // The server refuses shorter keys, so a short one here is a typo.
-    throw new ConfigError('TESSERA_FEED_KEY must be the server key (32 characters or more)')
+    throw new ConfigError(`${feedKeyVariable} must be the server key (32 characters or more)`)
   }
   const whenStale = env.TESSERA_WHEN_STALE ?? 'refuse'
   if (whenStale !== 'serve' && whenStale !== 'refuse') {
@@ -73,6 +79,7 @@ export function readConfig(env: NodeJS.ProcessEnv, defaultPort: number): Example
     issuer,
     audience: env.TESSERA_AUDIENCE ?? issuer,
     feedKey: feedKey === '' ? undefined : feedKey,
+    feedKeyVariable,
     whenStale,
   })
 }
@@ -89,16 +96,30 @@ export function openRevocationFeed(
     log('no TESSERA_FEED_KEY: revoked tokens stay valid here until they expire')
     return undefined
   }
-  const feed = createRevocationFeed({
+  const feed: RevocationFeed = createRevocationFeed({
     url: `${config.tesseraUrl}/auth/revocations`,
     key: config.feedKey,
     // The feed's messages hold no URL, key or token, so they can be logged as they are.
-    onError: (error) => log(`revocation feed: ${error.message}`),
+    onError: (error) =>
+      log(`revocation feed: ${feed.unauthorized ? refusedKeyLine(config) : error.message}`),
   })
   feed.start().then(() => {
     if (feed.ready) log(`revocation feed ready (${feed.size} entries)`)
   })
   return feed
+}
+
+/**
+ * What to log when the server refuses the feed key: the feed reports that
+ * once (and retries every 30 s), so this is said once, naming the variable
+ * to fix and what requests get meanwhile.
+ */
+function refusedKeyLine(config: ExampleConfig): string {
+  const meanwhile =
+    config.whenStale === 'refuse'
+      ? 'requests with a token are answered 503 until it is fixed'
+      : 'revoked tokens are accepted until it is fixed'
+  return `the Tessera server refuses ${config.feedKeyVariable}: set it to the server's TESSERA_REVOCATION_FEED_KEY (${meanwhile}; retrying every 30 s)`
 }
 
 /**

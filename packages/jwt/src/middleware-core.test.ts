@@ -16,8 +16,9 @@ import type { RevocableClaims, RevocationFeed } from './revocation-feed.ts'
 /** A feed the test controls, recording how the authenticator uses it. */
 function fakeFeed(revoked: (claims: RevocableClaims) => boolean = () => false) {
   const calls = { start: 0, close: 0 }
-  const feed: RevocationFeed & { staleNow: boolean } = {
+  const feed: RevocationFeed & { staleNow: boolean; unauthorized: boolean } = {
     staleNow: false,
+    unauthorized: false,
     start: async () => {
       calls.start++
     },
@@ -112,6 +113,18 @@ describe('createAuthenticator: options', () => {
     feed.staleNow = true
     const stale = authenticator.check(`Bearer ${issue()}`, undefined) as AuthFailure
     assert.equal(stale.status, 503)
+    assert.equal(stale.message, 'the revocation list is not up to date; try again shortly')
+    assert.equal(stale.headers['retry-after'], '5')
+    // A refused feed key is no passing outage: the answer says what is wrong.
+    feed.unauthorized = true
+    const refused = authenticator.check(`Bearer ${issue()}`, undefined) as AuthFailure
+    assert.equal(refused.status, 503)
+    assert.equal(refused.code, 'unavailable')
+    assert.match(
+      refused.message,
+      /the revocation feed refuses this service \(misconfigured key or token\)/,
+    )
+    assert.equal(refused.headers['retry-after'], '30')
     await authenticator.close()
     assert.equal(calls.close, 0, 'not ours to close')
   })

@@ -43,7 +43,8 @@ export interface AuthenticateBaseOptions {
   revocations?: RevocationFeed | RevocationFeedOptions
   /**
    * What to do while the feed is stale: `'serve'` (default) keeps checking
-   * against the last known list; `'refuse'` answers 503 `unavailable`.
+   * against the last known list; `'refuse'` answers 503 `unavailable` (whose
+   * message says so when the feed refuses the key or token).
    */
   whenStale?: 'serve' | 'refuse'
   /**
@@ -157,6 +158,8 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 const JWKS_RETRY_AFTER = '30'
 /** Retry-After while the revocation feed is stale: it reconnects within seconds. */
 const STALE_RETRY_AFTER = '5'
+/** Retry-After while the feed refuses the credentials: it retries every maxDelay (30 s). */
+const REFUSED_RETRY_AFTER = '30'
 
 /**
  * An RFC 6750 §3 attribute value: error_description and scope may hold only
@@ -191,6 +194,13 @@ const FEED_STALE = new AuthFailure(
   'unavailable',
   'the revocation list is not up to date; try again shortly',
   { 'retry-after': STALE_RETRY_AFTER },
+)
+/** The feed's key or token is refused: no retry soon will help, so say what is wrong. */
+const FEED_REFUSED = new AuthFailure(
+  503,
+  'unavailable',
+  'revoked tokens cannot be checked: the revocation feed refuses this service (misconfigured key or token)',
+  { 'retry-after': REFUSED_RETRY_AFTER },
 )
 
 /** The answer for a verification error; anything but a JwtError is a bug and is rethrown. */
@@ -401,7 +411,10 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     check(authorization, cookieHeader) {
       const token = extract(authorization, cookieHeader)
       if (typeof token !== 'string') return token
-      if (refuseWhenStale && feed!.stale) return FEED_STALE
+      if (refuseWhenStale && feed!.stale) {
+        // `unauthorized` is checked as a boolean: a hand-made RevocationFeed may lack it.
+        return feed!.unauthorized === true ? FEED_REFUSED : FEED_STALE
+      }
       let result: VerifiedJwt | Promise<VerifiedJwt>
       try {
         result = verify(token)

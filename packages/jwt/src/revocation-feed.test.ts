@@ -338,8 +338,48 @@ describe('createRevocationFeed: against an SSE server', () => {
     await tokened.start()
     assert.equal(calls, 2)
     assert.equal(server.requests.at(-1)?.authorization, 'Bearer feed-key-1')
-    assert.equal(errors[0]?.message, 'the revocation feed answered HTTP 401')
+    assert.equal(
+      errors[0]?.message,
+      'the revocation feed refused the token (not a valid access token of this server), HTTP 401; retrying every 0.05 s',
+    )
     for (const error of errors) assert.ok(!error.message.includes('feed-key-1'))
+    assert.equal(tokened.unauthorized, false, 'cleared by the connection that worked')
+  })
+
+  it('a refused key: reported once, unauthorized, retried only every maxDelay; a fixed server clears it', async (t) => {
+    const server = await feedServer(t, { key: 'the-server-key', retry: 10 })
+    const errors: Error[] = []
+    const feed = openFeed(t, {
+      url: server.url,
+      key: 'a-wrong-key',
+      reconnect: { minDelay: 0.01, maxDelay: 0.15 },
+      onError: (error) => errors.push(error),
+    })
+    void feed.start()
+    await server.waitForRequests(4, 5000)
+    assert.equal(feed.unauthorized, true)
+    assert.equal(feed.ready, false)
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [
+        "the revocation feed refused the key (it must be the server's TESSERA_REVOCATION_FEED_KEY), HTTP 401; retrying every 0.15 s",
+      ],
+      'said once, not at every retry',
+    )
+    assert.ok(!errors[0]!.message.includes('a-wrong-key'))
+    const gaps = server.arrivals.slice(1).map((at, i) => at - server.arrivals[i]!)
+    for (const gap of gaps) assert.ok(gap >= 140, `waits maxDelay (${gap.toFixed(1)} ms)`)
+
+    // The operator fixes the server's key: picked up at the next retry.
+    server.key = 'a-wrong-key'
+    await feed.start()
+    assert.equal(feed.ready, true)
+    assert.equal(feed.unauthorized, false)
+    // Refused again later (a key rotated on the server): said once more.
+    server.key = 'rotated-key'
+    server.dropAll()
+    await eventually(() => feed.unauthorized, 2000, 'refused again')
+    assert.equal(errors.filter((e) => /refused the key/.test(e.message)).length, 2)
   })
 
   it('reads CRLF streams and ignores a non-SSE answer until a real one comes', async (t) => {

@@ -30,9 +30,17 @@ export interface RevocationFeedOptions {
    * every 15 s) before the list counts as stale. Default 30 s.
    */
   staleAfter?: Duration
-  /** Back-off between reconnections, with jitter. Default 0.5 s to 30 s. */
+  /**
+   * Back-off between reconnections, with jitter. Default 0.5 s to 30 s. After
+   * the server refuses the key or token (HTTP 401 or 403) every retry waits
+   * `maxDelay`: retrying sooner would not fix a wrong key.
+   */
   reconnect?: { minDelay?: Duration; maxDelay?: Duration }
-  /** Called with each connection failure or bad event; messages hold no URL, key or token. */
+  /**
+   * Called with each connection failure or bad event; messages hold no URL,
+   * key or token. A refused key or token is reported once (`unauthorized`
+   * turns true), not at every retry, until a connection succeeds again.
+   */
   onError?: (error: Error) => void
   /** The `fetch` to use; for tests or a custom agent. Default the global `fetch`. */
   fetch?: typeof fetch
@@ -60,6 +68,12 @@ export interface RevocationFeed {
   isRevoked(claims: RevocableClaims): boolean
   /** True before the first catch-up, and when nothing came from the feed for `staleAfter`. */
   readonly stale: boolean
+  /**
+   * True while the server refuses the key or token (it answered HTTP 401 or
+   * 403): a configuration error, which retrying does not fix. Cleared by the
+   * next successful connection.
+   */
+  readonly unauthorized: boolean
   /** The id of the newest entry applied; sent as `Last-Event-ID` on reconnection. */
   readonly cursor: number
   /** Entries held (expired ones are pruned). */
@@ -331,6 +345,17 @@ function feedError(message: string, cause?: unknown): Error {
 
 function noop(): void {}
 
+/** What a 401 or 403 from the feed means, for the one report it gets. */
+function refusalMessage(status: number, settings: Settings): string {
+  const what =
+    settings.key !== undefined
+      ? "the key (it must be the server's TESSERA_REVOCATION_FEED_KEY)"
+      : status === 403
+        ? 'the token (it needs the role service or admin)'
+        : 'the token (not a valid access token of this server)'
+  return `the revocation feed refused ${what}, HTTP ${status}; retrying every ${settings.maxDelayMs / 1000} s`
+}
+
 class SseRevocationFeed implements RevocationFeed {
   readonly #settings: Settings
   readonly #jtis = new Map<string, number>()
@@ -340,6 +365,8 @@ class SseRevocationFeed implements RevocationFeed {
   #cursor = 0
   #ready = false
   #closed = false
+  /** The server refused the credentials at the last attempt. */
+  #unauthorized = false
   /** When a byte last came from the feed, on the `now` clock. */
   #lastHeard = Number.NEGATIVE_INFINITY
   /** When the current connection (or attempt) last showed life, for the watchdog. */
@@ -364,6 +391,10 @@ class SseRevocationFeed implements RevocationFeed {
 
   get stale(): boolean {
     return !this.#ready || this.#settings.now() - this.#lastHeard > this.#settings.staleAfterMs
+  }
+
+  get unauthorized(): boolean {
+    return this.#unauthorized
   }
 
   get cursor(): number {
@@ -458,17 +489,27 @@ class SseRevocationFeed implements RevocationFeed {
     let failures = 0
     while (!this.#closed) {
       let reachedReady = false
+      const wasUnauthorized = this.#unauthorized
       try {
         reachedReady = await this.#connect()
       } catch (error) {
         if (this.#closed) break
-        this.#report(
-          error instanceof Error ? error : feedError('the revocation feed failed', error),
-        )
+        // A wrong key is said once, not at every retry (it would fill the log).
+        if (!(this.#unauthorized && wasUnauthorized)) {
+          this.#report(
+            error instanceof Error ? error : feedError('the revocation feed failed', error),
+          )
+        }
       }
       if (this.#closed) break
       failures = reachedReady ? 0 : failures + 1
       const { minDelayMs, maxDelayMs } = this.#settings
+      if (this.#unauthorized) {
+        // Retrying sooner would not fix a refused key; a fixed server (or a
+        // fresh token from the token function) is picked up within maxDelay.
+        await this.#sleep(maxDelayMs)
+        continue
+      }
       const base = Math.min(maxDelayMs, Math.max(minDelayMs, this.#retryMs ?? minDelayMs))
       await this.#sleep(
         backoffDelay(Math.max(0, failures - 1), base, minDelayMs, maxDelayMs, Math.random()),
@@ -529,12 +570,16 @@ class SseRevocationFeed implements RevocationFeed {
         throw feedError('the revocation feed could not be reached', error)
       }
       const type = response.headers.get('content-type') ?? ''
-      if (response.status !== 200 || !type.toLowerCase().startsWith('text/event-stream')) {
+      const { status } = response
+      this.#unauthorized = status === 401 || status === 403
+      if (status !== 200 || !type.toLowerCase().startsWith('text/event-stream')) {
         response.body?.cancel().catch(noop)
         throw feedError(
-          response.status === 200
-            ? 'the revocation feed did not answer with text/event-stream'
-            : `the revocation feed answered HTTP ${response.status}`,
+          this.#unauthorized
+            ? refusalMessage(status, settings)
+            : status === 200
+              ? 'the revocation feed did not answer with text/event-stream'
+              : `the revocation feed answered HTTP ${status}`,
         )
       }
       if (response.body === null) throw feedError('the revocation feed sent no body')
@@ -634,7 +679,9 @@ class SseRevocationFeed implements RevocationFeed {
  *   `staleAfter` (30 s); a silent connection is dropped and replaced then.
  * - Entries leave memory when they expire; lines and events over 1 MiB drop
  *   the connection, so a broken server cannot grow memory.
- * - Authenticate with `key` (`X-Tessera-Feed-Key`) or `token` (Bearer).
+ * - Authenticate with `key` (`X-Tessera-Feed-Key`) or `token` (Bearer). A
+ *   refused one (HTTP 401 or 403) sets `unauthorized`, is reported to
+ *   `onError` once, and is retried every `maxDelay` only.
  *
  * Bad options throw a `TypeError` here.
  *

@@ -25,6 +25,8 @@ export interface FeedServerOptions {
 export interface FeedServer {
   /** The feed URL, http://127.0.0.1:port/auth/revocations. */
   readonly url: string
+  /** The feed key the server insists on now (`options.key` at first); settable. */
+  key: string | undefined
   /** The headers of every request, in order. */
   readonly requests: IncomingHttpHeaders[]
   /** When each request arrived (performance.now()). */
@@ -71,6 +73,7 @@ export async function startFeedServer(options: FeedServerOptions = {}): Promise<
   const requests: IncomingHttpHeaders[] = []
   const arrivals: number[] = []
   let mode: FeedServer['mode'] = 'ok'
+  let key = options.key
 
   const lines = (...parts: string[]): string => parts.map((p) => p + eol).join('') + eol
   const eventOf = (entry: RevocationEntry): string =>
@@ -79,12 +82,12 @@ export async function startFeedServer(options: FeedServerOptions = {}): Promise<
   const server = createServer((req, res) => {
     requests.push(req.headers)
     arrivals.push(performance.now())
-    if (options.key !== undefined) {
+    if (key !== undefined) {
       const given =
         req.headers['x-tessera-feed-key'] ??
         req.headers.authorization?.replace(/^Bearer /, '') ??
         ''
-      if (given !== options.key) {
+      if (given !== key) {
         res.writeHead(401, { 'content-type': 'application/json' })
         res.end('{"error":{"code":"missing_token","message":"no"}}')
         return
@@ -117,6 +120,12 @@ export async function startFeedServer(options: FeedServerOptions = {}): Promise<
 
   return {
     url: `http://127.0.0.1:${port}/auth/revocations`,
+    get key() {
+      return key
+    },
+    set key(value) {
+      key = value
+    },
     requests,
     arrivals,
     get openStreams() {

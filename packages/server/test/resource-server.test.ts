@@ -92,9 +92,14 @@ interface ExampleProcess {
 
 /**
  * Starts `examples/<name>-api/server.ts` pointed at `tessera`, on an
- * ephemeral port; resolves once it listens and its revocation feed caught up.
+ * ephemeral port; resolves once it listens and (unless `waitForFeed` is
+ * false) its revocation feed caught up.
  */
-async function startExample(name: Framework, tessera: ServerProcess): Promise<ExampleProcess> {
+async function startExample(
+  name: Framework,
+  tessera: ServerProcess,
+  { feedKey = FEED_KEY, waitForFeed = true }: { feedKey?: string; waitForFeed?: boolean } = {},
+): Promise<ExampleProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
     ['--conditions=source', join(repoRoot, `examples/${name}-api/server.ts`)],
@@ -107,7 +112,7 @@ async function startExample(name: Framework, tessera: ServerProcess): Promise<Ex
         PORT: '0',
         TESSERA_URL: tessera.url,
         TESSERA_ISSUER: ISSUER,
-        TESSERA_FEED_KEY: FEED_KEY,
+        TESSERA_FEED_KEY: feedKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -116,7 +121,7 @@ async function startExample(name: Framework, tessera: ServerProcess): Promise<Ex
   const exited = once(child, 'exit')
   const url = await new Promise<string>((resolve, reject) => {
     let listening: string | undefined
-    let feedReady = false
+    let feedReady = !waitForFeed
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`${name} did not start:\n${logs.join('\n')}`))
@@ -269,6 +274,37 @@ describe('the example resource servers trust a running tessera serve', () => {
       })
     })
   }
+
+  it('with a wrong feed key an example says so once, naming the variable, and answers 503 saying why', async () => {
+    const wrongKey = randomBytes(32).toString('base64url')
+    const misconfigured = await startExample('express', tessera, {
+      feedKey: wrongKey,
+      waitForFeed: false,
+    })
+    try {
+      const token = await login('express-user@example.com')
+      const refusedLine = (line: string) => line.includes('refuses TESSERA_FEED_KEY')
+      for (let waited = 0; !misconfigured.logs.some(refusedLine); waited += 20) {
+        assert.ok(waited < 5000, `no refusal logged:\n${misconfigured.logs.join('\n')}`)
+        await sleep(20)
+      }
+      const me = await request(`${misconfigured.url}/me`, { token })
+      assert.equal(me.status, 503)
+      assert.equal(errorCode(me.body), 'unavailable')
+      assert.match(String((me.body.error as Json).message), /revocation feed refuses this service/)
+      assert.equal(me.headers.get('retry-after'), '30')
+      // The old back-off retried after 0.5, 1 and 2 s, logging each 401: now
+      // the next try waits 30 s, so two seconds later the log still has one line.
+      await sleep(2000)
+      const lines = misconfigured.logs.filter((line) => line.includes('revocation feed'))
+      assert.deepEqual(lines, [
+        "[express] revocation feed: the Tessera server refuses TESSERA_FEED_KEY: set it to the server's TESSERA_REVOCATION_FEED_KEY (requests with a token are answered 503 until it is fixed; retrying every 30 s)",
+      ])
+      assert.ok(!misconfigured.logs.join('\n').includes(wrongKey), 'the key is never logged')
+    } finally {
+      await misconfigured.stop()
+    }
+  })
 
   it('every example stops cleanly on SIGTERM (exit code 0)', async () => {
     for (const name of FRAMEWORKS) {
