@@ -57,7 +57,7 @@ describe('tessera migrate, users, keys, config check', () => {
     )
   })
 
-  it('users import takes CSV, reports each skipped row with its reason, and is safe to re-run', async () => {
+  it('users import takes CSV, counts created, skipped and failed rows, names each by its line, and is safe to re-run', async () => {
     const hash = await bcryptHash('imported passphrase', 4)
     const file = join(data.dir, 'users.csv')
     writeFileSync(
@@ -66,24 +66,97 @@ describe('tessera migrate, users, keys, config check', () => {
         'email,name,password_hash,roles',
         `dan@example.com,Dan,${hash},user`,
         `erin@example.com,"Erin, Jr.",${hash},user;editor`,
+        '',
         `not-an-email,X,${hash},user`,
         'frank@example.com,Frank,plaintext-password,user',
         `dan@example.com,Dan again,${hash},user`,
+        `root@example.com,"Root,${'\n'}on two lines",${hash},user`,
       ].join('\n'),
     )
     const first = await runCli(data.dir, ['users', 'import', file], env)
     assert.equal(first.code, 0, first.stderr)
-    assert.match(first.stdout, /created 2, skipped 3/)
-    assert.match(first.stdout, /row 3: skipped, invalid email/)
-    assert.match(first.stdout, /row 4: skipped, unsupported password hash/)
-    assert.match(first.stdout, /row 5: skipped, duplicate email in the file/)
+    assert.match(
+      first.stdout,
+      /users\.csv: 6 rows; created 2, skipped 1 \(email already exists\), failed 3\n/,
+    )
+    assert.match(first.stdout, /line numbers are those of the file, its header line included/)
+    // The file's own line numbers: the header is line 1, the empty line 4 counts.
+    const rows = first.stdout.split('\n').filter((line) => line.startsWith('  '))
+    assert.deepEqual(rows, [
+      '  line 5: failed, invalid email',
+      '  line 6: failed, unsupported password hash (bcrypt or argon2 only)',
+      '  line 7: failed, duplicate email in the file',
+      '  line 8: skipped, already exists',
+    ])
+    assert.match(first.stderr, /read 6\/6 rows/)
+    assert.doesNotMatch(first.stderr, /imported/)
     assert.doesNotMatch(first.stdout + first.stderr, /\$2b\$/, 'hashes are never printed')
     const again = await runCli(data.dir, ['users', 'import', file], env)
-    assert.match(again.stdout, /created 0, skipped 5/)
-    assert.match(again.stdout, /row 1: skipped, already exists/)
+    assert.match(again.stdout, /created 0, skipped 3 \(email already exists\), failed 3/)
+    assert.match(again.stdout, /^ {2}line 2: skipped, already exists$/m)
+
+    const json = join(data.dir, 'users.json')
+    writeFileSync(
+      json,
+      JSON.stringify([
+        { email: 'gus@example.com', passwordHash: hash },
+        { email: 'gus@example.com', passwordHash: hash },
+      ]),
+    )
+    const fromJson = await runCli(data.dir, ['users', 'import', json], env)
+    assert.match(
+      fromJson.stdout,
+      /users\.json: 2 rows; created 1, skipped 0 \(email already exists\), failed 1/,
+    )
+    assert.match(fromJson.stdout, /entry n is the n-th user of the JSON array, counting from 1/)
+    assert.match(fromJson.stdout, /^ {2}entry 2: failed, duplicate email in the file$/m)
+
     const bad = await runCli(data.dir, ['users', 'import', join(data.dir, 'missing.json')], env)
     assert.equal(bad.code, 2)
     assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line, no stack')
+  })
+
+  it('users set-roles refuses an empty list unless --none says so; users list is in creation order', async () => {
+    const empty = await runCli(data.dir, ['users', 'set-roles', 'dan@example.com', ''], env)
+    assert.equal(empty.code, 2)
+    assert.equal(
+      empty.stderr,
+      'error: no roles given: name at least one (e.g. user,admin), or pass --none to leave dan@example.com with no role\n',
+    )
+    const both = await runCli(
+      data.dir,
+      ['users', 'set-roles', 'dan@example.com', 'user', '--none'],
+      env,
+    )
+    assert.equal(both.code, 2)
+    const none = await runCli(data.dir, ['users', 'set-roles', 'dan@example.com', '--none'], env)
+    assert.equal(none.code, 0, none.stderr)
+    assert.equal(none.stdout, 'dan@example.com: (no roles)\n')
+    const back = await runCli(
+      data.dir,
+      ['users', 'set-roles', 'dan@example.com', 'user,editor'],
+      env,
+    )
+    assert.equal(back.stdout, 'dan@example.com: user,editor\n')
+
+    const list = await runCli(data.dir, ['users', 'list', '--json'], env)
+    const users = JSON.parse(list.stdout) as { email: string; createdAt: string }[]
+    // root was added first, then one import created dan and erin (maybe within one
+    // millisecond: the id breaks that tie), and a later one gus.
+    const emails = users.map((u) => u.email)
+    assert.equal(emails[0], 'root@example.com')
+    assert.deepEqual(emails.slice(1, 3).sort(), ['dan@example.com', 'erin@example.com'])
+    assert.equal(emails[3], 'gus@example.com')
+    const times = users.map((u) => Date.parse(u.createdAt))
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+    )
+    const text = await runCli(data.dir, ['users', 'list', '--limit', '2'], env)
+    const lines = text.stdout.trim().split('\n')
+    assert.equal(lines.length, 2)
+    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\S+ {2}\S+ {2}root@example\.com {2}user,admin$/)
+    assert.match(text.stderr, /the oldest 2 users shown; raise --limit to see more/)
   })
 
   it('keys list shows the current key; keys export prints the public JWKS only', async () => {

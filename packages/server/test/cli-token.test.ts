@@ -230,10 +230,33 @@ describe('tessera token sign and verify', { concurrency: 4 }, () => {
     assert.equal(claimsAfterValid(viaPem.stdout).sub, 'user-7')
   })
 
-  test('a wrong --aud exits 1 with claim_invalid', async () => {
-    const token = sign({}, privateKey, { expiresIn: '5m', audience: 'api' })
+  test("a wrong --aud or --iss exits 1 with claim_invalid, naming the token's value and the expected one", async () => {
+    const token = sign({}, privateKey, { expiresIn: '5m', audience: 'api', issuer: ISSUER })
     const result = await run(['token', 'verify', token, '--jwks', jwksFile, '--aud', 'other'])
     assertOneErrorLine(result, 1, 'error: claim_invalid:')
+    assert.equal(
+      result.stderr,
+      'error: claim_invalid: unexpected "aud": the token has "api", --aud expects "other"\n',
+    )
+    const iss = await run([
+      'token',
+      'verify',
+      token,
+      '--jwks',
+      jwksFile,
+      '--iss',
+      'https://auth.example.com',
+      '--iss',
+      'http://localhost:3000',
+    ])
+    assert.equal(iss.code, 1)
+    assert.equal(
+      iss.stderr,
+      `error: claim_invalid: unexpected "iss": the token has "${ISSUER}", --iss expects "https://auth.example.com" or "http://localhost:3000"\n`,
+    )
+    const none = sign({}, privateKey, { expiresIn: '5m' })
+    const missing = await run(['token', 'verify', none, '--jwks', jwksFile, '--iss', ISSUER])
+    assert.match(missing.stderr, /the token has none, --iss expects/)
   })
 
   test('an expired token exits 1 with expired', async () => {
@@ -373,10 +396,11 @@ describe('tessera token sign and verify', { concurrency: 4 }, () => {
     }
     // The server is gone: the keys cannot be fetched, which is not a verdict on the token.
     const token = sign({}, privateKey, { expiresIn: '5m' })
-    assertOneErrorLine(
-      await run(['token', 'verify', token, '--jwks', url]),
-      2,
-      'error: jwks_unavailable:',
+    const gone = await run(['token', 'verify', token, '--jwks', url])
+    assertOneErrorLine(gone, 2, 'error: jwks_unavailable:')
+    assert.match(
+      gone.stderr,
+      /could not be fetched: connection refused: nothing listens there \(ECONNREFUSED\)/,
     )
   })
 })

@@ -235,17 +235,27 @@ export function storageContract(
         assert.equal(await store.users.updateUser('nobody', { updatedAt: T0 }), undefined)
       })
 
-      it('listUsers pages by id (keyset), whatever the insertion order', async () => {
-        for (const id of ['u-3', 'u-1', 'u-5', 'u-2', 'u-4']) {
-          await addUser(store, { id, email: `${id}@example.com` })
+      it('listUsers pages in creation order, oldest first, the id breaking ties (keyset)', async () => {
+        // Created in this order; u-5 and u-2 in the same millisecond.
+        const created: [string, number][] = [
+          ['u-3', T0],
+          ['u-1', T0 + 1],
+          ['u-5', T0 + 2],
+          ['u-2', T0 + 2],
+          ['u-4', T0 + 3],
+        ]
+        for (const [id, createdAt] of created) {
+          await addUser(store, { id, email: `${id}@example.com`, createdAt })
         }
         const ids = async (options: { limit: number; after?: string }) =>
           (await store.users.listUsers(options)).map((u) => u.id)
-        assert.deepEqual(await ids({ limit: 2 }), ['u-1', 'u-2'])
-        assert.deepEqual(await ids({ limit: 2, after: 'u-2' }), ['u-3', 'u-4'])
-        assert.deepEqual(await ids({ limit: 2, after: 'u-4' }), ['u-5'])
-        assert.deepEqual(await ids({ limit: 2, after: 'u-5' }), [])
-        assert.deepEqual(await ids({ limit: 10 }), ['u-1', 'u-2', 'u-3', 'u-4', 'u-5'])
+        assert.deepEqual(await ids({ limit: 2 }), ['u-3', 'u-1'])
+        assert.deepEqual(await ids({ limit: 2, after: 'u-1' }), ['u-2', 'u-5'])
+        assert.deepEqual(await ids({ limit: 2, after: 'u-2' }), ['u-5', 'u-4'])
+        assert.deepEqual(await ids({ limit: 2, after: 'u-5' }), ['u-4'])
+        assert.deepEqual(await ids({ limit: 2, after: 'u-4' }), [])
+        assert.deepEqual(await ids({ limit: 10 }), ['u-3', 'u-1', 'u-2', 'u-5', 'u-4'])
+        assert.deepEqual(await ids({ limit: 10, after: 'nobody' }), [])
         assert.deepEqual(await ids({ limit: 0 }), [])
       })
 

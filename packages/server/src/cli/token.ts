@@ -414,11 +414,56 @@ function verificationKeys(options: VerifyCliOptions, tokenAlg: unknown): Verific
   return { kind: 'local', keys: key, lone: key }
 }
 
+/** `"a"`, or `"a" or "b"`: what an option asked for. */
+function expected(values: readonly string[]): string {
+  return values.map((value) => JSON.stringify(value)).join(' or ')
+}
+
+/**
+ * The engine's `unexpected "iss"` names neither value (a library message must
+ * not echo what it is given); here the user holds the token and typed the
+ * option, so say both. The token's values are claims, never key material.
+ */
+function explainMismatch(
+  error: unknown,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  options: VerifyCliOptions,
+): unknown {
+  if (!(error instanceof JwtError) || error.code !== 'claim_invalid') return error
+  const show = (value: unknown): string =>
+    value === undefined ? 'none' : (JSON.stringify(value) ?? String(value))
+  const mismatch = (name: string, actual: unknown, wanted: readonly string[], flag: string) =>
+    new JwtError(
+      'claim_invalid',
+      `unexpected "${name}": the token has ${show(actual)}, ${flag} expects ${expected(wanted)}`,
+      { claim: name, cause: error },
+    )
+  // Only the engine's "unexpected" messages: "must be a string" and
+  // "is required" already say what is wrong.
+  if (error.message !== `unexpected "${error.claim}"`) return error
+  switch (error.claim) {
+    case 'iss':
+      if (options.iss !== undefined) return mismatch('iss', payload.iss, options.iss, '--iss')
+      break
+    case 'aud':
+      if (options.aud !== undefined) return mismatch('aud', payload.aud, options.aud, '--aud')
+      break
+    case 'sub':
+      if (options.sub !== undefined) return mismatch('sub', payload.sub, [options.sub], '--sub')
+      break
+    case 'typ':
+      if (options.typ !== undefined) return mismatch('typ', header.typ, [options.typ], '--typ')
+      break
+  }
+  return error
+}
+
 async function verifyAction(arg: string, options: VerifyCliOptions): Promise<void> {
   const token = await readToken(arg)
   // A malformed token is a usage error (exit 2) before any key is read; the
   // header also picks among several --alg values for a lone key.
-  const { header } = decode(token)
+  const { header, payload: claimed } = decode(token)
   const source = verificationKeys(options, header.alg)
   const lone = source.lone
   const verifyOptions: VerifyOptions = {}
@@ -450,7 +495,7 @@ async function verifyAction(arg: string, options: VerifyCliOptions): Promise<voi
         `the token uses ${JSON.stringify(header.alg)}, the key ${lone.alg}${hint}`,
       )
     }
-    throw error
+    throw explainMismatch(error, header, claimed, options)
   }
   printLine('valid')
   printJson(payload)

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import type { Command } from 'commander'
 import { parse as parseCsv } from 'csv-parse/sync'
-import { type ImportRow, importUsers } from '../auth/import-users.ts'
+import { type ImportReport, type ImportRow, importUsers } from '../auth/import-users.ts'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from '../auth/passwords.ts'
 import { CLI_ACTOR, CLI_CLIENT, withTessera } from './context.ts'
 import { CliError } from './output.ts'
@@ -25,7 +25,19 @@ function parseRoleList(value: string): string[] {
   return roles
 }
 
-/** Reads an import file: a JSON array (or `{ "users": [...] }`) or CSV with a header row. */
+/** Line breaks inside a CSV record's fields (quoted values spanning lines). */
+function lineBreaksIn(record: Record<string, string>): number {
+  let count = 0
+  for (const value of Object.values(record)) count += value.match(/\r\n|\r|\n/g)?.length ?? 0
+  return count
+}
+
+/**
+ * Reads an import file: a JSON array (or `{ "users": [...] }`) or CSV with a
+ * header row. Each row's `location` is where it is in the file, as the
+ * report names it: `line 4` for CSV (the file's own line number, header
+ * included), `entry 3` for JSON (its position in the array, from 1).
+ */
 export function readImportFile(path: string, format?: string): ImportRow[] {
   let text: string
   try {
@@ -35,19 +47,27 @@ export function readImportFile(path: string, format?: string): ImportRow[] {
   }
   const kind = format ?? (extname(path).toLowerCase() === '.csv' ? 'csv' : 'json')
   if (kind === 'csv') {
-    let records: Record<string, string>[]
+    let records: { record: Record<string, string>; info: { lines: number } }[]
     try {
-      records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true })
+      records = parseCsv(text, {
+        columns: true,
+        skip_empty_lines: true,
+        trim: true,
+        bom: true,
+        info: true,
+      })
     } catch (error) {
       throw new CliError(
         `${path}: not valid CSV (${(error as { code?: string }).code ?? 'parse error'})`,
       )
     }
-    return records.map((r) => ({
+    return records.map(({ record: r, info }) => ({
       email: r.email,
       name: r.name,
       passwordHash: r.password_hash ?? r.passwordHash,
       roles: r.roles,
+      // info.lines is the line the record ends on; a quoted value may span lines.
+      location: `line ${info.lines - lineBreaksIn(r)}`,
     }))
   }
   if (kind !== 'json') throw new CliError('--format is json or csv')
@@ -61,13 +81,14 @@ export function readImportFile(path: string, format?: string): ImportRow[] {
   const list = Array.isArray(data) ? data : (data as { users?: unknown } | null)?.users
   if (!Array.isArray(list))
     throw new CliError(`${path}: expected a JSON array of users or { "users": [...] }`)
-  return list.map((r: unknown) => {
+  return list.map((r: unknown, index) => {
     const row = (r ?? {}) as Record<string, unknown>
     return {
       email: row.email,
       name: row.name,
       passwordHash: row.passwordHash ?? row.password_hash,
       roles: row.roles,
+      location: `entry ${index + 1}`,
     }
   })
 }
@@ -88,10 +109,36 @@ function progress(total: number): (done: number) => void {
       const tenth = total === 0 ? 10 : Math.floor((done / total) * 10)
       if (tenth !== lastTenth) {
         lastTenth = tenth
-        process.stderr.write(`imported ${done}/${total}\n`)
+        process.stderr.write(`read ${done}/${total} rows\n`)
       }
     }
   }
+}
+
+/**
+ * The report of `users import`: the counts, then each row not imported with
+ * where it is in the file (see readImportFile) and why, in file order.
+ */
+export function importSummary(file: string, report: ImportReport): string {
+  const { total, created, skipped, failed } = report
+  const lines = [
+    `${file}: ${total} ${total === 1 ? 'row' : 'rows'}; created ${created}, skipped ${skipped.length} (email already exists), failed ${failed.length}`,
+  ]
+  const issues = [
+    ...failed.map((issue) => ({ ...issue, verdict: 'failed' })),
+    ...skipped.map((issue) => ({ ...issue, verdict: 'skipped' })),
+  ].sort((a, b) => a.row - b.row)
+  if (issues.length > 0) {
+    lines.push(
+      issues[0]!.location.startsWith('line ')
+        ? '(line numbers are those of the file, its header line included)'
+        : issues[0]!.location.startsWith('entry ')
+          ? '(entry n is the n-th user of the JSON array, counting from 1)'
+          : '(row n is the n-th row, counting from 1)',
+    )
+  }
+  for (const issue of issues) lines.push(`  ${issue.location}: ${issue.verdict}, ${issue.reason}`)
+  return lines.join('\n')
 }
 
 export function register(program: Command): void {
@@ -111,6 +158,7 @@ export function register(program: Command): void {
         const email = normalizeEmail(rawEmail)
         if (email === undefined) throw new CliError('not a valid email address')
         const roles = parseRoleList(options.roles)
+        if (roles.length === 0) throw new CliError('--roles needs at least one role, e.g. user')
         const generated = options.passwordStdin !== true
         const password = generated ? randomBytes(18).toString('base64url') : await readStdinLine()
         const verdict = checkPasswordPolicy(password, { email })
@@ -136,8 +184,8 @@ export function register(program: Command): void {
 
   users
     .command('list')
-    .description('list users')
-    .option('--limit <n>', 'how many', '100')
+    .description('list users in creation order, oldest first')
+    .option('--limit <n>', 'how many (the oldest first)', '100')
     .option('--email <email>', 'only this email')
     .option('--json', 'print JSON')
     .action(async (options: { limit: string; email?: string; json?: boolean }) => {
@@ -153,33 +201,53 @@ export function register(program: Command): void {
         if (options.json === true) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
         else {
           for (const u of list) {
+            const roles = u.roles.length === 0 ? '(no roles)' : u.roles.join(',')
             process.stdout.write(
-              `${u.id}  ${u.email}  ${u.roles.join(',')}${u.disabled ? '  (disabled)' : ''}\n`,
+              `${u.createdAt}  ${u.id}  ${u.email}  ${roles}${u.disabled ? '  (disabled)' : ''}\n`,
             )
           }
+        }
+        if (list.length === limit && email === undefined) {
+          process.stderr.write(`the oldest ${limit} users shown; raise --limit to see more\n`)
         }
       })
     })
 
   users
-    .command('set-roles <email> <roles>')
-    .description("replace a user's roles (comma-separated); their older access tokens are revoked")
-    .action(async (rawEmail: string, rolesText: string) => {
-      const email = normalizeEmail(rawEmail)
-      if (email === undefined) throw new CliError('not a valid email address')
-      const roles = parseRoleList(rolesText)
-      await withTessera(async (tessera) => {
-        const user = await tessera.store.users.findUserByEmail(email)
-        if (user === undefined) throw new CliError(`no user ${email}`)
-        const updated = await tessera.auth.adminUpdateUser(
-          CLI_ACTOR,
-          user.id,
-          { roles },
-          CLI_CLIENT,
-        )
-        process.stdout.write(`${updated.email}: ${updated.roles.join(',')}\n`)
-      })
-    })
+    .command('set-roles <email> [roles]')
+    .description(
+      "replace a user's roles (comma-separated, e.g. user,admin); their older access tokens are revoked",
+    )
+    .option('--none', 'remove every role instead (the account stays, with no role)')
+    .action(
+      async (rawEmail: string, rolesText: string | undefined, options: { none?: boolean }) => {
+        const email = normalizeEmail(rawEmail)
+        if (email === undefined) throw new CliError('not a valid email address')
+        if (options.none === true && rolesText !== undefined) {
+          throw new CliError('pass the roles or --none, not both')
+        }
+        const roles = options.none === true ? [] : parseRoleList(rolesText ?? '')
+        // An empty list is more often a quoting slip than a wish: say how to mean it.
+        if (options.none !== true && roles.length === 0) {
+          throw new CliError(
+            `no roles given: name at least one (e.g. user,admin), or pass --none to leave ${email} with no role`,
+          )
+        }
+        await withTessera(async (tessera) => {
+          const user = await tessera.store.users.findUserByEmail(email)
+          if (user === undefined) throw new CliError(`no user ${email}`)
+          const updated = await tessera.auth.adminUpdateUser(
+            CLI_ACTOR,
+            user.id,
+            { roles },
+            CLI_CLIENT,
+          )
+          process.stdout.write(
+            `${updated.email}: ${updated.roles.length === 0 ? '(no roles)' : updated.roles.join(',')}\n`,
+          )
+        })
+      },
+    )
 
   users
     .command('import <file>')
@@ -196,9 +264,7 @@ export function register(program: Command): void {
           now: Date.now,
           onProgress: progress(rows.length),
         })
-        process.stdout.write(`created ${report.created}, skipped ${report.skipped.length}\n`)
-        for (const s of report.skipped)
-          process.stdout.write(`  row ${s.row}: skipped, ${s.reason}\n`)
+        process.stdout.write(`${importSummary(file, report)}\n`)
       })
     })
 }

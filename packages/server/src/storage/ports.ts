@@ -44,7 +44,7 @@ export interface UserStore {
   findUserById(id: string): Promise<UserRecord | undefined>
   findUserByEmail(email: string): Promise<UserRecord | undefined>
   updateUser(id: string, patch: UserPatch): Promise<UserRecord | undefined>
-  /** Keyset pagination by id. */
+  /** In creation order, oldest first; keyset pagination: `after` is the id of the last user seen. */
   listUsers(options: { limit: number; after?: string; email?: string }): Promise<UserRecord[]>
   countUsers(): Promise<number>
 }

@@ -33,7 +33,7 @@ export function registerAdminRoutes(app: TypedApp, deps: RouteDeps): void {
     {
       schema: {
         tags: TAGS,
-        summary: 'List users (keyset pagination by id)',
+        summary: 'List users in creation order (keyset pagination, after a user id)',
         security: BEARER,
         querystring: UsersQuery,
         response: withErrors({ 200: UserList }),

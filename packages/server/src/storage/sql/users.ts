@@ -77,8 +77,29 @@ export function createUserStore(ctx: SqlContext): UserStore {
 
     async listUsers({ limit, after, email }) {
       checkLimit(limit)
-      let query = ctx.db().selectFrom('users').selectAll().orderBy('id').limit(limit)
-      if (after !== undefined) query = query.where('id', '>', after)
+      // Creation order (ids are random UUIDs, so id order means nothing to a
+      // reader); the id breaks ties within a millisecond.
+      let query = ctx
+        .db()
+        .selectFrom('users')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(limit)
+      if (after !== undefined) {
+        // Keyset on (created_at, id) from the user `after` names; an unknown id gives an empty page.
+        const createdAt = ctx
+          .db()
+          .selectFrom('users as cursor')
+          .select('cursor.created_at')
+          .where('cursor.id', '=', after)
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '>', createdAt),
+            eb.and([eb('created_at', '=', createdAt), eb('id', '>', after)]),
+          ]),
+        )
+      }
       if (email !== undefined) query = query.where('email', '=', email)
       return (await query.execute()).map(toUserRecord)
     },

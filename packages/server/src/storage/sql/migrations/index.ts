@@ -6,6 +6,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely'
 import type { MigrationSchema } from '../dialect.ts'
 import * as initial from './2026-11-22T0600-initial.ts'
+import * as usersCreatedAt from './2026-12-06T0000-users-created-at.ts'
 
 interface SchemaMigration {
   up(db: Kysely<unknown>, schema: MigrationSchema): Promise<void>
@@ -14,6 +15,7 @@ interface SchemaMigration {
 
 const MIGRATIONS: Readonly<Record<string, SchemaMigration>> = {
   '2026-11-22T0600-initial': initial,
+  '2026-12-06T0000-users-created-at': usersCreatedAt,
 }
 
 /** A Kysely migration provider for the dialect described by `schema`. */
