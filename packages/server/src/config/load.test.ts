@@ -59,6 +59,9 @@ describe('loadConfig defaults', () => {
         accessTokenEmail: false,
         signupEnabled: true,
         trustProxy: 0,
+        requestTimeout: 30,
+        headersTimeout: 10,
+        keepAliveTimeout: 72,
         revocationFeedKey: undefined,
         pagesEnabled: true,
         brandName: 'Tessera',
@@ -426,6 +429,22 @@ describe('loadConfig errors', () => {
       TESSERA_REFRESH_TOKEN_TTL: '1h',
     })
     assert.equal(equal.refreshIdleTtl, 3600)
+  })
+
+  test('timeouts: headers at most the request timeout, derived from it when shorter', () => {
+    const config = load({ TESSERA_REQUEST_TIMEOUT: '1m', TESSERA_KEEP_ALIVE_TIMEOUT: '2m' })
+    assert.equal(config.requestTimeout, 60)
+    assert.equal(config.headersTimeout, 10)
+    assert.equal(config.keepAliveTimeout, 120)
+    assert.equal(load({ TESSERA_REQUEST_TIMEOUT: '5s' }).headersTimeout, 5)
+    assert.match(
+      failure(
+        { TESSERA_REQUEST_TIMEOUT: '5s', TESSERA_HEADERS_TIMEOUT: '6s' },
+        'TESSERA_HEADERS_TIMEOUT',
+      ),
+      /must be at most TESSERA_REQUEST_TIMEOUT \(6s > 5s\)/,
+    )
+    failure({ TESSERA_REQUEST_TIMEOUT: '0' }, 'TESSERA_REQUEST_TIMEOUT')
   })
 
   test('the reuse grace must be under five minutes', () => {

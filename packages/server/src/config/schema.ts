@@ -568,6 +568,46 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     format: String,
   }),
   variable({
+    name: 'TESSERA_REQUEST_TIMEOUT',
+    key: 'requestTimeout',
+    doc: 'Time a client has to send a whole request, headers and body; a slower one gets 400 `validation_failed` and its connection is closed. An open revocation feed is not cut by it.',
+    unit: 'duration',
+    secret: false,
+    parse: (raw) => parseSeconds(raw, 1),
+    default: 30,
+    format: duration,
+  }),
+  variable({
+    name: 'TESSERA_HEADERS_TIMEOUT',
+    key: 'headersTimeout',
+    doc: "Time a client has to send a request's headers, from its first byte (or from connecting); at most TESSERA_REQUEST_TIMEOUT.",
+    unit: 'duration',
+    secret: false,
+    defaultText: '`10s`, or TESSERA_REQUEST_TIMEOUT when shorter',
+    envExample: '10s',
+    parse: (raw) => parseSeconds(raw, 1),
+    default: (context) => Math.min(10, context.config.requestTimeout!),
+    check(value, context) {
+      const request = context.config.requestTimeout!
+      if (value > request) {
+        throw new RefusedValue(
+          `must be at most TESSERA_REQUEST_TIMEOUT (${formatSeconds(value)} > ${formatSeconds(request)})`,
+        )
+      }
+    },
+    format: duration,
+  }),
+  variable({
+    name: 'TESSERA_KEEP_ALIVE_TIMEOUT',
+    key: 'keepAliveTimeout',
+    doc: 'How long an idle keep-alive connection stays open between requests. Behind a proxy, keep it longer than the proxy keeps idle connections to Tessera (nginx upstream `keepalive_timeout`, 60s by default).',
+    unit: 'duration',
+    secret: false,
+    parse: (raw) => parseSeconds(raw, 1),
+    default: 72,
+    format: duration,
+  }),
+  variable({
     name: 'TESSERA_REVOCATION_FEED_KEY',
     key: 'revocationFeedKey',
     doc: 'Shared key that lets resource servers read GET /auth/revocations without a service token; unset: tokens only.',

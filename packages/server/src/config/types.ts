@@ -59,6 +59,12 @@ export interface Config {
   readonly signupEnabled: boolean
   /** Trust X-Forwarded-For from this many proxy hops (0: none). */
   readonly trustProxy: number
+  /** Seconds a client has to send a whole request (headers and body). */
+  readonly requestTimeout: number
+  /** Seconds a client has to send a request's headers; at most requestTimeout. */
+  readonly headersTimeout: number
+  /** Seconds an idle keep-alive connection stays open between requests. */
+  readonly keepAliveTimeout: number
   /** Shared key for GET /auth/revocations, for resource servers without a service token. */
   readonly revocationFeedKey: string | undefined
   /** Serve the hosted pages (/login, /signup, /account, /inspect). */

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream'
 import { describe, test } from 'node:test'
 import { FormatRegistry, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pino from 'pino'
 import { AuthError, type ErrorCode } from '../auth/errors.ts'
@@ -833,8 +834,8 @@ describe('discovery and operations', () => {
     assertError(await app.inject({ url: '/nowhere' }), 'not_found')
   })
 
-  test('request ids: a sane X-Request-Id is echoed, anything else is replaced', async () => {
-    const { app } = await setup()
+  test('request ids: behind a trusted proxy a sane X-Request-Id is echoed, anything else is replaced', async () => {
+    const { app } = await setup({ config: { trustProxy: 1 } })
     const sane = await app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123_XYZ' } })
     assert.equal(sane.headers['x-request-id'], 'abc-123_XYZ')
     for (const bad of ['a b', 'x'.repeat(129), 'id\u00e9', '<script>']) {
@@ -842,6 +843,17 @@ describe('discovery and operations', () => {
       assert.notEqual(response.headers['x-request-id'], bad)
       assert.match(String(response.headers['x-request-id']), /^[0-9a-f-]{36}$/)
     }
+  })
+
+  test('request ids: without a trusted proxy the client cannot choose one', async () => {
+    const { app } = await setup()
+    const first = await app.inject({ url: '/nowhere', headers: { 'x-request-id': 'victim-id' } })
+    const second = await app.inject({ url: '/nowhere', headers: { 'x-request-id': 'victim-id' } })
+    for (const response of [first, second]) {
+      assert.match(String(response.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+      assert.match(response.body, /"code":"not_found"/)
+    }
+    assert.notEqual(first.headers['x-request-id'], second.headers['x-request-id'])
   })
 
   test('X-Forwarded-For is believed for the configured number of hops only', async () => {
@@ -879,7 +891,7 @@ describe('errors and logs', () => {
 
   test('an unexpected error is a generic 500, logged with the request id', async () => {
     const { lines, logger } = capture()
-    const { app, auth } = await setup({ logger })
+    const { app, auth } = await setup({ logger, config: { trustProxy: 1 } })
     auth.failWith = new Error('kaboom in the store')
     const response = await app.inject({
       method: 'POST',
@@ -963,6 +975,43 @@ describe('errors and logs', () => {
     ]) {
       assert.ok(!line.includes(secret), secret)
     }
+  })
+
+  test('a refused token is one short info line with its code: no stack, no error object', async () => {
+    const { lines, logger } = capture()
+    const { app, auth } = await setup({ logger })
+    // What the service throws for a forged signature.
+    auth.failWith = new AuthError('invalid_token', 'the access token is not valid', {
+      cause: new JwtError('invalid_signature', 'the signature does not verify'),
+    })
+    const response = await app.inject({
+      url: '/auth/me',
+      headers: bearer('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.Zm9yZ2Vk'),
+    })
+    assertError(response, 'invalid_token')
+    assert.equal(lines.length, 1, lines.join(''))
+    const [line = ''] = lines
+    const entry = JSON.parse(line) as Record<string, unknown>
+    assert.equal(entry['level'], 30)
+    assert.equal(entry['msg'], 'request refused')
+    assert.equal(entry['code'], 'invalid_token')
+    assert.equal(entry['reason'], 'invalid_signature')
+    assert.equal(entry['err'], undefined)
+    assert.doesNotMatch(line, /stack|\n\s+at /)
+    assert.ok(line.length < 300, `${line.length} bytes: ${line}`)
+  })
+
+  test('a real error still logs its stack, at error', async () => {
+    const { lines, logger } = capture()
+    const { app, auth } = await setup({ logger })
+    auth.failWith = new Error('kaboom in the token check')
+    const response = await app.inject({ url: '/auth/me', headers: bearer('anything') })
+    assert.equal(response.statusCode, 500)
+    const entry = lines
+      .map((line) => JSON.parse(line) as { level: number; msg: string; err?: { stack?: string } })
+      .find((logged) => logged.msg === 'unexpected error')
+    assert.equal(entry?.level, 50)
+    assert.match(entry?.err?.stack ?? '', /kaboom in the token check\n\s+at /)
   })
 
   test('logger options are merged with the redaction', async () => {

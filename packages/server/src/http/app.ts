@@ -18,13 +18,14 @@ import { AuthError } from '../auth/errors.ts'
 import type { AccessContext, AuthService } from '../auth/types.ts'
 import type { Config } from '../config/types.ts'
 import type { WireCode } from './error-codes.ts'
-import { BODY_LIMIT, httpServerOptions } from './http-server-options.ts'
+import { BODY_LIMIT, httpServerOptions, serverTimeouts } from './http-server-options.ts'
 import { registerPageRoutes } from './pages/routes.ts'
 import { createAuthenticate } from './plugins/authentication.ts'
 import { refreshCookieName } from './plugins/browser-session.ts'
 import { clientErrorHandler, sendError } from './plugins/errors.ts'
+import { createJsonBodyParser } from './plugins/json-body.ts'
 import { createMetrics, type TesseraMetrics } from './plugins/metrics.ts'
-import { generateRequestId } from './plugins/request-context.ts'
+import { createRequestIdGenerator } from './plugins/request-context.ts'
 import { lazyChildLoggerFactory } from './plugins/request-logger.ts'
 import { applySecurityHeaders } from './plugins/security-headers.ts'
 import { validatorCompiler } from './plugins/validation.ts'
@@ -158,14 +159,21 @@ function packageVersion(): string {
  */
 export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   const { config, auth } = deps
+  const timeouts = serverTimeouts(config)
   const root = Fastify({
     ...loggerOptions(deps),
     bodyLimit: BODY_LIMIT,
-    http: { ...httpServerOptions },
+    http: httpServerOptions(timeouts),
+    // Fastify's defaults turn node:http's request timeout off (a stalled body
+    // held its connection forever); it sets these two on the server itself.
+    // A revocation feed is not cut: node:http stops timing a request once it
+    // has fully arrived, and a feed's GET has no body.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
     // A hop count: X-Forwarded-For is believed only that far (0: not at all),
     // as proxy-addr does for a number (Fastify's types only list the function).
     trustProxy: config.trustProxy > 0 ? (_address, hop) => hop < config.trustProxy : false,
-    genReqId: generateRequestId,
+    genReqId: createRequestIdGenerator(config.trustProxy),
     requestIdHeader: false,
     // Above the id schema's 128, so a long id gets a validation issue.
     routerOptions: { maxParamLength: 200 },
@@ -220,10 +228,18 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   })
   // Node's server.close() drops only the connections idle at that moment; a
   // keep-alive connection whose request was in flight would then hold
-  // close() open until its keep-alive timeout (72 s in Fastify). Answers
-  // sent while closing therefore end their connection.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close')
+  // close() open until its keep-alive timeout (72 s by default). Answers
+  // sent while closing therefore end their connection. So does an answer
+  // sent before the request's body has arrived (a refusal by the onRequest
+  // hooks): node:http would otherwise wait for, and read, a body nobody
+  // needs, and a stalled one would get a second answer at the request timeout.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (
+      closing ||
+      (request.body === undefined && !request.raw.complete && hasBody(request.headers))
+    ) {
+      reply.header('connection', 'close')
+    }
     done(null, payload)
   })
   app.addHook('onRequest', (request, reply, done) => {
@@ -242,13 +258,12 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     done()
   })
 
-  // Bodies are JSON or nothing (415 otherwise); secure-json-parse refuses
-  // `__proto__` and `constructor.prototype` keys (prototype poisoning).
+  // Bodies are JSON in UTF-8 or nothing (415 otherwise): plugins/json-body.ts.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(
     'application/json',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    app.getDefaultJsonParser('error', 'error'),
+    { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
+    createJsonBodyParser(app.getDefaultJsonParser('error', 'error')),
   )
   app.setValidatorCompiler(validatorCompiler)
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))

@@ -1,7 +1,7 @@
 // Hostile input against EVERY route: malformed JSON, wrong types, missing
-// and extra fields, a 1 MiB body, wrong content types, unicode and
-// injection-looking strings, garbage Authorization headers, bad path and
-// query parameters. Each must be a 4xx with a registry code, never a 500,
+// and extra fields, a 1 MiB body, wrong content types and charsets, bytes
+// that are not UTF-8, lone surrogates, unicode and injection-looking strings,
+// garbage Authorization headers, bad path and query parameters. Each must be a 4xx with a registry code, never a 500,
 // and a request refused by the HTTP layer must leave the service untouched.
 
 import assert from 'node:assert/strict'
@@ -157,7 +157,12 @@ const ROUTES: Route[] = [
 interface Case {
   name: string
   request: InjectOptions
+  /** The exact answer, where the case has one: the code and the issue path. */
+  expect?: { code: string; path?: string }
 }
+
+/** A string that is not well-formed UTF-16; JSON.stringify writes it as the escape `\ud800`. */
+const LONE_SURROGATE = 'lone \ud800 surrogate'
 
 function casesFor(route: Route, headers: Record<string, string>, id: string): Case[] {
   const url = route.url.replace(':id', id)
@@ -180,8 +185,8 @@ function casesFor(route: Route, headers: Record<string, string>, id: string): Ca
     send('a string body', '"hello"'),
     send('unknown query parameter', '{}'),
   ]
-  const last = cases.at(-1)
-  if (last !== undefined) last.request.url = `${url}?debug=1`
+  const withQuery = cases.at(-1)
+  if (withQuery !== undefined) withQuery.request.url = `${url}?debug=1`
 
   if (route.body !== undefined) {
     const valid = route.body
@@ -192,6 +197,60 @@ function casesFor(route: Route, headers: Record<string, string>, id: string): Ca
       cases.push(send(`missing ${field}`, JSON.stringify(rest)))
     }
     cases.push(send('empty body with a JSON content type', ''))
+    const unsupported = { code: 'unsupported_media_type' }
+    for (const charset of ['latin1', '"ISO-8859-1"', 'utf-16', 'us-ascii', '']) {
+      cases.push({
+        ...send(`charset=${charset}`, JSON.stringify(valid), {
+          'content-type': `application/json; charset=${charset}`,
+        }),
+        expect: unsupported,
+      })
+    }
+    cases.push({
+      ...send('a UTF-16 body that says so', '', {
+        'content-type': 'application/json; charset=utf-16le',
+      }),
+      expect: unsupported,
+    })
+    const last = cases.at(-1)
+    if (last !== undefined) last.request.payload = Buffer.from(JSON.stringify(valid), 'utf16le')
+    cases.push({
+      name: 'bytes that are not UTF-8 (an encoded surrogate)',
+      request: {
+        method: route.method,
+        url,
+        headers: json,
+        payload: Buffer.concat([
+          Buffer.from('{"name":"'),
+          Buffer.from([0xed, 0xa0, 0x80]),
+          Buffer.from('"}'),
+        ]),
+      },
+      expect: { code: 'validation_failed' },
+    })
+    cases.push({
+      ...send(
+        'a lone surrogate 5000 arrays deep',
+        `{"deep":${'['.repeat(5000)}"\\udc00"${']'.repeat(5000)}}`,
+      ),
+      expect: { code: 'validation_failed' },
+    })
+    cases.push({
+      ...send('a key with a lone surrogate', JSON.stringify({ ...valid, [LONE_SURROGATE]: 1 })),
+      expect: { code: 'validation_failed' },
+    })
+    for (const [field, value] of Object.entries(valid)) {
+      // Every string field, passwords included, and the strings of an array.
+      const lone = Array.isArray(value) ? [LONE_SURROGATE] : LONE_SURROGATE
+      if (typeof value !== 'string' && !Array.isArray(value)) continue
+      cases.push({
+        ...send(`${field} with a lone surrogate`, JSON.stringify({ ...valid, [field]: lone })),
+        expect: {
+          code: 'validation_failed',
+          path: Array.isArray(value) ? `/${field}/0` : `/${field}`,
+        },
+      })
+    }
     for (const field of Object.keys(valid)) {
       if (typeof valid[field] !== 'string' || field.toLowerCase().includes('password')) continue
       const free = route.freeText?.includes(field) ?? false
@@ -294,7 +353,7 @@ describe('bad input on every route', () => {
         }
       }
       assert.ok(cases.length >= 10)
-      for (const { name, request } of cases) {
+      for (const { name, request, expect } of cases) {
         const revision = auth.revision()
         const calls = auth.calls.length
         const response = await app.inject(request)
@@ -303,6 +362,17 @@ describe('bad input on every route', () => {
         const body = response.json() as { error?: { code?: unknown; message?: unknown } }
         assert.ok(isErrorCode(body.error?.code), label)
         assert.equal(typeof body.error?.message, 'string', label)
+        if (expect !== undefined) {
+          assert.equal(body.error?.code, expect.code, label)
+          if (expect.path !== undefined) {
+            const issues = (body.error as { issues?: { path: string }[] }).issues ?? []
+            assert.deepEqual(
+              issues.map((issue) => issue.path),
+              [expect.path],
+              label,
+            )
+          }
+        }
         assert.equal(auth.revision(), revision, `state changed: ${label}`)
         // Only authentication may reach the service; nothing else is called.
         const reached = auth.calls.slice(calls).filter((call) => call !== 'authenticate')
@@ -330,6 +400,32 @@ describe('bad input on every route', () => {
     })
     assert.equal(login.statusCode, 401)
     assert.equal(login.json().error.code, 'invalid_credentials')
+  })
+
+  test('a UTF-8 charset, in any spelling, is accepted; a surrogate pair is fine', async () => {
+    for (const [index, charset] of ['utf-8', 'UTF-8', '"utf-8"', 'utf8'].entries()) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/auth/signup',
+        headers: { 'content-type': `application/json; charset=${charset}` },
+        // JSON.stringify keeps a pair as it is; written as escapes here on purpose.
+        payload: `{"email":"charset${index}@example.com","password":"${PASSWORD}","name":"\\ud83d\\ude00 ok"}`,
+      })
+      assert.equal(response.statusCode, 201, `${charset}: ${response.body}`)
+      assert.equal(response.json().user.name, '\u{1f600} ok')
+    }
+  })
+
+  test('X-Request-Id is kept only from a trusted proxy', async () => {
+    const direct = await app.inject({ url: '/health', headers: { 'x-request-id': 'chosen-1' } })
+    assert.match(String(direct.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+    const proxied = await createTestApp({ config: { trustProxy: 1 } })
+    const kept = await proxied.app.inject({
+      url: '/health',
+      headers: { 'x-request-id': 'chosen-1' },
+    })
+    assert.equal(kept.headers['x-request-id'], 'chosen-1')
+    await proxied.app.close()
   })
 
   test('public routes ignore credentials they do not need', async () => {

@@ -130,6 +130,14 @@ export function errorBody(error: WireError): { error: Record<string, unknown> } 
 
 const stringify = (payload: unknown): string => JSON.stringify(payload)
 
+/** A stable code of the refusal's cause (`invalid_signature`), when it has a short one. */
+function causeCode(error: unknown): string | undefined {
+  const cause = error instanceof Error ? error.cause : undefined
+  const code =
+    typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined
+  return typeof code === 'string' && /^[\w.-]{1,40}$/.test(code) ? code : undefined
+}
+
 /**
  * Answers `error` on `reply`: every error reply of the server goes through
  * here (route errors, 404, framework errors).
@@ -145,13 +153,19 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
       message: 'An unexpected error occurred.',
       details: { requestId: request.id },
     }
-  } else {
-    const cause = error instanceof Error ? error.cause : undefined
+  } else if (failure.code === 'unavailable') {
     // An outage is logged once by the storage layer; one line per refused request would flood.
-    if (failure.code === 'unavailable') request.log.debug({ code: failure.code }, 'request refused')
-    else if (cause !== undefined)
-      request.log.warn({ code: failure.code, err: cause }, 'request refused')
-    else request.log.info({ code: failure.code }, 'request refused')
+    request.log.debug({ code: failure.code }, 'request refused')
+  } else {
+    // A refusal is one short line: anyone can send a forged token per request,
+    // and a stack for each (about 1.2 KB) turned the log into an amplifier.
+    // The cause's own code (a JwtError's `invalid_signature`) says why; its
+    // stack says nothing about the client's mistake.
+    const reason = causeCode(error)
+    request.log.info(
+      reason === undefined ? { code: failure.code } : { code: failure.code, reason },
+      'request refused',
+    )
   }
   if (failure.retryAfter !== undefined) {
     failure = { ...failure, retryAfter: Math.max(1, Math.ceil(failure.retryAfter)) }
@@ -177,9 +191,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
 }
 
 /**
- * Node's `clientError` (malformed HTTP, headers over `maxHeaderSize`,
- * request timeout) happens before Fastify sees a request: answer with the
- * same envelope on the raw socket, then close it.
+ * Node's `clientError` (malformed HTTP, headers over `maxHeaderSize`, a
+ * request or its headers not in within their timeout) happens outside
+ * Fastify's request cycle: answer with the same envelope on the raw socket,
+ * then close it. A timeout is 400 `validation_failed` (the registry has no
+ * 408).
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
@@ -190,7 +206,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
         ? wire('validation_failed', 'The request took too long to arrive.')
         : wire('validation_failed', 'The request is not valid HTTP.')
   const body = JSON.stringify(errorBody(failure))
-  if (socket.writable) {
+  // As node:http's own handler does: no answer once a response on this socket
+  // has begun (a request refused before its body arrived, whose body then
+  // stalls), or these bytes would follow that response as garbage.
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && inFlight?.headersSent !== true) {
     socket.write(
       `HTTP/1.1 ${failure.status} ${failure.status === 413 ? 'Content Too Large' : 'Bad Request'}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
