@@ -159,6 +159,17 @@ describe('tessera migrate, users, keys, config check', () => {
     assert.match(text.stderr, /the oldest 2 users shown; raise --limit to see more/)
   })
 
+  it('users normalize-emails reports, and writes only with --apply', async () => {
+    const dry = await runCli(data.dir, ['users', 'normalize-emails'], env)
+    assert.equal(dry.code, 0, dry.stderr)
+    assert.match(
+      dry.stdout,
+      /^\d+ users: \d+ already canonical, 0 to rewrite \(run again with --apply\), 0 collisions, 0 refused\n$/,
+    )
+    const applied = await runCli(data.dir, ['users', 'normalize-emails', '--apply'], env)
+    assert.match(applied.stdout, /, 0 rewritten, 0 collisions, 0 refused\n$/)
+  })
+
   it('keys list shows the current key; keys export prints the public JWKS only', async () => {
     const list = await runCli(data.dir, ['keys', 'list', '--json'], env)
     const keys = JSON.parse(list.stdout) as { state: string; alg: string }[]

@@ -235,6 +235,30 @@ export function storageContract(
         assert.equal(await store.users.updateUser('nobody', { updatedAt: T0 }), undefined)
       })
 
+      it("changeEmail moves a user to a free address, 'email_taken' for a used one", async () => {
+        const a = await addUser(store, { email: 'a@example.com' })
+        await addUser(store, { email: 'b@example.com' })
+        const moved = await store.users.changeEmail(a.id, 'c@example.com', T0 + 5)
+        assert.equal(moved === 'email_taken' ? moved : moved?.email, 'c@example.com')
+        assert.equal(moved === 'email_taken' ? 0 : moved?.updatedAt, T0 + 5)
+        assert.equal((await store.users.findUserByEmail('c@example.com'))?.id, a.id)
+        assert.equal(await store.users.findUserByEmail('a@example.com'), undefined)
+        assert.equal(await store.users.changeEmail(a.id, 'b@example.com', T0), 'email_taken')
+        assert.equal((await store.users.findUserById(a.id))?.email, 'c@example.com')
+        assert.equal(await store.users.changeEmail('nobody', 'd@example.com', T0), undefined)
+      })
+
+      it('of 10 concurrent changes to one address exactly one wins', async () => {
+        const users = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => addUser(store, { email: `u${i}@example.com` })),
+        )
+        const results = await Promise.all(
+          users.map((u) => store.users.changeEmail(u.id, 'wanted@example.com', T0)),
+        )
+        assert.equal(results.filter((r) => r !== 'email_taken' && r !== undefined).length, 1)
+        assert.equal(results.filter((r) => r === 'email_taken').length, 9)
+      })
+
       it('listUsers pages in creation order, oldest first, the id breaking ties (keyset)', async () => {
         // Created in this order; u-5 and u-2 in the same millisecond.
         const created: [string, number][] = [

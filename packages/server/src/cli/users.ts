@@ -4,6 +4,7 @@ import { extname } from 'node:path'
 import type { Command } from 'commander'
 import { parse as parseCsv } from 'csv-parse/sync'
 import { type ImportReport, type ImportRow, importUsers } from '../auth/import-users.ts'
+import { type EmailFixReport, normalizeStoredEmails } from '../auth/normalize-emails.ts'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from '../auth/passwords.ts'
 import { CLI_ACTOR, CLI_CLIENT, withTessera } from './context.ts'
 import { CliError } from './output.ts'
@@ -142,7 +143,9 @@ export function importSummary(file: string, report: ImportReport): string {
 }
 
 export function register(program: Command): void {
-  const users = program.command('users').description('user accounts: add, list, set roles, import')
+  const users = program
+    .command('users')
+    .description('user accounts: add, list, set roles, import, normalize emails')
 
   users
     .command('add <email>')
@@ -267,4 +270,46 @@ export function register(program: Command): void {
         process.stdout.write(`${importSummary(file, report)}\n`)
       })
     })
+
+  users
+    .command('normalize-emails')
+    .description(
+      'rewrite stored emails into the canonical form (IDNA domains), after upgrading; a dry run unless --apply',
+    )
+    .option('--apply', 'write the rewrites (default: only report them)')
+    .action(async (options: { apply?: boolean }) => {
+      await withTessera(async (tessera) => {
+        const report = await normalizeStoredEmails({
+          store: tessera.store,
+          normalizeEmail,
+          now: Date.now,
+          apply: options.apply === true,
+        })
+        process.stdout.write(emailFixSummary(report, options.apply === true))
+      })
+    })
+}
+
+/** The normalize-emails report: one line per row that needs a look, then the counts. */
+export function emailFixSummary(report: EmailFixReport, applied: boolean): string {
+  const lines: string[] = []
+  const count = { rewrite: 0, collision: 0, refused: 0 }
+  for (const fix of report.fixes) {
+    count[fix.kind]++
+    if (fix.kind === 'rewrite') {
+      lines.push(`${applied ? 'rewrote' : 'would rewrite'} ${fix.from} -> ${fix.to} (${fix.userId})`)
+    } else if (fix.kind === 'collision') {
+      lines.push(
+        `left ${fix.from} (${fix.userId}): ${fix.to} is user ${fix.otherUserId}; merge or disable one`,
+      )
+    } else {
+      lines.push(
+        `left ${fix.from} (${fix.userId}): no longer a valid address (its owner cannot sign in with it)`,
+      )
+    }
+  }
+  lines.push(
+    `${report.total} users: ${report.unchanged} already canonical, ${count.rewrite} ${applied ? 'rewritten' : 'to rewrite (run again with --apply)'}, ${count.collision} collisions, ${count.refused} refused`,
+  )
+  return `${lines.join('\n')}\n`
 }

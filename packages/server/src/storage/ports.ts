@@ -44,6 +44,16 @@ export interface UserStore {
   findUserById(id: string): Promise<UserRecord | undefined>
   findUserByEmail(email: string): Promise<UserRecord | undefined>
   updateUser(id: string, patch: UserPatch): Promise<UserRecord | undefined>
+  /**
+   * Sets the user's (already normalized) email. `'email_taken'` when another
+   * user has it: the unique index decides, so of two concurrent changes to
+   * one address exactly one wins. Undefined for an unknown id.
+   */
+  changeEmail(
+    id: string,
+    email: string,
+    updatedAt: number,
+  ): Promise<UserRecord | 'email_taken' | undefined>
   /** In creation order, oldest first; keyset pagination: `after` is the id of the last user seen. */
   listUsers(options: { limit: number; after?: string; email?: string }): Promise<UserRecord[]>
   countUsers(): Promise<number>

@@ -75,6 +75,22 @@ export function createUserStore(ctx: SqlContext): UserStore {
       return row && toUserRecord(row)
     },
 
+    async changeEmail(id, email, updatedAt) {
+      try {
+        const row = await ctx
+          .db()
+          .updateTable('users')
+          .set({ email, updated_at: updatedAt })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirst()
+        return row && toUserRecord(row)
+      } catch (error) {
+        if (dialect.isUniqueViolation(error, USERS_EMAIL)) return 'email_taken'
+        throw error
+      }
+    },
+
     async listUsers({ limit, after, email }) {
       checkLimit(limit)
       // Creation order (ids are random UUIDs, so id order means nothing to a
