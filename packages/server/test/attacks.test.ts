@@ -85,7 +85,9 @@ describe('a demotion sticks (item 1)', () => {
     const boss = await admin(h)
     const bossId = (boss.user as { id: string }).id
     h.clock.now = Math.ceil(h.clock.now / 1000) * 1000 + 50
-    const first = await h.call('POST', '/auth/refresh', { body: { refreshToken: boss.refreshToken } })
+    const first = await h.call('POST', '/auth/refresh', {
+      body: { refreshToken: boss.refreshToken },
+    })
     h.clock.advance(0.2)
     await h.tessera.auth.adminUpdateUser(
       { userId: bossId, sessionId: null },
@@ -93,7 +95,9 @@ describe('a demotion sticks (item 1)', () => {
       { roles: ['user'] },
       { ip: null, userAgent: null },
     )
-    const racing = await h.call('POST', '/auth/refresh', { body: { refreshToken: boss.refreshToken } })
+    const racing = await h.call('POST', '/auth/refresh', {
+      body: { refreshToken: boss.refreshToken },
+    })
     assert.equal(racing.status, 200)
     assert.equal(racing.body.refreshToken, first.body.refreshToken, 'the same successor')
     assert.deepEqual(decode(racing.body.accessToken as string).payload.roles, ['user'])

@@ -61,7 +61,13 @@ export async function normalizeStoredEmails(deps: {
     }
     const other = byEmail.get(to) ?? claimed.get(to)
     if (other !== undefined && other !== user.id) {
-      report.fixes.push({ kind: 'collision', userId: user.id, from: user.email, to, otherUserId: other })
+      report.fixes.push({
+        kind: 'collision',
+        userId: user.id,
+        from: user.email,
+        to,
+        otherUserId: other,
+      })
       continue
     }
     claimed.set(to, user.id)

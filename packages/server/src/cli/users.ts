@@ -297,7 +297,9 @@ export function emailFixSummary(report: EmailFixReport, applied: boolean): strin
   for (const fix of report.fixes) {
     count[fix.kind]++
     if (fix.kind === 'rewrite') {
-      lines.push(`${applied ? 'rewrote' : 'would rewrite'} ${fix.from} -> ${fix.to} (${fix.userId})`)
+      lines.push(
+        `${applied ? 'rewrote' : 'would rewrite'} ${fix.from} -> ${fix.to} (${fix.userId})`,
+      )
     } else if (fix.kind === 'collision') {
       lines.push(
         `left ${fix.from} (${fix.userId}): ${fix.to} is user ${fix.otherUserId}; merge or disable one`,
