@@ -140,7 +140,7 @@ describe('bodies are UTF-8 text (smaller items)', () => {
     assert.equal(refused.statusCode, 400)
     assert.equal(refused.json().error.code, 'validation_failed')
     assert.deepEqual(refused.json().error.issues, [
-      { path: '/name', message: 'Has a lone surrogate: not valid Unicode text.' },
+      { path: '/name', message: 'has a lone surrogate: not valid Unicode text' },
     ])
     // Nothing was stored: the same email signs up afterwards.
     const fine = await signup('Mallory')

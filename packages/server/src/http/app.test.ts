@@ -101,7 +101,7 @@ describe('native clients', () => {
     })
     assertError(weak, 'validation_failed')
     assert.deepEqual(weak.json().error.issues, [
-      { path: '/password', message: 'Must be at least 8 characters long.' },
+      { path: '/password', message: 'must be at least 8 characters long' },
     ])
   })
 
@@ -609,7 +609,7 @@ describe('authentication', () => {
     assertError(response, 'token_expired')
     assert.match(
       String(response.headers['www-authenticate']),
-      /error_description="The access token has expired\."/,
+      /error_description="the access token has expired"/,
     )
   })
 
@@ -1029,7 +1029,7 @@ describe('errors and logs', () => {
 
   test('a domain error with a cause answers its code; the cause stays out of the body', async () => {
     const { app, auth } = await setup()
-    auth.failWith = new AuthError('unavailable', 'The store is unreachable.', {
+    auth.failWith = new AuthError('unavailable', 'the store is unreachable', {
       cause: new Error('ECONNREFUSED 10.0.0.5:5432'),
     })
     const response = await app.inject({

@@ -248,12 +248,12 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     if (closing) {
       // In-flight requests finish; new ones are sent elsewhere by the balancer.
       reply.header('connection', 'close')
-      throw new AuthError('unavailable', 'The server is shutting down.')
+      throw new AuthError('unavailable', 'the server is shutting down')
     }
     // RFC 9110 §9.3.1/§9.3.5: a GET or DELETE body has no defined meaning,
     // so it is refused rather than silently ignored.
     if (BODYLESS_METHODS.has(request.method) && hasBody(request.headers)) {
-      throw new AuthError('validation_failed', 'This method takes no request body.')
+      throw new AuthError('validation_failed', 'this method takes no request body')
     }
     done()
   })
@@ -268,7 +268,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler)
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error))
   app.setNotFoundHandler(async () => {
-    throw new AuthError('not_found', 'No such route.')
+    throw new AuthError('not_found', 'no such route')
   })
 
   // Cookies are parsed by the routes that read one (browser-session.ts),

@@ -183,7 +183,7 @@ function randomToken(): string {
 }
 
 function invalid(path: string, message: string): AuthError {
-  return new AuthError('validation_failed', 'The request is invalid.', {
+  return new AuthError('validation_failed', 'the request is invalid', {
     details: { issues: [{ path, message }] },
   })
 }
@@ -191,17 +191,17 @@ function invalid(path: string, message: string): AuthError {
 function checkPasswordPolicy(password: string, path: string): void {
   // NIST SP 800-63B §5.1.1.2: at least 8 characters, counted as code points.
   const length = [...password].length
-  if (length < 8) throw invalid(path, 'Must be at least 8 characters long.')
-  if (length > 1024) throw invalid(path, 'Must be at most 1024 characters long.')
+  if (length < 8) throw invalid(path, 'must be at least 8 characters long')
+  if (length > 1024) throw invalid(path, 'must be at most 1024 characters long')
   if (COMMON_PASSWORDS.has(password.toLowerCase())) {
-    throw invalid(path, 'This password is too common.')
+    throw invalid(path, 'this password is too common')
   }
 }
 
 function normalizeEmail(email: string): string {
   const normalized = email.trim().toLowerCase()
   if (!EMAIL_SHAPE.test(normalized) || normalized.length > 254) {
-    throw invalid('/email', 'Must be an email address.')
+    throw invalid('/email', 'must be an email address')
   }
   return normalized
 }
@@ -343,7 +343,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
   function userOf(access: AccessContext): UserRow {
     const user = users.get(access.userId)
     if (user === undefined || user.disabled) {
-      throw new AuthError('token_revoked', 'The access token has been revoked.')
+      throw new AuthError('token_revoked', 'the access token has been revoked')
     }
     return user
   }
@@ -388,7 +388,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       const email = normalizeEmail(input.email)
       checkPasswordPolicy(input.password, '/password')
       if (findByEmail(email) !== undefined) {
-        throw new AuthError('email_taken', 'An account with this email already exists.')
+        throw new AuthError('email_taken', 'an account with this email already exists')
       }
       const user = insertUser({ ...input, name: input.name ?? null }, email)
       record('signup', user.id, null, client.ip)
@@ -400,7 +400,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       const email = input.email.trim().toLowerCase()
       const failed = failures.get(email) ?? 0
       if (failed >= freeFailures) {
-        throw new AuthError('rate_limited', 'Too many failed attempts; try again later.', {
+        throw new AuthError('rate_limited', 'too many failed attempts; try again later', {
           retryAfter: Math.min(2 ** (failed - freeFailures + 1), 900),
         })
       }
@@ -408,7 +408,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       if (user === undefined || user.disabled || user.passwordDigest !== digest(input.password)) {
         failures.set(email, failed + 1)
         touch()
-        throw new AuthError('invalid_credentials', 'Email or password is incorrect.')
+        throw new AuthError('invalid_credentials', 'email or password is incorrect')
       }
       if (failures.delete(email)) touch()
       record('login', user.id, null, client.ip)
@@ -420,17 +420,17 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       const row = refreshTokens.get(refreshToken)
       const session = row === undefined ? undefined : sessions.get(row.sessionId)
       if (row === undefined || row.expiresAt <= now() || !sessionAlive(session)) {
-        throw new AuthError('invalid_refresh_token', 'The refresh token is invalid or expired.')
+        throw new AuthError('invalid_refresh_token', 'the refresh token is invalid or expired')
       }
       if (row.usedAt !== null) {
         if (now() - row.usedAt <= grace * 1000 && row.successor !== null) return row.successor
         revokeSession(session)
         record('refresh_token_reused', session.userId, session.id, client.ip)
-        throw new AuthError('refresh_token_reused', 'The refresh token was already used.')
+        throw new AuthError('refresh_token_reused', 'the refresh token was already used')
       }
       const user = users.get(session.userId)
       if (user === undefined || user.disabled) {
-        throw new AuthError('invalid_refresh_token', 'The refresh token is invalid or expired.')
+        throw new AuthError('invalid_refresh_token', 'the refresh token is invalid or expired')
       }
       row.usedAt = now()
       session.lastUsedAt = now()
@@ -446,7 +446,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
         return
       }
       if (by.refreshToken === undefined) {
-        throw new AuthError('missing_token', 'An access or refresh token is required.')
+        throw new AuthError('missing_token', 'an access or refresh token is required')
       }
       // Like RFC 7009 §2.2: an unknown or expired token is not an error.
       const row = refreshTokens.get(by.refreshToken)
@@ -490,7 +490,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       enter('revokeSession', client)
       const session = sessions.get(sessionId)
       if (!sessionAlive(session) || session.userId !== access.userId) {
-        throw new AuthError('not_found', 'No such session.')
+        throw new AuthError('not_found', 'no such session')
       }
       revokeSession(session)
     },
@@ -499,7 +499,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
       enter('changePassword', client)
       const user = userOf(access)
       if (user.passwordDigest !== digest(input.currentPassword)) {
-        throw new AuthError('invalid_credentials', 'The current password is incorrect.')
+        throw new AuthError('invalid_credentials', 'the current password is incorrect')
       }
       checkPasswordPolicy(input.newPassword, '/newPassword')
       user.passwordDigest = digest(input.newPassword)
@@ -513,14 +513,14 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
     authenticate(token) {
       enter('authenticate')
       const row = accessTokens.get(token)
-      if (row === undefined) throw new AuthError('invalid_token', 'The access token is invalid.')
+      if (row === undefined) throw new AuthError('invalid_token', 'the access token is invalid')
       if (row.claims.exp * 1000 <= now()) {
-        throw new AuthError('token_expired', 'The access token has expired.')
+        throw new AuthError('token_expired', 'the access token has expired')
       }
       const session = sessions.get(row.sessionId)
       const before = revokedBefore.get(row.userId)
       if (session?.revokedAt != null || (before !== undefined && row.issuedAtMs < before)) {
-        throw new AuthError('token_revoked', 'The access token has been revoked.')
+        throw new AuthError('token_revoked', 'the access token has been revoked')
       }
       return {
         token,
@@ -545,7 +545,7 @@ export function createAuthServiceDouble(options: AuthServiceDoubleOptions = {}):
     async adminUpdateUser(actor, userId, patch, client) {
       enter('adminUpdateUser', client)
       const user = users.get(userId)
-      if (user === undefined) throw new AuthError('not_found', 'No such user.')
+      if (user === undefined) throw new AuthError('not_found', 'no such user')
       if (patch.roles !== undefined) {
         user.roles = [...patch.roles]
         revokedBefore.set(user.id, now() + 1)

@@ -12,8 +12,20 @@ import {
   deviceLabel,
   refreshDelay,
   relativeTime,
+  sentence,
   webCryptoParams,
 } from './assets/app.js'
+
+describe('sentence', () => {
+  test("shows the API's lower-case messages as sentences, and leaves sentences alone", () => {
+    assert.equal(sentence('must be an email address'), 'Must be an email address.')
+    assert.equal(sentence('the URL is malformed'), 'The URL is malformed.')
+    assert.equal(sentence('Use at least 8 characters.'), 'Use at least 8 characters.')
+    assert.equal(sentence('too many attempts?'), 'Too many attempts?')
+    assert.equal(sentence(''), '')
+    assert.equal(sentence(undefined), '')
+  })
+})
 
 describe('refreshDelay', () => {
   test('a minute before expiry for long tokens, a quarter early for short ones, never under 1 s', () => {

@@ -22,7 +22,7 @@ export function readBearerToken(header: string | undefined): string | undefined 
   if (header === undefined) return undefined
   const scheme = BEARER_SCHEME.exec(header)
   if (scheme === null || scheme[0].length === header.length) {
-    throw new AuthError('invalid_token', 'The Authorization header must be "Bearer <token>".')
+    throw new AuthError('invalid_token', 'the Authorization header must be "Bearer <token>"')
   }
   return header.slice(scheme[0].length)
 }
@@ -43,7 +43,7 @@ export function accessOf(request: FastifyRequest): AccessContext {
 export function createAuthenticate(auth: AuthService): onRequestHookHandler {
   return function authenticate(request, _reply, done) {
     const token = readBearerToken(request.headers.authorization)
-    if (token === undefined) throw new AuthError('missing_token', 'An access token is required.')
+    if (token === undefined) throw new AuthError('missing_token', 'an access token is required')
     request.access = auth.authenticate(token)
     done()
   }
@@ -61,7 +61,7 @@ export function requireRoles(...roles: string[]): onRequestAsyncHookHandler {
   return async function checkRoles(request) {
     const granted = accessOf(request).roles
     if (!roles.every((role) => granted.includes(role))) {
-      throw new AuthError('forbidden', 'This requires a role the caller does not have.')
+      throw new AuthError('forbidden', 'this requires a role the caller does not have')
     }
   }
 }

@@ -118,12 +118,12 @@ describe('errorBody', () => {
     const body = errorBody({
       status: 400,
       code: 'validation_failed',
-      message: 'The request is invalid.',
+      message: 'the request is invalid',
       details: { code: 'spoofed', message: 'spoofed', issues: [] },
       retryAfter: undefined,
     })
     assert.deepEqual(body, {
-      error: { code: 'validation_failed', message: 'The request is invalid.', issues: [] },
+      error: { code: 'validation_failed', message: 'the request is invalid', issues: [] },
     })
   })
 

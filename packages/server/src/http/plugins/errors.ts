@@ -45,19 +45,19 @@ function validationIssues(errors: readonly unknown[]): Issue[] {
 
 /** Fastify's own client errors, by code. */
 const FASTIFY_CODES: Readonly<Record<string, readonly [ErrorCode, string]>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'The request body is too large.'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'the request body is too large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [
     'unsupported_media_type',
-    'Request bodies must be application/json.',
+    'request bodies must be application/json',
   ],
-  FST_ERR_CTP_INVALID_JSON_BODY: ['validation_failed', 'The request body is not valid JSON.'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: ['validation_failed', 'The request body is empty.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['validation_failed', 'the request body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['validation_failed', 'the request body is empty'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
     'validation_failed',
-    'The Content-Length does not match the body.',
+    'the Content-Length does not match the body',
   ],
-  FST_ERR_BAD_URL: ['validation_failed', 'The URL is malformed.'],
-  FST_ERR_MAX_PARAM_LENGTH: ['validation_failed', 'A path parameter is too long.'],
+  FST_ERR_BAD_URL: ['validation_failed', 'the URL is malformed'],
+  FST_ERR_MAX_PARAM_LENGTH: ['validation_failed', 'a path parameter is too long'],
 }
 
 /**
@@ -76,7 +76,7 @@ export function toWireError(error: unknown): WireError | undefined {
   }
   // An outage, not a bug: the client may retry (the instance recovers by itself).
   if (error instanceof StoreUnavailableError) {
-    return { ...wire('unavailable', 'The service is temporarily unavailable.'), retryAfter: 1 }
+    return { ...wire('unavailable', 'the service is temporarily unavailable'), retryAfter: 1 }
   }
   if (typeof error !== 'object' || error === null) return undefined
   const { validation, code, statusCode } = error as {
@@ -85,7 +85,7 @@ export function toWireError(error: unknown): WireError | undefined {
     statusCode?: unknown
   }
   if (Array.isArray(validation)) {
-    return wire('validation_failed', 'The request is invalid.', {
+    return wire('validation_failed', 'the request is invalid', {
       issues: validationIssues(validation),
     })
   }
@@ -94,10 +94,10 @@ export function toWireError(error: unknown): WireError | undefined {
   // Other client errors from Fastify or a plugin (a body parser's
   // SyntaxError carries statusCode 400): the closest registry code.
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    if (statusCode === 404) return wire('not_found', 'No such resource.')
-    if (statusCode === 413) return wire('payload_too_large', 'The request is too large.')
-    if (statusCode === 415) return wire('unsupported_media_type', 'Unsupported content type.')
-    return wire('validation_failed', 'The request is invalid.')
+    if (statusCode === 404) return wire('not_found', 'no such resource')
+    if (statusCode === 413) return wire('payload_too_large', 'the request is too large')
+    if (statusCode === 415) return wire('unsupported_media_type', 'unsupported content type')
+    return wire('validation_failed', 'the request is invalid')
   }
   return undefined
 }
@@ -150,7 +150,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
     failure = {
       status: 500,
       code: INTERNAL_ERROR,
-      message: 'An unexpected error occurred.',
+      message: 'an unexpected error occurred',
       details: { requestId: request.id },
     }
   } else if (failure.code === 'unavailable') {
@@ -201,10 +201,10 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   if (error.code === 'ECONNRESET' || socket.destroyed) return
   const failure =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? wire('payload_too_large', 'The request headers are too large.')
+      ? wire('payload_too_large', 'the request headers are too large')
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? wire('validation_failed', 'The request took too long to arrive.')
-        : wire('validation_failed', 'The request is not valid HTTP.')
+        ? wire('validation_failed', 'the request took too long to arrive')
+        : wire('validation_failed', 'the request is not valid HTTP')
   const body = JSON.stringify(errorBody(failure))
   // As node:http's own handler does: no answer once a response on this socket
   // has begun (a request refused before its body arrived, whose body then

@@ -94,14 +94,14 @@ export function createJsonBodyParser(parseJson: ParseBody<string>): ParseBody<Bu
         done(
           new AuthError(
             'unsupported_media_type',
-            'Request bodies must be application/json in UTF-8 (no other charset).',
+            'request bodies must be application/json in UTF-8 (no other charset)',
           ),
         )
         return
       }
     }
     if (!isUtf8(body)) {
-      done(new AuthError('validation_failed', 'The request body is not valid UTF-8.'))
+      done(new AuthError('validation_failed', 'the request body is not valid UTF-8'))
       return
     }
     const text = body.toString('utf8')
@@ -116,9 +116,9 @@ export function createJsonBodyParser(parseJson: ParseBody<string>): ParseBody<Bu
         return
       }
       done(
-        new AuthError('validation_failed', 'The request is invalid.', {
+        new AuthError('validation_failed', 'the request is invalid', {
           details: {
-            issues: [{ path, message: 'Has a lone surrogate: not valid Unicode text.' }],
+            issues: [{ path, message: 'has a lone surrogate: not valid Unicode text' }],
           },
         }),
       )

@@ -51,9 +51,17 @@ test('at most 20 issues, whatever the body', () => {
   assert.equal(check({}).error?.length, 20)
 })
 
+test("TypeBox's own messages follow the API's style: lower-case first letter, no period", () => {
+  const check = compile(Type.Object({ name: Type.String({ maxLength: 3 }) }), 'body')
+  assert.deepEqual(
+    check({ name: 'long' }).error?.[0]?.message,
+    'expected string length less or equal to 3',
+  )
+})
+
 test('a pattern mismatch says what was expected, not the regular expression', () => {
   const Body = Type.Object({
-    email: Type.String({ pattern: '^[^@]+@[^@]+$', errorMessage: 'Must be an email address.' }),
+    email: Type.String({ pattern: '^[^@]+@[^@]+$', errorMessage: 'must be an email address' }),
     code: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
   })
   const check = compile(Body, 'body')
@@ -63,8 +71,8 @@ test('a pattern mismatch says what was expected, not the regular expression', ()
       message,
     })),
     [
-      { instancePath: '/email', message: 'Must be an email address.' },
-      { instancePath: '/code', message: 'Has an invalid format.' },
+      { instancePath: '/email', message: 'must be an email address' },
+      { instancePath: '/code', message: 'has an invalid format' },
     ],
   )
 })

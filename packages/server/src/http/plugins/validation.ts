@@ -43,12 +43,16 @@ function convertParts(schema: TSchema, value: unknown): unknown {
 /**
  * TypeBox's message, except for a pattern mismatch, whose message would
  * print the regular expression: the schema's `errorMessage` (or a generic
- * sentence) says what was expected instead.
+ * phrase) says what was expected instead. In the style of every message of
+ * the API: a lower-case first letter, no final period.
  */
 function issueMessage(error: ValueError): string {
-  if (error.type !== ValueErrorType.StringPattern) return error.message
+  if (error.type !== ValueErrorType.StringPattern) {
+    const text = error.message
+    return text.charAt(0).toLowerCase() + text.slice(1)
+  }
   const custom = (error.schema as { errorMessage?: unknown }).errorMessage
-  return typeof custom === 'string' ? custom : 'Has an invalid format.'
+  return typeof custom === 'string' ? custom : 'has an invalid format'
 }
 
 /** A body schema with nothing required accepts "no body at all". */

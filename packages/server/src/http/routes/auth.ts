@@ -95,7 +95,7 @@ export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
       },
       // Refused before the body is even read when signups are closed.
       onRequest: async () => {
-        if (!config.signupEnabled) throw new AuthError('forbidden', 'Signup is closed.')
+        if (!config.signupEnabled) throw new AuthError('forbidden', 'signup is closed')
       },
     },
     async (request, reply) => {
@@ -139,11 +139,11 @@ export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
     async (request, reply) => {
       const fromBody = request.body?.refreshToken
       const token = fromBody ?? cookieToken(request)
-      if (token === undefined) throw new AuthError('missing_token', 'A refresh token is required.')
+      if (token === undefined) throw new AuthError('missing_token', 'a refresh token is required')
       if (!REFRESH_TOKEN_SHAPE.test(token)) {
         // Only a cookie can get here (the body schema has the same shape).
         clearRefreshCookie(reply, config)
-        throw new AuthError('invalid_refresh_token', 'The refresh token is invalid or expired.')
+        throw new AuthError('invalid_refresh_token', 'the refresh token is invalid or expired')
       }
       try {
         return tokenResponse(request, reply, await auth.refresh(token, clientInfo(request)))
@@ -185,7 +185,7 @@ export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
       } else {
         const token = readBearerToken(request.headers.authorization)
         if (token === undefined) {
-          throw new AuthError('missing_token', 'An access or refresh token is required.')
+          throw new AuthError('missing_token', 'an access or refresh token is required')
         }
         await auth.logout({ access: auth.authenticate(token) }, client)
       }

@@ -61,11 +61,11 @@ export function registerOpsRoutes(app: TypedApp, deps: OpsDeps): void {
       },
     },
     async () => {
-      if (deps.closing()) throw new AuthError('unavailable', 'The server is shutting down.')
+      if (deps.closing()) throw new AuthError('unavailable', 'the server is shutting down')
       try {
         await withTimeout(deps.readiness, READINESS_TIMEOUT_MS)
       } catch (cause) {
-        throw new AuthError('unavailable', 'The server is not ready.', { cause })
+        throw new AuthError('unavailable', 'the server is not ready', { cause })
       }
       return { status: 'ok' as const }
     },

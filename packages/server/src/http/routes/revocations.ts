@@ -124,17 +124,17 @@ export function registerRevocationRoutes(
     const presented = request.headers[FEED_KEY_HEADER]
     if (presented !== undefined) {
       if (typeof presented !== 'string' || !keyMatches(presented)) {
-        throw new AuthError('invalid_token', 'The revocation feed key is invalid.')
+        throw new AuthError('invalid_token', 'the revocation feed key is invalid')
       }
       return
     }
     const token = readBearerToken(request.headers.authorization)
     if (token === undefined) {
-      throw new AuthError('missing_token', 'An access token or the feed key is required.')
+      throw new AuthError('missing_token', 'an access token or the feed key is required')
     }
     const access = auth.authenticate(token)
     if (!FEED_ROLES.some((role) => access.roles.includes(role))) {
-      throw new AuthError('forbidden', 'The revocation feed needs the role service or admin.')
+      throw new AuthError('forbidden', 'the revocation feed needs the role service or admin')
     }
   }
 
@@ -158,9 +158,9 @@ export function registerRevocationRoutes(
     async (request, reply) => {
       // The SSE reconnection header wins: it is what the client really holds.
       const cursor = request.headers['last-event-id'] ?? request.query.since ?? 0
-      if (closing) throw new AuthError('unavailable', 'The server is shutting down.')
+      if (closing) throw new AuthError('unavailable', 'the server is shutting down')
       if (feeds.size >= maxConnections) {
-        throw new AuthError('unavailable', 'Too many revocation feeds are open here.', {
+        throw new AuthError('unavailable', 'too many revocation feeds are open here', {
           retryAfter: FULL_RETRY_AFTER,
         })
       }
@@ -242,7 +242,7 @@ export function registerRevocationRoutes(
     }
     if (ended) {
       // Shut down (or the client left) while the first page was read.
-      throw new AuthError('unavailable', 'The server is shutting down.')
+      throw new AuthError('unavailable', 'the server is shutting down')
     }
 
     // From here on the response is ours (Fastify: reply.hijack for streams it

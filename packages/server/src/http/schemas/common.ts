@@ -11,7 +11,7 @@ export const Text = (maxLength: number, description?: string) =>
   Type.String({
     maxLength,
     pattern: '^[^\\x00-\\x1f\\x7f]*$',
-    errorMessage: 'Must not contain control characters.',
+    errorMessage: 'must not contain control characters',
     description,
   })
 
@@ -20,7 +20,7 @@ export const Email = Type.String({
   minLength: 3,
   maxLength: 254,
   pattern: '^[^\\s@\\x00-\\x1f\\x7f]+@[^\\s@\\x00-\\x1f\\x7f]+$',
-  errorMessage: 'Must be an email address.',
+  errorMessage: 'must be an email address',
   description: 'Email address; the server normalizes it (trim, lower case).',
 })
 
@@ -35,7 +35,7 @@ export const RefreshToken = Type.String({
   minLength: 1,
   maxLength: 512,
   pattern: '^[A-Za-z0-9_-]+$',
-  errorMessage: 'Must be a refresh token (base64url).',
+  errorMessage: 'must be a refresh token (base64url)',
   description: 'Opaque refresh token.',
 })
 
@@ -44,7 +44,7 @@ export const Id = Type.String({
   minLength: 1,
   maxLength: 128,
   pattern: '^[A-Za-z0-9_-]+$',
-  errorMessage: 'Must be an id (letters, digits, - and _).',
+  errorMessage: 'must be an id (letters, digits, - and _)',
 })
 
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
@@ -53,7 +53,7 @@ export const Role = Type.String({
   minLength: 1,
   maxLength: 64,
   pattern: '^[A-Za-z0-9_.:-]+$',
-  errorMessage: 'Must be a role name (letters, digits, and _ . : -).',
+  errorMessage: 'must be a role name (letters, digits, and _ . : -)',
 })
 
 /** Routes without query parameters refuse any (an unknown input is an error). */

@@ -6,6 +6,7 @@ export function safeRedirect(
   allowedOrigins: readonly string[],
 ): string | undefined
 export function refreshDelay(expiresIn: number, jitter?: number): number
+export function sentence(message: unknown): string
 export function deviceLabel(userAgent: string | null | undefined): string
 export function relativeTime(time: number, now: number): string
 export function base64urlDecode(text: string): Uint8Array

@@ -375,6 +375,18 @@ function clearErrors(form) {
   }
 }
 
+/**
+ * An API message as a sentence for the page: the API writes them in lower
+ * case without a final period (`must be an email address`), the pages show
+ * sentences (`Must be an email address.`).
+ */
+export function sentence(message) {
+  const text = String(message ?? '').trim()
+  if (text === '') return text
+  const capitalized = text.charAt(0).toUpperCase() + text.slice(1)
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`
+}
+
 function showFieldError(input, message) {
   input.setAttribute('aria-invalid', 'true')
   setText(errorElementOf(input), message)
@@ -414,7 +426,7 @@ function showApiError(form, error, messages = {}) {
   for (const issue of error.issues ?? []) {
     const input = form.elements.namedItem(String(issue.path ?? '').replace(/^\//, ''))
     if (input instanceof HTMLInputElement) {
-      showFieldError(input, issue.message)
+      showFieldError(input, sentence(issue.message))
       fields.push(input)
     }
   }
@@ -428,7 +440,7 @@ function showApiError(form, error, messages = {}) {
   if (error.code === 'rate_limited') {
     showFormError(form, rateLimitText(error))
   } else {
-    showFormError(form, typeof special === 'string' ? special : error.message)
+    showFormError(form, typeof special === 'string' ? special : sentence(error.message))
   }
   return undefined
 }
