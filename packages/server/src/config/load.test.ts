@@ -398,10 +398,27 @@ describe('loadConfig errors', () => {
       { TESSERA_SIGNING_ALG: 'HS256', TESSERA_HS_SECRETS: `k1:${key32()},` },
       'TESSERA_HS_SECRETS',
     )
-    assert.match(
-      failure({ TESSERA_HS_SECRETS: `k1:${key32()}` }, 'TESSERA_HS_SECRETS'),
-      /only used with an HS\* TESSERA_SIGNING_ALG, which is ES256/,
-    )
+  })
+
+  test('HS secrets with a non-HS algorithm are refused as such, whatever their form, never echoed', () => {
+    const cases = [
+      `k1:${key32()}`,
+      // Short, or malformed: the algorithm is the problem, not the secret's size or syntax.
+      `k1:${randomBytes(16).toString('base64url')}`,
+      'no-kid-here-just-a-secret-value',
+    ]
+    for (const alg of ['ES256', 'EdDSA', 'RS256']) {
+      for (const secrets of cases) {
+        const message = failure(
+          { TESSERA_SIGNING_ALG: alg, TESSERA_HS_SECRETS: secrets },
+          'TESSERA_HS_SECRETS',
+        )
+        assert.equal(
+          message,
+          `TESSERA_HS_SECRETS: HS secrets are refused with TESSERA_SIGNING_ALG=${alg}, whose keys the server generates and rotates: unset TESSERA_HS_SECRETS, or choose HS256, HS384 or HS512`,
+        )
+      }
+    }
   })
 
   test('master key must be exactly 32 bytes of canonical base64url', () => {

@@ -95,8 +95,19 @@ const KID = /^[A-Za-z0-9._~-]+$/
 const HS_SECRETS_FORMAT =
   'comma-separated kid:base64url-secret pairs (e.g. k1:<tessera secret output>)'
 
+/**
+ * TESSERA_HS_SECRETS next to an asymmetric algorithm: said before the value is
+ * parsed, so a malformed or short secret does not earn advice about its size.
+ */
+function refuseHsSecrets(alg: Algorithm): RefusedValue {
+  return new RefusedValue(
+    `HS secrets are refused with TESSERA_SIGNING_ALG=${alg}, whose keys the server generates and rotates: unset TESSERA_HS_SECRETS, or choose HS256, HS384 or HS512`,
+  )
+}
+
 function parseHsSecrets(raw: string, context: ParseContext): Config['hsSecrets'] {
   const alg = context.config.signingAlg
+  if (alg !== undefined && HS_SECRET_BYTES[alg] === undefined) throw refuseHsSecrets(alg)
   const minBytes = (alg === undefined ? undefined : HS_SECRET_BYTES[alg]) ?? 32
   const kids = new Set<string>()
   const secrets: { kid: string; secret: Buffer }[] = []
@@ -383,11 +394,7 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
           `required when TESSERA_SIGNING_ALG is ${alg} (make one with \`tessera secret --alg ${alg} --kid k1\`)`,
         )
       }
-      if (!hs && value.length > 0) {
-        throw new RefusedValue(
-          `only used with an HS* TESSERA_SIGNING_ALG, which is ${alg}: unset it`,
-        )
-      }
+      if (!hs && value.length > 0) throw refuseHsSecrets(alg)
     },
     format: secretShown,
   }),
