@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { type Algorithm, exportJwk, generateKeyPair, JwtError, sign, verify } from '@tessera/jwt'
 import type { SigningKeyRecord } from '../storage/ports.ts'
-import { createKeyRing, type KeyRing, type KeyRingOptions } from './key-ring.ts'
+import {
+  createKeyRing,
+  type KeyRing,
+  type KeyRingOptions,
+  KeyRotationRefusedError,
+} from './key-ring.ts'
 import { createSealer } from './sealer.ts'
 import { createMemoryKeyStore } from './testing.ts'
 
@@ -425,7 +430,14 @@ test('HS256: the configured secrets sign and verify; nothing is generated, store
       ['k1', 'retired'],
     ],
   )
-  await assert.rejects(hs.rotate(), /TESSERA_HS_SECRETS/)
+  // A refusal the HTTP layer and the CLI can tell from a failure.
+  await assert.rejects(
+    hs.rotate(),
+    (error: unknown) =>
+      error instanceof KeyRotationRefusedError &&
+      error.alg === 'HS256' &&
+      /TESSERA_HS_SECRETS: list the new secret first, keep the old one/.test(error.message),
+  )
   assert.equal(store.rows().length, 0)
   assert.equal(store.lockCount(), 0)
   // A token signed with the older secret still verifies.

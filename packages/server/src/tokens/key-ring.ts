@@ -55,6 +55,24 @@ export interface KeyRingOptions {
   log?: KeyRingLog
 }
 
+/**
+ * What {@link KeyRing.rotate} rejects with under HS*: the secrets are
+ * configuration (TESSERA_HS_SECRETS), not keys the ring generates, so there is
+ * nothing for it to rotate. A refusal, not a failure: the message is public
+ * (it names the variable, never a secret) and tells the operator what to do.
+ */
+export class KeyRotationRefusedError extends Error {
+  readonly alg: Algorithm
+
+  constructor(alg: HmacAlgorithm) {
+    super(
+      `the ${alg} secrets are not rotated by Tessera but through TESSERA_HS_SECRETS: list the new secret first, keep the old one until the tokens it signed have expired, then remove it (on every instance)`,
+    )
+    this.name = 'KeyRotationRefusedError'
+    this.alg = alg
+  }
+}
+
 /** The public JWKS document. */
 export interface JwksDocument {
   keys: Jwk[]
@@ -74,7 +92,10 @@ export interface KeyRing {
   readonly verificationKeys: KeySet
   /** Next, current and retired-but-unexpired public keys; never an HS secret. Frozen, cached. */
   jwks(): JwksDocument
-  /** Publishes a new key as next (or makes it current at once with `immediate`). */
+  /**
+   * Publishes a new key as next (or makes it current at once with `immediate`).
+   * Rejects with {@link KeyRotationRefusedError} under HS*.
+   */
   rotate(options?: { immediate?: boolean }): Promise<KeyView[]>
   /**
    * Call periodically (every minute or so): re-reads the store, rotates when
@@ -553,12 +574,7 @@ function createHmacRing(
     start: async () => {},
     signingKey: () => signing,
     jwks: () => empty,
-    rotate: () =>
-      Promise.reject(
-        new Error(
-          `${alg} keys are not rotated by Tessera: change TESSERA_HS_SECRETS (put the new secret first and keep the old one until its tokens expire)`,
-        ),
-      ),
+    rotate: () => Promise.reject(new KeyRotationRefusedError(alg)),
     maintain: async () => {},
     list: () => views.map((view) => ({ ...view })),
   }

@@ -1,6 +1,8 @@
 // /admin/*: user administration, signing keys, audit log. Every route needs
 // an access token with the `admin` role, checked before the body is read.
 
+import { AuthError } from '../../auth/errors.ts'
+import { KeyRotationRefusedError } from '../../tokens/key-ring.ts'
 import { accessOf, requireRoles } from '../plugins/authentication.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import {
@@ -74,16 +76,24 @@ export function registerAdminRoutes(app: TypedApp, deps: RouteDeps): void {
         tags: TAGS,
         querystring: NoQuery,
         summary: 'Rotate the signing key now',
-        description: 'The new key is published as "next" before it signs anything.',
+        description:
+          'The new key is published as "next" before it signs anything. With HS* the secrets rotate through TESSERA_HS_SECRETS: 403 `forbidden`.',
         security: BEARER,
         body: EmptyBody,
         response: withErrors({ 200: KeyList }),
       },
       onRequest,
     },
-    async (request) => ({
-      keys: await auth.adminRotateKeys(accessOf(request), clientInfo(request)),
-    }),
+    async (request) => {
+      try {
+        return { keys: await auth.adminRotateKeys(accessOf(request), clientInfo(request)) }
+      } catch (error) {
+        // HS* secrets are configuration: refused like a closed signup (403), not a 500.
+        if (error instanceof KeyRotationRefusedError)
+          throw new AuthError('forbidden', error.message)
+        throw error
+      }
+    },
   )
 
   app.get(
