@@ -3,7 +3,6 @@
 // receives its collaborators.
 
 import { createHash } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
 import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
@@ -14,6 +13,7 @@ import { type AuthServiceDeps, createAuthService } from './auth/service.ts'
 import type { AuthService } from './auth/types.ts'
 import type { Config } from './config/types.ts'
 import { buildApp } from './http/app.ts'
+import { makePrivateDir } from './runtime/private-files.ts'
 import type { Store } from './storage/ports.ts'
 import {
   closeRedis,
@@ -71,7 +71,7 @@ export async function createTessera(
   // The development key will live in the data dir next to the SQLite file:
   // made private (0700) before the store creates either.
   if (config.masterKey === undefined && !config.production) {
-    await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+    makePrivateDir(config.dataDir)
   }
   const store = await createSqlStore(config.databaseUrl, {
     log: (message: string) => log.info(message),

@@ -6,7 +6,7 @@
 // exactly as processes do.
 
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -85,6 +85,39 @@ describe('SQLite specifics', () => {
       }
     } finally {
       await store.close()
+    }
+  })
+
+  it('creates its directories 0700 and the database, WAL and shared-memory files 0600, whatever the umask', {
+    skip: process.platform === 'win32',
+  }, async () => {
+    // The most permissive umask, as under a shell or container without
+    // systemd's UMask=0077: every bit of the result comes from Tessera.
+    const umask = process.umask(0)
+    const path = join(dir, 'private', 'data', 'tessera.db')
+    try {
+      const store = await createSqlStore(`sqlite:${path}`)
+      try {
+        await store.migrate()
+        await store.audit.appendAudit({
+          at: 1,
+          event: 'user.login',
+          userId: null,
+          sessionId: null,
+          ip: '198.51.100.7',
+          details: {},
+        })
+        const mode = (file: string) => (statSync(file).mode & 0o777).toString(8)
+        assert.equal(mode(join(dir, 'private')), '700')
+        assert.equal(mode(join(dir, 'private', 'data')), '700')
+        for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+          assert.equal(mode(file), '600', file)
+        }
+      } finally {
+        await store.close()
+      }
+    } finally {
+      process.umask(umask)
     }
   })
 

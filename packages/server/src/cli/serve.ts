@@ -6,6 +6,7 @@ import type { Config } from '../config/types.ts'
 import { unknownVariableWarnings } from '../config/unknown-variables.ts'
 import { deprioritizeThreadpool } from '../runtime/threadpool-priority.ts'
 import { createTessera } from '../tessera.ts'
+import { checkDataDir } from './data-dir.ts'
 import { CliError } from './output.ts'
 
 /** Where a command's configuration comes from, besides the environment. */
@@ -120,6 +121,8 @@ variable. Variables are also read from ./.env when it exists (or from
         const logger = await createServeLogger(config)
         if (envFile !== undefined) logger.info({ envFile }, `read variables from ${envFile}`)
         for (const warning of warnings) logger.warn(warning)
+        const openDataDir = checkDataDir(config)
+        if (openDataDir !== undefined) logger.warn(openDataDir)
         const tessera = await createTessera(config, { logger })
         const { app, log } = tessera
         // Password hashing must not starve the event loop (runtime/threadpool-priority.ts).

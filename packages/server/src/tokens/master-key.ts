@@ -4,8 +4,9 @@
 // works out of the box.
 
 import { randomBytes } from 'node:crypto'
-import { link, mkdir, open, unlink } from 'node:fs/promises'
+import { link, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { makePrivateDir } from '../runtime/private-files.ts'
 
 const MASTER_KEY_BYTES = 32
 const FILE_NAME = 'master.key'
@@ -69,7 +70,8 @@ export async function loadMasterKey(options: LoadMasterKeyOptions): Promise<Buff
       `the master key file ${path} is missing, and ${database} holds signing keys sealed with it: restore ${path} (or set TESSERA_MASTER_KEY to its value), or start over by moving ${database} away`,
     )
   }
-  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  // 0700 whatever the umask: the directory also holds the SQLite database.
+  makePrivateDir(dataDir)
   const created = await createKeyFile(path)
   if (created.generated) {
     warn(`generated a development master key in ${path}; set TESSERA_MASTER_KEY in production`)

@@ -17,7 +17,6 @@
 //   processes migrating the same file serialize, and the second finds nothing
 //   pending.
 
-import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import {
@@ -30,6 +29,7 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely'
+import { createPrivateFile, makePrivateDir } from '../../runtime/private-files.ts'
 import {
   type Checkpointer,
   SAFETY_AUTOCHECKPOINT_PAGES,
@@ -45,11 +45,17 @@ type SqlValue = null | number | bigint | string | Uint8Array
 
 /**
  * Opens (and creates, with its parent directories) a SQLite database with the
- * pragmas the store relies on. `path` is a file path or `:memory:`.
+ * pragmas the store relies on. `path` is a file path or `:memory:`. What it
+ * creates is private whatever the umask: directories 0700, the database 0600
+ * (and so its -wal and -shm files, which SQLite creates with the database's
+ * mode).
  */
 export function openNodeSqlite(path: string): DatabaseSync {
   const memory = path === ':memory:'
-  if (!memory) mkdirSync(dirname(path), { recursive: true })
+  if (!memory) {
+    makePrivateDir(dirname(path))
+    createPrivateFile(path)
+  }
   const db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS })
   try {
     // WAL: readers never block the writer and vice versa; several server
