@@ -22,8 +22,9 @@ import type {
 
 export interface StorageContractOptions {
   /**
-   * Opens a new store on the same database as `store` (which the suite has
-   * closed). Backends that persist provide it; the persistence test runs
+   * Opens a new store on the same database as `store`: after the suite has
+   * closed `store`, or as a second connection while it is open. Backends
+   * that persist provide it; the persistence and change-marker tests run
    * only when it is given.
    */
   reopen?: (store: Store) => Promise<Store>
@@ -121,6 +122,32 @@ export function storageContract(
           )
           assert.equal((await again.revocations.listRevocations(0, T0, 10)).length, 1)
           assert.equal((await again.audit.listAudit({ limit: 10 }))[0]?.event, 'user.signup')
+        })
+
+        it('changeMarker() moves once another connection commits revocations or key changes', async () => {
+          const other = await reopen(store)
+          opened.push(other)
+          let marker = await store.changeMarker()
+          assert.equal(typeof marker, 'string')
+          assert.equal(await store.changeMarker(), marker, 'nothing written, nothing to reload')
+          const writes: [string, () => Promise<unknown>][] = [
+            [
+              'a revocation',
+              () =>
+                other.revocations.addRevocations(
+                  [{ kind: 'sub', value: 'u1', before: T0 / SECOND, expiresAt: T0 + HOUR }],
+                  T0,
+                ),
+            ],
+            ['a new key', () => other.keys.insertKey(key('kid-m', T0))],
+            ['a retirement', () => other.keys.retireKey('kid-m', T0 + HOUR, T0 + 2 * HOUR)],
+          ]
+          for (const [what, write] of writes) {
+            await write()
+            const next = await store.changeMarker()
+            assert.notEqual(next, marker, `${what} by another connection moves the marker`)
+            marker = next
+          }
         })
       }
     })

@@ -13,7 +13,11 @@ export async function withTessera<T>(
 ): Promise<T> {
   const config = configFromEnv()
   const logger = pino({ level: 'warn', base: null }, pino.destination(2))
-  const tessera = await createTessera(config, { logger, maintenanceInterval: 0 })
+  const tessera = await createTessera(config, {
+    logger,
+    maintenanceInterval: 0,
+    changePollMs: 0,
+  })
   try {
     return await fn(tessera, config)
   } finally {

@@ -231,6 +231,14 @@ export interface Store {
 }
 
 /**
+  /**
+   * A cheap value that changes once another connection (a `tessera` CLI
+   * command, another instance) has committed revocations or signing-key
+   * changes; it may change for other writes too. Equal values mean there is
+   * nothing of theirs to reload. Writes through this store need not change
+   * it. The server polls it about twice a second.
+   */
+  changeMarker(): Promise<string>
  * Thrown by a backend when the database cannot be reached (connection refused
  * or lost, pool exhausted, server shutting down). The HTTP layer answers 503
  * `unavailable`; the backend recovers by itself when the database returns.

@@ -123,6 +123,27 @@ test('the JWKS holds public keys with kid, alg and use, and is cached until the 
   assert.equal(a.jwks().keys.length, 2)
 })
 
+test('reload() picks up a rotation made elsewhere and writes nothing, even when a rotation is due', async () => {
+  const { clock, store, ring } = setup()
+  const server = ring()
+  const cli = ring()
+  await Promise.all([server.start(), cli.start()])
+  const oldKid = server.signingKey().kid
+  await cli.rotate({ immediate: true })
+  const newKid = cli.signingKey().kid
+  assert.equal(server.signingKey().kid, oldKid, 'nothing tells the server by itself')
+  await server.reload()
+  assert.equal(server.signingKey().kid, newKid, 'signs with the new key')
+  assert.deepEqual(new Set(kids(server)), new Set([oldKid, newKid]))
+  // maintain() would rotate a key past its interval and delete expired ones; reload() does neither.
+  clock.t += INTERVAL * SECOND
+  const rows = JSON.stringify(store.rows())
+  const locks = store.lockCount()
+  await server.reload()
+  assert.equal(JSON.stringify(store.rows()), rows)
+  assert.equal(store.lockCount(), locks)
+})
+
 test('rotation publishes the next key before it signs, then switches at activatesAt', async () => {
   const { clock, store, ring } = setup()
   const a = ring()

@@ -103,6 +103,12 @@ export interface KeyRing {
    * no timer of its own.
    */
   maintain(): Promise<void>
+  /**
+   * Re-reads the store and nothing else (no rotation, no deletion): for when
+   * another process is known to have changed the keys (`tessera keys rotate`).
+   * Being read-only, it never wakes up the other instances in turn.
+   */
+  reload(): Promise<void>
   list(): KeyView[]
 }
 
@@ -539,6 +545,10 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       })
     },
 
+    reload(): Promise<void> {
+      return serialize(async () => warnUnopenable(await refresh()))
+    },
+
     list,
   }
 }
@@ -576,6 +586,7 @@ function createHmacRing(
     jwks: () => empty,
     rotate: () => Promise.reject(new KeyRotationRefusedError(alg)),
     maintain: async () => {},
+    reload: async () => {},
     list: () => views.map((view) => ({ ...view })),
   }
 }

@@ -18,10 +18,19 @@
 //   advisory lock so appends commit in id order;
 // - migrations: a session-scoped advisory lock around the Migrator;
 // - identity: `bigint generated always as identity`;
-// - connection failures become StoreUnavailableError.
+// - connection failures become StoreUnavailableError;
+// - change marker (what another process wrote): SQLite's `PRAGMA
+//   data_version`; PostgreSQL has no such counter, so it reads the newest
+//   revocation id and a digest of the small signing-key table.
 
 import { resolve } from 'node:path'
-import { type ColumnDataType, type ColumnDefinitionBuilder, Kysely, type Transaction } from 'kysely'
+import {
+  type ColumnDataType,
+  type ColumnDefinitionBuilder,
+  Kysely,
+  sql,
+  type Transaction,
+} from 'kysely'
 import { NodeSqliteDialect, openNodeSqlite } from './node-sqlite.ts'
 import { createPostgresDialect } from './postgres.ts'
 import type { Database, DbBoolean, DbInteger } from './schema.ts'
@@ -75,6 +84,8 @@ export interface SqlDialect {
   withMigrationLock<T>(
     fn: (db: Kysely<Database>, tableSchema: string | undefined) => Promise<T>,
   ): Promise<T>
+  /** Store.changeMarker: changes once another connection commits revocations or key changes. */
+  changeMarker(): Promise<string>
 }
 
 /**
@@ -152,6 +163,14 @@ function createSqliteDialect(path: string): SqlDialect {
     // The Migrator runs in a BEGIN IMMEDIATE transaction (node-sqlite.ts),
     // which is the lock.
     withMigrationLock: (fn) => fn(kysely, undefined),
+    // Changes whenever another connection (a CLI process, another server on
+    // the file) commits anything, and never for this connection's own
+    // commits; a read of the shared WAL index, no table is touched.
+    // https://sqlite.org/pragma.html#pragma_data_version
+    async changeMarker() {
+      const { rows } = await sql<{ data_version: number }>`PRAGMA data_version`.execute(kysely)
+      return String(rows[0]?.data_version ?? 0)
+    },
   }
 }
 

@@ -365,6 +365,17 @@ export function createPostgresDialect(
     // order; the server publishes a commit before it releases the
     // transaction's locks, so the next appender's ids are always later.
     lockRevocationFeed: (trx) => advisoryXactLock(trx, REVOCATION_FEED_LOCK),
+    // No commit counter to read: the newest revocation id (the primary key's
+    // last entry) and a digest of the few signing-key rows that moves with an
+    // insert or a retirement. Deletions of expired rows need no reload.
+    async changeMarker() {
+      const { rows } = await sql<{ marker: string }>`select concat_ws(':',
+        (select coalesce(max(id), 0) from revocations),
+        (select count(*) from signing_keys),
+        (select coalesce(max(created_at), 0) from signing_keys),
+        (select coalesce(sum(retires_at), 0) from signing_keys)) as marker`.execute(kysely)
+      return rows[0]?.marker ?? ''
+    },
     withMigrationLock: (fn) =>
       kysely.connection().execute(async (db) => {
         // Migrations may rewrite big tables: no statement timeout for them,

@@ -57,6 +57,8 @@ export async function createSqlStore(
       await sql`select 1`.execute(ctx.db())
     },
 
+    changeMarker: () => dialect.changeMarker(),
+
     async migrate() {
       const { error, results = [] } = await dialect.withMigrationLock((db, tableSchema) =>
         new Migrator({
