@@ -225,12 +225,6 @@ export interface Store {
   readonly audit: AuditStore
   /** Cheap round trip for /ready; rejects with StoreUnavailableError when the database is unreachable. */
   ping(): Promise<void>
-  /** Applies pending migrations (safe when several instances start at once); returns the names applied. */
-  migrate(): Promise<string[]>
-  close(): Promise<void>
-}
-
-/**
   /**
    * A cheap value that changes once another connection (a `tessera` CLI
    * command, another instance) has committed revocations or signing-key
@@ -239,6 +233,12 @@ export interface Store {
    * it. The server polls it about twice a second.
    */
   changeMarker(): Promise<string>
+  /** Applies pending migrations (safe when several instances start at once); returns the names applied. */
+  migrate(): Promise<string[]>
+  close(): Promise<void>
+}
+
+/**
  * Thrown by a backend when the database cannot be reached (connection refused
  * or lost, pool exhausted, server shutting down). The HTTP layer answers 503
  * `unavailable`; the backend recovers by itself when the database returns.
