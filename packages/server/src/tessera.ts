@@ -3,6 +3,7 @@
 // receives its collaborators.
 
 import { createHash } from 'node:crypto'
+import { setImmediate } from 'node:timers/promises'
 import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
@@ -34,6 +35,10 @@ import {
   isWellFormedRefreshToken,
 } from './tokens/refresh-tokens.ts'
 import { createSealer } from './tokens/sealer.ts'
+
+/** Audit entries deleted per statement by the retention pass, and statements per pass. */
+const AUDIT_PRUNE_BATCH = 1000
+const AUDIT_PRUNE_BATCHES = 100
 
 export interface Tessera {
   readonly config: Config
@@ -219,6 +224,20 @@ export async function createTessera(
       revocations.prune()
       await store.revocations.deleteExpiredRevocations(now())
       await store.sessions.purgeExpired(now(), config.refreshReuseGrace * 1000)
+      await pruneAudit()
+    }
+
+    /** Deletes audit entries older than TESSERA_AUDIT_RETENTION (0 keeps them). */
+    async function pruneAudit(): Promise<void> {
+      if (config.auditRetention === 0) return
+      const before = now() - config.auditRetention * 1000
+      // Short deletes with a turn of the event loop between them (node:sqlite
+      // runs on it); a bigger backlog waits for the next pass.
+      for (let batch = 0; batch < AUDIT_PRUNE_BATCHES; batch++) {
+        const deleted = await store.audit.deleteAuditBefore(before, AUDIT_PRUNE_BATCH)
+        if (deleted < AUDIT_PRUNE_BATCH) return
+        await setImmediate()
+      }
     }
 
     const interval = options.maintenanceInterval ?? 60

@@ -926,6 +926,21 @@ export function storageContract(
         assert.deepEqual(await events({ userId: 'nobody' }), [])
       })
 
+      it('deleteAuditBefore deletes the oldest entries before a time, at most limit a call', async () => {
+        // Inserted out of time order: the oldest go first, whatever their id.
+        for (const offset of [3, 0, 2, 1, 5]) {
+          await store.audit.appendAudit(audit({ at: T0 + offset * DAY, event: `e${offset}` }))
+        }
+        const left = async () =>
+          (await store.audit.listAudit({ limit: 10 })).map((e) => e.event).sort()
+        assert.equal(await store.audit.deleteAuditBefore(T0 + 3 * DAY, 2), 2)
+        assert.deepEqual(await left(), ['e2', 'e3', 'e5'])
+        assert.equal(await store.audit.deleteAuditBefore(T0 + 3 * DAY, 2), 1)
+        assert.equal(await store.audit.deleteAuditBefore(T0 + 3 * DAY, 2), 0)
+        assert.deepEqual(await left(), ['e3', 'e5'], 'an entry exactly at the cut-off stays')
+        await assert.rejects(store.audit.deleteAuditBefore(T0, -1), RangeError)
+      })
+
       it('pages with limit and the before cursor (an id)', async () => {
         await seed()
         const page1 = await store.audit.listAudit({ limit: 2 })

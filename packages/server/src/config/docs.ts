@@ -14,7 +14,7 @@ const REGENERATE = 'node --conditions=source packages/server/src/config/docs.ts'
 export const ALWAYS_RULES: readonly string[] = [
   '`TESSERA_ACCESS_TOKEN_TTL` ≤ `TESSERA_REFRESH_IDLE_TTL` ≤ `TESSERA_REFRESH_TOKEN_TTL`.',
   '`TESSERA_HEADERS_TIMEOUT` ≤ `TESSERA_REQUEST_TIMEOUT`.',
-  '`TESSERA_REFRESH_REUSE_GRACE` is under 5 minutes (it is a replay window) and may be 0; `TESSERA_KEY_ROTATION_INTERVAL` is at least 1 minute; every other duration at least 1 second.',
+  '`TESSERA_REFRESH_REUSE_GRACE` is under 5 minutes (it is a replay window) and may be 0; `TESSERA_KEY_ROTATION_INTERVAL` is at least 1 minute; `TESSERA_AUDIT_RETENTION` is at least 1 day, or 0 (kept forever); every other duration at least 1 second.',
   '`TESSERA_SIGNING_ALG=HS256|HS384|HS512` requires `TESSERA_HS_SECRETS`, each secret at least the hash size (32, 48 or 64 bytes, RFC 7518 §3.2) with unique, non-empty kids; `TESSERA_HS_SECRETS` with any other algorithm is refused.',
   '`TESSERA_MASTER_KEY`, when set, is exactly 32 bytes; `TESSERA_REVOCATION_FEED_KEY`, when set, at least 32 characters.',
   '`TESSERA_ISSUER` is an absolute http(s) URL without query, fragment or credentials; a trailing slash is dropped.',

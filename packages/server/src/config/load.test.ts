@@ -44,6 +44,7 @@ describe('loadConfig defaults', () => {
         refreshIdleTtl: 7 * 86_400,
         refreshReuseGrace: 10,
         keyRotationInterval: 30 * 86_400,
+        auditRetention: 90 * 86_400,
         allowedOrigins: ['http://localhost:3000'],
         loginRateLimit: {
           ipPoints: 100,
@@ -155,12 +156,19 @@ describe('loadConfig values', () => {
       TESSERA_REFRESH_IDLE_TTL: '36h',
       TESSERA_REFRESH_REUSE_GRACE: '0',
       TESSERA_KEY_ROTATION_INTERVAL: '90d',
+      TESSERA_AUDIT_RETENTION: '52w',
     })
     assert.equal(config.accessTokenTtl, 300)
     assert.equal(config.refreshTokenTtl, 14 * 86_400)
     assert.equal(config.refreshIdleTtl, 36 * 3600)
     assert.equal(config.refreshReuseGrace, 0)
     assert.equal(config.keyRotationInterval, 90 * 86_400)
+    assert.equal(config.auditRetention, 364 * 86_400)
+    assert.equal(
+      load({ TESSERA_AUDIT_RETENTION: '0' }).auditRetention,
+      0,
+      '0 keeps the log forever',
+    )
   })
 
   test('the login rate limit format, in part or whole', () => {
@@ -254,6 +262,9 @@ describe('loadConfig errors', () => {
   const malformed: [string, string, string][] = [
     ['TESSERA_HOST', 'not a host!', 'IP address or a host name'],
     ['TESSERA_PORT', 'abc', 'an integer from 0 to 65535'],
+    // Plain seconds: 90 would empty the audit log within two minutes.
+    ['TESSERA_AUDIT_RETENTION', '90', 'a duration of at least 1d'],
+    ['TESSERA_AUDIT_RETENTION', '12h', 'or 0 to keep entries forever'],
     ['TESSERA_PORT', '65536', 'an integer from 0 to 65535'],
     ['TESSERA_PORT', '-1', 'an integer from 0 to 65535'],
     ['TESSERA_ISSUER', 'auth.example.com', 'absolute http'],

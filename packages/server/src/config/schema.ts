@@ -468,6 +468,27 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     format: duration,
   }),
   variable({
+    name: 'TESSERA_AUDIT_RETENTION',
+    key: 'auditRetention',
+    doc: 'How long audit-log entries (with the IPs they record) are kept; the maintenance pass deletes older ones every minute. 0 keeps them forever.',
+    unit: 'duration of at least 1d, or 0',
+    secret: false,
+    parse(raw) {
+      if (raw === '0') return 0
+      try {
+        return parseSeconds(raw, 86_400)
+      } catch (error) {
+        // A bare number is seconds: `90` would empty the log; say what is meant.
+        if (!(error instanceof ExpectedValue)) throw error
+        throw new ExpectedValue(
+          'a duration of at least 1d (e.g. 90d, 52w), or 0 to keep entries forever',
+        )
+      }
+    },
+    default: 90 * 86_400,
+    format: (value) => (value === 0 ? '0' : duration(value)),
+  }),
+  variable({
     name: 'TESSERA_ALLOWED_ORIGINS',
     key: 'allowedOrigins',
     doc: 'Origins allowed to make cookie-authenticated calls (browser mode); `*` is refused in production.',

@@ -43,6 +43,8 @@ export interface Config {
   readonly refreshIdleTtl: number
   readonly refreshReuseGrace: number
   readonly keyRotationInterval: number
+  /** Audit-log entries older than this are deleted by the maintenance pass; 0 keeps them forever. */
+  readonly auditRetention: number
   /** Origins allowed to make cookie-authenticated calls (exact `scheme://host[:port]`). */
   readonly allowedOrigins: readonly string[]
   readonly loginRateLimit: Readonly<LoginRateLimit>

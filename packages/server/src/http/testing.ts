@@ -49,6 +49,7 @@ export function createTestConfig(overrides: Partial<Config> = {}): Config {
     refreshIdleTtl: 7 * 86_400,
     refreshReuseGrace: 10,
     keyRotationInterval: 30 * 86_400,
+    auditRetention: 90 * 86_400,
     allowedOrigins: ['http://localhost:3000'],
     loginRateLimit: {
       ipPoints: 100,

@@ -214,6 +214,12 @@ export interface AuditStore {
     userId?: string
     event?: string
   }): Promise<(AuditEvent & { id: number })[]>
+  /**
+   * Deletes up to `limit` of the oldest entries with `at < before` (epoch ms)
+   * and returns how many it deleted. One short statement per call: the
+   * retention pass calls again while a call deletes `limit`.
+   */
+  deleteAuditBefore(before: number, limit: number): Promise<number>
 }
 
 /** Everything a backend provides. */

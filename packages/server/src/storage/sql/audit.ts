@@ -1,4 +1,5 @@
-// AuditStore over SQL: an append-only log, read newest first.
+// AuditStore over SQL: an append-only log, read newest first, pruned oldest
+// first by the retention pass.
 
 import type { Selectable } from 'kysely'
 import type { AuditEvent, AuditStore } from '../ports.ts'
@@ -33,6 +34,25 @@ export function createAuditStore(ctx: SqlContext): AuditStore {
       if (userId !== undefined) query = query.where('user_id', '=', userId)
       if (event !== undefined) query = query.where('event', '=', event)
       return (await query.execute()).map(toAuditEntry)
+    },
+
+    // The oldest first, through the index on `at`. Neither SQLite (as built)
+    // nor PostgreSQL takes DELETE … LIMIT: the batch is a subquery on ids.
+    async deleteAuditBefore(before, limit) {
+      checkLimit(limit)
+      const result = await ctx
+        .db()
+        .deleteFrom('audit_log')
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('audit_log')
+            .select('id')
+            .where('at', '<', before)
+            .orderBy('at')
+            .limit(limit),
+        )
+        .executeTakeFirst()
+      return Number(result.numDeletedRows)
     },
   }
 }
