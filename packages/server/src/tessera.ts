@@ -7,13 +7,15 @@ import { setImmediate } from 'node:timers/promises'
 import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
+import type { AuthServiceDeps } from './auth/context.ts'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from './auth/passwords.ts'
 import { createRateLimits } from './auth/rate-limits.ts'
 import { createRevocationList, type RevocationList } from './auth/revocation.ts'
-import { type AuthServiceDeps, createAuthService } from './auth/service.ts'
+import { createAuthService } from './auth/service.ts'
 import type { AuthService } from './auth/types.ts'
 import type { Config } from './config/types.ts'
 import { buildApp } from './http/app.ts'
+import { createMetrics } from './http/plugins/metrics.ts'
 import { startChangePoll } from './runtime/change-poll.ts'
 import { makePrivateDir } from './runtime/private-files.ts'
 import type { Store } from './storage/ports.ts'
@@ -185,6 +187,7 @@ export async function createTessera(
       includeEmail: config.accessTokenEmail,
       now,
     })
+    const metrics = createMetrics()
     const deps: AuthServiceDeps = {
       config,
       store,
@@ -212,11 +215,18 @@ export async function createTessera(
       sealer,
       now,
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+      // One set of metrics: the service counts flows, the HTTP layer requests.
+      metrics,
       log,
     }
     const auth = createAuthService(deps)
-    const app = await buildApp({ config, auth, logger: log, readiness: () => store.ping() })
-    deps.metrics = app.tesseraMetrics
+    const app = await buildApp({
+      config,
+      auth,
+      logger: log,
+      metrics,
+      readiness: () => store.ping(),
+    })
 
     async function maintain(): Promise<void> {
       await keyRing.maintain()

@@ -44,3 +44,10 @@ export class AuthError extends Error {
     this.retryAfter = options.retryAfter
   }
 }
+
+/** A validation_failed error for one field (`path` a JSON Pointer into the input). */
+export function invalidField(path: string, message: string): AuthError {
+  return new AuthError('validation_failed', 'the request is not valid', {
+    details: { issues: [{ path, message }] },
+  })
+}

@@ -14,6 +14,7 @@ import { domainToASCII, domainToUnicode } from 'node:url'
 import { verify as bcryptVerify } from '@node-rs/bcrypt'
 import { hash as argon2Hash, argon2id, verify as argon2Verify, needsRehash } from 'argon2'
 import { COMMON_PASSWORDS_TEXT } from './common-passwords.ts'
+import type { PasswordHasher } from './ports.ts'
 
 /** Argon2 cost parameters (memory in KiB). */
 export interface Argon2Parameters {
@@ -28,20 +29,6 @@ export const OWASP_ARGON2: Readonly<Argon2Parameters> = Object.freeze({
   timeCost: 2,
   parallelism: 1,
 })
-
-/** Hashes and verifies passwords; no method throws on a malformed stored hash. */
-export interface PasswordHasher {
-  /** An argon2id PHC string for the (NFKC-normalized) password. */
-  hash(password: string): Promise<string>
-  /**
-   * Checks `password` against a stored hash (argon2 or bcrypt). `needsRehash`
-   * is true when the hash should be replaced by `hash(password)`: bcrypt,
-   * another argon2 variant or other parameters. Unknown formats: `ok: false`.
-   */
-  verify(hash: string, password: string): Promise<{ ok: boolean; needsRehash: boolean }>
-  /** Costs what a failed verify costs; call it for unknown accounts (enumeration-safe login). */
-  verifyDummy(password: string): Promise<void>
-}
 
 const FAILED = Object.freeze({ ok: false, needsRehash: false })
 

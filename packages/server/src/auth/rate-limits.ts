@@ -29,6 +29,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rat
 import type { LoginRateLimit } from '../config/types.ts'
 import { AuthError } from './errors.ts'
 import { normalizeEmail } from './passwords.ts'
+import type { RateLimits } from './ports.ts'
 
 /** What the factory is asked to build: one limiter with its key namespace. */
 export interface LimiterOptions {
@@ -49,24 +50,6 @@ export interface RateLimitConfig {
   signupRateLimit: number
   /** Refreshes per session per minute. */
   refreshRateLimit: number
-}
-
-/** Every method throws AuthError `rate_limited` (with `retryAfter` seconds, >= 1) when over a limit. */
-export interface RateLimits {
-  /**
-   * Counts one attempt against the IP ceiling; refuses while this account+IP
-   * is backing off, or while the account is and this pair has failed on it.
-   */
-  checkLogin(email: string, ip: string): Promise<void>
-  /**
-   * Records a failed attempt; may start or lengthen the back-offs.
-   * `accountThrottled` is true on the failure that starts the account-wide one.
-   */
-  loginFailed(email: string, ip: string): Promise<{ accountThrottled: boolean }>
-  /** Resets the consecutive-failure counters of the account and of this account+IP. */
-  loginSucceeded(email: string, ip: string): Promise<void>
-  checkSignup(ip: string): Promise<void>
-  checkRefresh(sessionId: string): Promise<void>
 }
 
 /** Consecutive failures are forgotten this long after the first of a streak (at least). */

@@ -87,27 +87,14 @@ export interface AuditView {
   details: Record<string, unknown>
 }
 
-/**
- * Every flow of the server, with plain inputs and results: no HTTP here.
- * Failures throw AuthError (auth/errors.ts) with a wire code.
- */
-export interface AuthService {
+/** Accounts: signup, login, the password, the profile (auth/accounts.ts). */
+export interface AccountFlows {
   signup(
     input: { email: string; password: string; name?: string },
     client: ClientInfo,
   ): Promise<AuthResult>
   /** Unknown email and wrong password both give invalid_credentials, in the same time. */
   login(input: { email: string; password: string }, client: ClientInfo): Promise<AuthResult>
-  /** Rotation with grace window and reuse detection. */
-  refresh(refreshToken: string, client: ClientInfo): Promise<AuthResult>
-  /** Revokes the session of the access token, or of the refresh token. */
-  logout(by: { access?: AccessContext; refreshToken?: string }, client: ClientInfo): Promise<void>
-  /** Revokes every session of the user (and every access token issued before now). */
-  logoutAll(access: AccessContext, client: ClientInfo): Promise<void>
-  me(access: AccessContext): Promise<PublicUser>
-  listSessions(access: AccessContext): Promise<SessionView[]>
-  /** not_found unless the session is the caller's own. */
-  revokeSession(access: AccessContext, sessionId: string, client: ClientInfo): Promise<void>
   /**
    * Checks the current password, stores the new hash, revokes every other
    * session. The caller's session and tokens stay valid.
@@ -117,9 +104,24 @@ export interface AuthService {
     input: { currentPassword: string; newPassword: string },
     client: ClientInfo,
   ): Promise<void>
-  /** Verifies an access token for a protected route: signature, claims, revocation list. */
-  authenticate(token: string): AccessContext
+  me(access: AccessContext): Promise<PublicUser>
+}
 
+/** Sessions: refresh rotation, logout, logout everywhere, the list (auth/sessions.ts). */
+export interface SessionFlows {
+  /** Rotation with grace window and reuse detection. */
+  refresh(refreshToken: string, client: ClientInfo): Promise<AuthResult>
+  /** Revokes the session of the access token, or of the refresh token. */
+  logout(by: { access?: AccessContext; refreshToken?: string }, client: ClientInfo): Promise<void>
+  /** Revokes every session of the user (and every access token issued before now). */
+  logoutAll(access: AccessContext, client: ClientInfo): Promise<void>
+  listSessions(access: AccessContext): Promise<SessionView[]>
+  /** not_found unless the session is the caller's own. */
+  revokeSession(access: AccessContext, sessionId: string, client: ClientInfo): Promise<void>
+}
+
+/** Administration: users, keys, the audit log (auth/admin.ts). */
+export interface AdminFlows {
   adminListUsers(query: { limit: number; after?: string; email?: string }): Promise<AdminUser[]>
   /** Role changes revoke the user's older access tokens (`sub/before`). */
   adminUpdateUser(
@@ -140,7 +142,12 @@ export interface AuthService {
     userId?: string
     event?: string
   }): Promise<AuditView[]>
+}
 
+/** Checking access: access tokens, the public keys, the revocation list (auth/access.ts). */
+export interface AccessFlows {
+  /** Verifies an access token for a protected route: signature, claims, revocation list. */
+  authenticate(token: string): AccessContext
   /** The public JWKS document (next, current, retired-but-valid keys). */
   jwks(): { keys: Record<string, unknown>[] }
   /** Revocation entries after `since`, for the feed. */
@@ -148,3 +155,10 @@ export interface AuthService {
   /** Calls `listener` with each batch of new revocation entries; returns the unsubscribe function. */
   watchRevocations(listener: (entries: readonly StoredRevocation[]) => void): () => void
 }
+
+/**
+ * Every flow of the server, with plain inputs and results: no HTTP here.
+ * Failures throw AuthError (auth/errors.ts) with a wire code. Route modules
+ * take only the slice they use.
+ */
+export interface AuthService extends AccountFlows, SessionFlows, AdminFlows, AccessFlows {}

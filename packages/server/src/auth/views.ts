@@ -1,5 +1,5 @@
-import type { UserRecord } from '../storage/ports.ts'
-import type { AdminUser, PublicUser } from './types.ts'
+import type { AuditEvent, SessionRecord, UserRecord } from '../storage/ports.ts'
+import type { AdminUser, AuditView, PublicUser, SessionView } from './types.ts'
 
 /** The fields of a user the API shows; never the password hash. */
 type ShownUser = Pick<
@@ -23,4 +23,30 @@ export function publicUser(user: ShownUser): PublicUser {
 /** The user as the admin routes show them. */
 export function adminUser(user: ShownUser): AdminUser {
   return { ...publicUser(user), disabled: user.disabled, updatedAt: iso(user.updatedAt) }
+}
+
+/** A session as `GET /auth/sessions` shows it; `current` for the caller's own. */
+export function sessionView(session: SessionRecord, currentId: string): SessionView {
+  return {
+    id: session.id,
+    createdAt: iso(session.createdAt),
+    lastUsedAt: iso(session.lastUsedAt),
+    expiresAt: iso(session.expiresAt),
+    userAgent: session.userAgent,
+    ip: session.ip,
+    current: session.id === currentId,
+  }
+}
+
+/** An audit entry as `GET /admin/audit` shows it. */
+export function auditView(entry: AuditEvent & { id: number }): AuditView {
+  return {
+    id: entry.id,
+    at: iso(entry.at),
+    event: entry.event,
+    userId: entry.userId,
+    sessionId: entry.sessionId,
+    ip: entry.ip,
+    details: entry.details,
+  }
 }

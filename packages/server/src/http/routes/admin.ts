@@ -2,6 +2,7 @@
 // an access token with the `admin` role, checked before the body is read.
 
 import { AuthError } from '../../auth/errors.ts'
+import type { AdminFlows } from '../../auth/types.ts'
 import { KeyRotationRefusedError } from '../../tokens/key-ring.ts'
 import { accessOf, requireRoles } from '../plugins/authentication.ts'
 import { clientInfo } from '../plugins/request-context.ts'
@@ -26,7 +27,7 @@ const BEARER = [{ bearerAuth: [] }]
  * @example
  * registerAdminRoutes(app, { config, auth, authenticate })
  */
-export function registerAdminRoutes(app: TypedApp, deps: RouteDeps): void {
+export function registerAdminRoutes(app: TypedApp, deps: RouteDeps<AdminFlows>): void {
   const { auth } = deps
   const onRequest = [deps.authenticate, requireRoles('admin')]
 

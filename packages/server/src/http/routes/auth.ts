@@ -4,7 +4,7 @@
 import type { Static } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
-import type { AuthResult } from '../../auth/types.ts'
+import type { AccessFlows, AccountFlows, AuthResult, SessionFlows } from '../../auth/types.ts'
 import { accessOf, readBearerToken } from '../plugins/authentication.ts'
 import {
   assertCsrf,
@@ -47,7 +47,10 @@ const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{1,512}$/
  * @example
  * registerAuthRoutes(app, { config, auth, authenticate })
  */
-export function registerAuthRoutes(app: TypedApp, deps: RouteDeps): void {
+export function registerAuthRoutes(
+  app: TypedApp,
+  deps: RouteDeps<AccountFlows & SessionFlows & Pick<AccessFlows, 'authenticate'>>,
+): void {
   const { auth, config, authenticate } = deps
 
   /** The token response; browser clients get the refresh token as the cookie only. */

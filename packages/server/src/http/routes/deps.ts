@@ -21,9 +21,13 @@ export type TypedApp = FastifyInstance<
   TypeBoxTypeProvider
 >
 
-export interface RouteDeps {
+/**
+ * What a route module receives: the config, the slice of the auth service it
+ * uses (`Flows`, e.g. `AdminFlows`), and the access-token hook.
+ */
+export interface RouteDeps<Flows extends Partial<AuthService> = AuthService> {
   readonly config: Config
-  readonly auth: AuthService
+  readonly auth: Flows
   /** The onRequest hook of every route that needs an access token. */
   readonly authenticate: onRequestHookHandler
 }

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
+import type { AccessFlows } from '../../auth/types.ts'
 import type { StoredRevocation } from '../../storage/ports.ts'
 import { readBearerToken } from '../plugins/authentication.ts'
 import {
@@ -96,7 +97,7 @@ interface OpenFeed {
  */
 export function registerRevocationRoutes(
   app: TypedApp,
-  deps: RouteDeps,
+  deps: RouteDeps<Pick<AccessFlows, 'authenticate' | 'revocationsSince' | 'watchRevocations'>>,
   options: Partial<RevocationFeedOptions> = {},
 ): void {
   const { auth, config } = deps

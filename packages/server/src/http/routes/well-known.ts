@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto'
 import { type Static, Type } from '@sinclair/typebox'
+import type { AccessFlows } from '../../auth/types.ts'
 import { refreshCookieName } from '../plugins/browser-session.ts'
 import { NoQuery, withErrors } from '../schemas/common.ts'
 import { Discovery, Jwks } from '../schemas/discovery.ts'
@@ -29,7 +30,10 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
  * @example
  * registerWellKnownRoutes(app, { config, auth, authenticate })
  */
-export function registerWellKnownRoutes(app: TypedApp, deps: RouteDeps): void {
+export function registerWellKnownRoutes(
+  app: TypedApp,
+  deps: Omit<RouteDeps<Pick<AccessFlows, 'jwks'>>, 'authenticate'>,
+): void {
   const { auth, config } = deps
   const url = (path: string) => `${config.issuer}${path}`
 

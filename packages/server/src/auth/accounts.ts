@@ -1,0 +1,136 @@
+// Accounts: signup, login (enumeration-safe, throttled per OWASP), the
+// password change, and the caller's profile.
+
+import { randomUUID } from 'node:crypto'
+import type { FlowContext } from './context.ts'
+import { AuthError, invalidField } from './errors.ts'
+import type { AccountFlows } from './types.ts'
+
+/** Default roles of a new account. */
+const DEFAULT_ROLES = ['user']
+
+export function createAccountFlows(ctx: FlowContext): AccountFlows {
+  const { config, store, passwords, rules, rateLimits, metrics, audit, revoke, tokens, profiles } =
+    ctx
+  const { now } = ctx
+
+  function checkPassword(
+    password: string,
+    context: { email?: string; name?: string },
+    path: string,
+  ): void {
+    const verdict = rules.checkPasswordPolicy(password, context)
+    if (!verdict.ok) throw invalidField(path, verdict.reason)
+  }
+
+  return {
+    async signup(input, client) {
+      if (!config.signupEnabled) throw new AuthError('forbidden', 'signup is closed')
+      await rateLimits.checkSignup(client.ip ?? 'unknown')
+      const email = rules.normalizeEmail(input.email)
+      if (email === undefined) throw invalidField('/email', 'not a valid email address')
+      const name = input.name === undefined ? null : input.name.trim() || null
+      checkPassword(input.password, { email, ...(name === null ? {} : { name }) }, '/password')
+      const at = now()
+      const created = await store.users.createUser({
+        id: randomUUID(),
+        email,
+        name,
+        passwordHash: await passwords.hash(input.password),
+        roles: DEFAULT_ROLES,
+        createdAt: at,
+      })
+      if (created === 'email_taken')
+        throw new AuthError('email_taken', 'an account with this email exists')
+      await audit('user.signup', client, { userId: created.id })
+      metrics.inc('signups')
+      const result = await tokens.startSession(created, client)
+      await audit('session.created', client, { userId: created.id, sessionId: result.sessionId })
+      return result
+    },
+
+    async login(input, client) {
+      const ip = client.ip ?? 'unknown'
+      const email = rules.normalizeEmail(input.email)
+      // Throttle by what was typed when it is not an address, so garbage is limited too.
+      const accountKey = email ?? input.email.trim().toLowerCase()
+      await rateLimits.checkLogin(accountKey, ip)
+      const user = email === undefined ? undefined : await store.users.findUserByEmail(email)
+      let verdict = { ok: false, needsRehash: false }
+      // OWASP: the same work, and the same answer, for an unknown email and a wrong password.
+      if (user === undefined) await passwords.verifyDummy(input.password)
+      else verdict = await passwords.verify(user.passwordHash, input.password)
+      if (user === undefined || !verdict.ok || user.disabled) {
+        const { accountThrottled } = await rateLimits.loginFailed(accountKey, ip)
+        metrics.inc('logins_failed')
+        await audit('login.failed', client, { userId: user?.id ?? null })
+        if (accountThrottled && user !== undefined) {
+          // The signal: many failures from many addresses. Clients that failed
+          // now back off account-wide; the owner's own device is not stopped.
+          await audit('login.account_throttled', client, { userId: user.id })
+          ctx.log?.warn({ userId: user.id }, 'many failed logins for one account: throttled')
+        }
+        throw new AuthError('invalid_credentials', 'the email or password is wrong')
+      }
+      await rateLimits.loginSucceeded(accountKey, ip)
+      let current = user
+      if (verdict.needsRehash) {
+        // Imported bcrypt (or outdated argon2) hashes become current argon2id now that we have the password.
+        const rehashed = await profiles.updateUser(user.id, {
+          passwordHash: await passwords.hash(input.password),
+          updatedAt: now(),
+        })
+        if (rehashed !== undefined) current = rehashed
+        await audit('user.password_rehashed', client, { userId: user.id })
+      }
+      metrics.inc('logins')
+      const result = await tokens.startSession(current, client)
+      await audit('login', client, { userId: user.id, sessionId: result.sessionId })
+      return result
+    },
+
+    async changePassword(access, input, client) {
+      const user = await profiles.requireUser(access)
+      const ip = client.ip ?? 'unknown'
+      await rateLimits.checkLogin(user.email, ip)
+      const verdict = await passwords.verify(user.passwordHash, input.currentPassword)
+      if (!verdict.ok) {
+        await rateLimits.loginFailed(user.email, ip)
+        await audit('password.change_failed', client, {
+          userId: user.id,
+          sessionId: access.sessionId,
+        })
+        throw new AuthError('invalid_credentials', 'the current password is wrong')
+      }
+      checkPassword(
+        input.newPassword,
+        { email: user.email, ...(user.name === null ? {} : { name: user.name }) },
+        '/newPassword',
+      )
+      const at = now()
+      await profiles.updateUser(user.id, {
+        passwordHash: await passwords.hash(input.newPassword),
+        passwordChangedAt: at,
+        updatedAt: at,
+      })
+      // Every other session ends; this one (and its tokens) carries on.
+      const others = await store.sessions.revokeUserSessions(
+        user.id,
+        at,
+        'password_changed',
+        access.sessionId,
+      )
+      await revoke.sessions(others)
+      await audit(
+        'password.changed',
+        client,
+        { userId: user.id, sessionId: access.sessionId },
+        { sessionsRevoked: others.length },
+      )
+    },
+
+    async me(access) {
+      return (await profiles.requireProfile(access, 'cached')).view
+    },
+  }
+}

@@ -1,0 +1,78 @@
+// Administration: users (roles, disabling), signing keys, the audit log.
+
+import type { FlowContext } from './context.ts'
+import { AuthError, invalidField } from './errors.ts'
+import type { AdminFlows } from './types.ts'
+import { adminUser, auditView } from './views.ts'
+
+const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/
+
+export function createAdminFlows(ctx: FlowContext): AdminFlows {
+  const { store, keyRing, audit, revoke, profiles, now } = ctx
+
+  return {
+    async adminListUsers(query) {
+      const users = await store.users.listUsers(query)
+      return users.map(adminUser)
+    },
+
+    async adminUpdateUser(actor, userId, patch, client) {
+      const before = await store.users.findUserById(userId)
+      if (before === undefined) throw new AuthError('not_found', 'no such user')
+      if (patch.roles !== undefined) {
+        const roles = [...new Set(patch.roles.map((r) => r.trim()))]
+        if (roles.some((r) => !ROLE.test(r))) {
+          throw invalidField('/roles', 'roles are 1-64 letters, digits or _ . : -')
+        }
+        patch = { ...patch, roles }
+      }
+      const updated = await profiles.updateUser(userId, {
+        ...(patch.roles === undefined ? {} : { roles: patch.roles }),
+        ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
+        ...(patch.name === undefined ? {} : { name: patch.name }),
+        updatedAt: now(),
+      })
+      if (updated === undefined) throw new AuthError('not_found', 'no such user')
+      const rolesChanged =
+        patch.roles !== undefined &&
+        JSON.stringify([...before.roles].sort()) !== JSON.stringify([...updated.roles].sort())
+      const disabled = patch.disabled === true && !before.disabled
+      if (disabled) {
+        await revoke.sessions(
+          await store.sessions.revokeUserSessions(userId, now(), 'account_disabled'),
+        )
+      }
+      // Tokens carry roles: old tokens must not keep roles the user lost (or gain nothing by waiting).
+      if (rolesChanged || disabled) await revoke.userTokens(userId)
+      await audit(
+        'admin.user_updated',
+        client,
+        { userId, sessionId: actor.sessionId },
+        {
+          actor: actor.userId,
+          ...(rolesChanged ? { roles: updated.roles } : {}),
+          ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
+        },
+      )
+      return adminUser(updated)
+    },
+
+    async adminRotateKeys(actor, client, options = {}) {
+      const keys = await keyRing.rotate(options)
+      await audit('admin.keys_rotated', client, {
+        userId: actor.userId,
+        sessionId: actor.sessionId,
+      })
+      return keys
+    },
+
+    adminListKeys() {
+      return keyRing.list()
+    },
+
+    async adminAudit(query) {
+      const events = await store.audit.listAudit(query)
+      return events.map(auditView)
+    },
+  }
+}

@@ -1,0 +1,67 @@
+// What every flow module receives: the service's collaborators and the
+// shared helpers (audit.ts, revoke.ts, issue-tokens.ts, profiles.ts), built
+// once by createAuthService.
+
+import type { VerifiedJwt } from '@tessera/jwt'
+import type { Config } from '../config/types.ts'
+import type { Store } from '../storage/ports.ts'
+import type { Audit } from './audit.ts'
+import type { TokenIssuing } from './issue-tokens.ts'
+import type {
+  AccessTokenIssuerPort,
+  AuthLog,
+  AuthMetrics,
+  KeyRingPort,
+  PasswordHasher,
+  PasswordRules,
+  RateLimits,
+  RefreshTokens,
+  SealerPort,
+} from './ports.ts'
+import type { Profiles } from './profiles.ts'
+import type { RevocationList } from './revocation.ts'
+import type { Revoker } from './revoke.ts'
+
+/** The configuration the flows read. */
+export type AuthConfig = Pick<
+  Config,
+  | 'accessTokenTtl'
+  | 'refreshTokenTtl'
+  | 'refreshIdleTtl'
+  | 'refreshReuseGrace'
+  | 'signupEnabled'
+  | 'accessTokenEmail'
+>
+
+/** What the composition root hands createAuthService. */
+export interface AuthServiceDeps {
+  config: AuthConfig
+  store: Store
+  keyRing: KeyRingPort
+  issuer: AccessTokenIssuerPort
+  /** Verifies access tokens: signature, iss, aud, typ, exp, and the revocation list. */
+  verifyAccessToken: (token: string) => VerifiedJwt
+  revocations: RevocationList
+  passwords: PasswordHasher
+  rules: PasswordRules
+  refreshTokens: RefreshTokens
+  rateLimits: RateLimits
+  sealer: SealerPort
+  now: () => number
+  /**
+   * Waits `ms` of the clock `now` reads (real timers by default; tests that
+   * move `now` by hand pass one that moves it).
+   */
+  sleep?: (ms: number) => Promise<void>
+  metrics?: AuthMetrics
+  log?: AuthLog
+}
+
+/** The deps with the shared helpers: what a flow module is built from. */
+export interface FlowContext extends Omit<AuthServiceDeps, 'sleep' | 'metrics'> {
+  metrics: AuthMetrics
+  audit: Audit
+  revoke: Revoker
+  tokens: TokenIssuing
+  profiles: Profiles
+}
