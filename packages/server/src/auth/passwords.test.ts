@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { hash as bcryptHash } from '@node-rs/bcrypt'
 import { hash as argon2Hash, argon2i, argon2id } from 'argon2'
-import { COMMON_PASSWORDS_TEXT } from './common-passwords.ts'
 import {
   checkPasswordPolicy,
   createPasswordHasher,
   MAX_PASSWORD_LENGTH,
   normalizeEmail,
   OWASP_ARGON2,
+  readCommonPasswords,
 } from './passwords.ts'
 
 // Cheap parameters keep the suite fast; one test below runs the real cost.
@@ -270,7 +271,7 @@ describe('checkPasswordPolicy', () => {
   })
 
   test('the shipped list: ~10,000 lower-case entries of 8+ characters, loaded as a set', () => {
-    const entries = COMMON_PASSWORDS_TEXT.split('\n')
+    const entries = readCommonPasswords()
     assert.equal(entries.length, 10_000)
     assert.equal(new Set(entries).size, entries.length)
     for (const entry of entries) {
@@ -282,6 +283,15 @@ describe('checkPasswordPolicy', () => {
       const verdict = checkPasswordPolicy(entry)
       assert.equal(verdict.ok, false, entry)
     }
+  })
+
+  test('the data file keeps the licence notice of its source (zxcvbn-ts, MIT)', () => {
+    const text = readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+    const header = text.slice(0, text.indexOf('\npassword\n'))
+    assert.match(header, /Copyright \(c\) 2012-2016 Dan Wheeler and Dropbox, Inc\./)
+    assert.match(header, /Copyright \(c\) 2021 @zxcvbn-ts/)
+    assert.match(header, /Permission is hereby granted, free of charge/)
+    assert.ok(header.split('\n').every((line) => line.startsWith('#')))
   })
 })
 

@@ -10,10 +10,10 @@
 // rules, refuse breached/common values and context-specific words.
 
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { domainToASCII, domainToUnicode } from 'node:url'
 import { verify as bcryptVerify } from '@node-rs/bcrypt'
 import { hash as argon2Hash, argon2id, verify as argon2Verify, needsRehash } from 'argon2'
-import { COMMON_PASSWORDS_TEXT } from './common-passwords.ts'
 import type { PasswordHasher } from './ports.ts'
 
 /** Argon2 cost parameters (memory in KiB). */
@@ -167,11 +167,23 @@ export function createPasswordHasher(options: { argon2?: Argon2Parameters } = {}
 export const MIN_PASSWORD_LENGTH = 8
 export const MAX_PASSWORD_LENGTH = 1024
 
+/**
+ * The entries of common-passwords.txt (data, not code: one password per line
+ * after a header of `#` lines that names its source and licence). The build
+ * copies the file beside passwords.js, so the URL holds in dist/ too.
+ */
+export function readCommonPasswords(): string[] {
+  const lines = readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8').split('\n')
+  let start = 0
+  while (start < lines.length && lines[start]!.startsWith('#')) start++
+  return lines.slice(start).filter((line) => line !== '')
+}
+
 let commonPasswords: Set<string> | undefined
 
-/** The common-password list as a Set, built on first use. */
+/** The common-password list as a Set, read and built on first use. */
 function commonPasswordSet(): Set<string> {
-  commonPasswords ??= new Set(COMMON_PASSWORDS_TEXT.split('\n'))
+  commonPasswords ??= new Set(readCommonPasswords())
   return commonPasswords
 }
 
