@@ -28,12 +28,21 @@ export {
   type RemoteKeySetOptions,
 } from './remote-key-set.ts'
 export {
-  createRevocationFeed,
-  type RevocableClaims,
+  formatRevocationEvent,
+  parseRevocationEvent,
   type RevocationEntry,
+} from './revocation-event.ts'
+export {
+  createRevocationFeed,
   type RevocationFeed,
   type RevocationFeedOptions,
 } from './revocation-feed.ts'
+export {
+  type RevocableClaims,
+  type Revocation,
+  RevocationSet,
+  type RevocationSetOptions,
+} from './revocation-set.ts'
 export { type SignOptions, sign } from './sign.ts'
 export type { JwtHeader, JwtPayload, KeyResolver, VerifiedJwt } from './types.ts'
 export {

@@ -1,18 +1,9 @@
 import { type Duration, parseDuration } from './duration.ts'
+import { EventStreamParser, type ServerSentEvent } from './event-stream.ts'
+import { parseRevocationEvent } from './revocation-event.ts'
+import { type RevocableClaims, RevocationSet } from './revocation-set.ts'
 
-/** The claims a revocation check reads: any verified payload will do. */
-export interface RevocableClaims {
-  jti?: unknown
-  sid?: unknown
-  sub?: unknown
-  iat?: unknown
-}
-
-/** One entry of the feed, as the server sends it in a `revocation` event. */
-export type RevocationEntry =
-  | { id: number; kind: 'jti' | 'sid'; value: string; expiresAt: number }
-  /** Every token of user `value` whose `iat` is before `before` (epoch seconds). */
-  | { id: number; kind: 'sub'; value: string; before: number; expiresAt: number }
+export type { RevocableClaims } from './revocation-set.ts'
 
 export interface RevocationFeedOptions {
   /** The feed, e.g. `https://auth.example.com/auth/revocations`. */
@@ -85,133 +76,8 @@ export interface RevocationFeed {
 const DEFAULT_STALE_AFTER = 30
 const DEFAULT_MIN_DELAY = 0.5
 const DEFAULT_MAX_DELAY = 30
-/** A line or an event larger than this is a broken (or hostile) server: drop the connection. */
-const MAX_EVENT_CHARS = 1024 * 1024
 /** Visible ASCII: what an HTTP header value may carry without surprises. */
 const HEADER_VALUE = /^[\x21-\x7e]+$/
-
-/** One dispatched Server-Sent Event. */
-export interface ServerSentEvent {
-  type: string
-  data: string
-  /** The last event ID after this event (it persists across events). */
-  lastEventId: string
-}
-
-export interface EventStreamHandlers {
-  onEvent(event: ServerSentEvent): void
-  /** A `retry:` field, in milliseconds. */
-  onRetry?(ms: number): void
-  /** A comment line, such as the `: heartbeat` keep-alive. */
-  onComment?(text: string): void
-}
-
-/**
- * A `text/event-stream` parser as the WHATWG HTML standard (§9.2.6) defines
- * it: lines end with CRLF, LF or CR, even when a chunk ends between the CR
- * and the LF; a leading BOM is dropped; `data:` lines join with LF; an event
- * dispatches at a blank line; an unfinished event at the end is discarded.
- * Lines and events over 1 MiB throw, so a broken server cannot grow memory.
- */
-export class EventStreamParser {
-  readonly #handlers: EventStreamHandlers
-  #buffer = ''
-  #started = false
-  /** The previous chunk ended with CR: an LF starting this one belongs to it. */
-  #pendingCr = false
-  #data = ''
-  #type = ''
-  #lastEventId = ''
-
-  constructor(handlers: EventStreamHandlers) {
-    this.#handlers = handlers
-  }
-
-  /** Feeds decoded text. */
-  push(chunk: string): void {
-    let text = chunk
-    if (!this.#started) {
-      if (text.length === 0) return
-      this.#started = true
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-    }
-    if (this.#pendingCr && text.length > 0) {
-      this.#pendingCr = false
-      if (text.charCodeAt(0) === 10) text = text.slice(1)
-    }
-    const buffer = this.#buffer + text
-    let start = 0
-    for (;;) {
-      let end = start
-      while (end < buffer.length) {
-        const code = buffer.charCodeAt(end)
-        if (code === 10 || code === 13) break
-        end++
-      }
-      if (end === buffer.length) break
-      const line = buffer.slice(start, end)
-      if (buffer.charCodeAt(end) === 13) {
-        if (end + 1 === buffer.length) {
-          this.#pendingCr = true
-          start = end + 1
-        } else {
-          start = buffer.charCodeAt(end + 1) === 10 ? end + 2 : end + 1
-        }
-      } else {
-        start = end + 1
-      }
-      this.#line(line)
-    }
-    this.#buffer = buffer.slice(start)
-    if (this.#buffer.length > MAX_EVENT_CHARS) throw new Error('an event-stream line is too long')
-  }
-
-  #line(line: string): void {
-    if (line.length === 0) {
-      this.#dispatch()
-      return
-    }
-    if (line.charCodeAt(0) === 58 /* : */) {
-      this.#handlers.onComment?.(line.slice(1).trimStart())
-      return
-    }
-    const colon = line.indexOf(':')
-    const field = colon === -1 ? line : line.slice(0, colon)
-    let value = colon === -1 ? '' : line.slice(colon + 1)
-    if (value.charCodeAt(0) === 32) value = value.slice(1)
-    switch (field) {
-      case 'event':
-        this.#type = value
-        break
-      case 'data':
-        this.#data += `${value}\n`
-        if (this.#data.length > MAX_EVENT_CHARS) throw new Error('an event is too large')
-        break
-      case 'id':
-        // The standard ignores ids holding NULL.
-        if (!value.includes('\0')) this.#lastEventId = value
-        break
-      case 'retry':
-        if (/^\d+$/.test(value)) this.#handlers.onRetry?.(Number(value))
-        break
-      default:
-      // Unknown fields are ignored, as the standard says.
-    }
-  }
-
-  #dispatch(): void {
-    const data = this.#data
-    const type = this.#type
-    this.#data = ''
-    this.#type = ''
-    if (data.length === 0) return
-    this.#handlers.onEvent({
-      type: type === '' ? 'message' : type,
-      data: data.slice(0, -1),
-      lastEventId: this.#lastEventId,
-    })
-  }
-}
 
 /**
  * The delay before reconnection number `attempt` (0 for the first): an
@@ -315,30 +181,6 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value)
 }
 
-/** The entry in a `revocation` event's data, or undefined when it is not one. */
-function parseEntry(data: string): RevocationEntry | undefined {
-  let value: unknown
-  try {
-    value = JSON.parse(data)
-  } catch {
-    return undefined
-  }
-  if (value === null || typeof value !== 'object') return undefined
-  const entry = value as Record<string, unknown>
-  if (typeof entry.value !== 'string' || entry.value === '' || !isFiniteNumber(entry.expiresAt)) {
-    return undefined
-  }
-  const id = isFiniteNumber(entry.id) ? entry.id : 0
-  if (entry.kind === 'jti' || entry.kind === 'sid') {
-    return { id, kind: entry.kind, value: entry.value, expiresAt: entry.expiresAt }
-  }
-  if (entry.kind === 'sub' && isFiniteNumber(entry.before)) {
-    const { value: sub, before, expiresAt } = entry
-    return { id, kind: 'sub', value: sub, before, expiresAt }
-  }
-  return undefined
-}
-
 function feedError(message: string, cause?: unknown): Error {
   return new Error(message, cause === undefined ? undefined : { cause })
 }
@@ -358,10 +200,7 @@ function refusalMessage(status: number, settings: Settings): string {
 
 class SseRevocationFeed implements RevocationFeed {
   readonly #settings: Settings
-  readonly #jtis = new Map<string, number>()
-  readonly #sids = new Map<string, number>()
-  /** sub → the newest `before` (epoch seconds) and when that entry expires. */
-  readonly #subs = new Map<string, { before: number; expiresAt: number }>()
+  readonly #revoked: RevocationSet
   #cursor = 0
   #ready = false
   #closed = false
@@ -383,6 +222,7 @@ class SseRevocationFeed implements RevocationFeed {
 
   constructor(settings: Settings) {
     this.#settings = settings
+    this.#revoked = new RevocationSet({ now: settings.now })
   }
 
   get ready(): boolean {
@@ -402,7 +242,7 @@ class SseRevocationFeed implements RevocationFeed {
   }
 
   get size(): number {
-    return this.#jtis.size + this.#sids.size + this.#subs.size
+    return this.#revoked.size
   }
 
   start(): Promise<void> {
@@ -423,25 +263,7 @@ class SseRevocationFeed implements RevocationFeed {
   }
 
   isRevoked(claims: RevocableClaims): boolean {
-    // Three Map lookups; the clock is read only on a hit.
-    const { jti, sid, sub } = claims
-    if (typeof jti === 'string') {
-      const expiresAt = this.#jtis.get(jti)
-      if (expiresAt !== undefined && expiresAt > this.#settings.now()) return true
-    }
-    if (typeof sid === 'string') {
-      const expiresAt = this.#sids.get(sid)
-      if (expiresAt !== undefined && expiresAt > this.#settings.now()) return true
-    }
-    if (typeof sub === 'string') {
-      const entry = this.#subs.get(sub)
-      if (entry !== undefined && entry.expiresAt > this.#settings.now()) {
-        // Tokens issued in the second of `before` or later survive (a new login right after).
-        const { iat } = claims
-        if (typeof iat !== 'number' || iat < entry.before) return true
-      }
-    }
-    return false
+    return this.#revoked.isRevoked(claims)
   }
 
   async close(): Promise<void> {
@@ -454,17 +276,9 @@ class SseRevocationFeed implements RevocationFeed {
     await this.#loop
   }
 
-  /** Forgets expired entries, so memory follows the server's list. */
-  #prune(): void {
-    const now = this.#settings.now()
-    for (const map of [this.#jtis, this.#sids]) {
-      for (const [value, expiresAt] of map) if (expiresAt <= now) map.delete(value)
-    }
-    for (const [sub, entry] of this.#subs) if (entry.expiresAt <= now) this.#subs.delete(sub)
-  }
-
   #checkLiveness(): void {
-    this.#prune()
+    // Expired entries leave memory, so it follows the server's list.
+    this.#revoked.prune()
     // A connection that shows no sign of life (not even the heartbeat) for
     // staleAfter is dead without knowing it (a half-open TCP connection):
     // drop it and reconnect.
@@ -622,10 +436,10 @@ class SseRevocationFeed implements RevocationFeed {
   #onEvent(event: ServerSentEvent): boolean {
     let isReady = false
     if (event.type === 'revocation') {
-      const entry = parseEntry(event.data)
+      const entry = parseRevocationEvent(event.data)
       if (entry === undefined) this.#report(feedError('the revocation feed sent a bad entry'))
       else {
-        this.#apply(entry)
+        this.#revoked.add(entry)
         if (entry.id > this.#cursor) this.#cursor = entry.id
       }
     } else if (event.type === 'ready') {
@@ -648,20 +462,6 @@ class SseRevocationFeed implements RevocationFeed {
       if (id > this.#cursor) this.#cursor = id
     }
     return isReady
-  }
-
-  #apply(entry: RevocationEntry): void {
-    if (entry.expiresAt <= this.#settings.now()) return
-    if (entry.kind === 'sub') {
-      const current = this.#subs.get(entry.value)
-      this.#subs.set(entry.value, {
-        before: Math.max(entry.before, current?.before ?? 0),
-        expiresAt: Math.max(entry.expiresAt, current?.expiresAt ?? 0),
-      })
-    } else {
-      const map = entry.kind === 'jti' ? this.#jtis : this.#sids
-      map.set(entry.value, Math.max(entry.expiresAt, map.get(entry.value) ?? 0))
-    }
   }
 }
 

@@ -6,7 +6,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { RevocationEntry } from '../src/revocation-feed.ts'
+import type { RevocationEntry } from '../src/revocation-event.ts'
 
 /** An entry without its id (the server numbers them). */
 export type NewEntry =
