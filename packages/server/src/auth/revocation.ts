@@ -1,18 +1,13 @@
+import { type RevocableClaims, RevocationSet } from '@tessera/jwt'
 import type { RevocationEntry, RevocationStore, StoredRevocation } from '../storage/ports.ts'
-
-/** The claims a revocation check reads. */
-export interface RevocableClaims {
-  jti?: unknown
-  sid?: unknown
-  sub?: unknown
-  iat?: unknown
-}
 
 /**
  * The revocation list held in memory, so every protected request checks it
- * with three Map lookups and no I/O. The store is the source of truth: the
- * list loads from it at start, writes go to it first, and `sync()` catches up
- * on entries other instances wrote.
+ * with three Map lookups and no I/O: @tessera/jwt's RevocationSet, the one
+ * the resource servers' feed client holds, with the same rules. Around it,
+ * this keeps the store, the cursor and the listeners. The store is the source
+ * of truth: the list loads from it at start, writes go to it first, and
+ * `sync()` catches up on entries other instances wrote.
  */
 export interface RevocationList {
   /** Loads every unexpired entry from the store. */
@@ -52,10 +47,7 @@ export function createRevocationList(options: {
   onAdded?: (entries: readonly StoredRevocation[]) => void
 }): RevocationList {
   const { store, now, onAdded } = options
-  const jtis = new Map<string, number>()
-  const sids = new Map<string, number>()
-  /** sub → newest `before` (epoch seconds) and when that entry expires. */
-  const subs = new Map<string, { before: number; expiresAt: number }>()
+  const revoked = new RevocationSet({ now })
   let cursor = 0
   const listeners = new Set<(entries: readonly StoredRevocation[]) => void>()
   /** Ids already announced to listeners, so a sync after a push does not repeat them. */
@@ -77,18 +69,7 @@ export function createRevocationList(options: {
    */
   function applyOne(entry: StoredRevocation, fromStoreScan: boolean): void {
     if (fromStoreScan ? entry.id > cursor : entry.id === cursor + 1) cursor = entry.id
-    if (entry.expiresAt <= now()) return
-    if (entry.kind === 'jti')
-      jtis.set(entry.value, Math.max(entry.expiresAt, jtis.get(entry.value) ?? 0))
-    else if (entry.kind === 'sid') {
-      sids.set(entry.value, Math.max(entry.expiresAt, sids.get(entry.value) ?? 0))
-    } else {
-      const current = subs.get(entry.value)
-      subs.set(entry.value, {
-        before: Math.max(entry.before, current?.before ?? 0),
-        expiresAt: Math.max(entry.expiresAt, current?.expiresAt ?? 0),
-      })
-    }
+    revoked.add(entry)
   }
 
   async function sync(): Promise<number> {
@@ -105,9 +86,7 @@ export function createRevocationList(options: {
   return {
     async load() {
       cursor = 0
-      jtis.clear()
-      sids.clear()
-      subs.clear()
+      revoked.clear()
       await sync()
     },
     async add(entries) {
@@ -127,40 +106,16 @@ export function createRevocationList(options: {
     },
     sync,
     isRevoked(claims) {
-      if (typeof claims.jti === 'string' && jtis.has(claims.jti)) return true
-      if (typeof claims.sid === 'string' && sids.has(claims.sid)) return true
-      if (typeof claims.sub === 'string') {
-        const entry = subs.get(claims.sub)
-        // Tokens issued in the second of `before` or later survive. `before` is
-        // the second after the cut-over (auth/service.ts), and the issuer waits
-        // for it, so no token from the cut-over second itself survives.
-        if (entry !== undefined && (typeof claims.iat !== 'number' || claims.iat < entry.before)) {
-          return true
-        }
-      }
-      return false
+      // Tokens issued in the second of `before` or later survive. `before` is
+      // the second after the cut-over (auth/revoke.ts), and the issuer waits
+      // for it, so no token from the cut-over second itself survives.
+      return revoked.isRevoked(claims)
     },
     issuableFrom(sub) {
-      const entry = subs.get(sub)
-      return entry === undefined || entry.expiresAt <= now() ? 0 : entry.before
+      return revoked.revokedBefore(sub)
     },
     prune() {
-      const at = now()
-      let removed = 0
-      for (const map of [jtis, sids]) {
-        for (const [key, expiresAt] of map) {
-          if (expiresAt <= at) {
-            map.delete(key)
-            removed++
-          }
-        }
-      }
-      for (const [key, entry] of subs) {
-        if (entry.expiresAt <= at) {
-          subs.delete(key)
-          removed++
-        }
-      }
+      const removed = revoked.prune()
       // Ids at or below the cursor can only come back through a scan, which starts above it.
       for (const id of announced) if (id <= cursor) announced.delete(id)
       return removed
@@ -169,7 +124,7 @@ export function createRevocationList(options: {
       return cursor
     },
     get size() {
-      return jtis.size + sids.size + subs.size
+      return revoked.size
     },
   }
 }

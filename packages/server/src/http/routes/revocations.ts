@@ -1,10 +1,13 @@
 // GET /auth/revocations: the revocation list as Server-Sent Events (WHATWG
 // HTML §9.2), for resource servers that check revocation in memory. The wire
-// format is a contract with @tessera/jwt's feed client: docs/http-api.md,
-// "Revocation feed", describes it byte for byte; change both together.
+// format is a contract with @tessera/jwt's feed client: each entry is written
+// by @tessera/jwt's formatRevocationEvent, which that client's
+// parseRevocationEvent reads; docs/http-api.md, "Revocation feed", describes
+// the stream byte for byte.
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
+import { formatRevocationEvent } from '@tessera/jwt'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
 import type { AccessFlows } from '../../auth/types.ts'
@@ -49,22 +52,6 @@ const STREAM_HEADERS = {
   // nginx buffers proxied responses by default, which would hold events back.
   'x-accel-buffering': 'no',
   connection: 'keep-alive',
-}
-
-/** One entry as an SSE message; members in the documented order. */
-function revocationMessage(entry: StoredRevocation): string {
-  const data =
-    entry.kind === 'sub'
-      ? {
-          id: entry.id,
-          kind: entry.kind,
-          value: entry.value,
-          before: entry.before,
-          expiresAt: entry.expiresAt,
-        }
-      : { id: entry.id, kind: entry.kind, value: entry.value, expiresAt: entry.expiresAt }
-  // JSON.stringify escapes line breaks, so `data` stays one line as SSE requires.
-  return `id: ${entry.id}\nevent: revocation\ndata: ${JSON.stringify(data)}\n\n`
 }
 
 function sha256(text: string): Buffer {
@@ -221,7 +208,7 @@ export function registerRevocationRoutes(
           seen.add(entry.id)
         }
         if (entry.id > highest) highest = entry.id
-        chunk += revocationMessage(entry)
+        chunk += formatRevocationEvent(entry)
       }
       if (chunk !== '') write(chunk)
     }
