@@ -1,8 +1,9 @@
 // Administration: users (roles, disabling), signing keys, the audit log.
 
+import { KeyRotationRefusedError } from '../tokens/key-ring.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError, invalidField } from './errors.ts'
-import type { AdminFlows } from './types.ts'
+import type { AdminFlows, KeyView } from './types.ts'
 import { adminUser, auditView } from './views.ts'
 
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/
@@ -58,7 +59,15 @@ export function createAdminFlows(ctx: FlowContext): AdminFlows {
     },
 
     async adminRotateKeys(actor, client, options = {}) {
-      const keys = await keyRing.rotate(options)
+      let keys: KeyView[]
+      try {
+        keys = await keyRing.rotate(options)
+      } catch (error) {
+        // HS* secrets are configuration: refused like a closed signup (403), not a 500.
+        if (error instanceof KeyRotationRefusedError)
+          throw new AuthError('forbidden', error.message)
+        throw error
+      }
       await audit('admin.keys_rotated', client, {
         userId: actor.userId,
         sessionId: actor.sessionId,

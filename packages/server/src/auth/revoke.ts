@@ -13,6 +13,9 @@ export interface Revoker {
    * this very second: `iat` has one-second resolution, so `before` is the next
    * second, and awaitCutover() keeps new tokens out of this one (issue #12: a
    * demoted admin refreshing every second kept a token with his old roles).
+   * Resolves once that second is over, so whatever the caller does next (a
+   * login right after `tessera users set-roles`, on any instance, even one
+   * that has not heard of the entry yet) gets a token that survives it.
    */
   userTokens(userId: string): Promise<void>
   /**
@@ -52,6 +55,8 @@ export function createRevoker(options: {
         expiresAt: now() + entryTtlMs,
       }
       await revocations.add([entry])
+      const wait = entry.before * 1000 - now()
+      if (wait > 0) await sleep(wait)
     },
     async awaitCutover(userId) {
       const wait = revocations.issuableFrom(userId) * 1000 - now()

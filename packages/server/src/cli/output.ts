@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { isJwtError, type JwtErrorCode } from '@tessera/jwt'
 import { CommanderError } from 'commander'
+import { AuthError } from '../auth/errors.ts'
 import { MasterKeyError } from '../tokens/master-key.ts'
 
 /**
@@ -70,6 +71,11 @@ export function reportError(error: unknown): number {
   if (error instanceof CliError) {
     printError(error.message)
     return error.exitCode
+  }
+  // A refusal of the domain (not_found, forbidden, validation_failed...): its message is public.
+  if (error instanceof AuthError) {
+    printError(error.message)
+    return EXIT.usage
   }
   // A lost or unreadable key file is the operator's to fix, not a bug.
   if (error instanceof MasterKeyError) {

@@ -3,7 +3,6 @@
 
 import { AuthError } from '../../auth/errors.ts'
 import type { AdminFlows } from '../../auth/types.ts'
-import { KeyRotationRefusedError } from '../../tokens/key-ring.ts'
 import { accessOf, requireRoles } from '../plugins/authentication.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import {
@@ -86,14 +85,7 @@ export function registerAdminRoutes(app: TypedApp, deps: RouteDeps<AdminFlows>):
       onRequest,
     },
     async (request) => {
-      try {
-        return { keys: await auth.adminRotateKeys(accessOf(request), clientInfo(request)) }
-      } catch (error) {
-        // HS* secrets are configuration: refused like a closed signup (403), not a 500.
-        if (error instanceof KeyRotationRefusedError)
-          throw new AuthError('forbidden', error.message)
-        throw error
-      }
+      return { keys: await auth.adminRotateKeys(accessOf(request), clientInfo(request)) }
     },
   )
 
