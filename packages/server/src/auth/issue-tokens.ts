@@ -2,8 +2,8 @@
 // token's expiry, and a new session with its first pair.
 
 import { randomUUID } from 'node:crypto'
+import type { Config } from '../config/types.ts'
 import type { Store, UserRecord } from '../storage/ports.ts'
-import type { AuthConfig } from './context.ts'
 import type { AccessTokenIssuerPort, RefreshTokens } from './ports.ts'
 import type { Revoker } from './revoke.ts'
 import type { AuthResult, ClientInfo, IssuedTokens } from './types.ts'
@@ -24,7 +24,7 @@ export interface TokenIssuing {
 }
 
 export function createTokenIssuing(deps: {
-  config: AuthConfig
+  config: Pick<Config, 'accessTokenEmail' | 'refreshIdleTtl' | 'refreshTokenTtl'>
   store: Store
   issuer: AccessTokenIssuerPort
   refreshTokens: RefreshTokens

@@ -27,21 +27,12 @@ import { createHash } from 'node:crypto'
 import { isIP } from 'node:net'
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
 import type { LoginRateLimit } from '../config/types.ts'
+import type { LimiterOptions, RateLimiterFactory } from '../storage/ports.ts'
 import { AuthError } from './errors.ts'
 import { normalizeEmail } from './passwords.ts'
 import type { RateLimits } from './ports.ts'
 
-/** What the factory is asked to build: one limiter with its key namespace. */
-export interface LimiterOptions {
-  /** Namespace of the keys (`tessera:login-ip`, …). */
-  keyPrefix: string
-  /** Points per window. */
-  points: number
-  /** Window in seconds. */
-  duration: number
-}
-
-export type RateLimiterFactory = (options: LimiterOptions) => RateLimiterAbstract
+export type { LimiterOptions, RateLimiterFactory } from '../storage/ports.ts'
 
 /** The budgets, as Config carries them. */
 export interface RateLimitConfig {

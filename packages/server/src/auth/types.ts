@@ -1,5 +1,6 @@
 import type { AccessTokenClaims } from '@tessera/jwt'
 import type { StoredRevocation } from '../storage/ports.ts'
+import type { KeyView } from '../tokens/key-ring.ts'
 
 /** Claims of the access tokens Tessera issues: defined in @tessera/jwt, shared with resource servers. */
 export type { AccessTokenClaims } from '@tessera/jwt'
@@ -67,15 +68,8 @@ export interface SessionView {
   current: boolean
 }
 
-export interface KeyView {
-  kid: string
-  alg: string
-  state: 'next' | 'current' | 'retired'
-  createdAt: string
-  activatesAt: string
-  retiresAt: string | null
-  expiresAt: string | null
-}
+/** A signing key as `GET /admin/keys` shows it (the key ring's own view). */
+export type { KeyView } from '../tokens/key-ring.ts'
 
 export interface AuditView {
   id: number

@@ -5,6 +5,8 @@
 // Times are epoch milliseconds (numbers) throughout, so the domain can inject
 // its clock and no backend's date type leaks out.
 
+import type { RateLimiterAbstract } from 'rate-limiter-flexible'
+
 export interface UserRecord {
   id: string
   /** Normalized: trimmed, lower-cased. Unique. */
@@ -256,3 +258,19 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError'
   }
 }
+
+/** What a rate-limiter factory is asked to build: one limiter with its key namespace. */
+export interface LimiterOptions {
+  /** Namespace of the keys (`tessera:login-ip`, …). */
+  keyPrefix: string
+  /** Points per window. */
+  points: number
+  /** Window in seconds. */
+  duration: number
+}
+
+/**
+ * Builds the limiters auth/rate-limits.ts counts with: in memory by default,
+ * in Redis (storage/redis) when instances share their budgets.
+ */
+export type RateLimiterFactory = (options: LimiterOptions) => RateLimiterAbstract

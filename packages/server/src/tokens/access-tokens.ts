@@ -2,8 +2,8 @@
 // verifier the server's own protected routes use.
 
 import { randomUUID } from 'node:crypto'
+import type { AccessTokenClaims } from '@tessera/jwt'
 import { createVerifier, type JwtHeader, type JwtPayload, sign, type Verifier } from '@tessera/jwt'
-import type { AccessTokenClaims } from '../auth/types.ts'
 import type { KeyRing } from './key-ring.ts'
 
 /** RFC 9068 §2.1: access tokens are typed, so no other JWT can be replayed as one. */

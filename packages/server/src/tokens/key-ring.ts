@@ -21,7 +21,6 @@ import {
   type Key,
   KeySet,
 } from '@tessera/jwt'
-import type { KeyView } from '../auth/types.ts'
 import type { KeyStore, SigningKeyRecord } from '../storage/ports.ts'
 import type { Sealer } from './sealer.ts'
 
@@ -61,6 +60,17 @@ export interface KeyRingOptions {
  * nothing for it to rotate. A refusal, not a failure: the message is public
  * (it names the variable, never a secret) and tells the operator what to do.
  */
+/** A signing key as the admin API and the CLI show it: state derives from time. */
+export interface KeyView {
+  kid: string
+  alg: string
+  state: 'next' | 'current' | 'retired'
+  createdAt: string
+  activatesAt: string
+  retiresAt: string | null
+  expiresAt: string | null
+}
+
 export class KeyRotationRefusedError extends Error {
   readonly alg: Algorithm
 

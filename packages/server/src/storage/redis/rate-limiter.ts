@@ -12,7 +12,7 @@ import {
   RateLimiterMemory,
   RateLimiterRedis,
 } from 'rate-limiter-flexible'
-import type { LimiterOptions, RateLimiterFactory } from '../../auth/rate-limits.ts'
+import type { LimiterOptions, RateLimiterFactory } from '../ports.ts'
 import { ensureConnecting, type RedisLog } from './connection.ts'
 
 export interface RedisRateLimiterFactoryOptions {

@@ -13,7 +13,6 @@
 
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { RevocationList } from '../../auth/revocation.ts'
 import type { StoredRevocation } from '../ports.ts'
 import {
   closeRedis,
@@ -31,12 +30,26 @@ const MESSAGE_VERSION = 1
 const MAX_ENTRIES = 10_000
 const MAX_VALUE_LENGTH = 1_024
 
+/**
+ * The instance's in-memory revocation list, as the fan-out feeds it
+ * (auth/revocation.ts provides it): entries pushed by other instances, a
+ * sync from the store, and how far it has applied.
+ */
+export interface RevocationSink {
+  /** Enforces entries already stored (by another instance). */
+  apply(entries: readonly StoredRevocation[]): void
+  /** Reads entries newer than the last one applied; resolves to how many. */
+  sync(): Promise<number>
+  /** Every entry up to this id is applied. */
+  readonly cursor: number
+}
+
 export interface RevocationFanoutOptions {
   /** Redis URL for the dedicated subscriber connection (and the publisher if none is given). */
   url: string
   /** Default `tessera:revocations`. */
   channel?: string
-  list: Pick<RevocationList, 'apply' | 'sync' | 'cursor'>
+  list: RevocationSink
   log: RedisLog
   /** Tells this instance's own messages apart. Default: a random UUID. */
   instanceId?: string

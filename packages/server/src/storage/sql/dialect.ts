@@ -24,69 +24,18 @@
 //   revocation id and a digest of the small signing-key table.
 
 import { resolve } from 'node:path'
-import {
-  type ColumnDataType,
-  type ColumnDefinitionBuilder,
-  Kysely,
-  sql,
-  type Transaction,
-} from 'kysely'
+import { Kysely, sql } from 'kysely'
+import type { DatabaseLocation, SqlDialect } from './dialect-types.ts'
 import { NodeSqliteDialect, openNodeSqlite } from './node-sqlite.ts'
 import { createPostgresDialect } from './postgres.ts'
 import type { Database, DbBoolean, DbInteger } from './schema.ts'
 
-/** Where the data lives, parsed from `TESSERA_DATABASE_URL`. */
-export type DatabaseLocation =
-  | { kind: 'sqlite' /** Absolute path, or `:memory:`. */; path: string }
-  | { kind: 'postgres'; url: string }
-
-/** What migrations need to know about the dialect. */
-export interface MigrationSchema {
-  /** Column type of epoch-millisecond times (and other 64-bit integers). */
-  readonly time: ColumnDataType
-  readonly boolean: ColumnDataType
-  /** Type and definition of an auto-increment `id` primary key whose values only grow. */
-  readonly identity: {
-    readonly type: ColumnDataType
-    readonly define: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder
-  }
-}
-
-/** A unique index the store reacts to when it is violated. */
-export interface UniqueIndex {
-  readonly name: string
-  readonly table: string
-  readonly column: string
-}
-
-/** The dialect-specific half of the SQL store. */
-export interface SqlDialect {
-  readonly name: 'sqlite' | 'postgres'
-  /** Where the data lives, safe to log: never a password. */
-  readonly description: string
-  readonly kysely: Kysely<Database>
-  readonly schema: MigrationSchema
-  toDbBoolean(value: boolean): DbBoolean
-  /** Whether `error` is the database rejecting a duplicate in `index`. */
-  isUniqueViolation(error: unknown, index: UniqueIndex): boolean
-  /**
-   * Runs `fn` in a transaction that holds the deployment-wide key-rotation
-   * lock until it commits or rolls back.
-   */
-  withRotationLock<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>
-  /** Called first in the transaction that appends revocations, so ids commit in order. */
-  lockRevocationFeed(trx: Kysely<Database>): Promise<void>
-  /**
-   * Runs `fn` (the Migrator) so that one process at a time migrates. `db` is
-   * what the Migrator must use; `tableSchema` is where its bookkeeping
-   * tables live (undefined: the dialect's default).
-   */
-  withMigrationLock<T>(
-    fn: (db: Kysely<Database>, tableSchema: string | undefined) => Promise<T>,
-  ): Promise<T>
-  /** Store.changeMarker: changes once another connection commits revocations or key changes. */
-  changeMarker(): Promise<string>
-}
+export type {
+  DatabaseLocation,
+  MigrationSchema,
+  SqlDialect,
+  UniqueIndex,
+} from './dialect-types.ts'
 
 /**
  * Parses `sqlite:<path>` (relative to the working directory, or absolute),

@@ -29,7 +29,7 @@ import {
 } from 'kysely'
 import { Pool, type PoolClient, TypeOverrides, types } from 'pg'
 import { StoreUnavailableError } from '../ports.ts'
-import type { SqlDialect } from './dialect.ts'
+import type { SqlDialect } from './dialect-types.ts'
 import type { Database } from './schema.ts'
 
 /** Connections per instance when the URL has no `?pool=`. */
