@@ -20,9 +20,10 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, request as httpRequest } from 'node:http'
 import { type AddressInfo, createServer as createNetServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -133,11 +134,15 @@ function createRecorder(): Recorder {
   }
 }
 
-/** Node 24 (this process's) first on PATH, as `./dev` would arrange. */
+/** An empty home directory, as a newcomer's fresh machine has (issue #13). */
+const emptyHome = mkdtempSync(join(tmpdir(), 'tessera-home-'))
+after(() => rmSync(emptyHome, { recursive: true, force: true }))
+
+/** Node 24 (this process's) first on PATH, as `./dev` would arrange; nothing in HOME. */
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
-    HOME: process.env.HOME,
+    HOME: emptyHome,
   }
   if (process.env.CI !== undefined) env.CI = process.env.CI
   return env
