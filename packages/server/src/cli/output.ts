@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { isJwtError, type JwtErrorCode } from '@tessera/jwt'
 import { CommanderError } from 'commander'
 import { AuthError } from '../auth/errors.ts'
+import { fileErrorReason } from '../config/env-file.ts'
 import { MasterKeyError } from '../tokens/master-key.ts'
 
 /**
@@ -104,16 +105,7 @@ export function readTextFile(path: string, what = 'file'): string {
   try {
     return readFileSync(path, 'utf8')
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : (code ?? 'unreadable')
-    throw new CliError(`cannot read ${what} ${path}: ${reason}`)
+    throw new CliError(`cannot read ${what} ${path}: ${fileErrorReason(error)}`)
   }
 }
 

@@ -55,15 +55,9 @@ export function readEnvironment(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code !== 'ENOENT' || explicit) {
-      const reason =
-        code === 'ENOENT'
-          ? 'no such file'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : code === 'EISDIR'
-              ? 'is a directory'
-              : (code ?? 'unreadable')
-      throw new EnvFileError(`cannot read the env file ${path}: ${reason}`, { cause: error })
+      throw new EnvFileError(`cannot read the env file ${path}: ${fileErrorReason(error)}`, {
+        cause: error,
+      })
     }
   }
   const merged: Record<string, string | undefined> = {}
@@ -77,4 +71,13 @@ export function readEnvironment(
     if (value !== undefined) merged[name] = value
   }
   return { env: merged, envFile: text === undefined ? undefined : path }
+}
+
+/** Why a file could not be read, in words (never its content): `no such file`, `permission denied`… */
+export function fileErrorReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'ENOENT') return 'no such file'
+  if (code === 'EACCES') return 'permission denied'
+  if (code === 'EISDIR') return 'is a directory'
+  return code ?? 'unreadable'
 }
