@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { it } from 'node:test'
 import express, { type ErrorRequestHandler, type Request } from 'express'
 import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware-suite.ts'
-import { authenticate, requireRoles, requireScopes } from './express.ts'
+import { authenticate, requireAllRoles, requireRoles, requireScopes } from './express.ts'
 
 function me(req: Request) {
   const auth = req.auth!
@@ -26,6 +26,9 @@ middlewareSuite('express', async (options) => {
     res.json(me(req))
   })
   app.get('/api/admin', requireRoles('admin', 'owner'), (_req, res) => {
+    res.json({ ok: true })
+  })
+  app.get('/api/owners', requireAllRoles('admin', 'owner'), (_req, res) => {
     res.json({ ok: true })
   })
   app.get('/api/reports', requireScopes('reports:read', 'reports:export'), (_req, res) => {
@@ -56,6 +59,8 @@ it('express: authenticate() validates its options once, at creation', () => {
   // @ts-expect-error neither jwksUrl nor keys: refused by the types and at run time
   assert.throws(() => authenticate({ issuer: 'x' }), TypeError)
   assert.throws(() => requireRoles(), TypeError)
+  assert.throws(() => requireAllRoles(), TypeError)
+  assert.throws(() => requireAllRoles('admin', 'two words'), TypeError)
   const middleware = authenticate(baseOptions())
   assert.equal(middleware.revocations, undefined)
   assert.equal(typeof issue(), 'string')

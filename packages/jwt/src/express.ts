@@ -1,4 +1,4 @@
-// @tessera/jwt/express: authenticate(), requireRoles(), requireScopes() for Express 5.
+// @tessera/jwt/express: authenticate(), requireRoles(), requireAllRoles(), requireScopes() for Express 5.
 // Type-only imports: Express is an optional peer, never loaded by this module.
 
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
@@ -98,12 +98,24 @@ function guarded(guard: Guard): RequestHandler {
 
 /**
  * Lets through requests whose token holds at least one of `roles`; others
- * get 403 `forbidden`. Runs after {@link authenticate}.
+ * get 403 `forbidden`. Runs after {@link authenticate}. For "every one of",
+ * use {@link requireAllRoles}.
  *
  * @example app.post('/admin/rotate', requireRoles('admin'), handler)
  */
 export function requireRoles(...roles: string[]): RequestHandler {
   return guarded(createRoleGuard(roles))
+}
+
+/**
+ * Lets through requests whose token holds every one of `roles`;
+ * others get 403 `forbidden`. Runs after {@link authenticate}. For "any
+ * one of", use {@link requireRoles}.
+ *
+ * @example app.delete('/admin/users/:id', requireAllRoles('admin', 'security'), handler)
+ */
+export function requireAllRoles(...roles: string[]): RequestHandler {
+  return guarded(createRoleGuard(roles, 'all'))
 }
 
 /**

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import Fastify, { type FastifyRequest } from 'fastify'
 import { baseOptions, issue, middlewareSuite, type Reply } from '../test/middleware-suite.ts'
-import { authenticate, requireRoles, requireScopes, tesseraAuth } from './fastify.ts'
+import {
+  authenticate,
+  requireAllRoles,
+  requireRoles,
+  requireScopes,
+  tesseraAuth,
+} from './fastify.ts'
 
 function me(request: FastifyRequest) {
   const auth = request.auth!
@@ -41,6 +47,9 @@ middlewareSuite('fastify', async (options) => {
       api.addHook('onRequest', auth)
       api.get('/me', async (request) => me(request))
       api.get('/admin', { preHandler: requireRoles('admin', 'owner') }, async () => ({ ok: true }))
+      api.get('/owners', { preHandler: requireAllRoles('admin', 'owner') }, async () => ({
+        ok: true,
+      }))
       api.get(
         '/reports',
         { preHandler: requireScopes('reports:read', 'reports:export') },

@@ -1,4 +1,4 @@
-// @tessera/jwt/fastify: authenticate(), requireRoles(), requireScopes() as
+// @tessera/jwt/fastify: authenticate(), requireRoles(), requireAllRoles(), requireScopes() as
 // Fastify 5 hooks, and the tesseraAuth plugin. Type-only imports: Fastify is
 // an optional peer, never loaded by this module.
 
@@ -115,12 +115,24 @@ function guarded(guard: Guard): AuthHook {
 
 /**
  * A hook that lets through requests whose token holds at least one of
- * `roles`; others get 403 `forbidden`. Runs after {@link authenticate}.
+ * `roles`; others get 403 `forbidden`. Runs after {@link authenticate}. For
+ * "every one of", use {@link requireAllRoles}.
  *
  * @example app.post('/admin/rotate', { preHandler: requireRoles('admin') }, handler)
  */
 export function requireRoles(...roles: string[]): AuthHook {
   return guarded(createRoleGuard(roles))
+}
+
+/**
+ * A hook that lets through requests whose token holds every one of `roles`;
+ * others get 403 `forbidden`. Runs after {@link authenticate}. For "any
+ * one of", use {@link requireRoles}.
+ *
+ * @example app.delete('/admin/users/:id', { preHandler: requireAllRoles('admin', 'security') }, handler)
+ */
+export function requireAllRoles(...roles: string[]): AuthHook {
+  return guarded(createRoleGuard(roles, 'all'))
 }
 
 /**

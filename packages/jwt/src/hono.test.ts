@@ -3,7 +3,13 @@ import { it } from 'node:test'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware-suite.ts'
-import { authenticate, requireRoles, requireScopes, type TesseraEnv } from './hono.ts'
+import {
+  authenticate,
+  requireAllRoles,
+  requireRoles,
+  requireScopes,
+  type TesseraEnv,
+} from './hono.ts'
 import { generateSecret, sign } from './index.ts'
 
 middlewareSuite('hono', async (options) => {
@@ -15,6 +21,7 @@ middlewareSuite('hono', async (options) => {
     return c.json({ userId, sessionId, roles, scopes, iss: claims.iss, token })
   })
   app.get('/api/admin', requireRoles('admin', 'owner'), (c) => c.json({ ok: true }))
+  app.get('/api/owners', requireAllRoles('admin', 'owner'), (c) => c.json({ ok: true }))
   app.get('/api/reports', requireScopes('reports:read', 'reports:export'), (c) =>
     c.json({ ok: true }),
   )

@@ -1,4 +1,4 @@
-// @tessera/jwt/hono: authenticate(), requireRoles(), requireScopes() as Hono 4
+// @tessera/jwt/hono: authenticate(), requireRoles(), requireAllRoles(), requireScopes() as Hono 4
 // middleware. Type-only imports: Hono is an optional peer, never loaded here.
 
 import type { Context, MiddlewareHandler } from 'hono'
@@ -75,12 +75,24 @@ function guarded(guard: Guard): MiddlewareHandler<TesseraEnv> {
 
 /**
  * Lets through requests whose token holds at least one of `roles`; others
- * get 403 `forbidden`. Runs after {@link authenticate}.
+ * get 403 `forbidden`. Runs after {@link authenticate}. For "every one of",
+ * use {@link requireAllRoles}.
  *
  * @example app.post('/admin/rotate', requireRoles('admin'), handler)
  */
 export function requireRoles(...roles: string[]): MiddlewareHandler<TesseraEnv> {
   return guarded(createRoleGuard(roles))
+}
+
+/**
+ * Lets through requests whose token holds every one of `roles`;
+ * others get 403 `forbidden`. Runs after {@link authenticate}. For "any
+ * one of", use {@link requireRoles}.
+ *
+ * @example app.delete('/admin/users/:id', requireAllRoles('admin', 'security'), handler)
+ */
+export function requireAllRoles(...roles: string[]): MiddlewareHandler<TesseraEnv> {
+  return guarded(createRoleGuard(roles, 'all'))
 }
 
 /**

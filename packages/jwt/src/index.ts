@@ -5,6 +5,7 @@ export { ALGORITHMS, type Algorithm } from './algorithms.ts'
 export { TokenCache } from './cache.ts'
 export { decode } from './decode.ts'
 export { type Duration, parseDuration } from './duration.ts'
+export { type AuthErrorCode, authErrorCodes, type ErrorCodeInfo } from './error-codes.ts'
 export { isJwtError, JwtError, type JwtErrorCode } from './errors.ts'
 export {
   exportJwk,
@@ -22,6 +23,15 @@ export {
   type KeyType,
   thumbprintOf,
 } from './keys.ts'
+export {
+  type AuthenticateOptions,
+  type Authenticator,
+  AuthFailure,
+  type AuthInfo,
+  createAuthenticator,
+  extractBearerToken,
+  type VerifierAuthenticateOptions,
+} from './middleware-core.ts'
 export {
   createRemoteKeySet,
   type RemoteKeySet,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { baseOptions, clock, ISSUER, issue, trustedKeys } from '../test/middleware-suite.ts'
+import { type AuthErrorCode, authErrorCodes } from './error-codes.ts'
+import { JwtError } from './errors.ts'
 import { generateSecret } from './keys.ts'
 import {
   type AuthenticateOptions,
@@ -10,8 +12,11 @@ import {
   createAuthenticator,
   createRoleGuard,
   createScopeGuard,
+  extractBearerToken,
+  type VerifierAuthenticateOptions,
 } from './middleware-core.ts'
 import type { RevocableClaims, RevocationFeed } from './revocation-feed.ts'
+import { createVerifier } from './verifier.ts'
 
 /** A feed the test controls, recording how the authenticator uses it. */
 function fakeFeed(revoked: (claims: RevocableClaims) => boolean = () => false) {
@@ -143,6 +148,128 @@ describe('createAuthenticator: options', () => {
   })
 })
 
+describe('createAuthenticator({ verify }): a verifier of your own', () => {
+  const verify = createVerifier({
+    key: trustedKeys,
+    issuer: ISSUER,
+    audience: 'orders-api',
+    typ: 'at+jwt',
+    clock: clock.now,
+  })
+
+  it('parses headers and maps failures exactly as with a key source', () => {
+    const own = createAuthenticator({ verify })
+    const keyed = createAuthenticator(baseOptions())
+    const expiredAt = Math.floor(clock.t / 1000) - 1
+    const headers = [
+      undefined,
+      '',
+      'Basic dXNlcjpwYXNz',
+      'Bearer',
+      `Bearer ${issue()} x`,
+      `bearer  ${issue()}`,
+      `Bearer ${issue({ exp: expiredAt, iat: expiredAt - 60 })}`,
+      `Bearer ${issue({ roles: 'admin' })}`,
+      'Bearer not.a.jwt',
+    ]
+    for (const header of headers) {
+      const a = own.check(header, undefined)
+      const b = keyed.check(header, undefined)
+      assert.ok(!(a instanceof Promise) && !(b instanceof Promise), 'a sync verifier: no promise')
+      if (a instanceof AuthFailure || b instanceof AuthFailure) {
+        const [x, y] = [a as AuthFailure, b as AuthFailure]
+        assert.deepEqual([x.status, x.code, x.headers], [y.status, y.code, y.headers], header)
+      } else {
+        assert.equal(a.userId, b.userId)
+      }
+    }
+  })
+
+  it('checkToken checks a token already taken from the request, and keeps the JwtError as cause', () => {
+    const own = createAuthenticator({ verify })
+    const token = issue()
+    const info = own.checkToken(token)
+    assert.ok(!(info instanceof AuthFailure) && !(info instanceof Promise))
+    assert.equal(own.checkToken(token), info, 'a cached token gives the same frozen AuthInfo')
+    const [header, payload] = token.split('.')
+    const forged = own.checkToken(`${header}.${payload}.${'A'.repeat(86)}`) as AuthFailure
+    assert.equal(forged.code, 'invalid_token')
+    assert.ok(forged.cause instanceof JwtError)
+    assert.equal(forged.cause.code, 'invalid_signature')
+    assert.equal(forged.message, forged.cause.message)
+    assert.ok(!forged.body.includes('cause'), 'the cause is for the log, not the body')
+  })
+
+  it('refuses options the verifier is already bound to, and a verify that is not a function', () => {
+    const bad: unknown[] = [
+      { verify, issuer: ISSUER },
+      { verify, keys: trustedKeys },
+      { verify, revocations: fakeFeed().feed },
+      { verify: 'verify' },
+      { verify, cookie: 'bad name' },
+    ]
+    for (const options of bad) {
+      assert.throws(
+        () => createAuthenticator(options as VerifierAuthenticateOptions),
+        TypeError,
+        String(Object.keys(options as object)),
+      )
+    }
+    const withCookie = createAuthenticator({ verify, cookie: 'at' })
+    assert.ok(!(withCookie.check(undefined, `at=${issue()}`) instanceof AuthFailure))
+  })
+})
+
+describe('extractBearerToken', () => {
+  it('no Bearer credentials is missing_token (RFC 6750 §3.1); Bearer without one token is invalid_token', () => {
+    const table: [string | undefined, string][] = [
+      [undefined, 'missing_token'],
+      ['', 'missing_token'],
+      ['Basic dXNlcjpwYXNz', 'missing_token'],
+      ['Token abc', 'missing_token'],
+      ['Bearer\tabc', 'missing_token'],
+      ['xBearer abc', 'missing_token'],
+      ['Bearerabc', 'missing_token'],
+      ['Bearer', 'invalid_token'],
+      ['Bearer ', 'invalid_token'],
+      ['Bearer   ', 'invalid_token'],
+      ['Bearer a b', 'invalid_token'],
+    ]
+    for (const [header, code] of table) {
+      const failure = extractBearerToken(header)
+      assert.ok(failure instanceof AuthFailure, JSON.stringify(header))
+      assert.equal(failure.code, code, JSON.stringify(header))
+    }
+    assert.equal(extractBearerToken('Bearer abc.DEF-_~+/='), 'abc.DEF-_~+/=')
+    assert.equal(extractBearerToken('bEaReR   tok  '), 'tok')
+  })
+})
+
+describe('the catalogue (error-codes.ts)', () => {
+  it('gives every failure its status, and every 401 its challenge', () => {
+    for (const code of Object.keys(authErrorCodes) as AuthErrorCode[]) {
+      const entry: { status: number; challenge?: string } = authErrorCodes[code]
+      const failure = new AuthFailure(code, 'a "quoted" message')
+      assert.equal(failure.status, entry.status, code)
+      assert.equal(entry.challenge !== undefined, entry.status === 401, code)
+      const challenge = failure.headers['www-authenticate']
+      if (entry.challenge === 'bare') assert.equal(challenge, 'Bearer realm="api"')
+      else if (entry.challenge === 'invalid_token') {
+        assert.equal(
+          challenge,
+          `Bearer error="invalid_token", error_description="a 'quoted' message"`,
+        )
+      } else assert.equal(challenge, undefined, code)
+    }
+    assert.equal(
+      new AuthFailure('unavailable', 'x', { headers: { 'retry-after': '5' } }).headers[
+        'retry-after'
+      ],
+      '5',
+    )
+  })
+})
+
 describe('failures', () => {
   it('carry the status, the code and a JSON body of the wire shape', () => {
     const authenticator = createAuthenticator(baseOptions())
@@ -194,10 +321,15 @@ describe('guards', () => {
     scopes,
   })
 
-  it('requireRoles needs any one role; requireScopes needs every scope', () => {
+  it('requireRoles needs any one role; requireAllRoles every role; requireScopes every scope', () => {
     const roles = createRoleGuard(['admin', 'owner'])
     assert.equal(roles(info(['owner'], [])), undefined)
     assert.equal(roles(info(['member'], ['admin']))?.status, 403)
+    const allRoles = createRoleGuard(['admin', 'owner'], 'all')
+    assert.equal(allRoles(info(['owner', 'member', 'admin'], [])), undefined)
+    assert.equal(allRoles(info(['owner'], []))?.code, 'forbidden')
+    assert.equal(allRoles(info([], ['admin', 'owner']))?.status, 403)
+    assert.throws(() => allRoles(undefined), /requireAllRoles\(\) must run after authenticate/)
     const scopes = createScopeGuard(['a', 'b'])
     assert.equal(scopes(info([], ['b', 'a', 'c'])), undefined)
     const refused = scopes(info(['a', 'b'], ['a']))
@@ -212,6 +344,7 @@ describe('guards', () => {
   it('validate their arguments at creation', () => {
     for (const bad of [[], [''], ['two words'], [7]]) {
       assert.throws(() => createRoleGuard(bad as string[]), TypeError)
+      assert.throws(() => createRoleGuard(bad as string[], 'all'), /requireAllRoles/)
       assert.throws(() => createScopeGuard(bad as string[]), TypeError)
     }
     assert.throws(() => createScopeGuard(['a"b']), TypeError)

@@ -1,11 +1,14 @@
-// What the Express, Fastify and Hono adapters share: option checks, one
-// verifier built at creation, Bearer and cookie extraction, the mapping of
-// failures to RFC 6750 answers, and the role and scope guards. The adapters
-// only move headers and statuses between this and their framework.
+// What the Express, Fastify and Hono adapters share, and what the Tessera
+// server checks its own access tokens with: option checks, one verifier built
+// at creation, Bearer and cookie extraction, the mapping of failures to the
+// wire codes of error-codes.ts and RFC 6750 answers, and the role and scope
+// guards. The adapters only move headers and statuses between this and their
+// framework.
 
 import type { AccessTokenClaims } from './access-token.ts'
 import { type Algorithm, isAlgorithm } from './algorithms.ts'
 import type { Duration } from './duration.ts'
+import { type AuthErrorCode, authErrorCodes } from './error-codes.ts'
 import { JwtError } from './errors.ts'
 import { Key, KeySet } from './keys.ts'
 import { createRemoteKeySet } from './remote-key-set.ts'
@@ -84,35 +87,60 @@ export interface AuthInfo {
   readonly scopes: readonly string[]
 }
 
-/** The wire codes the middleware answers with (the server's codes of the same name). */
-export type AuthErrorCode =
-  | 'missing_token'
-  | 'invalid_token'
-  | 'token_expired'
-  | 'token_revoked'
-  | 'forbidden'
-  | 'unavailable'
+export type { AuthErrorCode } from './error-codes.ts'
 
-/** A refusal, ready to send: status, headers and the `{"error":{code,message}}` body. */
+/** The options of `createAuthenticator()` over a verifier of your own instead of a key source. */
+export interface VerifierAuthenticateOptions {
+  /**
+   * Verifies one token, throwing (or rejecting with) a `JwtError` when it
+   * fails: e.g. a `createVerifier()` over keys that rotate, bound to the
+   * issuer, audience and `typ` it expects.
+   */
+  verify: (token: string) => VerifiedJwt | Promise<VerifiedJwt>
+  /** As in {@link AuthenticateBaseOptions.cookie}. */
+  cookie?: string
+}
+
+/**
+ * A refusal, ready to send: status, headers and the `{"error":{code,message}}`
+ * body. The status, and for a 401 the `WWW-Authenticate` challenge, come from
+ * the code's entry in `authErrorCodes`.
+ *
+ * @example
+ * const failure = new AuthFailure('token_expired', 'the access token has expired')
+ * failure.status // 401
+ * failure.headers['www-authenticate'] // 'Bearer error="invalid_token", error_description="the access token has expired"'
+ */
 export class AuthFailure {
-  readonly status: 401 | 403 | 503
+  readonly status: (typeof authErrorCodes)[AuthErrorCode]['status']
   readonly code: AuthErrorCode
+  /** Public: never holds the token or a key. */
   readonly message: string
   readonly headers: Readonly<Record<string, string>>
   /** The JSON body, serialized once. */
   readonly body: string
+  /** The `JwtError` behind it, if any: for a log line, never for the client. */
+  readonly cause: JwtError | undefined
 
   constructor(
-    status: 401 | 403 | 503,
     code: AuthErrorCode,
     message: string,
-    headers: Record<string, string>,
+    options: { headers?: Record<string, string>; cause?: JwtError } = {},
   ) {
+    const { status, challenge } = authErrorCodes[code] as {
+      status: AuthFailure['status']
+      challenge?: 'bare' | 'invalid_token'
+    }
     this.status = status
     this.code = code
     this.message = message
-    this.headers = Object.freeze({ ...headers, 'content-type': 'application/json; charset=utf-8' })
+    this.headers = Object.freeze({
+      ...(challenge === undefined ? {} : { 'www-authenticate': challengeOf(challenge, message) }),
+      ...options.headers,
+      'content-type': 'application/json; charset=utf-8',
+    })
     this.body = JSON.stringify({ error: { code, message } })
+    this.cause = options.cause
     Object.freeze(this)
   }
 }
@@ -128,6 +156,11 @@ export interface Authenticator {
     authorization: string | undefined,
     cookieHeader: string | undefined,
   ): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure>
+  /**
+   * The same check for a token already taken from the request (by
+   * {@link extractBearerToken}, say).
+   */
+  checkToken(token: string): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure>
   /** The revocation feed in use, if any. */
   readonly revocations: RevocationFeed | undefined
   /** Closes the revocation feed when `authenticate()` created it from options. */
@@ -170,37 +203,36 @@ export function challengeValue(text: string): string {
   return text.replace(/"/g, "'").replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ')
 }
 
-function invalidToken(code: AuthErrorCode, message: string): AuthFailure {
-  return new AuthFailure(401, code, message, {
-    'www-authenticate': `Bearer error="invalid_token", error_description="${challengeValue(message)}"`,
-  })
+/**
+ * The challenge of a 401: RFC 6750 §3.1, a request without credentials gets
+ * one with no error; any other gets `error="invalid_token"` and the message.
+ */
+function challengeOf(kind: 'bare' | 'invalid_token', message: string): string {
+  return kind === 'bare'
+    ? 'Bearer realm="api"'
+    : `Bearer error="invalid_token", error_description="${challengeValue(message)}"`
 }
 
-/** RFC 6750 §3.1: a request without credentials gets a challenge with no error. */
-const MISSING_TOKEN = new AuthFailure(401, 'missing_token', 'an access token is required', {
-  'www-authenticate': 'Bearer realm="api"',
-})
-const MALFORMED_HEADER = invalidToken(
+const MISSING_TOKEN = new AuthFailure('missing_token', 'an access token is required')
+const MALFORMED_HEADER = new AuthFailure(
   'invalid_token',
   'the Authorization header must hold one Bearer token',
 )
-const EXPIRED = invalidToken('token_expired', 'the access token has expired')
-const REVOKED = invalidToken('token_revoked', 'the access token has been revoked')
-const JWKS_DOWN = new AuthFailure(503, 'unavailable', 'the token signing keys are unavailable', {
-  'retry-after': JWKS_RETRY_AFTER,
+const EXPIRED = new AuthFailure('token_expired', 'the access token has expired')
+const REVOKED = new AuthFailure('token_revoked', 'the access token has been revoked')
+const JWKS_DOWN = new AuthFailure('unavailable', 'the token signing keys are unavailable', {
+  headers: { 'retry-after': JWKS_RETRY_AFTER },
 })
 const FEED_STALE = new AuthFailure(
-  503,
   'unavailable',
   'the revocation list is not up to date; try again shortly',
-  { 'retry-after': STALE_RETRY_AFTER },
+  { headers: { 'retry-after': STALE_RETRY_AFTER } },
 )
 /** The feed's key or token is refused: no retry soon will help, so say what is wrong. */
 const FEED_REFUSED = new AuthFailure(
-  503,
   'unavailable',
   'revoked tokens cannot be checked: the revocation feed refuses this service (misconfigured key or token)',
-  { 'retry-after': REFUSED_RETRY_AFTER },
+  { headers: { 'retry-after': REFUSED_RETRY_AFTER } },
 )
 
 /** The answer for a verification error; anything but a JwtError is a bug and is rethrown. */
@@ -215,8 +247,34 @@ function failureOf(error: unknown): AuthFailure {
       return JWKS_DOWN
     default:
       // JwtError messages never hold the token or a key (see errors.ts).
-      return invalidToken('invalid_token', error.message)
+      return new AuthFailure('invalid_token', error.message, { cause: error })
   }
+}
+
+/**
+ * The token of an `Authorization` header (RFC 6750 §2.1), or the refusal:
+ * `missing_token` when the request presents no Bearer credentials (no header,
+ * an empty one, or another scheme such as `Basic`: RFC 6750 §3.1, "attempted
+ * using an unsupported authentication method"), `invalid_token` when it is
+ * Bearer but not exactly one token. The token itself is the verifier's to
+ * check.
+ *
+ * @example
+ * extractBearerToken('Bearer eyJ…') // 'eyJ…'
+ * extractBearerToken('Basic dXNlcjpwYXNz') // an AuthFailure, code 'missing_token'
+ */
+export function extractBearerToken(authorization: string | undefined): string | AuthFailure {
+  if (authorization === undefined || authorization === '') return MISSING_TOKEN
+  // RFC 7235 §2.1: the scheme is case-insensitive.
+  if (authorization.length < 6 || authorization.slice(0, 6).toLowerCase() !== 'bearer') {
+    return MISSING_TOKEN
+  }
+  if (authorization.length > 6 && authorization.charCodeAt(6) !== 32) return MISSING_TOKEN
+  const token = authorization.slice(7).trim()
+  // RFC 6750 §2.1: one b64token. Only "one" is checked here (a regex over
+  // the whole token would cost more than a cached verification); the
+  // verifier's strict parsing refuses every character base64url lacks.
+  return token.length > 0 && token.indexOf(' ') === -1 ? token : MALFORMED_HEADER
 }
 
 /** The value of cookie `name` in a Cookie header, or undefined. */
@@ -252,7 +310,7 @@ function checkStrings(value: unknown, name: string): void {
 }
 
 function invalidClaim(message: string): AuthFailure {
-  return invalidToken('invalid_token', message)
+  return new AuthFailure('invalid_token', message)
 }
 
 /** The AuthInfo of a verified token, or a failure when Tessera's own claims are mistyped. */
@@ -280,13 +338,25 @@ function authInfoOf(token: string, payload: JwtPayload): AuthInfo | AuthFailure 
 }
 
 /**
- * Validates `authenticate()` options once (a `TypeError` for any misuse) and
- * binds one verifier: nothing is re-checked per request.
+ * The framework-neutral core of `authenticate()`: validates the options once
+ * (a `TypeError` for any misuse) and binds one verifier, so nothing is
+ * re-checked per request. Given `verify` instead of a key source, it checks
+ * tokens with that verifier (the Tessera server passes its key ring's), and
+ * parses headers and maps failures exactly as the adapters do.
+ *
+ * @example
+ * import { AuthFailure, createAuthenticator } from '@tessera/jwt'
+ * const authenticator = createAuthenticator({ issuer, jwksUrl })
+ * const result = await authenticator.check(req.headers.authorization, req.headers.cookie)
+ * if (result instanceof AuthFailure) res.writeHead(result.status, result.headers).end(result.body)
  */
-export function createAuthenticator(options: AuthenticateOptions): Authenticator {
+export function createAuthenticator(
+  options: AuthenticateOptions | VerifierAuthenticateOptions,
+): Authenticator {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('authenticate() takes an options object')
   }
+  if ('verify' in options) return createVerifierAuthenticator(options)
   checkOptionNames(options)
   const { issuer, jwksUrl, keys, cookie, revocations, whenStale = 'serve' } = options
   if (typeof issuer !== 'string' || issuer === '') {
@@ -320,9 +390,7 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
   ) {
     throw new TypeError('requiredClaims must be an array of claim names')
   }
-  if (cookie !== undefined && (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie))) {
-    throw new TypeError('cookie must be a cookie name')
-  }
+  checkCookieName(cookie)
   if (whenStale !== 'serve' && whenStale !== 'refuse') {
     throw new TypeError("whenStale must be 'serve' or 'refuse'")
   }
@@ -372,6 +440,52 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
       ? createVerifier({ ...verifierOptions, key: keys })
       : createVerifier({ ...verifierOptions, key: createRemoteKeySet(jwksUrl as string) })
 
+  if (feed !== undefined) {
+    // Starting twice is harmless; forgetting to start would leave the list empty.
+    Promise.resolve(feed.start()).catch(() => {})
+  }
+  return bindAuthenticator(verify, {
+    cookie,
+    feed,
+    ownsFeed,
+    refuseWhenStale: whenStale === 'refuse',
+  })
+}
+
+function checkCookieName(cookie: unknown): void {
+  if (cookie !== undefined && (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie))) {
+    throw new TypeError('cookie must be a cookie name')
+  }
+}
+
+function createVerifierAuthenticator(options: VerifierAuthenticateOptions): Authenticator {
+  for (const name of Object.keys(options)) {
+    // Issuer, audience, keys…: the verifier is bound to them already.
+    if (name !== 'verify' && name !== 'cookie') {
+      throw new TypeError(`createAuthenticator({ verify }) takes no option "${name}"`)
+    }
+  }
+  if (typeof options.verify !== 'function') throw new TypeError('verify must be a function')
+  checkCookieName(options.cookie)
+  return bindAuthenticator(options.verify, {
+    cookie: options.cookie,
+    feed: undefined,
+    ownsFeed: false,
+    refuseWhenStale: false,
+  })
+}
+
+/** The per-request part, over options already checked. */
+function bindAuthenticator(
+  verify: (token: string) => VerifiedJwt | Promise<VerifiedJwt>,
+  settings: {
+    cookie: string | undefined
+    feed: RevocationFeed | undefined
+    ownsFeed: boolean
+    refuseWhenStale: boolean
+  },
+): Authenticator {
+  const { cookie, feed, ownsFeed, refuseWhenStale } = settings
   // Cached verifications return the same frozen payload: reuse its AuthInfo too.
   const infos = new WeakMap<JwtPayload, AuthInfo>()
   const finish = (token: string, { payload }: VerifiedJwt): AuthInfo | AuthFailure => {
@@ -381,51 +495,39 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     if (!(info instanceof AuthFailure) && Object.isFrozen(payload)) infos.set(payload, info)
     return info
   }
-  const refuseWhenStale = whenStale === 'refuse'
 
   function extract(authorization: string | undefined, cookieHeader: string | undefined) {
-    if (authorization !== undefined && authorization !== '') {
-      // RFC 7235 §2.1: the scheme is case-insensitive.
-      if (authorization.length < 6 || authorization.slice(0, 6).toLowerCase() !== 'bearer') {
-        return MISSING_TOKEN
-      }
-      if (authorization.length > 6 && authorization.charCodeAt(6) !== 32) return MISSING_TOKEN
-      const token = authorization.slice(7).trim()
-      // RFC 6750 §2.1: one b64token. Only "one" is checked here (a regex over
-      // the whole token would cost more than a cached verification); the
-      // verifier's strict parsing refuses every character base64url lacks.
-      return token.length > 0 && token.indexOf(' ') === -1 ? token : MALFORMED_HEADER
-    }
+    if (authorization !== undefined && authorization !== '')
+      return extractBearerToken(authorization)
     if (cookie !== undefined && cookieHeader !== undefined) {
       return readCookie(cookieHeader, cookie) ?? MISSING_TOKEN
     }
     return MISSING_TOKEN
   }
 
-  if (feed !== undefined) {
-    // Starting twice is harmless; forgetting to start would leave the list empty.
-    Promise.resolve(feed.start()).catch(() => {})
+  function checkToken(token: string): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure> {
+    if (refuseWhenStale && feed!.stale) {
+      // `unauthorized` is checked as a boolean: a hand-made RevocationFeed may lack it.
+      return feed!.unauthorized === true ? FEED_REFUSED : FEED_STALE
+    }
+    let result: VerifiedJwt | Promise<VerifiedJwt>
+    try {
+      result = verify(token)
+    } catch (error) {
+      return failureOf(error)
+    }
+    if (result instanceof Promise) {
+      return result.then((verified) => finish(token, verified), failureOf)
+    }
+    return finish(token, result)
   }
 
   return {
     check(authorization, cookieHeader) {
       const token = extract(authorization, cookieHeader)
-      if (typeof token !== 'string') return token
-      if (refuseWhenStale && feed!.stale) {
-        // `unauthorized` is checked as a boolean: a hand-made RevocationFeed may lack it.
-        return feed!.unauthorized === true ? FEED_REFUSED : FEED_STALE
-      }
-      let result: VerifiedJwt | Promise<VerifiedJwt>
-      try {
-        result = verify(token)
-      } catch (error) {
-        return failureOf(error)
-      }
-      if (result instanceof Promise) {
-        return result.then((verified) => finish(token, verified), failureOf)
-      }
-      return finish(token, result)
+      return typeof token === 'string' ? checkToken(token) : token
     },
+    checkToken,
     revocations: feed,
     async close() {
       if (ownsFeed) await feed!.close()
@@ -451,12 +553,24 @@ function notAuthenticated(name: string): Error {
   return new Error(`${name}() must run after authenticate()`)
 }
 
-/** Lets through tokens holding at least one of `roles`; otherwise 403 `forbidden`. */
-export function createRoleGuard(roles: string[]): Guard {
-  const wanted = guardList(roles, 'requireRoles', /^\S+$/)
-  const refusal = new AuthFailure(403, 'forbidden', 'the token lacks a role this needs', {})
+/**
+ * Lets through tokens holding at least one of `roles` (`'any'`,
+ * `requireRoles`) or every one of them (`'all'`, `requireAllRoles`);
+ * otherwise 403 `forbidden`.
+ */
+export function createRoleGuard(roles: string[], holding: 'any' | 'all' = 'any'): Guard {
+  const name = holding === 'any' ? 'requireRoles' : 'requireAllRoles'
+  const wanted = guardList(roles, name, /^\S+$/)
+  const refusal = new AuthFailure('forbidden', 'the token lacks a role this needs')
+  if (holding === 'all') {
+    return (auth) => {
+      if (auth === undefined) throw notAuthenticated(name)
+      for (const role of wanted) if (!auth.roles.includes(role)) return refusal
+      return undefined
+    }
+  }
   return (auth) => {
-    if (auth === undefined) throw notAuthenticated('requireRoles')
+    if (auth === undefined) throw notAuthenticated(name)
     for (const role of wanted) if (auth.roles.includes(role)) return undefined
     return refusal
   }
@@ -466,8 +580,10 @@ export function createRoleGuard(roles: string[]): Guard {
 export function createScopeGuard(scopes: string[]): Guard {
   const wanted = guardList(scopes, 'requireScopes', SCOPE_TOKEN)
   const message = 'the token lacks a scope this needs'
-  const refusal = new AuthFailure(403, 'forbidden', message, {
-    'www-authenticate': `Bearer error="insufficient_scope", error_description="${message}", scope="${wanted.join(' ')}"`,
+  const refusal = new AuthFailure('forbidden', message, {
+    headers: {
+      'www-authenticate': `Bearer error="insufficient_scope", error_description="${message}", scope="${wanted.join(' ')}"`,
+    },
   })
   return (auth) => {
     if (auth === undefined) throw notAuthenticated('requireScopes')

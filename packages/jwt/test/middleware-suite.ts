@@ -5,6 +5,7 @@
 // Routes the app under test must serve:
 //   GET /api/me        authenticate, then 200 { userId, sessionId, roles, scopes, iss, token }
 //   GET /api/admin     authenticate, requireRoles('admin', 'owner'), then 200 { ok: true }
+//   GET /api/owners    authenticate, requireAllRoles('admin', 'owner'), then 200 { ok: true }
 //   GET /api/reports   authenticate, requireScopes('reports:read', 'reports:export'), then 200 { ok: true }
 //   GET /bare/admin    requireRoles('admin') WITHOUT authenticate (a configuration mistake)
 
@@ -259,6 +260,23 @@ export function middlewareSuite(framework: string, build: BuildApp): void {
         403,
       )
       assert.equal((await api.request('/api/admin')).status, 401, 'authentication runs first')
+    })
+
+    it('requireAllRoles: 403 forbidden unless every role is held', async (t) => {
+      const api = await app(t, baseOptions())
+      for (const roles of [['admin'], ['owner', 'member'], [], undefined]) {
+        const reply = await api.request('/api/owners', bearer(issue({ roles })))
+        assert.equal(reply.status, 403, JSON.stringify(roles))
+        assert.equal(errorCode(reply), 'forbidden')
+        assert.equal(reply.headers.get('www-authenticate'), null, 'roles are not OAuth scopes')
+      }
+      for (const roles of [
+        ['admin', 'owner'],
+        ['owner', 'member', 'admin'],
+      ]) {
+        assert.equal((await api.request('/api/owners', bearer(issue({ roles })))).status, 200)
+      }
+      assert.equal((await api.request('/api/owners')).status, 401, 'authentication runs first')
     })
 
     it('requireScopes: 403 forbidden with insufficient_scope unless every scope is held', async (t) => {

@@ -62,6 +62,8 @@ export function optionTypes(): void {
   expressAuth.authenticate({ issuer, keys: '-----BEGIN PUBLIC KEY-----' })
   // @ts-expect-error roles are strings
   expressAuth.requireRoles('admin', 1)
+  // @ts-expect-error roles are strings
+  honoAuth.requireAllRoles(['admin', 'owner'])
   // @ts-expect-error scopes are strings
   fastifyAuth.requireScopes(['a'])
 }
@@ -88,6 +90,7 @@ export function expressTypes(): void {
   const authenticate = expressAuth.authenticate({ issuer, jwksUrl })
   app.use(authenticate)
   app.get('/admin', expressAuth.requireRoles('admin'), expressAuth.requireScopes('a', 'b'))
+  app.get('/owners', expressAuth.requireAllRoles('admin', 'owner'))
   app.get('/users/:id', (req, res) => {
     expectEqual<typeof req.auth, AuthInfo | undefined>()
     expectEqual<typeof req.params.id, string>()
@@ -108,7 +111,13 @@ export function fastifyTypes(): void {
   })
   app.get<{ Params: { id: string } }>(
     '/users/:id',
-    { onRequest: [authenticate, fastifyAuth.requireRoles('admin')] },
+    {
+      onRequest: [
+        authenticate,
+        fastifyAuth.requireRoles('admin'),
+        fastifyAuth.requireAllRoles('a', 'b'),
+      ],
+    },
     async (request) => request.params.id,
   )
   app.post(
@@ -124,6 +133,7 @@ export function fastifyTypes(): void {
 export function honoTypes(): void {
   const app = new Hono<honoAuth.TesseraEnv>()
   app.use('/api/*', honoAuth.authenticate({ issuer, jwksUrl }))
+  app.get('/api/owners', honoAuth.requireAllRoles('admin', 'owner'), (c) => c.text('ok'))
   app.get('/api/me', honoAuth.requireRoles('member'), (c) => {
     const auth = c.get('auth')
     expectEqual<typeof auth, AuthInfo>()
@@ -165,7 +175,12 @@ export function feedTypes(): void {
 
 test('the subpath exports resolve and export the same names', () => {
   for (const adapter of [expressAuth, fastifyAuth, honoAuth]) {
-    for (const name of ['authenticate', 'requireRoles', 'requireScopes'] as const) {
+    for (const name of [
+      'authenticate',
+      'requireRoles',
+      'requireAllRoles',
+      'requireScopes',
+    ] as const) {
       assert.equal(typeof adapter[name], 'function', name)
     }
   }

@@ -1,0 +1,67 @@
+// The wire codes of a refused request, shared by every producer: the
+// authenticator core (middleware-core.ts, behind the Express, Fastify and
+// Hono adapters) answers with exactly these, and the Tessera server's
+// catalogue (packages/server/src/auth/error-codes.ts) takes these entries as
+// they are and adds its own. A code therefore has one status and one
+// challenge wherever it comes from.
+
+/** What the catalogue says about one wire code. */
+export interface ErrorCodeInfo {
+  /** The HTTP status. */
+  readonly status: number
+  /**
+   * For a 401, its `WWW-Authenticate: Bearer` challenge (RFC 9110 §15.5.2
+   * requires one): `'bare'`, without an error attribute, when the request
+   * presented no credentials (RFC 6750 §3.1); `'invalid_token'` with an
+   * `error_description` otherwise. Absent on other statuses.
+   */
+  readonly challenge?: 'bare' | 'invalid_token'
+  /** One line: when the code is answered. */
+  readonly description: string
+}
+
+/**
+ * The codes `authenticate()`, `requireRoles()`, `requireAllRoles()` and
+ * `requireScopes()` answer with, each with its status. A Tessera server
+ * answers the same codes with the same statuses (its catalogue extends this
+ * one).
+ *
+ * @example
+ * import { authErrorCodes } from '@tessera/jwt'
+ * authErrorCodes.token_expired.status // 401
+ */
+export const authErrorCodes = Object.freeze({
+  missing_token: {
+    status: 401,
+    challenge: 'bare',
+    description:
+      'The route needs a token and the request carries none (no Bearer credentials: no header, or another scheme).',
+  },
+  invalid_token: {
+    status: 401,
+    challenge: 'invalid_token',
+    description: 'The access token is malformed, badly signed or not for this server.',
+  },
+  token_expired: {
+    status: 401,
+    challenge: 'invalid_token',
+    description: 'The access token has expired.',
+  },
+  token_revoked: {
+    status: 401,
+    challenge: 'invalid_token',
+    description: 'The access token (or its session) has been revoked.',
+  },
+  forbidden: {
+    status: 403,
+    description: 'The caller is authenticated but not allowed to do this.',
+  },
+  unavailable: {
+    status: 503,
+    description:
+      'The token cannot be checked now (signing keys, revocation list or store out of reach); retry later.',
+  },
+} as const satisfies Record<string, ErrorCodeInfo>)
+
+/** The wire codes the authenticator core answers with (the server's codes of the same name). */
+export type AuthErrorCode = keyof typeof authErrorCodes
