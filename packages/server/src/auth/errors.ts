@@ -1,25 +1,11 @@
+import type { ErrorCode } from './error-codes.ts'
+
 /**
- * Wire error codes (the registry in http/error-codes.ts gives each its HTTP
- * status and docs/errors.md documents each). The domain throws AuthError with
- * one of these; route handlers never build 4xx replies by hand.
+ * A wire error code: the keys of the catalogue in error-codes.ts, which gives
+ * each its HTTP status (docs/errors.md documents each). The domain throws
+ * AuthError with one of these; route handlers never build 4xx replies by hand.
  */
-export type ErrorCode =
-  | 'validation_failed'
-  | 'invalid_credentials'
-  | 'missing_token'
-  | 'invalid_token'
-  | 'token_expired'
-  | 'token_revoked'
-  | 'invalid_refresh_token'
-  | 'refresh_token_reused'
-  | 'forbidden'
-  | 'csrf_failed'
-  | 'not_found'
-  | 'email_taken'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'unavailable'
+export type { ErrorCode } from './error-codes.ts'
 
 /**
  * A failure the client caused or must handle. `message` is public: it never

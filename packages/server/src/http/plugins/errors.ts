@@ -8,7 +8,7 @@ import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError, type ErrorCode } from '../../auth/errors.ts'
 import { StoreUnavailableError } from '../../storage/ports.ts'
-import { errorCodes, INTERNAL_ERROR, type WireCode } from '../error-codes.ts'
+import { errorCodes, INTERNAL_ERROR, isErrorCode, type WireCode } from '../error-codes.ts'
 import { applySecurityHeaders } from './security-headers.ts'
 
 /** A failure as it goes on the wire. */
@@ -108,13 +108,14 @@ function quotable(text: string): string {
 }
 
 /**
- * The challenge of a 401 (RFC 9110 §15.5.2 requires one). RFC 6750 §3.1:
- * when the request carried no credentials (`missing_token`; a failed
- * password login, which presents no token) the challenge has no error code;
- * otherwise `error="invalid_token"` and a description.
+ * The challenge of a 401 (RFC 9110 §15.5.2 requires one), as the catalogue
+ * says for its code. RFC 6750 §3.1: when the request carried no credentials
+ * (`missing_token`; a failed password login, which presents no token) the
+ * challenge has no error code; otherwise `error="invalid_token"` and a
+ * description.
  */
 export function wwwAuthenticate(code: WireCode, message: string): string {
-  if (code === 'missing_token' || code === 'invalid_credentials') return `Bearer realm="${REALM}"`
+  if (isErrorCode(code) && errorCodes[code].challenge === 'bare') return `Bearer realm="${REALM}"`
   return `Bearer realm="${REALM}", error="invalid_token", error_description="${quotable(message)}"`
 }
 
