@@ -11,8 +11,8 @@ import { afterEach, describe, it } from 'node:test'
 import { decode } from '@tessera/jwt'
 import pino from 'pino'
 import { loadConfig } from '../src/config/index.ts'
-import { type EventStreamReader, openEventStream } from '../src/http/testing.ts'
 import { createTessera, type Tessera } from '../src/tessera.ts'
+import { type EventStreamReader, openEventStream } from './support/event-stream.ts'
 
 const FAST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
 const PASSWORD = 'correct horse battery staple'

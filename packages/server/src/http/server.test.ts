@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { describe, test } from 'node:test'
-import { createTestApp } from './testing.ts'
+import type { FastifyInstance } from 'fastify'
+import { type Harness, harness } from '../../test/support/harness.ts'
 
 /** Sends raw bytes and returns everything the server answers before closing. */
 function raw(port: number, request: string): Promise<string> {
@@ -66,6 +67,14 @@ async function closedWithin(connection: RawConnection, ms: number, what: string)
 /** Short timeouts for these tests: 300 ms for a request, its headers and an idle connection. */
 const SHORT_TIMEOUTS = { requestTimeout: 0.3, headersTimeout: 0.3, keepAliveTimeout: 0.3 }
 
+/**
+ * The real service's app with SHORT_TIMEOUTS: whole seconds are all the
+ * config's schema takes, so the fractions go over the loaded config.
+ */
+async function withShortTimeouts(h: Harness): Promise<FastifyInstance> {
+  return h.buildApp({ config: Object.freeze({ ...h.tessera.config, ...SHORT_TIMEOUTS }) })
+}
+
 function envelope(answer: string): { status: number; code: unknown } {
   const status = Number(answer.slice(9, 12))
   const body = answer.slice(answer.indexOf('\r\n\r\n') + 4)
@@ -73,7 +82,7 @@ function envelope(answer: string): { status: number; code: unknown } {
 }
 
 test('headers over 16 KiB and malformed HTTP get the error envelope', async () => {
-  const { app } = await createTestApp()
+  const { app } = await harness()
   await app.listen({ host: '127.0.0.1', port: 0 })
   try {
     const { port } = app.server.address() as AddressInfo
@@ -104,7 +113,8 @@ test('close() lets an in-flight request finish, refuses late ones, and does not 
   const inside = new Promise<void>((resolve) => {
     entered = resolve
   })
-  const { app } = await createTestApp({
+  const h = await harness()
+  const app = await h.buildApp({
     metrics: true,
     readiness: () => {
       entered()
@@ -143,7 +153,8 @@ test('close() lets an in-flight request finish, refuses late ones, and does not 
 
 describe('timeouts of slow clients', () => {
   test('a request whose body never arrives is answered and closed within the request timeout', async () => {
-    const { app, auth } = await createTestApp({ config: SHORT_TIMEOUTS })
+    const h = await harness()
+    const app = await withShortTimeouts(h)
     await app.listen({ host: '127.0.0.1', port: 0 })
     try {
       const { port } = app.server.address() as AddressInfo
@@ -155,7 +166,7 @@ describe('timeouts of slow clients', () => {
       const elapsed = await closedWithin(stalled, 3000, 'a stalled body')
       assert.ok(elapsed >= 250, `closed after ${elapsed} ms, before the timeout`)
       assert.deepEqual(envelope(stalled.answer()), { status: 400, code: 'validation_failed' })
-      assert.deepEqual(auth.calls, [], 'the service never saw the request')
+      assert.deepEqual(h.calls, [], 'the service never saw the request')
       // The server still answers everyone else.
       assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200)
     } finally {
@@ -164,7 +175,7 @@ describe('timeouts of slow clients', () => {
   })
 
   test('headers that never end, and a connection that sends nothing, are closed within the headers timeout', async () => {
-    const { app } = await createTestApp({ config: SHORT_TIMEOUTS })
+    const app = await withShortTimeouts(await harness())
     await app.listen({ host: '127.0.0.1', port: 0 })
     try {
       const { port } = app.server.address() as AddressInfo
@@ -180,7 +191,7 @@ describe('timeouts of slow clients', () => {
   })
 
   test('an idle keep-alive connection is closed after the keep-alive timeout', async () => {
-    const { app } = await createTestApp({ config: SHORT_TIMEOUTS })
+    const app = await withShortTimeouts(await harness())
     await app.listen({ host: '127.0.0.1', port: 0 })
     try {
       const { port } = app.server.address() as AddressInfo
@@ -195,7 +206,7 @@ describe('timeouts of slow clients', () => {
   })
 
   test('a request refused before its body arrives is answered and closed at once, not again at the timeout', async () => {
-    const { app } = await createTestApp({ config: SHORT_TIMEOUTS })
+    const app = await withShortTimeouts(await harness())
     await app.listen({ host: '127.0.0.1', port: 0 })
     try {
       const { port } = app.server.address() as AddressInfo
@@ -219,9 +230,8 @@ describe('timeouts of slow clients', () => {
 
   test('a revocation feed outlives the request, headers and keep-alive timeouts', async () => {
     const feedKey = `${'k'.repeat(24)}-feed-key-for-tests`
-    const { app, auth } = await createTestApp({
-      config: { ...SHORT_TIMEOUTS, revocationFeedKey: feedKey },
-    })
+    const h = await harness({ TESSERA_REVOCATION_FEED_KEY: feedKey })
+    const app = await withShortTimeouts(h)
     await app.listen({ host: '127.0.0.1', port: 0 })
     try {
       const { port } = app.server.address() as AddressInfo
@@ -239,8 +249,8 @@ describe('timeouts of slow clients', () => {
       ])
       assert.ok(open, `the feed was closed: ${feed.answer()}`)
       assert.match(feed.answer(), /event: ready\n/)
-      auth.addRevocations([
-        { kind: 'jti', value: 'after-the-timeouts', expiresAt: Date.now() + 60_000 },
+      await h.tessera.revocations.add([
+        { kind: 'jti', value: 'after-the-timeouts', expiresAt: h.clock.now + 60_000 },
       ])
       const deadline = performance.now() + 2000
       while (!feed.answer().includes('"after-the-timeouts"')) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { type Algorithm, exportJwk, generateKeyPair, JwtError, sign, verify } from '@tessera/jwt'
+import { createMemoryKeyStore } from '../../test/support/memory-key-store.ts'
 import type { SigningKeyRecord } from '../storage/ports.ts'
 import {
   createKeyRing,
@@ -10,7 +11,6 @@ import {
   KeyRotationRefusedError,
 } from './key-ring.ts'
 import { createSealer } from './sealer.ts'
-import { createMemoryKeyStore } from './testing.ts'
 
 const SECOND = 1000
 const TTL = 900

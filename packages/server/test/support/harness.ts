@@ -3,14 +3,38 @@
 // Requests go through app.inject; each harness is closed after its test.
 
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { afterEach } from 'node:test'
+import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
+import { createPasswordHasher } from '../../src/auth/passwords.ts'
+import type { AuthResult, AuthService } from '../../src/auth/types.ts'
 import { loadConfig } from '../../src/config/index.ts'
+import type { Config } from '../../src/config/types.ts'
+import { type BuildAppDeps, buildApp } from '../../src/http/app.ts'
+import type { UserRecord } from '../../src/storage/ports.ts'
 import { createTessera, type Tessera } from '../../src/tessera.ts'
 
 export const FAST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
 export const PASSWORD = 'correct horse battery staple'
+
+/**
+ * A Config for tests: `loadConfig` over in-memory SQLite, a fresh master key
+ * and silent logs, with `env` on top. Every other value is the schema's
+ * default, so a new variable needs no edit here.
+ *
+ * @example
+ * const config = testConfig({ TESSERA_SIGNUP: 'false' })
+ */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    TESSERA_DATABASE_URL: 'sqlite::memory:',
+    // Set, so the service never writes a development key into ./data.
+    TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
+    TESSERA_LOG_LEVEL: 'silent',
+    ...env,
+  })
+}
 
 export interface CallResult {
   status: number
@@ -20,6 +44,8 @@ export interface CallResult {
 
 export interface Harness {
   tessera: Tessera
+  /** `tessera.app`: the app the service was built with. */
+  app: FastifyInstance
   clock: { now: number; advance(seconds: number): void }
   call(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
@@ -33,10 +59,33 @@ export interface Harness {
     },
   ): Promise<CallResult>
   signup(email: string): Promise<Record<string, unknown>>
+  /**
+   * Adds a user straight to the store, as `tessera users add` does: no
+   * session, no audit entry, no request. Roles default to `user`.
+   */
+  user(
+    email: string,
+    options?: { password?: string; roles?: string[]; name?: string },
+  ): Promise<UserRecord>
+  /** Logs a user in through the service, not over HTTP (not in `calls`), from no address. */
+  login(email: string, password?: string): Promise<AuthResult>
+  /**
+   * The names of the service methods the app called, in order
+   * (`authenticate` included): "the request never reached the service".
+   */
+  readonly calls: readonly string[]
+  /**
+   * Another app over this same service, for what only buildApp takes
+   * (readiness, metrics, logger, feed tunables) or a wrapped service;
+   * closed after the test. Metrics are off unless given.
+   */
+  buildApp(deps?: Partial<BuildAppDeps>): Promise<FastifyInstance>
 }
 
 const open: Tessera[] = []
+const apps: FastifyInstance[] = []
 afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close()
   for (const t of open.splice(0)) await t.close()
 })
 
@@ -45,9 +94,13 @@ export const code = (body: Record<string, unknown>): unknown =>
   (body.error as { code?: unknown } | undefined)?.code
 
 /**
- * Starts the real service with `env` over the test defaults. The clock starts
+ * Starts the real service with `env` over the test config. The clock starts
  * at 2026-06-01T12:00:00Z and moves only when the test (or a wait the service
  * asks for) moves it.
+ *
+ * @example
+ * const h = await harness({ TESSERA_REFRESH_REUSE_GRACE: '10s' })
+ * const { refreshToken } = await h.signup('a@example.com')
  */
 export async function harness(
   env: Record<string, string> = {},
@@ -59,13 +112,7 @@ export async function harness(
       this.now += seconds * 1000
     },
   }
-  const config = loadConfig({
-    TESSERA_DATABASE_URL: 'sqlite::memory:',
-    TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
-    TESSERA_LOG_LEVEL: 'silent',
-    ...env,
-  })
-  const tessera = await createTessera(config, {
+  const tessera = await createTessera(testConfig(env), {
     now: () => clock.now,
     sleep: async (ms) => clock.advance(ms / 1000),
     logger: options.logger ?? pino({ level: 'silent' }),
@@ -73,6 +120,8 @@ export async function harness(
     argon2: FAST_ARGON2,
   })
   open.push(tessera)
+  const service = { ...tessera.auth }
+  const calls = recordCalls(tessera.auth)
   const call: Harness['call'] = async (method, url, options = {}) => {
     const headers: Record<string, string> = { ...options.headers }
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
@@ -89,14 +138,61 @@ export async function harness(
       headers: response.headers,
     }
   }
+  const hasher = createPasswordHasher({ argon2: FAST_ARGON2 })
   return {
     tessera,
+    app: tessera.app,
     clock,
     call,
+    calls,
     async signup(email) {
       const r = await call('POST', '/auth/signup', { body: { email, password: PASSWORD } })
       assert.equal(r.status, 201, JSON.stringify(r.body))
       return r.body
     },
+    async user(email, { password = PASSWORD, roles = ['user'], name } = {}) {
+      const created = await tessera.store.users.createUser({
+        id: randomUUID(),
+        email: email.trim().toLowerCase(),
+        name: name ?? null,
+        passwordHash: await hasher.hash(password),
+        roles,
+        createdAt: clock.now,
+      })
+      assert.notEqual(created, 'email_taken', email)
+      return created as UserRecord
+    },
+    login(email, password = PASSWORD) {
+      return service.login({ email, password }, { ip: null, userAgent: null })
+    },
+    async buildApp(deps = {}) {
+      const app = await buildApp({
+        config: tessera.config,
+        auth: tessera.auth,
+        readiness: () => tessera.store.ping(),
+        metrics: false,
+        ...deps,
+      })
+      apps.push(app)
+      return app
+    },
   }
+}
+
+/**
+ * Records the name of every method of `auth` called from now on. The app
+ * calls the service through this same object at request time, so the
+ * methods are wrapped in place.
+ */
+function recordCalls(auth: AuthService): string[] {
+  const calls: string[] = []
+  const methods = auth as unknown as Record<string, unknown>
+  for (const [name, method] of Object.entries(methods)) {
+    if (typeof method !== 'function') continue
+    methods[name] = function (this: unknown, ...args: unknown[]) {
+      calls.push(name)
+      return method.apply(this, args)
+    }
+  }
+  return calls
 }

@@ -3,24 +3,20 @@
 
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { Config } from '../../config/types.ts'
-import { createTestApp } from '../testing.ts'
+import { harness } from '../../../test/support/harness.ts'
 import { logoSource } from './headers.ts'
 import { redirectOrigins } from './routes.ts'
 
 const PAGES = ['/login', '/signup', '/account', '/inspect'] as const
 
+/** GET `url` from the real service started with `env`. */
 async function get(
   url: string,
-  config: Partial<Config> = {},
+  env: Record<string, string> = {},
   headers: Record<string, string> = {},
 ) {
-  const { app } = await createTestApp({ config })
-  try {
-    return await app.inject({ method: 'GET', url, headers })
-  } finally {
-    await app.close()
-  }
+  const { app } = await harness(env)
+  return app.inject({ method: 'GET', url, headers })
 }
 
 describe('hosted pages: headers', () => {
@@ -52,13 +48,16 @@ describe('hosted pages: headers', () => {
   }
 
   test('HSTS in production', async () => {
-    const response = await get('/login', { production: true, issuer: 'https://auth.example.com' })
+    const response = await get('/login', {
+      NODE_ENV: 'production',
+      TESSERA_ISSUER: 'https://auth.example.com',
+    })
     assert.equal(response.headers['strict-transport-security'], 'max-age=31536000')
   })
 
   test('a logo URL adds that image, and only it, to img-src', async () => {
     const response = await get('/login', {
-      brandLogoUrl: 'https://cdn.example.com/acme/logo.svg?v=2',
+      TESSERA_BRAND_LOGO_URL: 'https://cdn.example.com/acme/logo.svg?v=2',
     })
     assert.match(
       String(response.headers['content-security-policy']),
@@ -88,7 +87,9 @@ describe('hosted pages: headers', () => {
 
 describe('hosted pages: rendered values', () => {
   test('the brand name is escaped in the title, the header and the text', async () => {
-    const response = await get('/login', { brandName: '</title><script>alert(1)</script>' })
+    const response = await get('/login', {
+      TESSERA_BRAND_NAME: '</title><script>alert(1)</script>',
+    })
     assert.ok(!response.body.includes('<script>alert(1)'))
     assert.match(
       response.body,
@@ -130,7 +131,7 @@ describe('hosted pages: rendered values', () => {
   })
 
   test('an allowed origin may be the target; the script gets the list', async () => {
-    const config = { allowedOrigins: ['http://localhost:3000', 'https://app.example.com'] }
+    const config = { TESSERA_ALLOWED_ORIGINS: 'http://localhost:3000,https://app.example.com' }
     const response = await get(
       `/login?redirect_to=${encodeURIComponent('https://app.example.com/done')}`,
       config,
@@ -144,10 +145,10 @@ describe('hosted pages: rendered values', () => {
   })
 
   test('closed signups: /signup says so and /login links nowhere', async () => {
-    const signup = await get('/signup', { signupEnabled: false })
+    const signup = await get('/signup', { TESSERA_SIGNUP: 'false' })
     assert.ok(signup.body.includes('id="signup-closed"'))
     assert.ok(!signup.body.includes('<form'))
-    const login = await get('/login', { signupEnabled: false })
+    const login = await get('/login', { TESSERA_SIGNUP: 'false' })
     assert.ok(!login.body.includes('href="/signup'))
   })
 
@@ -173,32 +174,28 @@ describe('hosted pages: rendered values', () => {
 
 describe('hosted pages: assets', () => {
   test('app.js, app.css (with the brand colour) and the icon, revalidated by ETag', async () => {
-    const { app } = await createTestApp({ config: { brandColor: '#ffcc00' } })
-    try {
-      for (const [path, type] of [
-        ['/pages/app.js', 'text/javascript; charset=utf-8'],
-        ['/pages/app.css', 'text/css; charset=utf-8'],
-        ['/pages/favicon.svg', 'image/svg+xml'],
-      ] as const) {
-        const first = await app.inject({ method: 'GET', url: path })
-        assert.equal(first.statusCode, 200, path)
-        assert.equal(first.headers['content-type'], type)
-        assert.equal(first.headers['cache-control'], 'no-cache')
-        const etag = String(first.headers['etag'])
-        assert.match(etag, /^"[A-Za-z0-9_-]{27}"$/)
-        const again = await app.inject({
-          method: 'GET',
-          url: path,
-          headers: { 'if-none-match': etag },
-        })
-        assert.equal(again.statusCode, 304)
-        assert.equal(again.body, '')
-      }
-      const css = await app.inject({ method: 'GET', url: '/pages/app.css' })
-      assert.ok(css.body.startsWith(':root {\n  --brand: #ffcc00;\n  --brand-text: #000000;'))
-    } finally {
-      await app.close()
+    const { app } = await harness({ TESSERA_BRAND_COLOR: '#ffcc00' })
+    for (const [path, type] of [
+      ['/pages/app.js', 'text/javascript; charset=utf-8'],
+      ['/pages/app.css', 'text/css; charset=utf-8'],
+      ['/pages/favicon.svg', 'image/svg+xml'],
+    ] as const) {
+      const first = await app.inject({ method: 'GET', url: path })
+      assert.equal(first.statusCode, 200, path)
+      assert.equal(first.headers['content-type'], type)
+      assert.equal(first.headers['cache-control'], 'no-cache')
+      const etag = String(first.headers['etag'])
+      assert.match(etag, /^"[A-Za-z0-9_-]{27}"$/)
+      const again = await app.inject({
+        method: 'GET',
+        url: path,
+        headers: { 'if-none-match': etag },
+      })
+      assert.equal(again.statusCode, 304)
+      assert.equal(again.body, '')
     }
+    const css = await app.inject({ method: 'GET', url: '/pages/app.css' })
+    assert.ok(css.body.startsWith(':root {\n  --brand: #ffcc00;\n  --brand-text: #000000;'))
   })
 
   test('the pages are not in the OpenAPI document', async () => {
@@ -218,7 +215,7 @@ describe('hosted pages: assets', () => {
 describe('hosted pages: TESSERA_PAGES=false', () => {
   test('every page and asset is the API’s 404, and so is GET /', async () => {
     for (const path of [...PAGES, '/pages/app.js', '/pages/app.css', '/']) {
-      const response = await get(path, { pagesEnabled: false })
+      const response = await get(path, { TESSERA_PAGES: 'false' })
       assert.equal(response.statusCode, 404, path)
       assert.equal(JSON.parse(response.body).error.code, 'not_found')
     }

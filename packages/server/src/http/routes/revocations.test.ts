@@ -1,33 +1,40 @@
-// GET /auth/revocations over the in-memory double: who may read it, how the
-// cursor is parsed, the exact bytes of the stream, the catch-up/live hand-off,
-// heartbeats, the connection limit, and cleanup on disconnect and shutdown.
-// Streams are read over real sockets on 127.0.0.1 (inject() waits for a
-// response to end, and a feed never does).
+// GET /auth/revocations over the real service (test/support/harness.ts):
+// who may read it, how the cursor is parsed, the exact bytes of the stream,
+// the catch-up/live hand-off, heartbeats, the connection limit, and cleanup
+// on disconnect and shutdown. The app sees the service through a thin
+// wrapper that counts subscriptions and lets a test act in the middle of a
+// store read. Streams are read over real sockets on 127.0.0.1 (inject()
+// waits for a response to end, and a feed never does).
 
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../../config/types.ts'
-import { StoreUnavailableError } from '../../storage/ports.ts'
+import { type EventStreamReader, openEventStream } from '../../../test/support/event-stream.ts'
+import { type Harness, harness } from '../../../test/support/harness.ts'
+import type { AuthService } from '../../auth/types.ts'
+import { type RevocationEntry, StoreUnavailableError } from '../../storage/ports.ts'
 import type { BuildAppDeps } from '../app.ts'
-import {
-  type AuthServiceDouble,
-  createTestApp,
-  type EventStreamReader,
-  openEventStream,
-} from '../testing.ts'
 
-const PASSWORD = 'correct horse battery staple'
 const FEED_KEY = `${'k'.repeat(24)}-feed-key-for-tests`
 const URL_PATH = '/auth/revocations'
 
 interface Running {
+  h: Harness
   app: FastifyInstance
-  auth: AuthServiceDouble
   base: string
-  /** Access tokens of seeded users by role: service, admin, none. */
+  /** Access tokens of users by role: service, admin, none of them. */
   tokens: { service: string; admin: string; user: string }
+  /** Stores entries and enforces them, as a logout does; returns them with their ids. */
+  revoke(entries: RevocationEntry[]): ReturnType<Harness['tessera']['revocations']['add']>
+  /** `expiresAt` this many seconds from the (fixed) clock. */
+  expiresIn(seconds: number): number
+  /** Subscriptions to the revocation list the app holds now. */
+  watchers(): number
+  /** Store reads of the feed, as [since, limit]. */
+  readonly reads: [number, number][]
+  /** Runs before each store read of the feed; a throw fails the read. */
+  beforeRead: ((since: number, limit: number) => Promise<void>) | undefined
   open(query?: string, headers?: Record<string, string>): Promise<EventStreamReader>
 }
 
@@ -37,41 +44,64 @@ afterEach(async () => {
 })
 
 async function start(
-  options: { config?: Partial<Config>; revocationFeed?: BuildAppDeps['revocationFeed'] } = {},
+  options: { env?: Record<string, string>; revocationFeed?: BuildAppDeps['revocationFeed'] } = {},
 ): Promise<Running> {
-  const { app, auth } = await createTestApp({
-    config: { revocationFeedKey: FEED_KEY, ...options.config },
+  const h = await harness({ TESSERA_REVOCATION_FEED_KEY: FEED_KEY, ...options.env })
+  const service = h.tessera.auth
+  let watchers = 0
+  const auth: AuthService = {
+    ...service,
+    async revocationsSince(since, limit) {
+      running.reads.push([since, limit])
+      await running.beforeRead?.(since, limit)
+      return service.revocationsSince(since, limit)
+    },
+    watchRevocations(listener) {
+      watchers++
+      const unsubscribe = service.watchRevocations(listener)
+      let subscribed = true
+      return () => {
+        if (subscribed) watchers--
+        subscribed = false
+        unsubscribe()
+      }
+    },
+  }
+  const app = await h.buildApp({
+    auth,
     ...(options.revocationFeed === undefined ? {} : { revocationFeed: options.revocationFeed }),
   })
-  const token = (email: string, roles: string[]) => {
-    auth.seedUser({ email, password: PASSWORD, roles })
-    return auth.issueTokens(email).tokens.accessToken
+  const token = async (email: string, roles: string[]) => {
+    await h.user(email, { roles })
+    return (await h.login(email)).tokens.accessToken
   }
   const tokens = {
-    service: token('service@example.com', ['service']),
-    admin: token('admin@example.com', ['admin']),
-    user: token('user@example.com', ['support']),
+    service: await token('service@example.com', ['service']),
+    admin: await token('admin@example.com', ['admin']),
+    user: await token('user@example.com', ['support']),
   }
   await app.listen({ host: '127.0.0.1', port: 0 })
-  cleanups.push(() => app.close())
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  return {
+  const running: Running = {
+    h,
     app,
-    auth,
     base,
     tokens,
+    revoke: (entries) => h.tessera.revocations.add(entries),
+    expiresIn: (seconds) => h.clock.now + seconds * 1000,
+    watchers: () => watchers,
+    reads: [],
+    beforeRead: undefined,
     async open(query = '', headers = { 'x-tessera-feed-key': FEED_KEY }) {
       const reader = await openEventStream(`${base}${URL_PATH}${query}`, headers)
       cleanups.push(() => reader.close())
       return reader
     },
   }
+  return running
 }
 
 const isReady = (text: string) => text.includes('event: ready\n')
-/** The double's clock starts here and stays put. */
-const T0 = Date.UTC(2025, 0, 1)
-const expiresIn = (seconds: number) => T0 + seconds * 1000
 
 /** Polls `check` (for state the server changes after a socket event). */
 async function eventually(check: () => boolean, what: string, ms = 2000): Promise<void> {
@@ -96,14 +126,14 @@ function readyCursor(reader: EventStreamReader): number | undefined {
 
 describe('GET /auth/revocations: access', () => {
   test('no credentials: 401 missing_token with a bare challenge, and the service untouched', async () => {
-    const { app, auth } = await start()
+    const { app, h, watchers } = await start()
     const response = await app.inject({ url: URL_PATH })
     assert.equal(response.statusCode, 401)
     assert.equal(response.json().error.code, 'missing_token')
     assert.equal(response.headers['www-authenticate'], 'Bearer realm="tessera"')
     assert.match(String(response.headers['content-type']), /^application\/json/)
-    assert.equal(auth.revocationWatchers(), 0)
-    assert.ok(!auth.calls.includes('revocationsSince'))
+    assert.equal(watchers(), 0)
+    assert.ok(!h.calls.includes('revocationsSince'))
   })
 
   test('a bad token is 401 invalid_token; a token without service or admin is 403 forbidden', async () => {
@@ -133,7 +163,7 @@ describe('GET /auth/revocations: access', () => {
   })
 
   test('without a configured key the header is never accepted', async () => {
-    const { app } = await start({ config: { revocationFeedKey: undefined } })
+    const { app } = await start({ env: { TESSERA_REVOCATION_FEED_KEY: '' } })
     for (const key of [FEED_KEY, '', 'undefined']) {
       const response = await app.inject({ url: URL_PATH, headers: { 'x-tessera-feed-key': key } })
       assert.equal(response.statusCode, 401)
@@ -160,7 +190,7 @@ describe('GET /auth/revocations: access', () => {
 
 describe('GET /auth/revocations: cursor', () => {
   test('malformed since or Last-Event-ID: 400 validation_failed at its path, nothing subscribed', async () => {
-    const { app, auth } = await start()
+    const { app, h, watchers } = await start()
     const headers = { 'x-tessera-feed-key': FEED_KEY }
     const cases: [string, Record<string, string>, string][] = [
       ['?since=-1', {}, '/since'],
@@ -191,18 +221,17 @@ describe('GET /auth/revocations: cursor', () => {
     }
     const unknown = await app.inject({ url: `${URL_PATH}?after=1`, headers })
     assert.equal(unknown.json().error.code, 'validation_failed')
-    assert.equal(auth.revocationWatchers(), 0)
+    assert.equal(watchers(), 0)
     assert.deepEqual(
-      auth.calls.filter((call) => call === 'revocationsSince' || call === 'watchRevocations'),
+      h.calls.filter((call) => call === 'revocationsSince' || call === 'watchRevocations'),
       [],
     )
   })
 
   test('since skips older entries; Last-Event-ID wins over since; a cursor past the end is echoed', async () => {
     const running = await start()
-    const { auth } = running
-    const expiresAt = expiresIn(600)
-    auth.addRevocations([
+    const expiresAt = running.expiresIn(600)
+    await running.revoke([
       { kind: 'jti', value: 'a', expiresAt },
       { kind: 'jti', value: 'b', expiresAt },
       { kind: 'jti', value: 'c', expiresAt },
@@ -246,11 +275,10 @@ describe('GET /auth/revocations: the stream', () => {
 
   test('the exact bytes: retry, the catch-up in id order without expired entries, then ready', async () => {
     const running = await start()
-    const { auth } = running
-    const expiresAt = expiresIn(960)
-    auth.addRevocations([
+    const expiresAt = running.expiresIn(960)
+    await running.revoke([
       { kind: 'jti', value: 'token-1', expiresAt },
-      { kind: 'sid', value: 'session-1', expiresAt: expiresIn(-1) },
+      { kind: 'sid', value: 'session-1', expiresAt: running.expiresIn(-1) },
       { kind: 'sid', value: 'session-2', expiresAt },
       { kind: 'sub', value: 'user-1', before: 1_735_689_600, expiresAt },
     ])
@@ -268,14 +296,13 @@ describe('GET /auth/revocations: the stream', () => {
 
   test('live entries follow ready, each once, in the order they are enforced', async () => {
     const running = await start()
-    const { auth } = running
     const feed = await running.open()
     await feed.waitFor(isReady)
     assert.equal(readyCursor(feed), 0)
-    const expiresAt = expiresIn(600)
-    const [first] = auth.addRevocations([{ kind: 'sid', value: 'live-1', expiresAt }])
+    const expiresAt = running.expiresIn(600)
+    const [first] = await running.revoke([{ kind: 'sid', value: 'live-1', expiresAt }])
     await feed.waitFor((text) => text.includes('"live-1"'))
-    auth.addRevocations([
+    await running.revoke([
       { kind: 'jti', value: 'live-2', expiresAt },
       { kind: 'sub', value: 'live-3', before: 1_735_689_601, expiresAt },
     ])
@@ -291,21 +318,20 @@ describe('GET /auth/revocations: the stream', () => {
 
   test('entries enforced during the catch-up are buffered, deduplicated, and sent before ready', async () => {
     const running = await start()
-    const { auth } = running
-    const expiresAt = expiresIn(600)
-    auth.addRevocations([{ kind: 'jti', value: 'stored-before', expiresAt }])
+    const expiresAt = running.expiresIn(600)
+    await running.revoke([{ kind: 'jti', value: 'stored-before', expiresAt }])
     let once = true
-    auth.beforeRevocationsSince = async () => {
+    running.beforeRead = async () => {
       if (!once) return
       once = false
       // Stored and announced while the read is under way: the read sees it
       // too, and it must still arrive only once.
-      auth.addRevocations([{ kind: 'sid', value: 'during-read', expiresAt }])
-      // Another instance's entry, announced but (in this double) never
-      // stored, and announced twice by two paths.
+      await running.revoke([{ kind: 'sid', value: 'during-read', expiresAt }])
+      // Another instance's entry as its fan-out hands it over: enforced and
+      // announced here, stored only in the other instance's view, twice.
       const fanout = { id: 50, kind: 'jti' as const, value: 'fan-out', expiresAt, createdAt: 0 }
-      auth.announceRevocations([fanout])
-      auth.announceRevocations([fanout])
+      running.h.tessera.revocations.apply([fanout])
+      running.h.tessera.revocations.apply([fanout])
     }
     const feed = await running.open()
     await feed.waitFor(isReady)
@@ -316,18 +342,13 @@ describe('GET /auth/revocations: the stream', () => {
 
   test('the catch-up pages through the store in batches of 1000', async () => {
     const running = await start()
-    const { auth } = running
-    const expiresAt = expiresIn(600)
-    auth.addRevocations(
+    const expiresAt = running.expiresIn(600)
+    await running.revoke(
       Array.from({ length: 2500 }, (_, i) => ({ kind: 'jti' as const, value: `t${i}`, expiresAt })),
     )
-    const reads: [number, number][] = []
-    auth.beforeRevocationsSince = async (since, limit) => {
-      reads.push([since, limit])
-    }
     const feed = await running.open('?since=0')
     await feed.waitFor(isReady)
-    assert.deepEqual(reads, [
+    assert.deepEqual(running.reads, [
       [0, 1000],
       [1000, 1000],
       [2000, 1000],
@@ -360,8 +381,11 @@ describe('GET /auth/revocations: the stream', () => {
   })
 
   test('the store failing before the stream starts is an ordinary 503, with nothing left subscribed', async () => {
-    const { app, auth } = await start()
-    auth.failWith = new StoreUnavailableError()
+    const running = await start()
+    const { app } = running
+    running.beforeRead = async () => {
+      throw new StoreUnavailableError()
+    }
     const response = await app.inject({
       url: URL_PATH,
       headers: { 'x-tessera-feed-key': FEED_KEY },
@@ -369,42 +393,39 @@ describe('GET /auth/revocations: the stream', () => {
     assert.equal(response.statusCode, 503)
     assert.equal(response.json().error.code, 'unavailable')
     assert.equal(response.headers['retry-after'], '1')
-    auth.failWith = undefined
-    assert.equal(auth.revocationWatchers(), 0)
+    assert.equal(running.watchers(), 0)
   })
 
   test('the store failing after the first page ends the stream', async () => {
     const running = await start()
-    const { auth } = running
-    const expiresAt = expiresIn(600)
-    auth.addRevocations(
+    const expiresAt = running.expiresIn(600)
+    await running.revoke(
       Array.from({ length: 1200 }, (_, i) => ({ kind: 'jti' as const, value: `t${i}`, expiresAt })),
     )
-    auth.beforeRevocationsSince = async (since) => {
+    running.beforeRead = async (since) => {
       if (since > 0) throw new StoreUnavailableError()
     }
     const feed = await running.open()
     assert.equal(await feed.ended, true)
     assert.equal(revocationIds(feed).length, 1000)
     assert.ok(!isReady(feed.text()))
-    await eventually(() => auth.revocationWatchers() === 0, 'unsubscribed')
+    await eventually(() => running.watchers() === 0, 'unsubscribed')
   })
 })
 
 describe('GET /auth/revocations: connections', () => {
   test('a client that disconnects is unsubscribed and frees its slot', async () => {
     const running = await start({ revocationFeed: { maxConnections: 1, heartbeatMs: 10 } })
-    const { auth } = running
     const feed = await running.open()
     await feed.waitFor(isReady)
-    assert.equal(auth.revocationWatchers(), 1)
+    assert.equal(running.watchers(), 1)
     feed.close()
-    await eventually(() => auth.revocationWatchers() === 0, 'the listener removed')
+    await eventually(() => running.watchers() === 0, 'the listener removed')
     const next = await running.open()
     assert.equal(next.status, 200, 'the slot was freed')
     await next.waitFor(isReady)
     // Entries announced now reach only the open stream (and throw nowhere).
-    auth.addRevocations([{ kind: 'jti', value: 'after', expiresAt: expiresIn(60) }])
+    await running.revoke([{ kind: 'jti', value: 'after', expiresAt: running.expiresIn(60) }])
     await next.waitFor((text) => text.includes('"after"'))
   })
 
@@ -417,20 +438,19 @@ describe('GET /auth/revocations: connections', () => {
     assert.equal(refused.headers['retry-after'], '2')
     assert.equal(await refused.ended, true)
     assert.equal(JSON.parse(refused.text()).error.code, 'unavailable')
-    assert.equal(running.auth.revocationWatchers(), 2)
+    assert.equal(running.watchers(), 2)
   })
 
   test('a reader that stops reading is dropped once too much is queued', async () => {
     const running = await start({ revocationFeed: { maxBufferedBytes: 64 * 1024 } })
-    const { auth } = running
     const feed = await running.open()
     await feed.waitFor(isReady)
     feed.pause()
-    const expiresAt = expiresIn(600)
+    const expiresAt = running.expiresIn(600)
     const big = 'v'.repeat(64 * 1024)
     // Far more than the socket buffers hold, in batches like a burst of logouts.
-    for (let batch = 0; batch < 40 && auth.revocationWatchers() > 0; batch++) {
-      auth.addRevocations(
+    for (let batch = 0; batch < 40 && running.watchers() > 0; batch++) {
+      await running.revoke(
         Array.from({ length: 16 }, (_, i) => ({
           kind: 'jti' as const,
           value: `${big}${batch}-${i}`,
@@ -439,7 +459,7 @@ describe('GET /auth/revocations: connections', () => {
       )
       await new Promise((resolve) => setImmediate(resolve))
     }
-    await eventually(() => auth.revocationWatchers() === 0, 'the slow reader dropped')
+    await eventually(() => running.watchers() === 0, 'the slow reader dropped')
   })
 
   test('app.close() ends open feeds at once and finishes promptly', async () => {
@@ -451,32 +471,31 @@ describe('GET /auth/revocations: connections', () => {
     const elapsed = performance.now() - started
     assert.ok(elapsed < 1000, `close took ${Math.round(elapsed)} ms`)
     for (const feed of feeds) assert.equal(await feed.ended, true, 'ended cleanly, not cut')
-    assert.equal(running.auth.revocationWatchers(), 0)
+    assert.equal(running.watchers(), 0)
   })
 
   test('app.close() does not wait on a reader that stopped reading', async () => {
     const running = await start({ revocationFeed: { maxBufferedBytes: 64 << 20 } })
-    const { auth } = running
     const feed = await running.open()
     await feed.waitFor(isReady)
     feed.pause()
     const big = 'v'.repeat(64 * 1024)
     // Enough to fill the socket buffers, under the slow-reader limit.
     for (let batch = 0; batch < 40; batch++) {
-      auth.addRevocations(
+      await running.revoke(
         Array.from({ length: 16 }, (_, i) => ({
           kind: 'jti' as const,
           value: `${big}${batch}-${i}`,
-          expiresAt: expiresIn(600),
+          expiresAt: running.expiresIn(600),
         })),
       )
       await new Promise((resolve) => setImmediate(resolve))
     }
-    assert.equal(auth.revocationWatchers(), 1, 'still open before close')
+    assert.equal(running.watchers(), 1, 'still open before close')
     const started = performance.now()
     await running.app.close()
     const elapsed = performance.now() - started
     assert.ok(elapsed < 3000, `close took ${Math.round(elapsed)} ms`)
-    assert.equal(auth.revocationWatchers(), 0)
+    assert.equal(running.watchers(), 0)
   })
 })

@@ -1,16 +1,16 @@
-// Hostile input against EVERY route: malformed JSON, wrong types, missing
-// and extra fields, a 1 MiB body, wrong content types and charsets, bytes
-// that are not UTF-8, lone surrogates, unicode and injection-looking strings,
-// garbage Authorization headers, bad path and query parameters. Each must be a 4xx with a registry code, never a 500,
-// and a request refused by the HTTP layer must leave the service untouched.
+// Hostile input against EVERY route of the real service: malformed JSON,
+// wrong types, missing and extra fields, a 1 MiB body, wrong content types and
+// charsets, bytes that are not UTF-8, lone surrogates, unicode and
+// injection-looking strings, garbage Authorization headers, bad path and
+// query parameters. Each must be a 4xx with a registry code, never a 500,
+// and a request refused by the HTTP layer must never reach the service.
 
 import assert from 'node:assert/strict'
-import { before, describe, test } from 'node:test'
-import type { FastifyInstance, InjectOptions } from 'fastify'
-import { isErrorCode } from './error-codes.ts'
-import { type AuthServiceDouble, createTestApp } from './testing.ts'
+import { describe, test } from 'node:test'
+import type { InjectOptions } from 'fastify'
+import { isErrorCode } from '../src/http/error-codes.ts'
+import { harness, PASSWORD } from './support/harness.ts'
 
-const PASSWORD = 'correct horse battery staple'
 const ONE_MIB = `{"email":"${'a'.repeat(1 << 20)}@example.com","password":"x"}`
 const INJECTIONS = [
   "' OR 1=1 --",
@@ -302,30 +302,24 @@ const GARBAGE_AUTH = [
 ]
 
 describe('bad input on every route', () => {
-  let app: FastifyInstance
-  let auth: AuthServiceDouble
-  const headersFor: Record<Access, Record<string, string>> = {
-    public: {},
-    user: {},
-    admin: {},
-    logout: {},
-  }
-  let sessionId = ''
-
-  before(async () => {
-    ;({ app, auth } = await createTestApp({ metrics: true }))
-    auth.seedUser({ email: 'admin@example.com', password: PASSWORD, roles: ['admin'] })
-    auth.seedUser({ email: 'user@example.com', password: PASSWORD })
-    const user = auth.issueTokens('user@example.com')
-    sessionId = user.sessionId
-    headersFor.user = { authorization: `Bearer ${user.tokens.accessToken}` }
-    headersFor.logout = headersFor.user
-    headersFor.admin = {
-      authorization: `Bearer ${auth.issueTokens('admin@example.com').tokens.accessToken}`,
+  /** The real service with a user and an admin, each logged in once. */
+  async function setup(env: Record<string, string> = {}) {
+    const h = await harness(env)
+    await h.user('admin@example.com', { roles: ['admin'] })
+    await h.user('user@example.com')
+    const user = await h.login('user@example.com')
+    const admin = await h.login('admin@example.com')
+    const headersFor: Record<Access, Record<string, string>> = {
+      public: {},
+      user: { authorization: `Bearer ${user.tokens.accessToken}` },
+      admin: { authorization: `Bearer ${admin.tokens.accessToken}` },
+      logout: { authorization: `Bearer ${user.tokens.accessToken}` },
     }
-  })
+    return { h, app: h.app, headersFor, sessionId: user.sessionId }
+  }
 
   test('the table covers every route the app serves', async () => {
+    const { app } = await setup()
     const document = (await app.inject({ url: '/openapi.json' })).json() as {
       paths: Record<string, Record<string, unknown>>
     }
@@ -338,6 +332,7 @@ describe('bad input on every route', () => {
 
   for (const route of ROUTES) {
     test(`${route.method} ${route.url}`, async () => {
+      const { h, app, headersFor, sessionId } = await setup()
       const cases = casesFor(route, headersFor[route.access], sessionId)
       if (route.access !== 'public') {
         for (const authorization of GARBAGE_AUTH) {
@@ -354,8 +349,7 @@ describe('bad input on every route', () => {
       }
       assert.ok(cases.length >= 10)
       for (const { name, request, expect } of cases) {
-        const revision = auth.revision()
-        const calls = auth.calls.length
+        const calls = h.calls.length
         const response = await app.inject(request)
         const label = `${route.method} ${route.url} with ${name}: ${response.statusCode} ${response.body.slice(0, 200)}`
         assert.ok(response.statusCode >= 400 && response.statusCode < 500, label)
@@ -373,15 +367,16 @@ describe('bad input on every route', () => {
             )
           }
         }
-        assert.equal(auth.revision(), revision, `state changed: ${label}`)
-        // Only authentication may reach the service; nothing else is called.
-        const reached = auth.calls.slice(calls).filter((call) => call !== 'authenticate')
+        // Only authentication may reach the service; nothing else is called,
+        // so nothing is stored.
+        const reached = h.calls.slice(calls).filter((call) => call !== 'authenticate')
         assert.deepEqual(reached, [], `service called: ${label}`)
       }
     })
   }
 
   test('injection-looking strings where they are legal data are stored verbatim, not run', async () => {
+    const { h, app } = await setup()
     for (const [index, name] of ["' OR 1=1 --", '<script>alert(1)</script>', '𝓾𝓷𝓲 ☃'].entries()) {
       const response = await app.inject({
         method: 'POST',
@@ -391,6 +386,8 @@ describe('bad input on every route', () => {
       assert.equal(response.statusCode, 201)
       assert.equal(response.json().user.name, name)
       assert.match(String(response.headers['content-type']), /^application\/json/)
+      const stored = await h.tessera.store.users.findUserByEmail(`odd${index}@example.com`)
+      assert.equal(stored?.name, name)
     }
     // …and in a password (opaque to the schema) they are just a wrong password.
     const login = await app.inject({
@@ -403,6 +400,7 @@ describe('bad input on every route', () => {
   })
 
   test('a UTF-8 charset, in any spelling, is accepted; a surrogate pair is fine', async () => {
+    const { app } = await setup()
     for (const [index, charset] of ['utf-8', 'UTF-8', '"utf-8"', 'utf8'].entries()) {
       const response = await app.inject({
         method: 'POST',
@@ -417,18 +415,19 @@ describe('bad input on every route', () => {
   })
 
   test('X-Request-Id is kept only from a trusted proxy', async () => {
+    const { app } = await setup()
     const direct = await app.inject({ url: '/health', headers: { 'x-request-id': 'chosen-1' } })
     assert.match(String(direct.headers['x-request-id']), /^[0-9a-f-]{36}$/)
-    const proxied = await createTestApp({ config: { trustProxy: 1 } })
+    const proxied = await harness({ TESSERA_TRUST_PROXY: '1' })
     const kept = await proxied.app.inject({
       url: '/health',
       headers: { 'x-request-id': 'chosen-1' },
     })
     assert.equal(kept.headers['x-request-id'], 'chosen-1')
-    await proxied.app.close()
   })
 
   test('public routes ignore credentials they do not need', async () => {
+    const { app } = await setup()
     for (const url of ['/health', '/.well-known/jwks.json']) {
       const response = await app.inject({ url, headers: { authorization: 'Bearer <garbage>' } })
       assert.equal(response.statusCode, 200)

@@ -4,7 +4,7 @@
 // concurrent callers interleave the way they would against a database.
 // Not for production use: nothing is persisted.
 
-import type { KeyStore, SigningKeyRecord } from '../storage/ports.ts'
+import type { KeyStore, SigningKeyRecord } from '../../src/storage/ports.ts'
 
 export interface MemoryKeyStore extends KeyStore {
   /** The stored rows as they are (copies), for assertions. */
