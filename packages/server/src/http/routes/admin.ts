@@ -1,7 +1,6 @@
 // /admin/*: user administration, signing keys, audit log. Every route needs
 // an access token with the `admin` role, checked before the body is read.
 
-import { AuthError } from '../../auth/errors.ts'
 import type { AdminFlows } from '../../auth/types.ts'
 import { accessOf, requireRoles } from '../plugins/authentication.ts'
 import { clientInfo } from '../plugins/request-context.ts'
