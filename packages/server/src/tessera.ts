@@ -234,6 +234,8 @@ export async function createTessera(
       revocations.prune()
       await store.revocations.deleteExpiredRevocations(now())
       await store.sessions.purgeExpired(now(), config.refreshReuseGrace * 1000)
+      // Dead links and codes (expired, used, superseded): a few rows per user at most.
+      await store.oneTimeTokens.deleteExpiredTokens(now())
       await pruneAudit()
     }
 

@@ -78,3 +78,35 @@ describe('audit retention', () => {
     assert.equal((await keeper.store.audit.listAudit({ limit: 10 })).length, 1)
   })
 })
+
+describe('one-time token retention', () => {
+  it('the maintenance pass deletes links and codes once they are dead, and only those', async () => {
+    const clock = { now: T0 }
+    const tessera = await start({}, clock)
+    const { users, oneTimeTokens } = tessera.store
+    const user = await users.createUser({
+      id: 'u-1',
+      email: 'ada@example.com',
+      name: null,
+      passwordHash: 'x',
+      roles: [],
+      createdAt: T0 - DAY,
+    })
+    assert.notEqual(user, 'email_taken')
+    const token = (hash: string, purpose: 'verify_email' | 'sign_in', expiresAt: number) => ({
+      hash,
+      userId: 'u-1',
+      purpose,
+      email: 'ada@example.com',
+      createdAt: T0 - DAY,
+      expiresAt,
+      maxAttempts: 5,
+    })
+    await oneTimeTokens.createToken(token('expired', 'verify_email', T0), T0 - DAY)
+    await oneTimeTokens.createToken(token('live', 'sign_in', T0 + 1), T0 - DAY)
+    await tessera.maintain()
+    // Only the dead one went: deleting again finds nothing, and the live one still works.
+    assert.equal(await oneTimeTokens.deleteExpiredTokens(T0), 0)
+    assert.equal((await oneTimeTokens.consumeToken('live', 'sign_in', T0))?.hash, 'live')
+  })
+})

@@ -10,8 +10,12 @@ import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it as nodeIt } from 'node:test'
 import type {
   AuditEvent,
+  NewOneTimeToken,
+  NewOutboxMessage,
   NewSession,
   NewUser,
+  OneTimePurpose,
+  OutboxMessage,
   RevocationEntry,
   RotateResult,
   RotationSuccessor,
@@ -166,6 +170,7 @@ export function storageContract(
           updatedAt: T0,
           passwordChangedAt: null,
           disabled: false,
+          emailVerifiedAt: null,
         })
         assert.deepEqual(await store.users.findUserById(input.id), created)
         assert.deepEqual(await store.users.findUserByEmail(input.email), created)
@@ -256,6 +261,26 @@ export function storageContract(
         assert.equal(cleared?.name, null)
         assert.equal(cleared?.disabled, false)
         assert.deepEqual(cleared?.roles, ['admin'])
+      })
+
+      it('emailVerifiedAt: given at creation or not, set and cleared by updateUser', async () => {
+        const verified = await addUser(store, { emailVerifiedAt: T0 - HOUR })
+        assert.equal(verified.emailVerifiedAt, T0 - HOUR)
+        assert.equal((await store.users.findUserById(verified.id))?.emailVerifiedAt, T0 - HOUR)
+        const created = await addUser(store)
+        assert.equal(created.emailVerifiedAt, null)
+        const marked = await store.users.updateUser(created.id, {
+          emailVerifiedAt: T0 + 1,
+          updatedAt: T0 + 1,
+        })
+        assert.deepEqual(marked, { ...created, emailVerifiedAt: T0 + 1, updatedAt: T0 + 1 })
+        const renamed = await store.users.updateUser(created.id, { name: 'X', updatedAt: T0 + 2 })
+        assert.equal(renamed?.emailVerifiedAt, T0 + 1, 'left alone when not in the patch')
+        const cleared = await store.users.updateUser(created.id, {
+          emailVerifiedAt: null,
+          updatedAt: T0 + 3,
+        })
+        assert.equal(cleared?.emailVerifiedAt, null)
       })
 
       it('updateUser returns undefined for an unknown id', async () => {
@@ -969,6 +994,602 @@ export function storageContract(
         )
       })
     })
+
+    describe('atomically', () => {
+      it('commits every call of fn together and returns what fn returns', async () => {
+        const u = await addUser(store)
+        const result = await store.atomically(async () => {
+          await store.users.updateUser(u.id, { emailVerifiedAt: T0 + 1, updatedAt: T0 + 1 })
+          await store.oneTimeTokens.createToken(oneTimeToken({ userId: u.id, hash: 'h-1' }), T0)
+          await store.outbox.enqueue(outboxMessage('m-1', { userId: u.id }))
+          return 'done'
+        })
+        assert.equal(result, 'done')
+        assert.equal((await store.users.findUserById(u.id))?.emailVerifiedAt, T0 + 1)
+        assert.deepEqual(await messageIds(store), ['m-1'])
+        assert.equal(
+          (await store.oneTimeTokens.consumeToken('h-1', 'verify_email', T0))?.hash,
+          'h-1',
+        )
+      })
+
+      it('rolls every call of fn back together when fn throws, and passes the error on', async () => {
+        const u = await addUser(store)
+        await assert.rejects(
+          store.atomically(async () => {
+            await store.users.updateUser(u.id, { name: 'Changed', updatedAt: T0 + 1 })
+            await store.oneTimeTokens.createToken(oneTimeToken({ userId: u.id, hash: 'h-1' }), T0)
+            await store.outbox.enqueue(outboxMessage('m-1'))
+            throw new Error('boom')
+          }),
+          /boom/,
+        )
+        assert.deepEqual(await store.users.findUserById(u.id), u, 'no user change')
+        assert.deepEqual(await messageIds(store), [], 'no outbox row')
+        assert.equal(await store.oneTimeTokens.consumeToken('h-1', 'verify_email', T0), undefined)
+        // And the store is usable afterwards.
+        await store.atomically(() => store.outbox.enqueue(outboxMessage('m-2')))
+        assert.deepEqual(await messageIds(store), ['m-2'])
+      })
+
+      it('a failing statement rolls back what fn wrote before it', async () => {
+        await assert.rejects(
+          store.atomically(async () => {
+            await store.outbox.enqueue(outboxMessage('m-1'))
+            await store.outbox.enqueue(outboxMessage('m-1'))
+          }),
+        )
+        assert.deepEqual(await messageIds(store), [])
+      })
+
+      it('a nested call joins the outer transaction: the outer throw undoes both', async () => {
+        await assert.rejects(
+          store.atomically(async () => {
+            const inner = await store.atomically(async () => {
+              await store.outbox.enqueue(outboxMessage('inner'))
+              return 'inner'
+            })
+            assert.equal(inner, 'inner')
+            await store.outbox.enqueue(outboxMessage('outer'))
+            throw new Error('boom')
+          }),
+          /boom/,
+        )
+        assert.deepEqual(await messageIds(store), [])
+        await store.atomically(() =>
+          store.atomically(() => store.outbox.enqueue(outboxMessage('nested'))),
+        )
+        assert.deepEqual(await messageIds(store), ['nested'])
+      })
+
+      it('joins the rotation lock both ways', async () => {
+        await store.atomically(() =>
+          store.keys.withRotationLock(async () => {
+            await store.keys.insertKey(key('kid-a', T0))
+            await store.outbox.enqueue(outboxMessage('m-a'))
+          }),
+        )
+        await assert.rejects(
+          store.keys.withRotationLock(() =>
+            store.atomically(async () => {
+              await store.keys.insertKey(key('kid-b', T0))
+              await store.outbox.enqueue(outboxMessage('m-b'))
+              throw new Error('boom')
+            }),
+          ),
+          /boom/,
+        )
+        assert.deepEqual(
+          (await store.keys.listKeys()).map((k) => k.kid),
+          ['kid-a'],
+        )
+        assert.deepEqual(await messageIds(store), ['m-a'])
+      })
+
+      it('concurrent transactions stay apart: one rolls back, the other commits', async () => {
+        const results = await Promise.allSettled([
+          store.atomically(async () => {
+            await store.outbox.enqueue(outboxMessage('a-1'))
+            await tick()
+            await store.outbox.enqueue(outboxMessage('a-2'))
+            throw new Error('boom')
+          }),
+          store.atomically(async () => {
+            await store.outbox.enqueue(outboxMessage('b-1'))
+            await tick()
+            await store.outbox.enqueue(outboxMessage('b-2'))
+          }),
+        ])
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['rejected', 'fulfilled'],
+        )
+        assert.deepEqual((await messageIds(store)).sort(), ['b-1', 'b-2'])
+      })
+
+      it('a call from outside fn, made while the transaction is open, runs outside it and is not lost', async () => {
+        let entered = () => {}
+        const inside = new Promise<void>((resolve) => {
+          entered = resolve
+        })
+        let release = () => {}
+        const gate = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        const failing = store.atomically(async () => {
+          await store.outbox.enqueue(outboxMessage('inside'))
+          entered()
+          await gate
+          throw new Error('boom')
+        })
+        await inside
+        // This test's own context, not fn's: a different caller.
+        const outside = store.outbox.enqueue(outboxMessage('outside'))
+        await tick()
+        release()
+        await assert.rejects(failing, /boom/)
+        await outside
+        assert.deepEqual(await messageIds(store), ['outside'])
+      })
+
+      it("'email_taken' inside a transaction is an answer: the transaction carries on", async () => {
+        const owner = await addUser(store, { email: 'taken@example.com' })
+        const other = await addUser(store, { email: 'other@example.com' })
+        const [created, changed] = await store.atomically(async () => {
+          const created = await store.users.createUser(user({ email: 'taken@example.com' }))
+          const changed = await store.users.changeEmail(other.id, 'taken@example.com', T0 + 1)
+          await store.outbox.enqueue(outboxMessage('notice', { userId: owner.id }))
+          return [created, changed]
+        })
+        assert.equal(created, 'email_taken')
+        assert.equal(changed, 'email_taken')
+        assert.deepEqual(await messageIds(store), ['notice'])
+        assert.equal(await store.users.countUsers(), 2)
+      })
+
+      if (options.reopen) {
+        const reopen = options.reopen
+        it('another connection sees nothing until the commit, then everything', async () => {
+          const other = await reopen(store)
+          opened.push(other)
+          let release = () => {}
+          const gate = new Promise<void>((resolve) => {
+            release = resolve
+          })
+          let entered = () => {}
+          const inside = new Promise<void>((resolve) => {
+            entered = resolve
+          })
+          const done = store.atomically(async () => {
+            await store.outbox.enqueue(outboxMessage('m-1'))
+            await store.outbox.enqueue(outboxMessage('m-2'))
+            entered()
+            await gate
+          })
+          await inside
+          assert.deepEqual(await messageIds(other), [])
+          release()
+          await done
+          assert.deepEqual((await messageIds(other)).sort(), ['m-1', 'm-2'])
+        })
+      }
+    })
+
+    describe('outbox', () => {
+      const LEASE = 5 * MINUTE
+
+      it('enqueue stores a pending message, due at once; listMessages returns it whole', async () => {
+        await store.outbox.enqueue(outboxMessage('m-1', { userId: 'u-1' }))
+        assert.deepEqual(await store.outbox.listMessages({ limit: 10 }), [
+          {
+            id: 'm-1',
+            to: 'ada@example.com',
+            template: 'verify_email',
+            sealedData: 'sealed:m-1',
+            userId: 'u-1',
+            createdAt: T0,
+            status: 'pending',
+            attempts: 0,
+            nextAttemptAt: T0,
+            lastError: null,
+            sentAt: null,
+          },
+        ])
+        await assert.rejects(store.outbox.enqueue(outboxMessage('m-1')), 'a duplicate id')
+      })
+
+      it('claimDue takes due messages, oldest first, up to limit, under a lease', async () => {
+        await store.outbox.enqueue(outboxMessage('m-late', { createdAt: T0 + 2 }))
+        await store.outbox.enqueue(outboxMessage('m-old', { createdAt: T0 }))
+        await store.outbox.enqueue(outboxMessage('m-mid', { createdAt: T0 + 1 }))
+        await store.outbox.enqueue(outboxMessage('m-future', { createdAt: T0 + HOUR }))
+        assert.deepEqual(await store.outbox.claimDue(T0 - 1, 10, LEASE), [], 'nothing due yet')
+
+        const now = T0 + MINUTE
+        const first = await store.outbox.claimDue(now, 2, LEASE)
+        assert.deepEqual(
+          first.map((m) => m.id),
+          ['m-old', 'm-mid'],
+        )
+        for (const message of first) {
+          assert.equal(message.status, 'sending')
+          assert.equal(message.attempts, 1)
+          assert.equal(message.nextAttemptAt, now + LEASE)
+        }
+        assert.deepEqual(
+          (await store.outbox.claimDue(now, 10, LEASE)).map((m) => m.id),
+          ['m-late'],
+          'claimed ones are not handed out again while their lease runs',
+        )
+        assert.deepEqual(await store.outbox.claimDue(now, 10, LEASE), [])
+        assert.deepEqual(await store.outbox.claimDue(now, 0, LEASE), [])
+        await assert.rejects(store.outbox.claimDue(now, -1, LEASE), RangeError)
+      })
+
+      it('a message whose lease ran out (its worker died) is claimed again', async () => {
+        await store.outbox.enqueue(outboxMessage('m-1'))
+        const [claimed] = await store.outbox.claimDue(T0, 10, LEASE)
+        assert.equal(claimed?.attempts, 1)
+        assert.deepEqual(await store.outbox.claimDue(T0 + LEASE - 1, 10, LEASE), [])
+        const [again] = await store.outbox.claimDue(T0 + LEASE, 10, LEASE)
+        assert.equal(again?.id, 'm-1')
+        assert.equal(again?.attempts, 2)
+        assert.equal(again?.nextAttemptAt, T0 + 2 * LEASE)
+      })
+
+      it('markSent: sent for good, never claimed again, a late failure changes nothing', async () => {
+        await store.outbox.enqueue(outboxMessage('m-1'))
+        await store.outbox.claimDue(T0, 10, LEASE)
+        await store.outbox.markSent('m-1', T0 + 10)
+        await store.outbox.markFailed('m-1', 'late timeout', T0 + MINUTE)
+        const [sent] = await store.outbox.listMessages({ limit: 10 })
+        assert.equal(sent?.status, 'sent')
+        assert.equal(sent?.sentAt, T0 + 10)
+        assert.equal(sent?.lastError, null)
+        assert.deepEqual(await store.outbox.claimDue(T0 + DAY, 10, LEASE), [])
+      })
+
+      it('markFailed: pending again at retryAt with the error, dead when retryAt is null', async () => {
+        await store.outbox.enqueue(outboxMessage('m-1'))
+        await store.outbox.claimDue(T0, 10, LEASE)
+        await store.outbox.markFailed('m-1', '421 try again later', T0 + MINUTE)
+        let [message] = await store.outbox.listMessages({ limit: 10 })
+        assert.equal(message?.status, 'pending')
+        assert.equal(message?.lastError, '421 try again later')
+        assert.equal(message?.nextAttemptAt, T0 + MINUTE)
+        assert.deepEqual(await store.outbox.claimDue(T0 + MINUTE - 1, 10, LEASE), [])
+
+        const [retried] = await store.outbox.claimDue(T0 + MINUTE, 10, LEASE)
+        assert.equal(retried?.attempts, 2)
+        assert.equal(retried?.lastError, '421 try again later', 'kept while it is retried')
+        await store.outbox.markFailed('m-1', '550 no such user', null)
+        ;[message] = await store.outbox.listMessages({ limit: 10 })
+        assert.equal(message?.status, 'dead')
+        assert.equal(message?.lastError, '550 no such user')
+        assert.equal(message?.attempts, 2)
+        assert.deepEqual(await store.outbox.claimDue(T0 + DAY, 10, LEASE), [], 'dead stays dead')
+        await store.outbox.markFailed('m-1', 'again', T0 + DAY)
+        assert.equal((await store.outbox.listMessages({ limit: 10 }))[0]?.status, 'dead')
+      })
+
+      it('markFailed keeps the first 1000 characters of the error', async () => {
+        await store.outbox.enqueue(outboxMessage('m-1'))
+        await store.outbox.claimDue(T0, 10, LEASE)
+        await store.outbox.markFailed('m-1', 'x'.repeat(5000), null)
+        assert.equal((await store.outbox.listMessages({ limit: 1 }))[0]?.lastError?.length, 1000)
+      })
+
+      it('listMessages: newest first, by status, up to limit; countByStatus counts each', async () => {
+        for (const [id, offset] of [
+          ['a', 0],
+          ['b', 1],
+          ['c', 2],
+          ['d', 3],
+          ['e', 4],
+        ] as const) {
+          await store.outbox.enqueue(outboxMessage(id, { createdAt: T0 + offset }))
+        }
+        assert.deepEqual(await store.outbox.countByStatus(), {
+          pending: 5,
+          sending: 0,
+          sent: 0,
+          dead: 0,
+        })
+        await store.outbox.claimDue(T0 + 10, 3, LEASE) // a, b, c
+        await store.outbox.markSent('a', T0 + 20)
+        await store.outbox.markFailed('b', 'refused', null)
+        const ids = async (options: { limit: number; status?: OutboxMessage['status'] }) =>
+          (await store.outbox.listMessages(options)).map((m) => m.id)
+        assert.deepEqual(await ids({ limit: 10 }), ['e', 'd', 'c', 'b', 'a'])
+        assert.deepEqual(await ids({ limit: 2 }), ['e', 'd'])
+        assert.deepEqual(await ids({ limit: 10, status: 'pending' }), ['e', 'd'])
+        assert.deepEqual(await ids({ limit: 10, status: 'sending' }), ['c'])
+        assert.deepEqual(await ids({ limit: 10, status: 'sent' }), ['a'])
+        assert.deepEqual(await ids({ limit: 10, status: 'dead' }), ['b'])
+        assert.deepEqual(await store.outbox.countByStatus(), {
+          pending: 2,
+          sending: 1,
+          sent: 1,
+          dead: 1,
+        })
+        await assert.rejects(store.outbox.listMessages({ limit: -1 }), RangeError)
+      })
+
+      it('deleteFinishedBefore deletes the oldest sent and dead messages, never waiting ones', async () => {
+        const finish = async (id: string, createdAt: number, outcome: 'sent' | 'dead') => {
+          await store.outbox.enqueue(outboxMessage(id, { createdAt }))
+          await store.outbox.claimDue(createdAt, 1, LEASE)
+          if (outcome === 'sent') await store.outbox.markSent(id, createdAt + 1)
+          else await store.outbox.markFailed(id, 'refused', null)
+        }
+        await finish('sent-old', T0, 'sent')
+        await finish('dead-old', T0 + 1, 'dead')
+        await finish('sent-new', T0 + 2 * DAY, 'sent')
+        await finish('sent-at-cutoff', T0 + DAY, 'sent')
+        await store.outbox.enqueue(outboxMessage('sending-old', { createdAt: T0 - DAY }))
+        await store.outbox.claimDue(T0 - DAY, 1, LEASE)
+        await store.outbox.enqueue(outboxMessage('pending-old', { createdAt: T0 - DAY + 1 }))
+
+        assert.equal(await store.outbox.deleteFinishedBefore(T0 + DAY, 1), 1)
+        assert.equal(await store.outbox.deleteFinishedBefore(T0 + DAY, 1), 1)
+        assert.equal(await store.outbox.deleteFinishedBefore(T0 + DAY, 1), 0)
+        assert.deepEqual((await messageIds(store)).sort(), [
+          'pending-old',
+          'sending-old',
+          'sent-at-cutoff',
+          'sent-new',
+        ])
+        await assert.rejects(store.outbox.deleteFinishedBefore(T0, -1), RangeError)
+      })
+
+      it('concurrent claimers get disjoint sets that cover every message', async () => {
+        const ids = Array.from({ length: 30 }, (_, i) => `m-${String(i).padStart(2, '0')}`)
+        for (const id of ids) await store.outbox.enqueue(outboxMessage(id))
+        const claimed = await drain([store, store, store, store, store], T0, 4, LEASE)
+        assert.deepEqual([...claimed].sort(), ids, 'each exactly once')
+      })
+
+      if (options.reopen) {
+        const reopen = options.reopen
+        it('two stores on one database (two instances) claim disjoint sets that cover every message', async () => {
+          const other = await reopen(store)
+          opened.push(other)
+          const ids = Array.from({ length: 40 }, (_, i) => `m-${String(i).padStart(2, '0')}`)
+          for (const id of ids) await store.outbox.enqueue(outboxMessage(id))
+          const claimed = await drain([store, other, store, other], T0, 3, LEASE)
+          assert.deepEqual([...claimed].sort(), ids, 'each exactly once')
+          const counts = await other.outbox.countByStatus()
+          assert.equal(counts.sending, 40)
+        })
+      }
+    })
+
+    describe('one-time tokens', () => {
+      it('createToken and consumeToken: the record once, marked used; then nothing', async () => {
+        const u = await addUser(store)
+        const created = oneTimeToken({ userId: u.id, hash: 'h-1', purpose: 'reset_password' })
+        await store.oneTimeTokens.createToken(created, T0)
+        assert.deepEqual(await store.oneTimeTokens.consumeToken('h-1', 'reset_password', T0 + 5), {
+          ...created,
+          attempts: 0,
+          usedAt: T0 + 5,
+        })
+        assert.equal(
+          await store.oneTimeTokens.consumeToken('h-1', 'reset_password', T0 + 6),
+          undefined,
+        )
+        assert.equal(
+          await store.oneTimeTokens.consumeToken('unknown', 'reset_password', T0),
+          undefined,
+        )
+      })
+
+      it('a token serves its own purpose only', async () => {
+        const u = await addUser(store)
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({ userId: u.id, hash: 'h-1', purpose: 'verify_email' }),
+          T0,
+        )
+        for (const purpose of ['reset_password', 'sign_in', 'change_email'] as const) {
+          assert.equal(await store.oneTimeTokens.consumeToken('h-1', purpose, T0), undefined)
+        }
+        assert.ok(await store.oneTimeTokens.consumeToken('h-1', 'verify_email', T0), 'still usable')
+      })
+
+      it('expires at expiresAt: usable one millisecond before, not at it', async () => {
+        const u = await addUser(store)
+        const v = await addUser(store)
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({ userId: u.id, hash: 'h-u', expiresAt: T0 + HOUR }),
+          T0,
+        )
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({ userId: v.id, hash: 'h-v', expiresAt: T0 + HOUR }),
+          T0,
+        )
+        assert.equal(
+          await store.oneTimeTokens.consumeToken('h-u', 'verify_email', T0 + HOUR),
+          undefined,
+        )
+        assert.ok(await store.oneTimeTokens.consumeToken('h-v', 'verify_email', T0 + HOUR - 1))
+        assert.equal(
+          await store.oneTimeTokens.countFailedAttempt(u.id, 'verify_email', T0 + HOUR),
+          undefined,
+        )
+      })
+
+      it('of 20 concurrent consumers exactly one gets the record', async () => {
+        const u = await addUser(store)
+        await store.oneTimeTokens.createToken(oneTimeToken({ userId: u.id, hash: 'h-race' }), T0)
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.oneTimeTokens.consumeToken('h-race', 'verify_email', T0 + 1),
+          ),
+        )
+        const winners = results.filter((r) => r !== undefined)
+        assert.equal(winners.length, 1)
+        assert.equal(winners[0]?.hash, 'h-race')
+      })
+
+      it('a new token ends the older unused ones of the same user and purpose, only those', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        const create = (hash: string, userId: string, purpose: OneTimePurpose, at: number) =>
+          store.oneTimeTokens.createToken(
+            oneTimeToken({ hash, userId, purpose, createdAt: at }),
+            at,
+          )
+        await create('first', u.id, 'sign_in', T0)
+        await create('reset', u.id, 'reset_password', T0)
+        await create('others', other.id, 'sign_in', T0)
+        await create('second', u.id, 'sign_in', T0 + 1)
+        assert.equal(await store.oneTimeTokens.consumeToken('first', 'sign_in', T0 + 2), undefined)
+        assert.ok(await store.oneTimeTokens.consumeToken('reset', 'reset_password', T0 + 2))
+        assert.ok(await store.oneTimeTokens.consumeToken('others', 'sign_in', T0 + 2))
+        assert.ok(await store.oneTimeTokens.consumeToken('second', 'sign_in', T0 + 2))
+      })
+
+      it('of 10 concurrent createToken calls for one user and purpose, one token is left usable', async () => {
+        const u = await addUser(store)
+        const hashes = Array.from({ length: 10 }, (_, i) => `h-${i}`)
+        await Promise.all(
+          hashes.map((hash) =>
+            store.oneTimeTokens.createToken(oneTimeToken({ userId: u.id, hash }), T0),
+          ),
+        )
+        const usable = []
+        for (const hash of hashes) {
+          if (await store.oneTimeTokens.consumeToken(hash, 'verify_email', T0 + 1))
+            usable.push(hash)
+        }
+        assert.equal(usable.length, 1, String(usable))
+      })
+
+      it('countFailedAttempt counts down to the token’s death, and dead it cannot be consumed', async () => {
+        const u = await addUser(store)
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({ userId: u.id, hash: 'h-code', purpose: 'sign_in', maxAttempts: 3 }),
+          T0,
+        )
+        const count = () => store.oneTimeTokens.countFailedAttempt(u.id, 'sign_in', T0 + 1)
+        assert.equal(
+          await store.oneTimeTokens.countFailedAttempt(u.id, 'verify_email', T0),
+          undefined,
+        )
+        assert.equal(await count(), 2)
+        assert.equal(await count(), 1)
+        assert.equal(await count(), 0, 'the third wrong try kills it')
+        assert.equal(await count(), undefined, 'no live token left')
+        assert.equal(await store.oneTimeTokens.consumeToken('h-code', 'sign_in', T0 + 1), undefined)
+      })
+
+      it('concurrent wrong tries never count past maxAttempts', async () => {
+        const u = await addUser(store)
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({ userId: u.id, hash: 'h-code', purpose: 'sign_in', maxAttempts: 5 }),
+          T0,
+        )
+        const results = await Promise.all(
+          Array.from({ length: 12 }, () =>
+            store.oneTimeTokens.countFailedAttempt(u.id, 'sign_in', T0 + 1),
+          ),
+        )
+        assert.deepEqual(results.filter((r) => r !== undefined).sort(), [0, 1, 2, 3, 4])
+        assert.equal(results.filter((r) => r === undefined).length, 7)
+      })
+
+      it('a consumed token takes no more wrong tries', async () => {
+        const u = await addUser(store)
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({ userId: u.id, hash: 'h-code', purpose: 'sign_in' }),
+          T0,
+        )
+        assert.ok(await store.oneTimeTokens.consumeToken('h-code', 'sign_in', T0 + 1))
+        assert.equal(
+          await store.oneTimeTokens.countFailedAttempt(u.id, 'sign_in', T0 + 2),
+          undefined,
+        )
+      })
+
+      it('revokeTokens ends the live tokens of the given purposes, or all', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        for (const purpose of ['verify_email', 'reset_password', 'sign_in'] as const) {
+          await store.oneTimeTokens.createToken(
+            oneTimeToken({ userId: u.id, hash: `h-${purpose}`, purpose }),
+            T0,
+          )
+        }
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({
+            userId: u.id,
+            hash: 'h-expired',
+            purpose: 'change_email',
+            expiresAt: T0 + 1,
+          }),
+          T0,
+        )
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({ userId: other.id, hash: 'h-other', purpose: 'reset_password' }),
+          T0,
+        )
+        const now = T0 + MINUTE
+        assert.equal(await store.oneTimeTokens.revokeTokens(u.id, now, []), 0)
+        assert.equal(await store.oneTimeTokens.revokeTokens(u.id, now, ['reset_password']), 1)
+        assert.equal(
+          await store.oneTimeTokens.consumeToken('h-reset_password', 'reset_password', now),
+          undefined,
+        )
+        assert.ok(await store.oneTimeTokens.consumeToken('h-other', 'reset_password', now))
+        assert.equal(
+          await store.oneTimeTokens.revokeTokens(u.id, now),
+          2,
+          'the expired one is not counted',
+        )
+        assert.equal(
+          await store.oneTimeTokens.consumeToken('h-verify_email', 'verify_email', now),
+          undefined,
+        )
+        assert.equal(await store.oneTimeTokens.consumeToken('h-sign_in', 'sign_in', now), undefined)
+        assert.equal(await store.oneTimeTokens.revokeTokens(u.id, now), 0)
+      })
+
+      it('deleteExpiredTokens deletes the tokens dead at a time: expired by then, or used before it', async () => {
+        const u = await addUser(store)
+        const v = await addUser(store)
+        const w = await addUser(store)
+        const create = (hash: string, userId: string, purpose: OneTimePurpose, expiresAt: number) =>
+          store.oneTimeTokens.createToken(oneTimeToken({ hash, userId, purpose, expiresAt }), T0)
+        await create('expired', u.id, 'verify_email', T0 + HOUR)
+        await create('live', u.id, 'sign_in', T0 + HOUR + 1)
+        await create('used-before', v.id, 'verify_email', T0 + DAY)
+        await create('used-at', w.id, 'verify_email', T0 + DAY)
+        await create('superseded', u.id, 'reset_password', T0 + DAY)
+        await store.oneTimeTokens.consumeToken('used-before', 'verify_email', T0 + HOUR - 1)
+        await store.oneTimeTokens.consumeToken('used-at', 'verify_email', T0 + HOUR)
+        // Ended at T0 + 1 by a newer token of the same purpose (which lives on).
+        await store.oneTimeTokens.createToken(
+          oneTimeToken({
+            hash: 'newer',
+            userId: u.id,
+            purpose: 'reset_password',
+            expiresAt: T0 + DAY,
+          }),
+          T0 + 1,
+        )
+        assert.equal(await store.oneTimeTokens.deleteExpiredTokens(T0 + HOUR), 3)
+        assert.equal(await store.oneTimeTokens.deleteExpiredTokens(T0 + HOUR), 0)
+        assert.ok(await store.oneTimeTokens.consumeToken('live', 'sign_in', T0 + HOUR))
+        assert.ok(await store.oneTimeTokens.consumeToken('newer', 'reset_password', T0 + HOUR))
+        assert.equal(await store.oneTimeTokens.deleteExpiredTokens(T0 + HOUR + 1), 3)
+      })
+
+      it('createToken needs an existing user', async () => {
+        await assert.rejects(
+          store.oneTimeTokens.createToken(oneTimeToken({ userId: 'ghost', hash: 'h' }), T0),
+        )
+      })
+    })
   })
 }
 
@@ -1060,4 +1681,61 @@ function audit(overrides: Partial<AuditEvent> & { event: string }): AuditEvent {
     details: {},
     ...overrides,
   }
+}
+
+function outboxMessage(id: string, overrides: Partial<NewOutboxMessage> = {}): NewOutboxMessage {
+  return {
+    id,
+    to: 'ada@example.com',
+    template: 'verify_email',
+    sealedData: `sealed:${id}`,
+    userId: null,
+    createdAt: T0,
+    ...overrides,
+  }
+}
+
+function oneTimeToken(
+  overrides: Partial<NewOneTimeToken> & Pick<NewOneTimeToken, 'userId' | 'hash'>,
+): NewOneTimeToken {
+  return {
+    purpose: 'verify_email',
+    email: 'ada@example.com',
+    createdAt: T0,
+    expiresAt: T0 + DAY,
+    maxAttempts: 5,
+    ...overrides,
+  }
+}
+
+async function messageIds(store: Store): Promise<string[]> {
+  return (await store.outbox.listMessages({ limit: 1000 })).map((m) => m.id)
+}
+
+/** A turn of the event loop, so concurrent callers interleave. */
+function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Every claimer claims `limit` at a time, all at once, until it finds
+ * nothing due; returns every id handed out, duplicates included.
+ */
+async function drain(
+  claimers: Store[],
+  now: number,
+  limit: number,
+  lease: number,
+): Promise<string[]> {
+  const claimed: string[] = []
+  await Promise.all(
+    claimers.map(async (claimer) => {
+      for (;;) {
+        const batch = await claimer.outbox.claimDue(now, limit, lease)
+        if (batch.length === 0) return
+        claimed.push(...batch.map((m) => m.id))
+      }
+    }),
+  )
+  return claimed
 }

@@ -168,6 +168,8 @@ function registerSuites(baseUrl: string): void {
           'audit_log',
           'kysely_migration',
           'kysely_migration_lock',
+          'one_time_tokens',
+          'outbox',
           'refresh_tokens',
           'revocations',
           'sessions',
@@ -288,6 +290,55 @@ function registerSuites(baseUrl: string): void {
           ['0:in,0:out,1:in,1:out', '1:in,1:out,0:in,0:out'].includes(events.join()),
           events.join(),
         )
+      })
+
+      it('claimDue from 4 pools, 8 claimers: each message goes to exactly one', async () => {
+        const pools = await instances(4)
+        const ids = Array.from({ length: 60 }, (_, i) => `m-${String(i).padStart(2, '0')}`)
+        for (const id of ids) {
+          await pools[0]?.outbox.enqueue({
+            id,
+            to: 'ada@example.com',
+            template: 'verify_email',
+            sealedData: 'x',
+            userId: null,
+            createdAt: T0,
+          })
+        }
+        const claimed: string[] = []
+        await Promise.all(
+          [...pools, ...pools].map(async (store) => {
+            for (;;) {
+              const batch = await store.outbox.claimDue(T0, 3, 60_000)
+              if (batch.length === 0) return
+              claimed.push(...batch.map((message) => message.id))
+            }
+          }),
+        )
+        assert.deepEqual(claimed.sort(), ids)
+      })
+
+      it('consumeToken of one link from 4 pools, 20 consumers: exactly one gets it', async () => {
+        const pools = await instances(4)
+        await seedSession(pools[0] as Store)
+        await pools[0]?.oneTimeTokens.createToken(
+          {
+            hash: 'link',
+            userId: 'u',
+            purpose: 'reset_password',
+            email: 'u@example.com',
+            createdAt: T0,
+            expiresAt: T0 + DAY,
+            maxAttempts: 5,
+          },
+          T0,
+        )
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            pools[i % 4]?.oneTimeTokens.consumeToken('link', 'reset_password', T0 + 1),
+          ),
+        )
+        assert.equal(results.filter((r) => r !== undefined).length, 1)
       })
 
       it('migrate() from three pools at once applies each migration once', async () => {

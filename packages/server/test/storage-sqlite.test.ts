@@ -235,13 +235,76 @@ describe('SQLite specifics', () => {
       }
     })
 
+    it('concurrent outbox claims: each message goes to exactly one process', {
+      timeout: 20_000,
+    }, async () => {
+      const path = newPath()
+      const store = await openFile(path)
+      try {
+        await store.migrate()
+        const ids = Array.from({ length: 40 }, (_, i) => `m-${String(i).padStart(2, '0')}`)
+        await store.atomically(async () => {
+          for (const id of ids) {
+            await store.outbox.enqueue({
+              id,
+              to: 'ada@example.com',
+              template: 'verify_email',
+              sealedData: 'x',
+              userId: null,
+              createdAt: T0,
+            })
+          }
+        })
+        const results = await runWorkers(path, 'claim')
+        const claimed = results.flatMap((r) => (Array.isArray(r) ? r : []))
+        assert.deepEqual(claimed.sort(), ids)
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('concurrent consumers of one link: exactly one process gets it', {
+      timeout: 20_000,
+    }, async () => {
+      const path = newPath()
+      const store = await openFile(path)
+      try {
+        await store.migrate()
+        await store.users.createUser({
+          id: 'u',
+          email: 'u@example.com',
+          name: null,
+          passwordHash: 'x',
+          roles: [],
+          createdAt: T0,
+        })
+        await store.oneTimeTokens.createToken(
+          {
+            hash: 'link',
+            userId: 'u',
+            purpose: 'reset_password',
+            email: 'u@example.com',
+            createdAt: T0,
+            expiresAt: T0 + 3_600_000,
+            maxAttempts: 5,
+          },
+          T0,
+        )
+        const results = await runWorkers(path, 'consume')
+        assert.deepEqual(results.filter((r) => r === 'consumed').length, 1, String(results))
+        assert.deepEqual(results.filter((r) => r === 'lost').length, WORKERS - 1)
+      } finally {
+        await store.close()
+      }
+    })
+
     /**
      * Starts WORKERS threads that each open `path`, wait at a barrier so
      * they start together, run `mode`, and post the outcome.
      */
     async function runWorkers(
       path: string,
-      mode: 'migrate' | 'rotate' | 'lock',
+      mode: 'migrate' | 'rotate' | 'lock' | 'claim' | 'consume',
     ): Promise<unknown[]> {
       // [0]: go flag, [1]: workers ready.
       const barrier = new Int32Array(new SharedArrayBuffer(8))
@@ -305,6 +368,18 @@ const { moduleUrl, path, mode, index, barrier, t0 } = workerData
         successor: { tokenHash: 'succ-' + index, createdAt: now, expiresAt: now + 3600000, sealedPair: 'sealed-' + index },
       })
       result = { status: r.status, sealedPair: r.sealedPair }
+    } else if (mode === 'claim') {
+      result = []
+      for (;;) {
+        const batch = await store.outbox.claimDue(t0, 2, 60000)
+        if (batch.length === 0) break
+        result.push(...batch.map((message) => message.id))
+        // Let the other processes in between claims.
+        await new Promise((done) => setTimeout(done, 1))
+      }
+    } else if (mode === 'consume') {
+      const token = await store.oneTimeTokens.consumeToken('link', 'reset_password', t0 + 1)
+      result = token ? 'consumed' : 'lost'
     } else {
       result = await store.keys.withRotationLock(async () => {
         const keys = await store.keys.listKeys()

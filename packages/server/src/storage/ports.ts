@@ -20,6 +20,8 @@ export interface UserRecord {
   /** Set by a password change; access tokens issued before it are revoked. */
   passwordChangedAt: number | null
   disabled: boolean
+  /** When the owner proved the address (a verification link or code); null until then. */
+  emailVerifiedAt: number | null
 }
 
 export interface NewUser {
@@ -29,6 +31,8 @@ export interface NewUser {
   passwordHash: string
   roles: string[]
   createdAt: number
+  /** Null (the default) for an address nobody has proved yet. */
+  emailVerifiedAt?: number | null
 }
 
 export interface UserPatch {
@@ -37,6 +41,8 @@ export interface UserPatch {
   roles?: string[]
   disabled?: boolean
   passwordChangedAt?: number
+  /** A time marks the address verified; null marks it unverified again. */
+  emailVerifiedAt?: number | null
   updatedAt: number
 }
 
@@ -224,6 +230,143 @@ export interface AuditStore {
   deleteAuditBefore(before: number, limit: number): Promise<number>
 }
 
+/**
+ * A message waiting in the outbox: written in the same transaction as the
+ * state change that caused it (Store.atomically), sent by the outbox worker.
+ */
+export interface OutboxMessage {
+  id: string
+  /** The recipient's address (normalized). */
+  to: string
+  /** Which template renders it: `verify_email`, `reset_password`, `sign_in_code`, … */
+  template: string
+  /**
+   * The template's variables, sealed under the master key (they hold link
+   * tokens and codes): a copy of the database does not hand out a link.
+   */
+  sealedData: string
+  /** The user it concerns, for the audit log and `tessera mail list`; null for none. */
+  userId: string | null
+  createdAt: number
+  status: 'pending' | 'sending' | 'sent' | 'dead'
+  /** Delivery attempts made so far. */
+  attempts: number
+  /** When the worker may (re)try it: pending, or sending whose lease ran out. */
+  nextAttemptAt: number
+  /**
+   * The last delivery error, for the operator (never a secret: the SMTP
+   * server's answer); the store keeps its first 1000 characters.
+   */
+  lastError: string | null
+  sentAt: number | null
+}
+
+export type NewOutboxMessage = Pick<
+  OutboxMessage,
+  'id' | 'to' | 'template' | 'sealedData' | 'userId' | 'createdAt'
+>
+
+export interface OutboxStore {
+  /**
+   * Adds a pending message, due at its `createdAt`. Inside Store.atomically
+   * it commits with the change that caused it. A duplicate id is an error.
+   */
+  enqueue(message: NewOutboxMessage): Promise<void>
+  /**
+   * Claims up to `limit` messages due at `now` (pending, or sending with an
+   * expired lease) for one worker: marks them `sending` with
+   * `nextAttemptAt = now + leaseMs` and `attempts + 1`, and returns them,
+   * the longest waiting first. Of concurrent claimers (other instances)
+   * each message goes to exactly one (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   * A worker that outlives its lease may see its message claimed again:
+   * delivery is at least once, so keep the lease well above a send's timeout.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxMessage[]>
+  /** Delivered: `sent` from now on, whatever a slower attempt reports later. */
+  markSent(id: string, at: number): Promise<void>
+  /**
+   * A failed attempt of a `sending` message: pending again at `retryAt`, or
+   * `dead` when `retryAt` is null. A message already sent or dead stays so.
+   */
+  markFailed(id: string, error: string, retryAt: number | null): Promise<void>
+  /** Newest first, for `tessera mail list` and the admin view. */
+  listMessages(options: {
+    limit: number
+    status?: OutboxMessage['status']
+  }): Promise<OutboxMessage[]>
+  /** Messages per status, for /metrics. */
+  countByStatus(): Promise<Record<OutboxMessage['status'], number>>
+  /**
+   * Deletes up to `limit` of the oldest sent and dead messages created
+   * before `before`; returns how many (retention: call again while it
+   * returns `limit`). Pending and sending messages are never deleted.
+   */
+  deleteFinishedBefore(before: number, limit: number): Promise<number>
+}
+
+/** What a one-time link or code is for; a token of one purpose never serves another. */
+export type OneTimePurpose = 'verify_email' | 'reset_password' | 'sign_in' | 'change_email'
+
+/** A one-time link token or code, stored as a hash only. */
+export interface OneTimeTokenRecord {
+  /** SHA-256 (base64url) of the link token, or of `userId:code` for a 6-digit code. */
+  hash: string
+  userId: string
+  purpose: OneTimePurpose
+  /** The address it was mailed to (a change of email: the new address). */
+  email: string
+  createdAt: number
+  expiresAt: number
+  /** Wrong tries so far (codes only); the token dies at `maxAttempts`. */
+  attempts: number
+  maxAttempts: number
+  /** When it was consumed, or ended (superseded by a newer token, revoked); null while usable. */
+  usedAt: number | null
+}
+
+export type NewOneTimeToken = Omit<OneTimeTokenRecord, 'attempts' | 'usedAt'>
+
+export interface OneTimeTokenStore {
+  /**
+   * Stores a token and ends every older unused token of the same user and
+   * purpose (a new link makes the previous ones dead), in one transaction;
+   * of two concurrent calls for one user and purpose, the later one's
+   * token is the only one left usable. The user must exist.
+   */
+  createToken(token: NewOneTimeToken, now: number): Promise<void>
+  /**
+   * Consumes the token with this hash and purpose if it is unused, unexpired
+   * at `now` (`now < expiresAt`) and under its attempts: marks it used and
+   * returns it (with `usedAt = now`). Exactly one of concurrent consumers
+   * receives it; everyone else gets undefined.
+   */
+  consumeToken(
+    hash: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<OneTimeTokenRecord | undefined>
+  /**
+   * Counts a wrong code against the user's live token of `purpose`; returns
+   * the attempts left (0: the token is now dead), or undefined without one.
+   * Atomic: of concurrent wrong tries, no more than `maxAttempts` count.
+   */
+  countFailedAttempt(
+    userId: string,
+    purpose: OneTimePurpose,
+    now: number,
+  ): Promise<number | undefined>
+  /**
+   * Ends the user's live tokens of these purposes (all when omitted; none
+   * for an empty list) and returns how many: a password change kills reset links.
+   */
+  revokeTokens(userId: string, now: number, purposes?: readonly OneTimePurpose[]): Promise<number>
+  /**
+   * Deletes the tokens dead at `before`: expired (`expiresAt <= before`) or
+   * used or ended before it (`usedAt < before`); returns how many.
+   */
+  deleteExpiredTokens(before: number): Promise<number>
+}
+
 /** Everything a backend provides. */
 export interface Store {
   readonly users: UserStore
@@ -231,6 +374,27 @@ export interface Store {
   readonly keys: KeyStore
   readonly revocations: RevocationStore
   readonly audit: AuditStore
+  readonly outbox: OutboxStore
+  readonly oneTimeTokens: OneTimeTokenStore
+  /**
+   * Runs `fn` in one transaction: every port call it makes (through this
+   * store) commits together, or none does when `fn` throws. For a state
+   * change and the mail it causes (the outbox row). Returns what `fn`
+   * returns. A nested call joins the outer transaction.
+   *
+   * Keep `fn` short: no password hashing or network inside (on SQLite every
+   * other caller waits for it). Await its calls one at a time, and do not
+   * catch a store error inside and carry on (PostgreSQL aborts the
+   * transaction at the first failed statement); the answers a port method
+   * documents, such as `'email_taken'`, are not errors and are safe.
+   *
+   * @example
+   * await store.atomically(async () => {
+   *   await store.oneTimeTokens.createToken(token, now)
+   *   await store.outbox.enqueue(message)
+   * })
+   */
+  atomically<T>(fn: () => Promise<T>): Promise<T>
   /** Cheap round trip for /ready; rejects with StoreUnavailableError when the database is unreachable. */
   ping(): Promise<void>
   /**

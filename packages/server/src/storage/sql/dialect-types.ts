@@ -2,7 +2,7 @@
 // a backend; postgres.ts builds PostgreSQL's). Types only, so the two can
 // share them without importing each other.
 
-import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, Transaction } from 'kysely'
+import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, SelectQueryBuilder } from 'kysely'
 import type { Database, DbBoolean } from './schema.ts'
 
 /** Where the data lives, parsed from `TESSERA_DATABASE_URL`. */
@@ -40,12 +40,28 @@ export interface SqlDialect {
   /** Whether `error` is the database rejecting a duplicate in `index`. */
   isUniqueViolation(error: unknown, index: UniqueIndex): boolean
   /**
-   * Runs `fn` in a transaction that holds the deployment-wide key-rotation
-   * lock until it commits or rolls back.
+   * Takes the deployment-wide key-rotation lock in transaction `trx`; it is
+   * held until `trx` commits or rolls back.
    */
-  withRotationLock<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>
+  lockRotation(trx: Kysely<Database>): Promise<void>
   /** Called first in the transaction that appends revocations, so ids commit in order. */
   lockRevocationFeed(trx: Kysely<Database>): Promise<void>
+  /**
+   * `query` (a SELECT in a transaction, or the subquery of a statement)
+   * locking the rows it returns against concurrent writers until the
+   * transaction ends, without blocking foreign-key checks on them.
+   */
+  lockRows<TB extends keyof Database, O>(
+    query: SelectQueryBuilder<Database, TB, O>,
+  ): SelectQueryBuilder<Database, TB, O>
+  /**
+   * `query` (the subquery of a claiming UPDATE) locking the rows it returns
+   * and passing over rows another transaction has locked, so concurrent
+   * claimers each get different rows instead of queueing on the same ones.
+   */
+  claimRows<TB extends keyof Database, O>(
+    query: SelectQueryBuilder<Database, TB, O>,
+  ): SelectQueryBuilder<Database, TB, O>
   /**
    * Runs `fn` (the Migrator) so that one process at a time migrates. `db` is
    * what the Migrator must use; `tableSchema` is where its bookkeeping
@@ -55,5 +71,5 @@ export interface SqlDialect {
     fn: (db: Kysely<Database>, tableSchema: string | undefined) => Promise<T>,
   ): Promise<T>
   /** Store.changeMarker: changes once another connection commits revocations or key changes. */
-  changeMarker(): Promise<string>
+  changeMarker(db: Kysely<Database>): Promise<string>
 }

@@ -12,6 +12,10 @@
 //   still accepts both, and checks the safe range);
 // - unique violation: SQLSTATE 23505 with `constraint` = the index name;
 // - rotation lock: `pg_advisory_xact_lock(key)` inside the transaction;
+// - row locks: `FOR NO KEY UPDATE`, and `FOR UPDATE SKIP LOCKED` to claim
+//   outbox messages; SQLite has neither and needs neither: its writer holds
+//   the whole file from BEGIN IMMEDIATE (or the start of a lone write
+//   statement) to COMMIT;
 // - revocation feed: sequence values are taken at INSERT but become visible at
 //   COMMIT, so a reader could see id 7 before id 6 commits and skip 6 forever
 //   with its `since` cursor. `lockRevocationFeed` takes a transaction-scoped
@@ -106,9 +110,13 @@ function createSqliteDialect(path: string): SqlDialect {
     // until the first commits, then sees its writes. A lock row would need a
     // lease and polling to survive a crash; the write lock is released by
     // SQLite when a process dies.
-    withRotationLock: (fn) => kysely.transaction().execute(fn),
+    lockRotation: async () => {},
     // One writer at a time: appends already commit in id order.
     lockRevocationFeed: async () => {},
+    // The file's write lock, taken before the first read of a transaction
+    // or of a lone UPDATE, already keeps every other writer out.
+    lockRows: (query) => query,
+    claimRows: (query) => query,
     // The Migrator runs in a BEGIN IMMEDIATE transaction (node-sqlite.ts),
     // which is the lock.
     withMigrationLock: (fn) => fn(kysely, undefined),
@@ -116,8 +124,8 @@ function createSqliteDialect(path: string): SqlDialect {
     // the file) commits anything, and never for this connection's own
     // commits; a read of the shared WAL index, no table is touched.
     // https://sqlite.org/pragma.html#pragma_data_version
-    async changeMarker() {
-      const { rows } = await sql<{ data_version: number }>`PRAGMA data_version`.execute(kysely)
+    async changeMarker(db) {
+      const { rows } = await sql<{ data_version: number }>`PRAGMA data_version`.execute(db)
       return String(rows[0]?.data_version ?? 0)
     },
   }

@@ -353,11 +353,7 @@ export function createPostgresDialect(
     // or by the server when the connection dies, so a crashed instance never
     // leaves it held. The store calls `fn` makes join this transaction
     // (context.ts) rather than wait for the lock from another connection.
-    withRotationLock: (fn) =>
-      kysely.transaction().execute(async (trx) => {
-        await advisoryXactLock(trx, ROTATION_LOCK)
-        return fn(trx)
-      }),
+    lockRotation: (trx) => advisoryXactLock(trx, ROTATION_LOCK),
     // A sequence value is taken at INSERT but becomes visible at COMMIT, so
     // without this a reader could see id 7 before id 6 commits and step over
     // 6 forever with its `since` cursor. Holding the lock from before the
@@ -365,15 +361,27 @@ export function createPostgresDialect(
     // order; the server publishes a commit before it releases the
     // transaction's locks, so the next appender's ids are always later.
     lockRevocationFeed: (trx) => advisoryXactLock(trx, REVOCATION_FEED_LOCK),
+    // NO KEY UPDATE, not UPDATE: inserting a row that references the locked
+    // one (a session of a locked user) takes FOR KEY SHARE, which it does
+    // not block, so a transaction that did that first cannot deadlock with
+    // one that locks the row next.
+    // https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS
+    lockRows: (query) => query.forNoKeyUpdate(),
+    // SKIP LOCKED: a claimer passes over rows another claimer is taking
+    // instead of waiting for them; a row it does lock is re-checked against
+    // the WHERE after any concurrent update committed (READ COMMITTED), so
+    // a message claimed a moment ago is not due any more and is left alone.
+    // https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE
+    claimRows: (query) => query.forUpdate().skipLocked(),
     // No commit counter to read: the newest revocation id (the primary key's
     // last entry) and a digest of the few signing-key rows that moves with an
     // insert or a retirement. Deletions of expired rows need no reload.
-    async changeMarker() {
+    async changeMarker(db) {
       const { rows } = await sql<{ marker: string }>`select concat_ws(':',
         (select coalesce(max(id), 0) from revocations),
         (select count(*) from signing_keys),
         (select coalesce(max(created_at), 0) from signing_keys),
-        (select coalesce(sum(retires_at), 0) from signing_keys)) as marker`.execute(kysely)
+        (select coalesce(sum(retires_at), 0) from signing_keys)) as marker`.execute(db)
       return rows[0]?.marker ?? ''
     },
     withMigrationLock: (fn) =>

@@ -26,6 +26,7 @@ export interface UsersTable {
   updated_at: DbInteger
   password_changed_at: DbInteger | null
   disabled: DbBoolean
+  email_verified_at: DbInteger | null
 }
 
 export interface SessionsTable {
@@ -84,6 +85,34 @@ export interface AuditLogTable {
   details: string
 }
 
+export interface OutboxTable {
+  id: string
+  /** The address (OutboxMessage.to; `to` is an SQL keyword). */
+  recipient: string
+  template: string
+  sealed_data: string
+  user_id: string | null
+  created_at: DbInteger
+  /** `pending` | `sending` | `sent` | `dead`. */
+  status: string
+  attempts: number
+  next_attempt_at: DbInteger
+  last_error: string | null
+  sent_at: DbInteger | null
+}
+
+export interface OneTimeTokensTable {
+  hash: string
+  user_id: string
+  purpose: string
+  email: string
+  created_at: DbInteger
+  expires_at: DbInteger
+  attempts: number
+  max_attempts: number
+  used_at: DbInteger | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -91,4 +120,6 @@ export interface Database {
   signing_keys: SigningKeysTable
   revocations: RevocationsTable
   audit_log: AuditLogTable
+  outbox: OutboxTable
+  one_time_tokens: OneTimeTokensTable
 }

@@ -7,6 +7,8 @@ import { createSqlContext } from './context.ts'
 import { createDialect, parseDatabaseUrl } from './dialect.ts'
 import { createKeyStore } from './keys.ts'
 import { createMigrationProvider } from './migrations/index.ts'
+import { createOneTimeTokenStore } from './one-time-tokens.ts'
+import { createOutboxStore } from './outbox.ts'
 import { createRevocationStore } from './revocations.ts'
 import { createSessionStore } from './sessions.ts'
 import { createUserStore } from './users.ts'
@@ -52,12 +54,16 @@ export async function createSqlStore(
     keys: createKeyStore(ctx),
     revocations: createRevocationStore(ctx),
     audit: createAuditStore(ctx),
+    outbox: createOutboxStore(ctx),
+    oneTimeTokens: createOneTimeTokenStore(ctx),
+
+    atomically: (fn) => ctx.atomically(fn),
 
     async ping() {
       await sql`select 1`.execute(ctx.db())
     },
 
-    changeMarker: () => dialect.changeMarker(),
+    changeMarker: () => dialect.changeMarker(ctx.db()),
 
     async migrate() {
       const { error, results = [] } = await dialect.withMigrationLock((db, tableSchema) =>

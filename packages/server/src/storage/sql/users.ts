@@ -25,15 +25,21 @@ export function createUserStore(ctx: SqlContext): UserStore {
         updated_at: user.createdAt,
         password_changed_at: null,
         disabled: dialect.toDbBoolean(false),
+        email_verified_at: user.emailVerifiedAt ?? null,
       }
-      try {
-        await ctx.db().insertInto('users').values(row).execute()
-      } catch (error) {
-        // The unique index decides, not a prior SELECT: of N concurrent
-        // signups with one email exactly one insert succeeds.
-        if (dialect.isUniqueViolation(error, USERS_EMAIL)) return 'email_taken'
-        throw error
-      }
+      // The unique index decides, not a prior SELECT: of N concurrent
+      // signups with one email exactly one insert succeeds (PostgreSQL makes
+      // the others wait for its commit). ON CONFLICT rather than catching the
+      // violation: no error, so a transaction around it (Store.atomically,
+      // a signup that mails the address's owner) carries on. A duplicate id
+      // is still an error.
+      const result = await ctx
+        .db()
+        .insertInto('users')
+        .values(row)
+        .onConflict((conflict) => conflict.column('email').doNothing())
+        .executeTakeFirst()
+      if (result.numInsertedOrUpdatedRows === 0n) return 'email_taken'
       return toUserRecord(row)
     },
 
@@ -65,6 +71,7 @@ export function createUserStore(ctx: SqlContext): UserStore {
       if (patch.disabled !== undefined) values.disabled = dialect.toDbBoolean(patch.disabled)
       if (patch.passwordChangedAt !== undefined)
         values.password_changed_at = patch.passwordChangedAt
+      if (patch.emailVerifiedAt !== undefined) values.email_verified_at = patch.emailVerifiedAt
       const row = await ctx
         .db()
         .updateTable('users')
@@ -77,13 +84,16 @@ export function createUserStore(ctx: SqlContext): UserStore {
 
     async changeEmail(id, email, updatedAt) {
       try {
-        const row = await ctx
-          .db()
-          .updateTable('users')
-          .set({ email, updated_at: updatedAt })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirst()
+        // In a savepoint inside Store.atomically: the violation is an answer,
+        // and the transaction goes on after it.
+        const row = await ctx.recoverable((db) =>
+          db
+            .updateTable('users')
+            .set({ email, updated_at: updatedAt })
+            .where('id', '=', id)
+            .returningAll()
+            .executeTakeFirst(),
+        )
         return row && toUserRecord(row)
       } catch (error) {
         if (dialect.isUniqueViolation(error, USERS_EMAIL)) return 'email_taken'
@@ -142,5 +152,6 @@ function toUserRecord(row: Selectable<UsersTable>): UserRecord {
     updatedAt: toNumber(row.updated_at),
     passwordChangedAt: toNullableNumber(row.password_changed_at),
     disabled: toBoolean(row.disabled),
+    emailVerifiedAt: toNullableNumber(row.email_verified_at),
   }
 }

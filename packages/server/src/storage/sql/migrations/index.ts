@@ -7,6 +7,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely'
 import type { MigrationSchema } from '../dialect.ts'
 import * as initial from './2026-11-22T0600-initial.ts'
 import * as usersCreatedAt from './2026-12-06T0000-users-created-at.ts'
+import * as email from './2026-12-06T0100-email.ts'
 
 interface SchemaMigration {
   up(db: Kysely<unknown>, schema: MigrationSchema): Promise<void>
@@ -16,6 +17,7 @@ interface SchemaMigration {
 const MIGRATIONS: Readonly<Record<string, SchemaMigration>> = {
   '2026-11-22T0600-initial': initial,
   '2026-12-06T0000-users-created-at': usersCreatedAt,
+  '2026-12-06T0100-email': email,
 }
 
 /** A Kysely migration provider for the dialect described by `schema`. */
