@@ -16,6 +16,10 @@ import type { AuthService } from './auth/types.ts'
 import type { Config } from './config/types.ts'
 import { buildApp } from './http/app.ts'
 import { createMetrics } from './http/plugins/metrics.ts'
+import { openMailData } from './mail/messages.ts'
+import { createOutboxWorker, type OutboxPassResult } from './mail/outbox-worker.ts'
+import { createMailRenderer } from './mail/render.ts'
+import { createMailTransport } from './mail/transport.ts'
 import { startChangePoll } from './runtime/change-poll.ts'
 import { makePrivateDir } from './runtime/private-files.ts'
 import type { Store } from './storage/ports.ts'
@@ -42,6 +46,16 @@ import { createSealer } from './tokens/sealer.ts'
 const AUDIT_PRUNE_BATCH = 1000
 const AUDIT_PRUNE_BATCHES = 100
 
+/** Outgoing mail: the outbox worker, as the flows and the CLI see it. */
+export interface MailDelivery {
+  /** `smtp`, `files` (development .eml files), or `none` (production without TESSERA_SMTP_URL: mail stays queued). */
+  readonly delivery: 'smtp' | 'files' | 'none'
+  /** Sends what is queued now; call it once the transaction that queued a message has committed. */
+  kick(): void
+  /** One pass of the worker, awaited. */
+  runOnce(): Promise<OutboxPassResult>
+}
+
 export interface Tessera {
   readonly config: Config
   readonly app: FastifyInstance
@@ -50,6 +64,7 @@ export interface Tessera {
   readonly keyRing: KeyRing
   readonly revocations: RevocationList
   readonly log: Logger
+  readonly mail: MailDelivery
   /** Runs the periodic work now (key rotation, pruning); also runs on a timer. */
   maintain(): Promise<void>
   /** Stops timers, finishes in-flight requests, closes the store. */
@@ -71,6 +86,12 @@ export interface TesseraOptions {
    * Default 500.
    */
   changePollMs?: number
+  /**
+   * Milliseconds between passes of the outbox worker (retries, mail queued
+   * by another process); 0 starts no timer (kick() and runOnce() still
+   * send). Default 5000.
+   */
+  mailIntervalMs?: number
   /** Password hashing cost, for tests only. */
   argon2?: { memoryCost: number; timeCost: number; parallelism: number }
 }
@@ -188,6 +209,33 @@ export async function createTessera(
       now,
     })
     const metrics = createMetrics()
+
+    // Templates are read and checked now: a bad override stops the start.
+    const renderMail = createMailRenderer({
+      brand: { name: config.brandName, color: config.brandColor, logoUrl: config.brandLogoUrl },
+      issuer: config.issuer,
+      templatesDir: config.emailTemplatesDir,
+    })
+    const mailTransport = createMailTransport(config, log)
+    const mailWorker =
+      mailTransport === undefined
+        ? undefined
+        : createOutboxWorker({
+            outbox: store.outbox,
+            transport: mailTransport,
+            render: renderMail,
+            openData: (message) => openMailData(sealer, message),
+            now,
+            log,
+            metrics,
+            maxAttempts: config.emailMaxAttempts,
+            intervalMs: options.mailIntervalMs ?? 5000,
+          })
+    const mail: MailDelivery = {
+      delivery: mailTransport?.kind ?? 'none',
+      kick: () => mailWorker?.kick(),
+      runOnce: async () => (await mailWorker?.runOnce()) ?? { sent: 0, failed: 0, dead: 0 },
+    }
     const deps: AuthServiceDeps = {
       config,
       store,
@@ -237,6 +285,17 @@ export async function createTessera(
       // Dead links and codes (expired, used, superseded): a few rows per user at most.
       await store.oneTimeTokens.deleteExpiredTokens(now())
       await pruneAudit()
+      await pruneOutbox()
+    }
+
+    /** Deletes sent and dead mail older than TESSERA_EMAIL_RETENTION, as pruneAudit does. */
+    async function pruneOutbox(): Promise<void> {
+      const before = now() - config.emailRetention * 1000
+      for (let batch = 0; batch < AUDIT_PRUNE_BATCHES; batch++) {
+        const deleted = await store.outbox.deleteFinishedBefore(before, AUDIT_PRUNE_BATCH)
+        if (deleted < AUDIT_PRUNE_BATCH) return
+        await setImmediate()
+      }
     }
 
     /** Deletes audit entries older than TESSERA_AUDIT_RETENTION (0 keeps them). */
@@ -282,6 +341,14 @@ export async function createTessera(
           })
         : undefined
 
+    if (mailTransport?.kind === 'files') {
+      log.info(
+        { dir: mailTransport.target },
+        `no TESSERA_SMTP_URL: mail is written to ${mailTransport.target} and logged`,
+      )
+    }
+    if ((options.mailIntervalMs ?? 5000) > 0) mailWorker?.start()
+
     return {
       config,
       app,
@@ -290,6 +357,7 @@ export async function createTessera(
       keyRing,
       revocations,
       log,
+      mail,
       maintain,
       async close() {
         if (timer !== undefined) clearInterval(timer)
@@ -297,6 +365,9 @@ export async function createTessera(
         try {
           await app.close()
         } finally {
+          // After the app: a request in flight may still queue and kick.
+          await mailWorker?.stop()
+          mailTransport?.close()
           await Promise.allSettled(publishing)
           await fanout?.close()
           if (redis !== undefined) await closeRedis(redis)

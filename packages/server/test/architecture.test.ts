@@ -72,6 +72,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   runtime: ['storage/ports', 'config'],
   tokens: ['storage/ports', 'config', 'runtime'],
   auth: ['storage/ports', 'tokens', 'config'],
+  // Mail delivery: the outbox worker, transports, templates; no HTTP, no concrete store.
+  mail: ['storage/ports', 'config', 'runtime'],
   // The port types (StoredRevocation) and StoreUnavailableError (a 503), never a backend.
   http: ['auth', 'storage/ports', 'config'],
   index: [],
@@ -85,6 +87,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'tokens',
     'auth',
     'http',
+    'mail',
   ],
   cli: ['*'],
 }

@@ -17,6 +17,8 @@ export async function withTessera<T>(
     logger,
     maintenanceInterval: 0,
     changePollMs: 0,
+    // No timer: mail a command queues goes out with its kick, or from the server.
+    mailIntervalMs: 0,
   })
   try {
     return await fn(tessera, config)

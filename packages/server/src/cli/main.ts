@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import * as benchCommand from './bench.ts'
 import * as configCommand from './config.ts'
 import * as keysCommand from './keys.ts'
+import * as mailCommand from './mail.ts'
 import * as migrateCommand from './migrate.ts'
 import { oneLine, reportError } from './output.ts'
 import * as secretCommand from './secret.ts'
@@ -25,6 +26,7 @@ const COMMANDS: readonly CommandModule[] = [
   migrateCommand,
   usersCommand,
   keysCommand,
+  mailCommand,
   configCommand,
   tokenCommand,
   secretCommand,

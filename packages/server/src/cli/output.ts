@@ -8,6 +8,7 @@ import { isJwtError, type JwtErrorCode } from '@tessera/jwt'
 import { CommanderError } from 'commander'
 import { AuthError } from '../auth/errors.ts'
 import { fileErrorReason } from '../config/env-file.ts'
+import { MailTemplateError } from '../mail/render.ts'
 import { MasterKeyError } from '../tokens/master-key.ts'
 
 /**
@@ -78,8 +79,8 @@ export function reportError(error: unknown): number {
     printError(error.message)
     return EXIT.usage
   }
-  // A lost or unreadable key file is the operator's to fix, not a bug.
-  if (error instanceof MasterKeyError) {
+  // A lost or unreadable key file, or a bad mail template, is the operator's to fix, not a bug.
+  if (error instanceof MasterKeyError || error instanceof MailTemplateError) {
     printError(error.message)
     return EXIT.usage
   }

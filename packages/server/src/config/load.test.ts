@@ -68,6 +68,11 @@ describe('loadConfig defaults', () => {
         brandName: 'Tessera',
         brandColor: '#2f54c6',
         brandLogoUrl: undefined,
+        smtpUrl: undefined,
+        emailFrom: { name: 'Tessera', address: 'no-reply@localhost' },
+        emailTemplatesDir: undefined,
+        emailMaxAttempts: 8,
+        emailRetention: 7 * 86_400,
       },
     )
   })
@@ -308,6 +313,13 @@ describe('loadConfig errors', () => {
     ['TESSERA_BRAND_LOGO_URL', 'javascript:alert(1)', 'http(s) URL'],
     ['TESSERA_BRAND_LOGO_URL', '/logo.svg', 'http(s) URL'],
     ['TESSERA_BRAND_LOGO_URL', 'https://user:pw@cdn.example/logo.svg', 'without credentials'],
+    ['TESSERA_SMTP_URL', 'https://mail.example.com', 'an smtp:// (STARTTLS) or smtps:// (TLS) URL'],
+    ['TESSERA_SMTP_URL', 'mail.example.com:587', 'smtp://'],
+    ['TESSERA_EMAIL_FROM', 'Acme', 'an address or Name <address>'],
+    ['TESSERA_EMAIL_FROM', 'a@acme.example, b@evil.example', 'an address'],
+    ['TESSERA_EMAIL_FROM', 'Acme <a@acme.example>\r\nBcc: b@evil.example', 'an address'],
+    ['TESSERA_EMAIL_MAX_ATTEMPTS', '0', 'an integer from 1 to 100'],
+    ['TESSERA_EMAIL_RETENTION', '10m', 'at least 1h'],
   ]
   for (const [variable, value, expected] of malformed) {
     test(`${variable}=${JSON.stringify(value)} is refused with one line naming it`, () => {
@@ -370,6 +382,45 @@ describe('loadConfig errors', () => {
       'TESSERA_REDIS_URL',
     )
     assert.ok(!unparsable.includes('hunter2-pass'), unparsable)
+  })
+
+  test('mail: the SMTP URL is shown with its password masked; From derives from the brand and the issuer', () => {
+    const message = failure(
+      { TESSERA_SMTP_URL: 'smtp//user:hunter2-pass@smtp.example.com' },
+      'TESSERA_SMTP_URL',
+    )
+    assert.ok(!message.includes('hunter2-pass'), message)
+    const config = load({
+      TESSERA_SMTP_URL: 'smtps://apikey:hunter2-pass@smtp.example.com:465',
+      TESSERA_ISSUER: 'https://auth.acme.example',
+      TESSERA_BRAND_NAME: 'Acme',
+      TESSERA_EMAIL_TEMPLATES: 'mail-templates',
+    })
+    assert.equal(config.smtpUrl, 'smtps://apikey:hunter2-pass@smtp.example.com:465')
+    assert.deepEqual(config.emailFrom, { name: 'Acme', address: 'no-reply@auth.acme.example' })
+    assert.equal(config.emailTemplatesDir, '/srv/tessera/mail-templates')
+    const described = describeConfig(config)
+    assert.ok(!described.includes('hunter2-pass'), described)
+    assert.match(
+      described,
+      /TESSERA_SMTP_URL\s+smtps:\/\/apikey:redacted@smtp\.example\.com:465\s+\(env\)/,
+    )
+    assert.match(
+      described,
+      /TESSERA_EMAIL_FROM\s+Acme <no-reply@auth\.acme\.example>\s+\(default\)/,
+    )
+    // An IP issuer is no mail domain.
+    assert.equal(
+      load({ TESSERA_ISSUER: 'http://127.0.0.1:3000' }).emailFrom.address,
+      'no-reply@localhost',
+    )
+    for (const [raw, name, address] of [
+      ['auth@acme.example', '', 'auth@acme.example'],
+      ['Acme Auth <auth@acme.example>', 'Acme Auth', 'auth@acme.example'],
+      ['"Acme, Inc." <auth@acme.example>', 'Acme, Inc.', 'auth@acme.example'],
+    ] as const) {
+      assert.deepEqual(load({ TESSERA_EMAIL_FROM: raw }).emailFrom, { name, address }, raw)
+    }
   })
 
   test('the first bad variable in schema order is the one reported', () => {

@@ -20,7 +20,7 @@ import {
   RefusedValue,
   redactUrlPassword,
 } from './parsers.ts'
-import type { Config, LoginRateLimit } from './types.ts'
+import type { Config, LoginRateLimit, Mailbox } from './types.ts'
 
 /** Where an effective value came from. */
 export type ValueSource = 'env' | 'default'
@@ -224,6 +224,41 @@ function parseLogoUrl(raw: string): string {
     throw new ExpectedValue('an absolute http(s) URL of an image, without credentials')
   }
   return url.href
+}
+
+function parseSmtpUrl(raw: string): string {
+  const url = URL.parse(raw)
+  if (
+    url === null ||
+    (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') ||
+    url.hostname === ''
+  ) {
+    throw new ExpectedValue(
+      'an smtp:// (STARTTLS) or smtps:// (TLS) URL, e.g. smtp://user:password@smtp.example.com:587',
+    )
+  }
+  return raw
+}
+
+// The address part of a mailbox (RFC 5322 addr-spec, the common subset): no
+// spaces, brackets, quotes or separators, so it cannot carry a second address.
+const ADDRESS = /^[^\s@<>()[\]",;:\\]+@[^\s@<>()[\]",;:\\]+$/
+
+function parseMailbox(raw: string): Mailbox {
+  const expected = 'an address or Name <address> (e.g. Acme <no-reply@acme.example>)'
+  // A line break in a header value would start a header of its own.
+  if (/\p{Cc}/u.test(raw)) throw new ExpectedValue(expected)
+  const named = /^(.*?)\s*<([^<>]*)>$/.exec(raw)
+  const name = (named?.[1] ?? '').replace(/^"(.*)"$/, '$1').trim()
+  const address = named?.[2]?.trim() ?? raw
+  if (!ADDRESS.test(address) || /[<>]/.test(name) || name.length > 100) {
+    throw new ExpectedValue(expected)
+  }
+  return { name, address }
+}
+
+function formatMailbox(mailbox: Readonly<Mailbox>): string {
+  return mailbox.name === '' ? mailbox.address : `${mailbox.name} <${mailbox.address}>`
 }
 
 const production = (context: ParseContext): boolean => context.config.production === true
@@ -699,6 +734,66 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
       }
     },
     format: (value) => value ?? '<not set>',
+  }),
+  variable({
+    name: 'TESSERA_SMTP_URL',
+    key: 'smtpUrl',
+    doc: 'Mail server for outgoing mail (docs/email.md): `smtp://` upgrades with STARTTLS (required in production, localhost excepted, unless `?requireTLS=false`), `smtps://` is TLS from the start; percent-encode the user and password. Unset: outside production each mail is written to `<data dir>/mail/` as an .eml file.',
+    unit: 'smtp:// or smtps:// URL',
+    secret: false,
+    defaultText: 'none',
+    parse: parseSmtpUrl,
+    default: undefined,
+    format: (value) =>
+      value === undefined ? '<not set>' : (redactUrlPassword(value) ?? '<not shown>'),
+    redact: redactUrlPassword,
+  }),
+  variable({
+    name: 'TESSERA_EMAIL_FROM',
+    key: 'emailFrom',
+    doc: 'The From of every mail; use an address your SMTP provider lets you send from (SPF, DKIM).',
+    unit: 'address or Name <address>',
+    secret: false,
+    defaultText: "`<brand name> <no-reply@<issuer's host>>`",
+    parse: parseMailbox,
+    default: (context) => {
+      const host = new URL(context.config.issuer!).hostname
+      // An IP literal is no mail domain.
+      const domain = /^[\d.]+$|^\[/.test(host) ? 'localhost' : host
+      return { name: context.config.brandName!, address: `no-reply@${domain}` }
+    },
+    format: formatMailbox,
+  }),
+  variable({
+    name: 'TESSERA_EMAIL_TEMPLATES',
+    key: 'emailTemplatesDir',
+    doc: 'Directory of mail templates that replace the built-in ones, file by file (`<template>.subject.txt`, `.txt`, `.html`; docs/email.md); read at start.',
+    unit: 'path',
+    secret: false,
+    defaultText: 'none (the built-in templates)',
+    parse: (raw, context) => resolve(context.cwd, raw),
+    default: undefined,
+    format: (value) => value ?? '<not set>',
+  }),
+  variable({
+    name: 'TESSERA_EMAIL_MAX_ATTEMPTS',
+    key: 'emailMaxAttempts',
+    doc: 'Delivery attempts of one mail before it is given up as dead; retries wait 30s, 1m, 2m… up to 1h between attempts.',
+    unit: 'attempts',
+    secret: false,
+    parse: (raw) => parseInteger(raw, 1, 100),
+    default: 8,
+    format: String,
+  }),
+  variable({
+    name: 'TESSERA_EMAIL_RETENTION',
+    key: 'emailRetention',
+    doc: 'How long sent and dead mail stays in the outbox (`tessera mail list`); the maintenance pass deletes older messages.',
+    unit: 'duration of at least 1h',
+    secret: false,
+    parse: (raw) => parseSeconds(raw, 3600),
+    default: 7 * 86_400,
+    format: duration,
   }),
 ])
 

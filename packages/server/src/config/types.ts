@@ -17,6 +17,14 @@ export interface LoginRateLimit {
   maxBackoffSeconds: number
 }
 
+/** A mail address with its display name (`Acme <no-reply@acme.example>`). */
+export interface Mailbox {
+  /** The display name; '' for none. */
+  name: string
+  /** `local@domain`. */
+  address: string
+}
+
 /**
  * The validated, frozen configuration. Built only by `loadConfig(env)`; nothing
  * else reads `process.env`. Durations are in seconds.
@@ -77,4 +85,14 @@ export interface Config {
   readonly brandColor: string
   /** Logo image of the hosted pages (https in production); undefined: none. */
   readonly brandLogoUrl: string | undefined
+  /** Outgoing mail server, `smtp://` (STARTTLS) or `smtps://` (TLS); undefined: `.eml` files outside production. */
+  readonly smtpUrl: string | undefined
+  /** The From of every mail; `name` may be empty. */
+  readonly emailFrom: Readonly<Mailbox>
+  /** Directory of mail template overrides (absolute); undefined: the built-in templates. */
+  readonly emailTemplatesDir: string | undefined
+  /** Delivery attempts of one message before it is given up (dead). */
+  readonly emailMaxAttempts: number
+  /** Seconds sent and dead messages stay in the outbox (`tessera mail list`). */
+  readonly emailRetention: number
 }

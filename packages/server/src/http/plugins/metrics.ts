@@ -13,6 +13,9 @@ export type CounterName =
   | 'refreshes'
   | 'refresh_reuse_detected'
   | 'rate_limited'
+  | 'mail_sent'
+  | 'mail_failed'
+  | 'mail_dead'
 
 const COUNTERS: Readonly<Record<CounterName, string>> = {
   signups: 'Accounts created through POST /auth/signup.',
@@ -22,6 +25,10 @@ const COUNTERS: Readonly<Record<CounterName, string>> = {
   refresh_reuse_detected:
     'Refresh tokens presented again after the grace window (session revoked).',
   rate_limited: 'Requests answered 429 rate_limited.',
+  mail_sent: 'Mail handed to the SMTP server (or written as a development .eml file).',
+  mail_failed: 'Failed mail delivery attempts (the last attempt of a dead mail included).',
+  mail_dead:
+    'Mail given up after TESSERA_EMAIL_MAX_ATTEMPTS attempts, or refused for good by the SMTP server.',
 }
 
 /**
