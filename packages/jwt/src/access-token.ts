@@ -17,4 +17,6 @@ export interface AccessTokenClaims extends JwtPayload {
   /** Space-separated scopes (RFC 8693 §4.2), when the token carries any. */
   scope?: string
   email?: string
+  /** Whether the user proved the address (OIDC Core §5.1), when the server verifies emails. */
+  email_verified?: boolean
 }

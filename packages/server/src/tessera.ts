@@ -2,13 +2,14 @@
 // Only this file and cli/ choose concrete implementations; everything else
 // receives its collaborators.
 
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { setImmediate } from 'node:timers/promises'
 import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
 import type { AuthServiceDeps } from './auth/context.ts'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from './auth/passwords.ts'
+import type { MailQueue } from './auth/ports.ts'
 import { createRateLimits } from './auth/rate-limits.ts'
 import { createRevocationList, type RevocationList } from './auth/revocation.ts'
 import { createAuthService } from './auth/service.ts'
@@ -16,7 +17,7 @@ import type { AuthService } from './auth/types.ts'
 import type { Config } from './config/types.ts'
 import { buildApp } from './http/app.ts'
 import { createMetrics } from './http/plugins/metrics.ts'
-import { openMailData } from './mail/messages.ts'
+import { mailDataContext, openMailData } from './mail/messages.ts'
 import { createOutboxWorker, type OutboxPassResult } from './mail/outbox-worker.ts'
 import { createMailRenderer } from './mail/render.ts'
 import { createMailTransport } from './mail/transport.ts'
@@ -236,7 +237,21 @@ export async function createTessera(
       kick: () => mailWorker?.kick(),
       runOnce: async () => (await mailWorker?.runOnce()) ?? { sent: 0, failed: 0, dead: 0 },
     }
+    // The flows write mail to the outbox with its data sealed to its row (mail/messages.ts).
+    const mailQueue: MailQueue = {
+      async queue(message) {
+        const row = { id: randomUUID(), to: message.to, template: message.template }
+        await store.outbox.enqueue({
+          ...row,
+          userId: message.userId,
+          createdAt: now(),
+          sealedData: sealer.seal(JSON.stringify(message.data), mailDataContext(row)),
+        })
+      },
+      wake: () => mailWorker?.kick(),
+    }
     const deps: AuthServiceDeps = {
+      mail: mailQueue,
       config,
       store,
       keyRing,

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, it } from 'node:test'
 import pino from 'pino'
-import { loadConfig } from '../src/config/index.ts'
 import type { AuditEvent } from '../src/storage/ports.ts'
 import { createTessera, type Tessera } from '../src/tessera.ts'
+import { testConfig } from './support/harness.ts'
 
 const DAY = 86_400_000
 const T0 = Date.parse('2026-06-01T12:00:00Z')
@@ -19,7 +19,7 @@ afterEach(async () => {
 })
 
 async function start(env: Record<string, string>, clock: { now: number }): Promise<Tessera> {
-  const config = loadConfig({
+  const config = testConfig({
     TESSERA_DATABASE_URL: 'sqlite::memory:',
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
     TESSERA_LOG_LEVEL: 'silent',

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import pino from 'pino'
 import { CLI_ACTOR, CLI_CLIENT } from '../src/cli/context.ts'
-import { loadConfig } from '../src/config/index.ts'
 import { createTessera } from '../src/tessera.ts'
+import { testConfig } from './support/harness.ts'
 import { makeDataDir, runCli } from './support/server-process.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -23,7 +23,7 @@ const WHAT_TO_DO =
 
 describe('rotating HS* keys', () => {
   it('POST /admin/keys/rotate answers 403 forbidden saying how HS secrets rotate', async () => {
-    const config = loadConfig({
+    const config = testConfig({
       ...HS_ENV,
       TESSERA_DATABASE_URL: 'sqlite::memory:',
       TESSERA_LOG_LEVEL: 'silent',

@@ -10,8 +10,8 @@ import { type AddressInfo, connect } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterEach, describe, it } from 'node:test'
 import pino from 'pino'
-import { loadConfig } from '../src/config/index.ts'
 import { createTessera, type Tessera } from '../src/tessera.ts'
+import { testConfig } from './support/harness.ts'
 
 const PASSWORD = 'correct horse battery staple'
 
@@ -32,7 +32,7 @@ async function start(env: Record<string, string> = {}): Promise<{
       done()
     },
   })
-  const config = loadConfig({
+  const config = testConfig({
     TESSERA_DATABASE_URL: 'sqlite::memory:',
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
     ...env,

@@ -46,7 +46,7 @@ test('each code has its registry status, when it happens and what to do', () => 
 })
 
 /** snake_case names the page may mention that are not codes. */
-const OTHER_NAMES = new Set(['tessera_refresh', 'duplicate_cookie'])
+const OTHER_NAMES = new Set(['tessera_refresh', 'duplicate_cookie', 'verification_sent'])
 
 test('no undocumented code hides in the prose', () => {
   const markdown = readFileSync(DOC, 'utf8')

@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, it } from 'node:test'
 import { decode } from '@tessera/jwt'
 import pino from 'pino'
-import { loadConfig } from '../src/config/index.ts'
 import { createTessera, type Tessera } from '../src/tessera.ts'
 import { type EventStreamReader, openEventStream } from './support/event-stream.ts'
+import { testConfig } from './support/harness.ts'
 
 const FAST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
 const PASSWORD = 'correct horse battery staple'
@@ -48,7 +48,7 @@ afterEach(async () => {
 
 async function harness(): Promise<Harness> {
   const clock = { now: Date.parse('2026-06-01T12:00:00Z') }
-  const config = loadConfig({
+  const config = testConfig({
     TESSERA_DATABASE_URL: 'sqlite::memory:',
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
     TESSERA_LOG_LEVEL: 'silent',

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FlowContext } from './context.ts'
 import { AuthError, invalidField } from './errors.ts'
+import { issueLink, ONE_TIME_TTL_MS } from './one-time.ts'
 import type { AccountFlows } from './types.ts'
 
 /** Default roles of a new account. */
@@ -12,6 +13,7 @@ const DEFAULT_ROLES = ['user']
 export function createAccountFlows(ctx: FlowContext): AccountFlows {
   const { config, store, passwords, rules, rateLimits, metrics, audit, revoke, tokens, profiles } =
     ctx
+  const { mail } = ctx
   const { now } = ctx
 
   function checkPassword(
@@ -31,15 +33,56 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
       if (email === undefined) throw invalidField('/email', 'not a valid email address')
       const name = input.name === undefined ? null : input.name.trim() || null
       checkPassword(input.password, { email, ...(name === null ? {} : { name }) }, '/password')
-      const at = now()
-      const created = await store.users.createUser({
-        id: randomUUID(),
-        email,
-        name,
-        passwordHash: await passwords.hash(input.password),
-        roles: DEFAULT_ROLES,
-        createdAt: at,
+      // Hashed before anything is looked up: a new and an existing address cost the same.
+      const passwordHash = await passwords.hash(input.password)
+      const verify = config.emailVerification !== 'off'
+      const created = await store.atomically(async () => {
+        const user = await store.users.createUser({
+          id: randomUUID(),
+          email,
+          name,
+          passwordHash,
+          roles: DEFAULT_ROLES,
+          createdAt: now(),
+        })
+        if (user === 'email_taken') {
+          // Verification required: the answer is the same, and the owner hears of it.
+          if (config.emailVerification === 'required') {
+            const owner = await store.users.findUserByEmail(email)
+            await mail.queue({
+              to: email,
+              template: 'account_exists',
+              userId: owner?.id ?? null,
+              data: { name: owner?.name ?? null, link: `${config.issuer}/login` },
+            })
+          }
+          return user
+        }
+        if (verify) {
+          const token = await issueLink(store.oneTimeTokens, {
+            userId: user.id,
+            purpose: 'verify_email',
+            email,
+            now: now(),
+          })
+          await mail.queue({
+            to: email,
+            template: 'verify_email',
+            userId: user.id,
+            data: {
+              link: `${config.issuer}/verify-email?token=${token}`,
+              expiresIn: ONE_TIME_TTL_MS.verify_email / 1000,
+              name,
+            },
+          })
+        }
+        return user
       })
+      mail.wake()
+      if (config.emailVerification === 'required') {
+        if (created !== 'email_taken') await audit('user.signup', client, { userId: created.id })
+        return { verificationSent: true as const }
+      }
       if (created === 'email_taken')
         throw new AuthError('email_taken', 'an account with this email exists')
       await audit('user.signup', client, { userId: created.id })
@@ -73,6 +116,13 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
         throw new AuthError('invalid_credentials', 'the email or password is wrong')
       }
       await rateLimits.loginSucceeded(accountKey, ip)
+      // Only after the password: an unverified account is not told apart from a wrong password first.
+      if (config.emailVerification === 'required' && user.emailVerifiedAt === null) {
+        throw new AuthError(
+          'email_not_verified',
+          'verify your email address first: open the link we mailed you, or ask for a new one',
+        )
+      }
       let current = user
       if (verdict.needsRehash) {
         // Imported bcrypt (or outdated argon2) hashes become current argon2id now that we have the password.

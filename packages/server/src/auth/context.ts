@@ -6,12 +6,14 @@ import type { VerifiedJwt } from '@tessera/jwt'
 import type { Config } from '../config/types.ts'
 import type { Store } from '../storage/ports.ts'
 import type { Audit } from './audit.ts'
+import type { Background } from './background.ts'
 import type { TokenIssuing } from './issue-tokens.ts'
 import type {
   AccessTokenIssuerPort,
   AuthLog,
   AuthMetrics,
   KeyRingPort,
+  MailQueue,
   PasswordHasher,
   PasswordRules,
   RateLimits,
@@ -31,6 +33,8 @@ export type AuthConfig = Pick<
   | 'refreshReuseGrace'
   | 'signupEnabled'
   | 'accessTokenEmail'
+  | 'emailVerification'
+  | 'issuer'
 >
 
 /** What the composition root hands createAuthService. */
@@ -55,11 +59,14 @@ export interface AuthServiceDeps {
   sleep?: (ms: number) => Promise<void>
   metrics?: AuthMetrics
   log?: AuthLog
+  /** Writes mail to the outbox (inside Store.atomically) and wakes the worker. */
+  mail: MailQueue
 }
 
 /** The deps with the shared helpers: what a flow module is built from. */
 export interface FlowContext extends Omit<AuthServiceDeps, 'sleep' | 'metrics'> {
   metrics: AuthMetrics
+  background: Background
   audit: Audit
   revoke: Revoker
   tokens: TokenIssuing

@@ -46,6 +46,16 @@ const catalogue = {
       'A cookie-authenticated call lacks the CSRF header or comes from a foreign origin.',
   },
   not_found: { status: 404, description: 'No such route or resource.' },
+  invalid_code: {
+    status: 400,
+    description:
+      'A mailed link or code is unknown, used, expired or for another purpose (the message does not say which).',
+  },
+  email_not_verified: {
+    status: 403,
+    description:
+      'The account has not verified its email address yet (TESSERA_EMAIL_VERIFICATION=required).',
+  },
   email_taken: { status: 409, description: 'An account with this email already exists.' },
   payload_too_large: { status: 413, description: 'The request body or headers are too large.' },
   unsupported_media_type: {

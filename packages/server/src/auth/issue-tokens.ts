@@ -24,7 +24,10 @@ export interface TokenIssuing {
 }
 
 export function createTokenIssuing(deps: {
-  config: Pick<Config, 'accessTokenEmail' | 'refreshIdleTtl' | 'refreshTokenTtl'>
+  config: Pick<
+    Config,
+    'accessTokenEmail' | 'refreshIdleTtl' | 'refreshTokenTtl' | 'emailVerification'
+  >
   store: Store
   issuer: AccessTokenIssuerPort
   refreshTokens: RefreshTokens
@@ -44,6 +47,9 @@ export function createTokenIssuing(deps: {
       sessionId,
       roles: user.roles,
       ...(config.accessTokenEmail ? { email: user.email } : {}),
+      ...(config.emailVerification === 'off'
+        ? {}
+        : { emailVerified: user.emailVerifiedAt !== null }),
     })
     return {
       accessToken: access.token,

@@ -45,6 +45,8 @@ export interface RateLimits {
   loginSucceeded(email: string, ip: string): Promise<void>
   checkSignup(ip: string): Promise<void>
   checkRefresh(sessionId: string): Promise<void>
+  /** One mail requested for an address (verification, reset, code): per address and per IP. */
+  checkMailSend(email: string, ip: string): Promise<void>
 }
 
 /** The signing keys: the public JWKS, rotation and the list for admins. */
@@ -61,8 +63,27 @@ export interface AccessTokenIssuerPort {
     sessionId: string
     roles: string[]
     email?: string
+    emailVerified?: boolean
     scope?: string
   }): { token: string; jti: string; expiresIn: number; exp: number; iat: number }
+}
+
+/**
+ * Queuing mail from a flow (the composition root implements it over the
+ * outbox and mail/): `queue` writes the outbox row, its template data sealed,
+ * and must run inside the flow's Store.atomically, with the state change
+ * that caused it; `wake` tells the worker once the transaction has committed.
+ */
+export interface MailQueue {
+  queue(message: {
+    to: string
+    /** A template of docs/email.md (`verify_email`, `account_exists`, …). */
+    template: string
+    userId: string | null
+    /** That template's variables (links, codes, `expiresIn` seconds, `name`). */
+    data: Record<string, unknown>
+  }): Promise<void>
+  wake(): void
 }
 
 /** Opaque refresh tokens: made, hashed for storage, and checked for shape. */

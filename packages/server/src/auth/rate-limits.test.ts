@@ -274,6 +274,8 @@ describe('factory', () => {
         'tessera:login-backoff',
         'tessera:signup-ip',
         'tessera:refresh-session',
+        'tessera:mail-address',
+        'tessera:mail-ip',
       ],
     )
     assert.deepEqual(built[0], { keyPrefix: 'tessera:login-ip', points: 100, duration: 900 })

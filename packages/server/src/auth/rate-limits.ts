@@ -47,6 +47,10 @@ export interface RateLimitConfig {
 const FAILURE_MEMORY_SECONDS = 86_400
 const SIGNUP_WINDOW_SECONDS = 3600
 const REFRESH_WINDOW_SECONDS = 60
+/** Mails one address may be sent per hour (verification, reset, sign-in code), and one IP may ask for. */
+const MAILS_PER_ADDRESS = 5
+const MAILS_PER_IP = 30
+const MAIL_WINDOW_SECONDS = 3600
 
 /**
  * The back-off after the `failures`-th consecutive failure: none before
@@ -178,6 +182,18 @@ export function createRateLimits(
     points: config.refreshRateLimit,
     duration: REFRESH_WINDOW_SECONDS,
   })
+  // Counted for every address asked about, with an account or not, so the
+  // limit tells nothing either (and nobody can flood a mailbox).
+  const mailsByAddress = factory({
+    keyPrefix: 'tessera:mail-address',
+    points: MAILS_PER_ADDRESS,
+    duration: MAIL_WINDOW_SECONDS,
+  })
+  const mailsByIp = factory({
+    keyPrefix: 'tessera:mail-ip',
+    points: MAILS_PER_IP,
+    duration: MAIL_WINDOW_SECONDS,
+  })
 
   /** Consumes one point; the wait in ms when over the limit, else 0. */
   async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
@@ -285,6 +301,15 @@ export function createRateLimits(
 
     checkRefresh(sessionId) {
       return consumeOrThrow(refreshes, sessionId)
+    },
+
+    async checkMailSend(email, ip) {
+      const waits = await Promise.all([
+        consume(mailsByAddress, accountKey(email)),
+        consume(mailsByIp, ipBucket(ip)),
+      ])
+      const wait = Math.max(...waits)
+      if (wait > 0) throw rateLimited(wait)
     },
   }
 }

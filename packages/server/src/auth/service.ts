@@ -8,6 +8,7 @@ import { createAccessFlows } from './access.ts'
 import { createAccountFlows } from './accounts.ts'
 import { createAdminFlows } from './admin.ts'
 import { createAudit } from './audit.ts'
+import { createBackground } from './background.ts'
 import type { AuthServiceDeps, FlowContext } from './context.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
 import type { AuthMetrics } from './ports.ts'
@@ -15,6 +16,7 @@ import { createProfiles } from './profiles.ts'
 import { createRevoker } from './revoke.ts'
 import { createSessionFlows } from './sessions.ts'
 import type { AuthService } from './types.ts'
+import { createVerificationFlows } from './verification.ts'
 
 const NO_METRICS: AuthMetrics = { inc() {} }
 
@@ -48,11 +50,13 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       now: deps.now,
     }),
     profiles: createProfiles(deps.store.users, deps.now),
+    background: createBackground(deps.log),
   }
   return {
     ...createAccountFlows(ctx),
     ...createSessionFlows(ctx),
     ...createAdminFlows(ctx),
     ...createAccessFlows(ctx),
+    ...createVerificationFlows(ctx),
   }
 }

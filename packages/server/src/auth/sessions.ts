@@ -79,6 +79,9 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
       if (session === undefined || user === undefined || user.disabled) {
         throw invalidRefreshToken()
       }
+      if (config.emailVerification === 'required' && user.emailVerifiedAt === null) {
+        throw new AuthError('email_not_verified', 'verify your email address first')
+      }
 
       await revoke.awaitCutover(user.id)
       // The successor pair is made before the race is decided, so the winner can

@@ -17,6 +17,8 @@ export interface PublicUser {
   email: string
   name: string | null
   roles: string[]
+  /** Whether the user proved the address (a verification link was used). */
+  emailVerified: boolean
   /** ISO 8601. */
   createdAt: string
 }
@@ -83,10 +85,15 @@ export interface AuditView {
 
 /** Accounts: signup, login, the password, the profile (auth/accounts.ts). */
 export interface AccountFlows {
+  /**
+   * A new account and its first session; with TESSERA_EMAIL_VERIFICATION
+   * required, `{ verificationSent: true }` instead, for a new and an
+   * existing address alike (the owner of an existing one is mailed a notice).
+   */
   signup(
     input: { email: string; password: string; name?: string },
     client: ClientInfo,
-  ): Promise<AuthResult>
+  ): Promise<AuthResult | { verificationSent: true }>
   /** Unknown email and wrong password both give invalid_credentials, in the same time. */
   login(input: { email: string; password: string }, client: ClientInfo): Promise<AuthResult>
   /**
@@ -99,6 +106,20 @@ export interface AccountFlows {
     client: ClientInfo,
   ): Promise<void>
   me(access: AccessContext): Promise<PublicUser>
+}
+
+/** Email: verification of the address (auth/verification.ts). */
+export interface EmailFlows {
+  /**
+   * Mails a new verification link to an unverified account with this
+   * address; answers the same, at once, for any address (the lookup and the
+   * mail happen after the answer).
+   */
+  sendVerification(input: { email: string }, client: ClientInfo): Promise<void>
+  /** Uses a verification link: invalid_code when it is unknown, used, expired or for another address. */
+  verifyEmail(input: { token: string }, client: ClientInfo): Promise<PublicUser>
+  /** Resolves once the work earlier calls started after answering (mail to queue) is done. */
+  settled(): Promise<void>
 }
 
 /** Sessions: refresh rotation, logout, logout everywhere, the list (auth/sessions.ts). */
@@ -155,4 +176,9 @@ export interface AccessFlows {
  * Failures throw AuthError (auth/errors.ts) with a wire code. Route modules
  * take only the slice they use.
  */
-export interface AuthService extends AccountFlows, SessionFlows, AdminFlows, AccessFlows {}
+export interface AuthService
+  extends AccountFlows,
+    SessionFlows,
+    AdminFlows,
+    AccessFlows,
+    EmailFlows {}

@@ -4,7 +4,7 @@ import type { AdminUser, AuditView, PublicUser, SessionView } from './types.ts'
 /** The fields of a user the API shows; never the password hash. */
 type ShownUser = Pick<
   UserRecord,
-  'id' | 'email' | 'name' | 'roles' | 'createdAt' | 'updatedAt' | 'disabled'
+  'id' | 'email' | 'name' | 'roles' | 'createdAt' | 'updatedAt' | 'disabled' | 'emailVerifiedAt'
 >
 
 export const iso = (ms: number): string => new Date(ms).toISOString()
@@ -16,6 +16,7 @@ export function publicUser(user: ShownUser): PublicUser {
     email: user.email,
     name: user.name,
     roles: [...user.roles],
+    emailVerified: user.emailVerifiedAt !== null,
     createdAt: iso(user.createdAt),
   }
 }

@@ -29,6 +29,7 @@ export const PRODUCTION_RULES: readonly string[] = [
   '`TESSERA_ISSUER` on plain `http://` other than `localhost`/`127.0.0.1`/`[::1]`: browsers only keep `Secure` cookies from https.',
   '`TESSERA_BRAND_LOGO_URL` on plain `http://`: pages served over https would not load it (mixed content).',
   'An HS* secret shorter than its hash (refused in every mode).',
+  '`TESSERA_EMAIL_VERIFICATION` `optional` or `required` without `TESSERA_SMTP_URL`: the mail would never be sent (it defaults to `off` in production without a mail server).',
   'A data dir holding the SQLite database that group or others can enter: `tessera serve` refuses to start and prints the `chmod 700` to run (a warning outside production; Tessera creates it 0700 itself).',
 ]
 

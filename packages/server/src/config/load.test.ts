@@ -59,6 +59,7 @@ describe('loadConfig defaults', () => {
         cookieSecure: false,
         accessTokenEmail: false,
         signupEnabled: true,
+        emailVerification: 'optional',
         trustProxy: 0,
         requestTimeout: 30,
         headersTimeout: 10,

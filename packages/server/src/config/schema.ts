@@ -795,6 +795,27 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     default: 7 * 86_400,
     format: duration,
   }),
+  variable({
+    name: 'TESSERA_EMAIL_VERIFICATION',
+    key: 'emailVerification',
+    doc: '`off`; `optional`: signup mails a verification link, unverified accounts sign in, tokens carry `email_verified`; `required`: unverified accounts cannot sign in, and signup answers the same for new and existing addresses (docs/email.md).',
+    unit: 'off|optional|required',
+    secret: false,
+    defaultText: '`optional`; `off` in production without TESSERA_SMTP_URL',
+    envExample: 'optional',
+    parse: (raw) => parseOneOf(raw, ['off', 'optional', 'required'] as const),
+    // A production server with no way to send mail does not promise any.
+    default: (context) =>
+      production(context) && context.config.smtpUrl === undefined ? 'off' : 'optional',
+    check(value, context) {
+      if (value !== 'off' && production(context) && context.config.smtpUrl === undefined) {
+        throw new RefusedValue(
+          'needs TESSERA_SMTP_URL when NODE_ENV=production: verification mail would never be sent',
+        )
+      }
+    },
+    format: String,
+  }),
 ])
 
 /** The documented default of a variable, in its own syntax or as text. */

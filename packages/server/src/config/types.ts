@@ -67,6 +67,8 @@ export interface Config {
   readonly accessTokenEmail: boolean
   /** Whether POST /auth/signup is open. */
   readonly signupEnabled: boolean
+  /** Email verification: off, optional (mail a link, sign in anyway) or required. */
+  readonly emailVerification: 'off' | 'optional' | 'required'
   /** Trust X-Forwarded-For from this many proxy hops (0: none). */
   readonly trustProxy: number
   /** Seconds a client has to send a whole request (headers and body). */

@@ -32,6 +32,7 @@ import { validatorCompiler } from './plugins/validation.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import type { RouteDeps } from './routes/deps.ts'
+import { registerEmailRoutes } from './routes/email.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
@@ -304,6 +305,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   registerAuthRoutes(app, routeDeps)
   registerRevocationRoutes(app, routeDeps, deps.revocationFeed)
   registerWellKnownRoutes(app, routeDeps)
+  if (config.emailVerification !== 'off') registerEmailRoutes(app, routeDeps)
   registerAdminRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
   registerPageRoutes(app, { config })

@@ -15,6 +15,8 @@ export interface AccessTokenInput {
   sessionId: string
   roles: readonly string[]
   email?: string
+  /** `email_verified`, when the server verifies addresses. */
+  emailVerified?: boolean
   scope?: string
 }
 
@@ -86,6 +88,7 @@ export function createAccessTokenIssuer(options: {
         roles: [...input.roles],
       }
       if (includeEmail && input.email !== undefined) claims.email = input.email
+      if (input.emailVerified !== undefined) claims.email_verified = input.emailVerified
       if (input.scope !== undefined) claims.scope = input.scope
       const token = sign(claims, ring.signingKey(), {
         typ: ACCESS_TOKEN_TYP,

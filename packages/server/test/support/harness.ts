@@ -4,6 +4,9 @@
 
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
@@ -14,6 +17,18 @@ import type { Config } from '../../src/config/types.ts'
 import { type BuildAppDeps, buildApp } from '../../src/http/app.ts'
 import type { UserRecord } from '../../src/storage/ports.ts'
 import { createTessera, type Tessera } from '../../src/tessera.ts'
+
+let scratch: string | undefined
+
+/** One temporary data dir for the whole test process, removed when it exits. */
+function scratchDir(): string {
+  if (scratch === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-harness-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    scratch = dir
+  }
+  return scratch
+}
 
 export const FAST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
 export const PASSWORD = 'correct horse battery staple'
@@ -29,6 +44,8 @@ export const PASSWORD = 'correct horse battery staple'
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     TESSERA_DATABASE_URL: 'sqlite::memory:',
+    // Mail without TESSERA_SMTP_URL is written under the data dir: never the repository's.
+    TESSERA_DATA_DIR: scratchDir(),
     // Set, so the service never writes a development key into ./data.
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
     TESSERA_LOG_LEVEL: 'silent',

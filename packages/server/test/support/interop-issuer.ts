@@ -6,8 +6,8 @@ import { createHmac, createPublicKey, type JsonWebKey as NodeJwk, randomBytes } 
 import { createServer } from 'node:net'
 import { decode, sign } from '@tessera/jwt'
 import pino from 'pino'
-import { loadConfig } from '../../src/config/index.ts'
 import { createTessera, type Tessera } from '../../src/tessera.ts'
+import { testConfig } from './harness.ts'
 
 /** The algorithms the suite covers: every family TESSERA_SIGNING_ALG offers, at its common size. */
 export const INTEROP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256', 'HS256'] as const
@@ -58,7 +58,7 @@ export async function startIssuer(alg: InteropAlgorithm): Promise<RunningIssuer>
     const port = await freePort()
     const issuer = `http://127.0.0.1:${port}`
     const hsSecret = alg === 'HS256' ? randomBytes(32) : undefined
-    const config = loadConfig({
+    const config = testConfig({
       TESSERA_DATABASE_URL: 'sqlite::memory:',
       TESSERA_MASTER_KEY: randomBytes(32).toString('base64url'),
       TESSERA_LOG_LEVEL: 'silent',

@@ -23,6 +23,7 @@ import {
   SCRIPT_PATH,
   STYLE_PATH,
   signupPage,
+  verifyEmailPage,
 } from './templates.ts'
 import { brandCss, brandIcon } from './theme.ts'
 
@@ -100,6 +101,10 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   // visitor on to /login); without pages, / stays the API's 404.
   app.get('/', HIDDEN, async (_request, reply) => reply.redirect('/account', 302))
   const inspect = inspectPage(brand, config.issuer)
+  if (config.emailVerification !== 'off') {
+    const verifyEmail = verifyEmailPage(brand)
+    app.get('/verify-email', HIDDEN, async (_request, reply) => sendPage(reply, verifyEmail))
+  }
   app.get('/inspect', HIDDEN, async (_request, reply) => sendPage(reply, inspect))
 
   const assets = new Map<string, Asset>([

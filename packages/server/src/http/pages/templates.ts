@@ -13,7 +13,7 @@ export interface Branding {
 }
 
 /** The pages, by the `data-page` value app.js dispatches on. */
-export type PageName = 'login' | 'signup' | 'account' | 'inspect'
+export type PageName = 'login' | 'signup' | 'account' | 'inspect' | 'verify-email'
 
 interface LayoutOptions {
   readonly page: PageName
@@ -380,6 +380,23 @@ not recognise.</p>
 </section>
 </div>`
   return layout({ page: 'account', title: 'Your account', brand, main })
+}
+
+/**
+ * `/verify-email?token=…`, where a verification mail's link leads. Opening it
+ * consumes nothing (mail scanners prefetch links): the button POSTs the
+ * token. The token stays in the URL and the script; the page never renders it.
+ */
+export function verifyEmailPage(brand: Branding): string {
+  const main = html`<div class="card">
+<h1>Verify your email</h1>
+${NEEDS_SCRIPT}
+<p id="verify-intro">Confirm that this address is yours to finish setting up your ${brand.name} account.</p>
+<p class="status" id="verify-status" role="status"></p>
+<button type="button" id="verify-button">Verify my email</button>
+<p class="switch" id="verify-next" hidden><a href="/account">Go to your account</a></p>
+</div>`
+  return layout({ page: 'verify-email', title: 'Verify your email', brand, width: 'narrow', main })
 }
 
 export function inspectPage(brand: Branding, issuer: string): string {

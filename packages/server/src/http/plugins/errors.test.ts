@@ -20,6 +20,8 @@ describe('toWireError', () => {
   test('the registry has the statuses of PRODUCT.md', () => {
     const expected: Record<ErrorCode, number> = {
       validation_failed: 400,
+      invalid_code: 400,
+      email_not_verified: 403,
       invalid_credentials: 401,
       missing_token: 401,
       invalid_token: 401,

@@ -16,6 +16,7 @@ import {
 } from '../plugins/browser-session.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import {
+  Accepted,
   LoginBody,
   LogoutBody,
   PasswordBody,
@@ -93,8 +94,10 @@ export function registerAuthRoutes(
         tags: TAGS,
         querystring: NoQuery,
         summary: 'Create an account and open a session',
+        description:
+          'With TESSERA_EMAIL_VERIFICATION=required: 202 `{"status":"verification_sent"}` for a new and an existing address alike; the account signs in once its address is verified.',
         body: SignupBody,
-        response: withErrors({ 201: TokenResponse }),
+        response: withErrors({ 201: TokenResponse, 202: Accepted }),
       },
       // Refused before the body is even read when signups are closed.
       onRequest: async () => {
@@ -103,6 +106,10 @@ export function registerAuthRoutes(
     },
     async (request, reply) => {
       const result = await auth.signup(request.body, clientInfo(request))
+      if ('verificationSent' in result) {
+        reply.code(202)
+        return { status: 'verification_sent' as const }
+      }
       reply.code(201)
       return tokenResponse(request, reply, result)
     },

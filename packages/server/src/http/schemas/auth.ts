@@ -63,3 +63,19 @@ export const SessionList = Type.Object(
   { sessions: Type.Array(SessionView) },
   { additionalProperties: false },
 )
+
+/** A request accepted for processing: a mail may be on its way (202). */
+export const Accepted = Type.Object(
+  { status: Type.Literal('verification_sent') },
+  { additionalProperties: false },
+)
+
+export const EmailBody = Type.Object({ email: Email }, { additionalProperties: false })
+
+/** A mailed link's token: 43 base64url characters (32 random bytes). */
+export const TokenBody = Type.Object(
+  { token: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' }) },
+  { additionalProperties: false },
+)
+
+export const UserResponse = Type.Object({ user: PublicUser }, { additionalProperties: false })

@@ -70,6 +70,8 @@ export const PublicUser = Type.Object(
     email: Type.String(),
     name: Type.Union([Type.String(), Type.Null()]),
     roles: Type.Array(Type.String()),
+    /** Whether the user proved the address (a link mailed to it was opened). */
+    emailVerified: Type.Boolean(),
     createdAt: DateTime,
   },
   { additionalProperties: false },
@@ -81,6 +83,7 @@ export const AdminUser = Type.Object(
     email: Type.String(),
     name: Type.Union([Type.String(), Type.Null()]),
     roles: Type.Array(Type.String()),
+    emailVerified: Type.Boolean(),
     createdAt: DateTime,
     updatedAt: DateTime,
     disabled: Type.Boolean(),

@@ -743,6 +743,53 @@ async function signOut(tabs, call) {
   location.assign('/login')
 }
 
+// /verify-email: the mailed link's token is posted only when the user asks
+// (a GET of the link, such as a mail scanner's, consumes nothing).
+
+function initVerifyEmail() {
+  const token = new URLSearchParams(location.search).get('token') ?? ''
+  const button = document.getElementById('verify-button')
+  const status = document.getElementById('verify-status')
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) {
+    setText(
+      status,
+      'This link is not complete. Open the link from the mail again, or ask for a new one.',
+    )
+    button.hidden = true
+    return
+  }
+  button.addEventListener('click', async () => {
+    button.disabled = true
+    setText(status, 'Verifying…')
+    try {
+      const response = await fetch('/auth/email/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+        credentials: 'omit',
+        cache: 'no-store',
+      })
+      if (response.ok) {
+        setText(status, 'Your email address is verified.')
+        button.hidden = true
+        document.getElementById('verify-next').hidden = false
+        return
+      }
+      const error = await errorOf(response)
+      setText(
+        status,
+        error.code === 'invalid_code'
+          ? 'This link has expired or was already used. Sign in and ask for a new one.'
+          : sentence(error.message),
+      )
+      button.disabled = false
+    } catch (failure) {
+      setText(status, failureText(failure))
+      button.disabled = false
+    }
+  })
+}
+
 // The inspector: everything happens here; the only request is for the JWKS.
 
 let jwks
@@ -923,6 +970,7 @@ function start() {
   else if (page === 'signup') initSignup()
   else if (page === 'account') initAccount()
   else if (page === 'inspect') initInspect()
+  else if (page === 'verify-email') initVerifyEmail()
 }
 
 if (typeof document !== 'undefined') start()
