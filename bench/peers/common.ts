@@ -10,6 +10,7 @@ import type { PeerKeyFile } from '../lib/bench-keys.ts'
 export interface Profile {
   email: string
   name: string | null
+  emailVerified: boolean
   createdAt: string
 }
 
@@ -45,12 +46,20 @@ export function peerSettings(): PeerSettings {
 export function meBody(
   profile: Profile,
   claims: { sub?: unknown; roles?: unknown },
-): { id: unknown; email: string; name: string | null; roles: unknown; createdAt: string } {
+): {
+  id: unknown
+  email: string
+  name: string | null
+  roles: unknown
+  emailVerified: boolean
+  createdAt: string
+} {
   return {
     id: claims.sub,
     email: profile.email,
     name: profile.name,
     roles: claims.roles,
+    emailVerified: profile.emailVerified,
     createdAt: profile.createdAt,
   }
 }

@@ -205,6 +205,7 @@ export async function runMatrix(context: BenchContext, options: MatrixOptions): 
       const profile = {
         email: tessera.me.email,
         name: tessera.me.name,
+        emailVerified: tessera.me.emailVerified,
         createdAt: tessera.me.createdAt,
       }
       const env = {
