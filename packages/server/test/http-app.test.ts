@@ -897,6 +897,8 @@ describe('discovery and operations', () => {
       '/auth/logout-all',
       '/auth/me',
       '/auth/password',
+      '/auth/password/forgot',
+      '/auth/password/reset',
       '/auth/refresh',
       '/auth/revocations',
       '/auth/sessions',

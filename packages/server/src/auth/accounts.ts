@@ -171,6 +171,8 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
         access.sessionId,
       )
       await revoke.sessions(others)
+      // A reset link mailed before the change must not undo it.
+      await store.oneTimeTokens.revokeTokens(user.id, at, ['reset_password'])
       await audit(
         'password.changed',
         client,

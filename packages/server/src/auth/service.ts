@@ -13,6 +13,7 @@ import type { AuthServiceDeps, FlowContext } from './context.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
 import type { AuthMetrics } from './ports.ts'
 import { createProfiles } from './profiles.ts'
+import { createRecoveryFlows } from './recovery.ts'
 import { createRevoker } from './revoke.ts'
 import { createSessionFlows } from './sessions.ts'
 import type { AuthService } from './types.ts'
@@ -58,5 +59,6 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createAdminFlows(ctx),
     ...createAccessFlows(ctx),
     ...createVerificationFlows(ctx),
+    ...createRecoveryFlows(ctx),
   }
 }

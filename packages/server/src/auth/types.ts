@@ -122,6 +122,18 @@ export interface EmailFlows {
   settled(): Promise<void>
 }
 
+/** Forgotten passwords (auth/recovery.ts). */
+export interface RecoveryFlows {
+  /** Mails a reset link (1 hour) to an account with this address; answers the same, at once, for any address. */
+  forgotPassword(input: { email: string }, client: ClientInfo): Promise<void>
+  /**
+   * Uses a reset link: sets the new password, ends every session and every
+   * older access token, kills the other pending links, mails a notice.
+   * invalid_code when the link is unknown, used or expired.
+   */
+  resetPassword(input: { token: string; newPassword: string }, client: ClientInfo): Promise<void>
+}
+
 /** Sessions: refresh rotation, logout, logout everywhere, the list (auth/sessions.ts). */
 export interface SessionFlows {
   /** Rotation with grace window and reuse detection. */
@@ -181,4 +193,5 @@ export interface AuthService
     SessionFlows,
     AdminFlows,
     AccessFlows,
-    EmailFlows {}
+    EmailFlows,
+    RecoveryFlows {}

@@ -3,9 +3,9 @@
 // its timing are the same for every address, since the lookup and the mail
 // happen after it.
 
-import type { EmailFlows } from '../../auth/types.ts'
+import type { EmailFlows, RecoveryFlows } from '../../auth/types.ts'
 import { clientInfo } from '../plugins/request-context.ts'
-import { EmailBody, TokenBody, UserResponse } from '../schemas/auth.ts'
+import { EmailBody, ResetBody, TokenBody, UserResponse } from '../schemas/auth.ts'
 import { NoContent, NoQuery, withErrors } from '../schemas/common.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
 
@@ -49,5 +49,53 @@ export function registerEmailRoutes(
       },
     },
     async (request) => ({ user: await auth.verifyEmail(request.body, clientInfo(request)) }),
+  )
+}
+
+/** Forgotten passwords: a reset link asked for (202 whatever the address) and used. */
+export function registerRecoveryRoutes(
+  app: TypedApp,
+  deps: Omit<RouteDeps<RecoveryFlows>, 'authenticate'>,
+): void {
+  const { auth } = deps
+
+  app.post(
+    '/auth/password/forgot',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Mail a password reset link',
+        description:
+          'Answers 202 for any address, in the same time; an account with this address is mailed a link (1 hour). Rate limited per address and per IP.',
+        body: EmailBody,
+        response: withErrors({ 202: NoContent }),
+      },
+    },
+    async (request, reply) => {
+      await auth.forgotPassword(request.body, clientInfo(request))
+      reply.code(202)
+      return null
+    },
+  )
+
+  app.post(
+    '/auth/password/reset',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Set a new password with the token of a mailed reset link',
+        description:
+          'Ends every session and every older access token of the account, and mails a notice.',
+        body: ResetBody,
+        response: withErrors({ 204: NoContent }),
+      },
+    },
+    async (request, reply) => {
+      await auth.resetPassword(request.body, clientInfo(request))
+      reply.code(204)
+      return null
+    },
   )
 }

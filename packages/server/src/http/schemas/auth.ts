@@ -79,3 +79,11 @@ export const TokenBody = Type.Object(
 )
 
 export const UserResponse = Type.Object({ user: PublicUser }, { additionalProperties: false })
+
+export const ResetBody = Type.Object(
+  {
+    token: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' }),
+    newPassword: Password,
+  },
+  { additionalProperties: false },
+)
