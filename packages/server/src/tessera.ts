@@ -380,6 +380,8 @@ export async function createTessera(
         try {
           await app.close()
         } finally {
+          // Work answered requests started (mail to queue) finishes before the store closes.
+          await auth.settled()
           // After the app: a request in flight may still queue and kick.
           await mailWorker?.stop()
           mailTransport?.close()
