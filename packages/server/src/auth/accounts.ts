@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FlowContext } from './context.ts'
 import { AuthError, invalidField } from './errors.ts'
-import { issueLink, ONE_TIME_TTL_MS } from './one-time.ts'
+import { queueLink, VERIFY_EMAIL } from './mailed-links.ts'
 import type { AccountFlows } from './types.ts'
 
 /** Default roles of a new account. */
@@ -58,24 +58,7 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
           }
           return user
         }
-        if (verify) {
-          const token = await issueLink(store.oneTimeTokens, {
-            userId: user.id,
-            purpose: 'verify_email',
-            email,
-            now: now(),
-          })
-          await mail.queue({
-            to: email,
-            template: 'verify_email',
-            userId: user.id,
-            data: {
-              link: `${config.issuer}/verify-email?token=${token}`,
-              expiresIn: ONE_TIME_TTL_MS.verify_email / 1000,
-              name,
-            },
-          })
-        }
+        if (verify) await queueLink(ctx, { id: user.id, email, name }, VERIFY_EMAIL)
         return user
       })
       mail.wake()
