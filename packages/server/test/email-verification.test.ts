@@ -8,34 +8,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { decode } from '@tessera/jwt'
-import { openMailData } from '../src/mail/messages.ts'
-import { createSealer } from '../src/tokens/sealer.ts'
-import { code, type Harness, harness, PASSWORD } from './support/harness.ts'
+import { code, harness, PASSWORD } from './support/harness.ts'
+import { outbox, tokenOf } from './support/outbox.ts'
 import { startSmtpServer } from './support/smtp-server.ts'
-
-interface Mail {
-  to: string
-  template: string
-  data: Record<string, unknown>
-}
-
-/** The outbox, oldest first, with each message's data opened as the worker opens it. */
-async function outbox(h: Harness): Promise<Mail[]> {
-  await h.tessera.auth.settled()
-  const sealer = createSealer(h.tessera.config.masterKey!)
-  const messages = await h.tessera.store.outbox.listMessages({ limit: 100 })
-  return messages.reverse().map((m) => ({
-    to: m.to,
-    template: m.template,
-    data: openMailData(sealer, m) as Record<string, unknown>,
-  }))
-}
-
-/** The token of a mailed link. */
-function tokenOf(mail: Mail | undefined): string {
-  const link = new URL(String(mail?.data.link))
-  return link.searchParams.get('token') ?? assert.fail('no token in the link')
-}
 
 describe('email verification, optional (the default)', () => {
   it('signup mails a link; the link verifies once; tokens and the view say so', async () => {

@@ -5,25 +5,11 @@
 
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { openMailData } from '../src/mail/messages.ts'
-import { createSealer } from '../src/tokens/sealer.ts'
-import { code, type Harness, harness, PASSWORD } from './support/harness.ts'
+import { code, harness, PASSWORD } from './support/harness.ts'
+import { outbox as mails, tokenOf } from './support/outbox.ts'
 import { startSmtpServer } from './support/smtp-server.ts'
 
 const NEW_PASSWORD = 'a brand new passphrase'
-
-async function mails(h: Harness, template: string): Promise<Record<string, unknown>[]> {
-  await h.tessera.auth.settled()
-  const sealer = createSealer(h.tessera.config.masterKey!)
-  const messages = await h.tessera.store.outbox.listMessages({ limit: 100 })
-  return messages
-    .filter((m) => m.template === template)
-    .reverse()
-    .map((m) => ({ to: m.to, ...openMailData(sealer, m) }))
-}
-
-const tokenOf = (mail: Record<string, unknown> | undefined): string =>
-  new URL(String(mail?.link)).searchParams.get('token') ?? assert.fail('no token')
 
 describe('password reset', () => {
   it('the mailed link sets a new password once, ends every session and older token, and mails a notice', async () => {
@@ -38,7 +24,7 @@ describe('password reset', () => {
     assert.equal(asked.status, 202)
     const [mail] = await mails(h, 'reset_password')
     assert.equal(mail?.to, 'ada@example.com')
-    const link = new URL(String(mail?.link))
+    const link = new URL(String(mail?.data.link))
     assert.equal(`${link.origin}${link.pathname}`, `${h.tessera.config.issuer}/reset-password`)
     h.clock.advance(1)
 

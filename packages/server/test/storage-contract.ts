@@ -1390,7 +1390,12 @@ export function storageContract(
           oneTimeToken({ userId: u.id, hash: 'h-1', purpose: 'verify_email' }),
           T0,
         )
-        for (const purpose of ['reset_password', 'sign_in', 'change_email'] as const) {
+        for (const purpose of [
+          'reset_password',
+          'sign_in',
+          'sign_in_code',
+          'change_email',
+        ] as const) {
           assert.equal(await store.oneTimeTokens.consumeToken('h-1', purpose, T0), undefined)
         }
         assert.ok(await store.oneTimeTokens.consumeToken('h-1', 'verify_email', T0), 'still usable')
@@ -1447,6 +1452,27 @@ export function storageContract(
         assert.ok(await store.oneTimeTokens.consumeToken('reset', 'reset_password', T0 + 2))
         assert.ok(await store.oneTimeTokens.consumeToken('others', 'sign_in', T0 + 2))
         assert.ok(await store.oneTimeTokens.consumeToken('second', 'sign_in', T0 + 2))
+      })
+
+      it('a hash drawn again for its user replaces the dead token (a code repeats one in a million)', async () => {
+        const u = await addUser(store)
+        const code = (at: number) =>
+          store.oneTimeTokens.createToken(
+            oneTimeToken({ hash: 'h-code', userId: u.id, purpose: 'sign_in_code', createdAt: at }),
+            at,
+          )
+        await code(T0)
+        assert.ok(await store.oneTimeTokens.consumeToken('h-code', 'sign_in_code', T0 + 1))
+        await code(T0 + 2)
+        const again = await store.oneTimeTokens.consumeToken('h-code', 'sign_in_code', T0 + 3)
+        assert.equal(again?.createdAt, T0 + 2)
+        // Unused and drawn again: the older is ended first, then replaced.
+        await code(T0 + 4)
+        await code(T0 + 5)
+        assert.equal(
+          (await store.oneTimeTokens.consumeToken('h-code', 'sign_in_code', T0 + 6))?.createdAt,
+          T0 + 5,
+        )
       })
 
       it('of 10 concurrent createToken calls for one user and purpose, one token is left usable', async () => {

@@ -3,8 +3,9 @@
 
 import { randomUUID } from 'node:crypto'
 import type { FlowContext } from './context.ts'
+import { checkCurrentPassword } from './current-password.ts'
 import { AuthError, invalidField } from './errors.ts'
-import { queueLink, VERIFY_EMAIL } from './mailed-links.ts'
+import { PASSWORD_BOUND_LINKS, queueLink, VERIFY_EMAIL } from './mailed-links.ts'
 import type { AccountFlows } from './types.ts'
 
 /** Default roles of a new account. */
@@ -55,6 +56,12 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
               userId: owner?.id ?? null,
               data: { name: owner?.name ?? null, link: `${config.issuer}/login` },
             })
+            await audit(
+              'signup.existing_address',
+              client,
+              { userId: owner?.id ?? null },
+              { mailed: 'account_exists' },
+            )
           }
           return user
         }
@@ -62,13 +69,16 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
         return user
       })
       mail.wake()
+      const mailed = verify ? { mailed: 'verify_email' } : {}
       if (config.emailVerification === 'required') {
-        if (created !== 'email_taken') await audit('user.signup', client, { userId: created.id })
+        if (created !== 'email_taken') {
+          await audit('user.signup', client, { userId: created.id }, mailed)
+        }
         return { verificationSent: true as const }
       }
       if (created === 'email_taken')
         throw new AuthError('email_taken', 'an account with this email exists')
-      await audit('user.signup', client, { userId: created.id })
+      await audit('user.signup', client, { userId: created.id }, mailed)
       metrics.inc('signups')
       const result = await tokens.startSession(created, client)
       await audit('session.created', client, { userId: created.id, sessionId: result.sessionId })
@@ -124,17 +134,11 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
 
     async changePassword(access, input, client) {
       const user = await profiles.requireUser(access)
-      const ip = client.ip ?? 'unknown'
-      await rateLimits.checkLogin(user.email, ip)
-      const verdict = await passwords.verify(user.passwordHash, input.currentPassword)
-      if (!verdict.ok) {
-        await rateLimits.loginFailed(user.email, ip)
-        await audit('password.change_failed', client, {
-          userId: user.id,
-          sessionId: access.sessionId,
-        })
-        throw new AuthError('invalid_credentials', 'the current password is wrong')
-      }
+      await checkCurrentPassword(ctx, user, input.currentPassword, {
+        access,
+        client,
+        failEvent: 'password.change_failed',
+      })
       checkPassword(
         input.newPassword,
         { email: user.email, ...(user.name === null ? {} : { name: user.name }) },
@@ -154,8 +158,8 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
         access.sessionId,
       )
       await revoke.sessions(others)
-      // A reset link mailed before the change must not undo it.
-      await store.oneTimeTokens.revokeTokens(user.id, at, ['reset_password'])
+      // A link mailed before the change must not undo it.
+      await store.oneTimeTokens.revokeTokens(user.id, at, PASSWORD_BOUND_LINKS)
       await audit(
         'password.changed',
         client,

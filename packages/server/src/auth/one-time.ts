@@ -11,6 +11,7 @@ export const ONE_TIME_TTL_MS: Readonly<Record<OneTimePurpose, number>> = {
   verify_email: 24 * 3600_000,
   reset_password: 3600_000,
   sign_in: 10 * 60_000,
+  sign_in_code: 10 * 60_000,
   change_email: 24 * 3600_000,
 }
 
@@ -40,7 +41,11 @@ export async function issueLink(
   tokens: OneTimeTokenStore,
   input: { userId: string; purpose: OneTimePurpose; email: string; now: number },
 ): Promise<string> {
-  const token = randomBytes(32).toString('base64url')
+  let token: string
+  // Never six digits in a row: in a code mail, the code is the only 6-digit
+  // number (PRODUCT.md), so a reader (or a phone) picks the right one.
+  do token = randomBytes(32).toString('base64url')
+  while (/\d{6}/.test(token))
   await tokens.createToken(
     {
       hash: hashLinkToken(token),
@@ -56,7 +61,36 @@ export async function issueLink(
   return token
 }
 
+/**
+ * Stores a new sign-in code for `userId` (CODE_ATTEMPTS wrong tries) and
+ * returns it; call it inside Store.atomically with the enqueue.
+ */
+export async function issueCode(
+  tokens: OneTimeTokenStore,
+  input: { userId: string; email: string; now: number },
+): Promise<string> {
+  const code = newCode()
+  await tokens.createToken(
+    {
+      hash: hashCode(input.userId, code),
+      userId: input.userId,
+      purpose: 'sign_in_code',
+      email: input.email,
+      createdAt: input.now,
+      expiresAt: input.now + ONE_TIME_TTL_MS.sign_in_code,
+      maxAttempts: CODE_ATTEMPTS,
+    },
+    input.now,
+  )
+  return code
+}
+
+/** A code's shape: exactly six ASCII digits. */
+export function isCode(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9]{6}$/.test(value)
+}
+
 /** A uniformly random 6-digit code (leading zeros kept). */
-export function newCode(): string {
+function newCode(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, '0')
 }

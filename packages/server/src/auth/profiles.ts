@@ -25,6 +25,12 @@ export interface Profiles {
   ): Promise<{ user: UserRecord; view: PublicUser }>
   /** Every write to a user goes through here, so the cache never outlives it on this instance. */
   updateUser(id: string, patch: UserPatch): Promise<UserRecord | undefined>
+  /** UserStore.changeEmail, through the cache. */
+  changeEmail(
+    id: string,
+    email: string,
+    at: number,
+  ): Promise<UserRecord | 'email_taken' | undefined>
 }
 
 export function createProfiles(users: UserStore, now: () => number): Profiles {
@@ -64,6 +70,12 @@ export function createProfiles(users: UserStore, now: () => number): Profiles {
       const updated = await users.updateUser(id, patch)
       cache.delete(id)
       return updated
+    },
+    async changeEmail(id, email, at) {
+      cache.delete(id)
+      const changed = await users.changeEmail(id, email, at)
+      cache.delete(id)
+      return changed
     },
   }
 }

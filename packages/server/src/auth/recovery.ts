@@ -6,7 +6,7 @@
 
 import type { FlowContext } from './context.ts'
 import { invalidField } from './errors.ts'
-import { mailLinkLater, RESET_PASSWORD, useLink } from './mailed-links.ts'
+import { mailLinkLater, PASSWORD_BOUND_LINKS, RESET_PASSWORD, useLink } from './mailed-links.ts'
 import type { RecoveryFlows } from './types.ts'
 
 export function createRecoveryFlows(ctx: FlowContext): RecoveryFlows {
@@ -51,7 +51,7 @@ export function createRecoveryFlows(ctx: FlowContext): RecoveryFlows {
           ...(user.emailVerifiedAt === null ? { emailVerifiedAt: at } : {}),
         })
         const sessions = await store.sessions.revokeUserSessions(user.id, at, 'password_reset')
-        await store.oneTimeTokens.revokeTokens(user.id, at, ['reset_password', 'sign_in'])
+        await store.oneTimeTokens.revokeTokens(user.id, at, PASSWORD_BOUND_LINKS)
         await mail.queue({
           to: user.email,
           template: 'password_changed',

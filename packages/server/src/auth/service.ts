@@ -1,8 +1,10 @@
 // The auth service: one module per flow, composed here. Where is refresh
 // rotation? auth/sessions.ts. Signup and login? auth/accounts.ts. Users,
 // keys and the audit log for admins? auth/admin.ts. Checking an access
-// token? auth/access.ts. New flows (email, second factors, OAuth) are new
-// modules beside these, built from the same FlowContext.
+// token? auth/access.ts. Mail: verification.ts, recovery.ts (reset),
+// passwordless.ts (sign-in code and link), email-change.ts. New flows
+// (second factors, OAuth) are new modules beside these, built from the same
+// FlowContext.
 
 import { createAccessFlows } from './access.ts'
 import { createAccountFlows } from './accounts.ts'
@@ -10,7 +12,9 @@ import { createAdminFlows } from './admin.ts'
 import { createAudit } from './audit.ts'
 import { createBackground } from './background.ts'
 import type { AuthServiceDeps, FlowContext } from './context.ts'
+import { createEmailChangeFlows } from './email-change.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
+import { createPasswordlessFlows } from './passwordless.ts'
 import type { AuthMetrics } from './ports.ts'
 import { createProfiles } from './profiles.ts'
 import { createRecoveryFlows } from './recovery.ts'
@@ -60,5 +64,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createAccessFlows(ctx),
     ...createVerificationFlows(ctx),
     ...createRecoveryFlows(ctx),
+    ...createPasswordlessFlows(ctx),
+    ...createEmailChangeFlows(ctx),
   }
 }

@@ -134,6 +134,42 @@ export interface RecoveryFlows {
   resetPassword(input: { token: string; newPassword: string }, client: ClientInfo): Promise<void>
 }
 
+/** Signing in by mail: a 6-digit code and a link in one mail (auth/passwordless.ts). */
+export interface PasswordlessFlows {
+  /**
+   * Mails a code and a sign-in link (10 minutes, once) to an account with
+   * this address; answers the same, at once, for any address.
+   */
+  sendSignInCode(input: { email: string }, client: ClientInfo): Promise<void>
+  /**
+   * Signs in with the mailed code (5 tries) or link: the login response, and
+   * the address counts as verified. invalid_code for a wrong, used or
+   * expired one, whatever the address.
+   */
+  signInByMail(
+    input: { email: string; code: string } | { token: string },
+    client: ClientInfo,
+  ): Promise<AuthResult>
+}
+
+/** Changing the address (auth/email-change.ts). */
+export interface EmailChangeFlows {
+  /**
+   * Checks the current password, then mails a link (24 hours) to the new
+   * address unless it has an account: the answer is the same either way.
+   */
+  requestEmailChange(
+    access: AccessContext,
+    input: { newEmail: string; currentPassword: string },
+    client: ClientInfo,
+  ): Promise<void>
+  /**
+   * Uses the link: the account takes the new (now verified) address, the
+   * old one is told, links mailed to it die; sessions stay.
+   */
+  confirmEmailChange(input: { token: string }, client: ClientInfo): Promise<PublicUser>
+}
+
 /** Sessions: refresh rotation, logout, logout everywhere, the list (auth/sessions.ts). */
 export interface SessionFlows {
   /** Rotation with grace window and reuse detection. */
@@ -194,4 +230,6 @@ export interface AuthService
     AdminFlows,
     AccessFlows,
     EmailFlows,
-    RecoveryFlows {}
+    RecoveryFlows,
+    PasswordlessFlows,
+    EmailChangeFlows {}

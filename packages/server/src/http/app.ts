@@ -32,7 +32,12 @@ import { validatorCompiler } from './plugins/validation.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import type { RouteDeps } from './routes/deps.ts'
-import { registerEmailRoutes, registerRecoveryRoutes } from './routes/email.ts'
+import {
+  registerEmailChangeRoutes,
+  registerEmailRoutes,
+  registerRecoveryRoutes,
+  registerSignInByMailRoutes,
+} from './routes/email.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
@@ -306,8 +311,12 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   registerRevocationRoutes(app, routeDeps, deps.revocationFeed)
   registerWellKnownRoutes(app, routeDeps)
   if (config.emailVerification !== 'off') registerEmailRoutes(app, routeDeps)
-  // A reset needs mail: outside production it is written to files, in production it needs SMTP.
-  if (config.smtpUrl !== undefined || !config.production) registerRecoveryRoutes(app, routeDeps)
+  // These flows need mail: outside production it is written to files, in production it needs SMTP.
+  if (config.smtpUrl !== undefined || !config.production) {
+    registerRecoveryRoutes(app, routeDeps)
+    registerSignInByMailRoutes(app, routeDeps)
+    registerEmailChangeRoutes(app, routeDeps)
+  }
   registerAdminRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
   registerPageRoutes(app, { config })

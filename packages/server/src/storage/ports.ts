@@ -305,7 +305,13 @@ export interface OutboxStore {
 }
 
 /** What a one-time link or code is for; a token of one purpose never serves another. */
-export type OneTimePurpose = 'verify_email' | 'reset_password' | 'sign_in' | 'change_email'
+/** `sign_in` is the link of a sign-in mail, `sign_in_code` its 6-digit code. */
+export type OneTimePurpose =
+  | 'verify_email'
+  | 'reset_password'
+  | 'sign_in'
+  | 'sign_in_code'
+  | 'change_email'
 
 /** A one-time link token or code, stored as a hash only. */
 export interface OneTimeTokenRecord {

@@ -13,11 +13,10 @@ import {
   UserPatch,
   UsersQuery,
 } from '../schemas/admin.ts'
-import { AdminUser, EmptyBody, IdParams, NoQuery, withErrors } from '../schemas/common.ts'
+import { AdminUser, BEARER, EmptyBody, IdParams, NoQuery, withErrors } from '../schemas/common.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
 
 const TAGS = ['admin']
-const BEARER = [{ bearerAuth: [] }]
 
 /**
  * Registers the /admin routes.

@@ -1,10 +1,9 @@
 // /auth/*: signup, login, refresh, logout, sessions, password. Handlers only
 // translate between HTTP and the AuthService; every refusal is a throw.
 
-import type { Static } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
-import type { AccessFlows, AccountFlows, AuthResult, SessionFlows } from '../../auth/types.ts'
+import type { AccessFlows, AccountFlows, SessionFlows } from '../../auth/types.ts'
 import { accessOf, readBearerToken } from '../plugins/authentication.ts'
 import {
   assertCsrf,
@@ -12,7 +11,6 @@ import {
   hasRefreshCookie,
   isBrowserRequest,
   readRefreshCookie,
-  setRefreshCookie,
 } from '../plugins/browser-session.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import {
@@ -26,6 +24,7 @@ import {
   TokenResponse,
 } from '../schemas/auth.ts'
 import {
+  BEARER,
   EmptyBody,
   IdParams,
   NoContent,
@@ -34,10 +33,10 @@ import {
   withErrors,
 } from '../schemas/common.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
+import { tokenResponse } from './token-response.ts'
 
 const TAGS = ['auth']
 type Security = Record<string, string[]>[]
-const BEARER: Security = [{ bearerAuth: [] }]
 /** Refresh and logout accept a body token (no scheme) or the browser cookie. */
 const REFRESH_AUTH: Security = [{}, { refreshCookie: [] }]
 const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{1,512}$/
@@ -53,24 +52,6 @@ export function registerAuthRoutes(
   deps: RouteDeps<AccountFlows & SessionFlows & Pick<AccessFlows, 'authenticate'>>,
 ): void {
   const { auth, config, authenticate } = deps
-
-  /** The token response; browser clients get the refresh token as the cookie only. */
-  function tokenResponse(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    result: AuthResult,
-  ): Static<typeof TokenResponse> {
-    const { tokens } = result
-    const body = {
-      user: result.user,
-      accessToken: tokens.accessToken,
-      tokenType: tokens.tokenType,
-      expiresIn: tokens.expiresIn,
-    }
-    if (!isBrowserRequest(request)) return { ...body, refreshToken: tokens.refreshToken }
-    setRefreshCookie(reply, config, tokens.refreshToken, tokens.refreshExpiresIn)
-    return body
-  }
 
   /** The cookie's token, after the CSRF checks that a cookie-authenticated call needs. */
   function cookieToken(request: FastifyRequest): string | undefined {
@@ -111,7 +92,7 @@ export function registerAuthRoutes(
         return { status: 'verification_sent' as const }
       }
       reply.code(201)
-      return tokenResponse(request, reply, result)
+      return tokenResponse(config, request, reply, result)
     },
   )
 
@@ -128,7 +109,7 @@ export function registerAuthRoutes(
     },
     async (request, reply) => {
       const result = await auth.login(request.body, clientInfo(request))
-      return tokenResponse(request, reply, result)
+      return tokenResponse(config, request, reply, result)
     },
   )
 
@@ -156,7 +137,7 @@ export function registerAuthRoutes(
         throw new AuthError('invalid_refresh_token', 'the refresh token is invalid or expired')
       }
       try {
-        return tokenResponse(request, reply, await auth.refresh(token, clientInfo(request)))
+        return tokenResponse(config, request, reply, await auth.refresh(token, clientInfo(request)))
       } catch (error) {
         // A dead cookie would be sent again and again: expire it with the refusal.
         if (

@@ -73,8 +73,38 @@ export const Accepted = Type.Object(
 export const EmailBody = Type.Object({ email: Email }, { additionalProperties: false })
 
 /** A mailed link's token: 43 base64url characters (32 random bytes). */
-export const TokenBody = Type.Object(
-  { token: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' }) },
+const LinkToken = Type.String({
+  minLength: 43,
+  maxLength: 43,
+  pattern: '^[A-Za-z0-9_-]{43}$',
+  description: 'The `token` query parameter of the mailed link.',
+})
+
+export const TokenBody = Type.Object({ token: LinkToken }, { additionalProperties: false })
+
+/**
+ * A mailed sign-in code with its address, or the token of the mail's link:
+ * `{email, code}` or `{token}` (the route says which is missing).
+ */
+export const SignInByMailBody = Type.Object(
+  {
+    email: Type.Optional(Email),
+    code: Type.Optional(
+      Type.String({
+        minLength: 6,
+        maxLength: 6,
+        pattern: '^[0-9]{6}$',
+        description: 'The 6-digit code of the mail, with `email`.',
+        errorMessage: 'must be the 6 digits of the mailed code',
+      }),
+    ),
+    token: Type.Optional(LinkToken),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+export const EmailChangeBody = Type.Object(
+  { newEmail: Email, currentPassword: Password },
   { additionalProperties: false },
 )
 
@@ -82,7 +112,7 @@ export const UserResponse = Type.Object({ user: PublicUser }, { additionalProper
 
 export const ResetBody = Type.Object(
   {
-    token: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' }),
+    token: LinkToken,
     newPassword: Password,
   },
   { additionalProperties: false },

@@ -57,6 +57,9 @@ export const Role = Type.String({
 })
 
 /** Routes without query parameters refuse any (an unknown input is an error). */
+/** The OpenAPI security of a route that needs an access token. */
+export const BEARER: Record<string, string[]>[] = [{ bearerAuth: [] }]
+
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
 /** For bodiless POSTs: no body, or `{}`. Anything else is `validation_failed`. */

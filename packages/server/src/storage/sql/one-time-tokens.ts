@@ -14,6 +14,7 @@ const PURPOSES: readonly OneTimePurpose[] = [
   'verify_email',
   'reset_password',
   'sign_in',
+  'sign_in_code',
   'change_email',
 ]
 
@@ -35,6 +36,15 @@ export function createOneTimeTokenStore(ctx: SqlContext): OneTimeTokenStore {
           .where('user_id', '=', token.userId)
           .where('purpose', '=', token.purpose)
           .where('used_at', 'is', null)
+          .execute()
+        // A code's hash is its user's and its digits': the same six digits
+        // drawn again for that user must replace the dead row, not collide
+        // with it. Only a dead row goes (any older one was just ended).
+        await trx
+          .deleteFrom('one_time_tokens')
+          .where('hash', '=', token.hash)
+          .where('user_id', '=', token.userId)
+          .where('used_at', 'is not', null)
           .execute()
         await trx
           .insertInto('one_time_tokens')

@@ -1,0 +1,28 @@
+// The login response, the same from every route that signs someone in
+// (signup, login, refresh, a mailed code or link): browser clients get the
+// refresh token as the cookie only, native clients in the body.
+
+import type { Static } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AuthResult } from '../../auth/types.ts'
+import type { Config } from '../../config/types.ts'
+import { isBrowserRequest, setRefreshCookie } from '../plugins/browser-session.ts'
+import type { TokenResponse } from '../schemas/auth.ts'
+
+export function tokenResponse(
+  config: Config,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: AuthResult,
+): Static<typeof TokenResponse> {
+  const { tokens } = result
+  const body = {
+    user: result.user,
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType,
+    expiresIn: tokens.expiresIn,
+  }
+  if (!isBrowserRequest(request)) return { ...body, refreshToken: tokens.refreshToken }
+  setRefreshCookie(reply, config, tokens.refreshToken, tokens.refreshExpiresIn)
+  return body
+}
