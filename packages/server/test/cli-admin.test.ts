@@ -159,6 +159,30 @@ describe('tessera migrate, users, keys, config check', () => {
     assert.match(text.stderr, /the oldest 2 users shown; raise --limit to see more/)
   })
 
+  it('users verify-email marks the address verified (and --undo not); an unknown user is an error', async () => {
+    const verified = await runCli(data.dir, ['users', 'verify-email', 'Dan@Example.com'], env)
+    assert.equal(verified.code, 0, verified.stderr)
+    assert.equal(verified.stdout, 'dan@example.com: verified\n')
+    const listed = async () =>
+      (
+        JSON.parse(
+          (await runCli(data.dir, ['users', 'list', '--json', '--email', 'dan@example.com'], env))
+            .stdout,
+        ) as { emailVerified: boolean }[]
+      )[0]?.emailVerified
+    assert.equal(await listed(), true)
+    const undone = await runCli(
+      data.dir,
+      ['users', 'verify-email', 'dan@example.com', '--undo'],
+      env,
+    )
+    assert.equal(undone.stdout, 'dan@example.com: not verified\n')
+    assert.equal(await listed(), false)
+    const unknown = await runCli(data.dir, ['users', 'verify-email', 'nobody@example.com'], env)
+    assert.equal(unknown.code, 2)
+    assert.equal(unknown.stderr, 'error: no user nobody@example.com\n')
+  })
+
   it('users normalize-emails reports, and writes only with --apply', async () => {
     const dry = await runCli(data.dir, ['users', 'normalize-emails'], env)
     assert.equal(dry.code, 0, dry.stderr)

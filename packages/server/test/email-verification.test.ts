@@ -157,6 +157,39 @@ describe('email verification, required', () => {
     assert.equal(login.status, 200)
     assert.equal(decode(login.body.accessToken as string).payload.email_verified, true)
   })
+
+  it('an admin marks an address verified (PATCH /admin/users/:id), audited; the user signs in', async () => {
+    const h = await harness({ TESSERA_EMAIL_VERIFICATION: 'required' })
+    await h.user('root@example.com', { roles: ['admin'] })
+    const user = await h.user('kim@example.com')
+    const root = await h.tessera.store.users.findUserByEmail('root@example.com')
+    await h.tessera.store.users.updateUser(root!.id, {
+      emailVerifiedAt: h.clock.now,
+      updatedAt: h.clock.now,
+    })
+    const admin = await h.login('root@example.com')
+    const patched = await h.call('PATCH', `/admin/users/${user.id}`, {
+      token: admin.tokens.accessToken,
+      body: { emailVerified: true },
+    })
+    assert.equal(patched.status, 200, JSON.stringify(patched.body))
+    assert.equal(patched.body.emailVerified, true)
+    const login = await h.call('POST', '/auth/login', {
+      body: { email: 'kim@example.com', password: PASSWORD },
+    })
+    assert.equal(login.status, 200)
+    const [event] = await h.tessera.store.audit.listAudit({ limit: 1, event: 'admin.user_updated' })
+    assert.equal(event?.details.emailVerified, true)
+    const undone = await h.call('PATCH', `/admin/users/${user.id}`, {
+      token: admin.tokens.accessToken,
+      body: { emailVerified: false },
+    })
+    assert.equal(undone.body.emailVerified, false)
+    const refused = await h.call('POST', '/auth/login', {
+      body: { email: 'kim@example.com', password: PASSWORD },
+    })
+    assert.equal(code(refused.body), 'email_not_verified')
+  })
 })
 
 describe('email verification, off', () => {

@@ -1,4 +1,5 @@
-// Administration: users (roles, disabling), signing keys, the audit log.
+// Administration: users (roles, disabling, a verified address), signing
+// keys, the audit log.
 
 import { KeyRotationRefusedError } from '../tokens/key-ring.ts'
 import type { FlowContext } from './context.ts'
@@ -27,10 +28,17 @@ export function createAdminFlows(ctx: FlowContext): AdminFlows {
         }
         patch = { ...patch, roles }
       }
+      // Verified keeps the first time it was; unverified forgets it.
+      const verified =
+        patch.emailVerified === undefined ||
+        patch.emailVerified === (before.emailVerifiedAt !== null)
+          ? {}
+          : { emailVerifiedAt: patch.emailVerified ? now() : null }
       const updated = await profiles.updateUser(userId, {
         ...(patch.roles === undefined ? {} : { roles: patch.roles }),
         ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
         ...(patch.name === undefined ? {} : { name: patch.name }),
+        ...verified,
         updatedAt: now(),
       })
       if (updated === undefined) throw new AuthError('not_found', 'no such user')
@@ -53,6 +61,7 @@ export function createAdminFlows(ctx: FlowContext): AdminFlows {
           actor: actor.userId,
           ...(rolesChanged ? { roles: updated.roles } : {}),
           ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
+          ...(patch.emailVerified === undefined ? {} : { emailVerified: patch.emailVerified }),
         },
       )
       return adminUser(updated)

@@ -190,7 +190,7 @@ export interface AdminFlows {
   adminUpdateUser(
     actor: Actor,
     userId: string,
-    patch: { roles?: string[]; disabled?: boolean; name?: string | null },
+    patch: { roles?: string[]; disabled?: boolean; name?: string | null; emailVerified?: boolean },
     client: ClientInfo,
   ): Promise<AdminUser>
   adminRotateKeys(

@@ -145,7 +145,7 @@ export function importSummary(file: string, report: ImportReport): string {
 export function register(program: Command): void {
   const users = program
     .command('users')
-    .description('user accounts: add, list, set roles, import, normalize emails')
+    .description('user accounts: add, list, set roles, verify an address, import, normalize emails')
 
   users
     .command('add <email>')
@@ -251,6 +251,30 @@ export function register(program: Command): void {
         })
       },
     )
+
+  users
+    .command('verify-email <email>')
+    .description(
+      "mark a user's address verified, as if they had used the mailed link (--undo: not verified)",
+    )
+    .option('--undo', 'mark it not verified instead')
+    .action(async (rawEmail: string, options: { undo?: boolean }) => {
+      const email = normalizeEmail(rawEmail)
+      if (email === undefined) throw new CliError('not a valid email address')
+      await withTessera(async (tessera) => {
+        const user = await tessera.store.users.findUserByEmail(email)
+        if (user === undefined) throw new CliError(`no user ${email}`)
+        const updated = await tessera.auth.adminUpdateUser(
+          CLI_ACTOR,
+          user.id,
+          { emailVerified: options.undo !== true },
+          CLI_CLIENT,
+        )
+        process.stdout.write(
+          `${updated.email}: ${updated.emailVerified ? 'verified' : 'not verified'}\n`,
+        )
+      })
+    })
 
   users
     .command('import <file>')

@@ -36,6 +36,12 @@ export const UserPatch = Type.Object(
     roles: Type.Optional(Type.Array(Role, { maxItems: 32, uniqueItems: true })),
     disabled: Type.Optional(Type.Boolean()),
     name: Type.Optional(Type.Union([Text(200), Type.Null()])),
+    emailVerified: Type.Optional(
+      Type.Boolean({
+        description:
+          'Mark the address verified (as if the user had used a verification link), or not.',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 )
