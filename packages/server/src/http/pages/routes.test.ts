@@ -5,9 +5,31 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { harness } from '../../../test/support/harness.ts'
 import { logoSource } from './headers.ts'
-import { redirectOrigins } from './routes.ts'
+import { canMail, redirectOrigins } from './routes.ts'
 
-const PAGES = ['/login', '/signup', '/account', '/inspect'] as const
+/** A well-formed link token (43 base64url characters), as a mailed link carries. */
+const TOKEN = 'Abc_-0123456789abcdefghijklmnopqrstuvwxyzAB'
+
+/** The pages a mailed link opens, each with its token. */
+const LINK_PAGES = [
+  `/verify-email?token=${TOKEN}`,
+  `/reset-password?token=${TOKEN}`,
+  `/login/link?token=${TOKEN}`,
+  `/confirm-email?token=${TOKEN}`,
+] as const
+
+const PAGES = [
+  '/login',
+  '/login?method=code',
+  '/signup',
+  '/account',
+  '/inspect',
+  '/forgot-password',
+  ...LINK_PAGES,
+] as const
+
+/** Production without a way to mail: the mail flows and their pages are off. */
+const NO_MAIL = { NODE_ENV: 'production', TESSERA_ISSUER: 'https://auth.example.com' }
 
 /** GET `url` from the real service started with `env`. */
 async function get(
@@ -209,6 +231,132 @@ describe('hosted pages: assets', () => {
     assert.equal(response.statusCode, 302)
     assert.equal(response.headers.location, '/account')
     assert.equal((await get('/?x=1')).headers.location, '/account')
+  })
+})
+
+describe('hosted pages: the mail flows', () => {
+  test('canMail: with an SMTP URL, or outside production (mail written to files)', () => {
+    assert.equal(canMail({ smtpUrl: undefined, production: false }), true)
+    assert.equal(canMail({ smtpUrl: 'smtp://127.0.0.1:2525', production: true }), true)
+    assert.equal(canMail({ smtpUrl: undefined, production: true }), false)
+  })
+
+  test('outside production: the pages, and the ways to them on /login and /account', async () => {
+    for (const path of ['/forgot-password', ...LINK_PAGES]) {
+      assert.equal((await get(path)).statusCode, 200, path)
+    }
+    const login = await get('/login')
+    assert.ok(login.body.includes('<a href="/forgot-password">Forgot your password?</a>'))
+    assert.ok(login.body.includes('<a href="/login?method=code">Email me a code</a>'))
+    const code = await get('/login?method=code')
+    assert.ok(code.body.includes('data-page="login-code"'))
+    assert.match(
+      code.body,
+      /<input id="code-verify-code" name="code" type="text" autocomplete="one-time-code" required maxlength="6" inputmode="numeric" pattern="\[0-9\]\{6\}" /,
+    )
+    assert.ok((await get('/account')).body.includes('<form id="change-email"'))
+  })
+
+  test('production with an SMTP URL: the same pages', async () => {
+    const env = { ...NO_MAIL, TESSERA_SMTP_URL: 'smtp://127.0.0.1:2525' }
+    for (const path of ['/forgot-password', `/reset-password?token=${TOKEN}`, '/login/link']) {
+      assert.equal((await get(path, env)).statusCode, 200, path)
+    }
+    assert.ok((await get('/login', env)).body.includes('href="/login?method=code"'))
+  })
+
+  test('production without SMTP: no mail pages, and nothing on /login or /account leads to them', async () => {
+    for (const path of ['/forgot-password', ...LINK_PAGES]) {
+      const response = await get(path, NO_MAIL)
+      assert.equal(response.statusCode, 404, path)
+      assert.equal(JSON.parse(response.body).error.code, 'not_found')
+    }
+    const login = await get('/login', NO_MAIL)
+    assert.ok(!login.body.includes('/forgot-password'))
+    assert.ok(!login.body.includes('method=code'))
+    // The code page falls back to the password form.
+    assert.ok((await get('/login?method=code', NO_MAIL)).body.includes('<form id="login"'))
+    assert.ok(!(await get('/account', NO_MAIL)).body.includes('change-email'))
+  })
+
+  test('/verify-email is there unless TESSERA_EMAIL_VERIFICATION=off', async () => {
+    const off = await get(`/verify-email?token=${TOKEN}`, { TESSERA_EMAIL_VERIFICATION: 'off' })
+    assert.equal(off.statusCode, 404)
+    assert.equal(
+      (await get(`/reset-password?token=${TOKEN}`, { TESSERA_EMAIL_VERIFICATION: 'off' }))
+        .statusCode,
+      200,
+    )
+  })
+
+  test('a mailed link with its token: a button (or a form), and the token is never rendered', async () => {
+    for (const path of LINK_PAGES) {
+      const { body } = await get(path)
+      assert.ok(!body.includes(TOKEN), `${path}: the token stays in the URL`)
+      assert.ok(!body.includes('link-incomplete'), path)
+      assert.ok(/id="link-button" disabled>|<form id="reset"/.test(body), path)
+    }
+  })
+
+  test('a missing, malformed or repeated token: "This link is not complete", no button, no form', async () => {
+    for (const page of ['/verify-email', '/reset-password', '/login/link', '/confirm-email']) {
+      for (const query of [
+        '',
+        '?token=',
+        `?token=${TOKEN.slice(1)}`,
+        `?token=${TOKEN}A`,
+        `?token=${TOKEN.slice(1)}%3D`,
+        `?token=${TOKEN}&token=${TOKEN}`,
+        '?token=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
+      ]) {
+        const { statusCode, body } = await get(`${page}${query}`)
+        assert.equal(statusCode, 200, `${page}${query}`)
+        assert.ok(body.includes('This link is not complete.'), `${page}${query}`)
+        assert.ok(!body.includes('link-button'), `${page}${query}`)
+        assert.ok(!body.includes('<form'), `${page}${query}`)
+        assert.ok(!body.includes('<script>alert'), `${page}${query}`)
+      }
+    }
+    assert.ok(
+      (await get('/reset-password')).body.includes(
+        '<a href="/forgot-password">Ask for a new link</a>',
+      ),
+    )
+  })
+
+  test('redirect_to is kept, escaped, on the way to /forgot-password, the code form and back', async () => {
+    const target = '/inspect?a=<b>&c="d"'
+    const query = `redirect_to=${encodeURIComponent(target)}`
+    const kept = encodeURIComponent('/inspect?a=%3Cb%3E&c=%22d%22')
+    const login = await get(`/login?${query}`)
+    assert.ok(login.body.includes(`href="/forgot-password?redirect_to=${kept}"`))
+    assert.ok(login.body.includes(`href="/login?method=code&amp;redirect_to=${kept}"`))
+    const forgot = await get(`/forgot-password?${query}`)
+    assert.ok(forgot.body.includes(`href="/login?redirect_to=${kept}"`))
+    const code = await get(`/login?method=code&${query}`)
+    assert.ok(code.body.includes('data-redirect-to="/inspect?a=%3Cb%3E&amp;c=%22d%22"'))
+    assert.ok(code.body.includes(`href="/login?redirect_to=${kept}"`))
+    // Refused targets are dropped here too.
+    const evil = await get(`/forgot-password?redirect_to=${encodeURIComponent('//evil.example')}`)
+    assert.ok(!evil.body.includes('evil.example'))
+  })
+
+  test('the brand name is escaped on every new page', async () => {
+    const env = { TESSERA_BRAND_NAME: '<img src=x onerror=alert(1)>' }
+    for (const path of ['/forgot-password', '/login?method=code', ...LINK_PAGES]) {
+      const { body } = await get(path, env)
+      assert.ok(!body.includes('<img src=x'), path)
+      assert.ok(body.includes('&lt;img src=x onerror=alert(1)&gt;'), path)
+    }
+  })
+
+  test('/login?reason=password_changed says so; other reasons stay unknown', async () => {
+    const changed = await get('/login?reason=password_changed')
+    assert.match(
+      changed.body,
+      /<p class="notice" id="login-reason" role="status">Your password was changed\. Log in with the new one\.<\/p>/,
+    )
+    assert.ok(!(await get('/login?reason=password_reset')).body.includes('login-reason'))
   })
 })
 

@@ -1,5 +1,7 @@
-// The hosted pages: /login, /signup, /account, /inspect, and their one
-// script and one stylesheet under /pages/. Off with TESSERA_PAGES=false (then
+// The hosted pages: /login, /signup, /account, /inspect, the pages mailed
+// links open (/verify-email, /reset-password, /login/link, /confirm-email),
+// /forgot-password, and their one script and one stylesheet under /pages/.
+// Off with TESSERA_PAGES=false (then
 // every one of these paths is the API's 404). The pages hold no secret and
 // know no user: the browser signs in through the JSON API in browser mode
 // (CSRF header, HttpOnly refresh cookie), so the API's CSRF and Origin
@@ -15,11 +17,17 @@ import { safeRedirect } from './redirect.ts'
 import {
   accountPage,
   type Branding,
+  confirmEmailPage,
+  forgotPasswordPage,
   ICON_PATH,
   inspectPage,
+  isLinkToken,
+  loginCodePage,
+  loginLinkPage,
   loginPage,
   loginReasonOf,
   type RedirectState,
+  resetPasswordPage,
   SCRIPT_PATH,
   STYLE_PATH,
   signupPage,
@@ -52,9 +60,19 @@ export function redirectOrigins(config: Pick<Config, 'issuer' | 'allowedOrigins'
 }
 
 /**
+ * Whether the server can mail, so that the flows a mailed link or code
+ * completes exist: with an SMTP URL, or outside production (mail is written
+ * to files). The same condition registers the API's recovery routes (app.ts).
+ */
+export function canMail(config: Pick<Config, 'smtpUrl' | 'production'>): boolean {
+  return config.smtpUrl !== undefined || !config.production
+}
+
+/**
  * Registers the hosted pages unless `config.pagesEnabled` is false. Pages and
- * assets are rendered once here; only /login and /signup depend on the
- * request (their `redirect_to`).
+ * assets are rendered once here; /login, /signup and /forgot-password depend
+ * on the request (their `redirect_to`), and the pages of mailed links on
+ * whether their token is well-formed.
  *
  * @example
  * registerPageRoutes(app, { config })
@@ -66,6 +84,7 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   const brand: Branding = { name: config.brandName, logoUrl: config.brandLogoUrl }
   const ownOrigin = new URL(config.issuer).origin
   const origins = redirectOrigins(config)
+  const mailEnabled = canMail(config)
 
   function sendPage(reply: FastifyReply, body: string): FastifyReply {
     // Replaces the API's JSON-only CSP that the onRequest hook set.
@@ -87,23 +106,46 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
     issuer: ownOrigin,
     redirectOrigins: origins,
     signupEnabled: config.signupEnabled,
+    mailEnabled,
   })
 
-  app.get('/login', HIDDEN, async (request, reply) =>
-    sendPage(reply, loginPage(authOptions(request.query))),
-  )
+  /** The mailed link's token is well-formed (else its page shows no button). */
+  const hasToken = (query: unknown) =>
+    isLinkToken((query as Record<string, unknown> | undefined)?.['token'])
+
+  app.get('/login', HIDDEN, async (request, reply) => {
+    const options = authOptions(request.query)
+    const method = (request.query as Record<string, unknown> | undefined)?.['method']
+    return sendPage(
+      reply,
+      mailEnabled && method === 'code' ? loginCodePage(options) : loginPage(options),
+    )
+  })
   app.get('/signup', HIDDEN, async (request, reply) =>
     sendPage(reply, signupPage(authOptions(request.query))),
   )
-  const account = accountPage(brand)
+  const account = accountPage(brand, { mailEnabled })
   app.get('/account', HIDDEN, async (_request, reply) => sendPage(reply, account))
   // The server's root leads to the pages (the account page sends a signed-out
   // visitor on to /login); without pages, / stays the API's 404.
   app.get('/', HIDDEN, async (_request, reply) => reply.redirect('/account', 302))
   const inspect = inspectPage(brand, config.issuer)
-  if (config.emailVerification !== 'off') {
-    const verifyEmail = verifyEmailPage(brand)
-    app.get('/verify-email', HIDDEN, async (_request, reply) => sendPage(reply, verifyEmail))
+  // A page per state, rendered once: the token itself is never rendered.
+  const linkPage = (path: string, render: (brand: Branding, complete: boolean) => string) => {
+    const pages = { complete: render(brand, true), incomplete: render(brand, false) }
+    app.get(path, HIDDEN, async (request, reply) =>
+      sendPage(reply, hasToken(request.query) ? pages.complete : pages.incomplete),
+    )
+  }
+  if (config.emailVerification !== 'off') linkPage('/verify-email', verifyEmailPage)
+  // Their API routes exist under the same condition (app.ts).
+  if (mailEnabled) {
+    app.get('/forgot-password', HIDDEN, async (request, reply) =>
+      sendPage(reply, forgotPasswordPage(authOptions(request.query))),
+    )
+    linkPage('/reset-password', resetPasswordPage)
+    linkPage('/login/link', loginLinkPage)
+    linkPage('/confirm-email', confirmEmailPage)
   }
   app.get('/inspect', HIDDEN, async (_request, reply) => sendPage(reply, inspect))
 

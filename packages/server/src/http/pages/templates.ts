@@ -13,7 +13,17 @@ export interface Branding {
 }
 
 /** The pages, by the `data-page` value app.js dispatches on. */
-export type PageName = 'login' | 'signup' | 'account' | 'inspect' | 'verify-email'
+export type PageName =
+  | 'login'
+  | 'login-code'
+  | 'login-link'
+  | 'signup'
+  | 'account'
+  | 'inspect'
+  | 'verify-email'
+  | 'forgot-password'
+  | 'reset-password'
+  | 'confirm-email'
 
 interface LayoutOptions {
   readonly page: PageName
@@ -82,6 +92,10 @@ interface FieldOptions {
   readonly minLength?: number
   readonly maxLength: number
   readonly hint?: string
+  /** The virtual keyboard a phone shows (a code: digits only). */
+  readonly inputMode?: 'numeric'
+  /** An HTML pattern, and what app.js says when the value does not match it. */
+  readonly pattern?: { readonly regex: string; readonly message: string }
 }
 
 /**
@@ -102,7 +116,11 @@ ${options.hint === undefined ? '' : html`<p class="hint" id="${hintId}">${option
     options.required ? html` required` : ''
   }${options.minLength === undefined ? '' : html` minlength="${options.minLength}"`} maxlength="${
     options.maxLength
-  }" aria-describedby="${describedBy}"${textual ? html` spellcheck="false" autocapitalize="off"` : ''}>
+  }"${options.inputMode === undefined ? '' : html` inputmode="${options.inputMode}"`}${
+    options.pattern === undefined
+      ? ''
+      : html` pattern="${options.pattern.regex}" data-pattern-message="${options.pattern.message}"`
+  } aria-describedby="${describedBy}"${textual ? html` spellcheck="false" autocapitalize="off"` : ''}>
 <p class="field-error" id="${errorId}"></p>
 </div>`
 }
@@ -151,9 +169,8 @@ after signing in is not on the allowed list, so you will go to your account page
 }
 
 function withRedirect(path: string, redirect: RedirectState): string {
-  return redirect.target === ''
-    ? path
-    : `${path}?redirect_to=${encodeURIComponent(redirect.target)}`
+  if (redirect.target === '') return path
+  return `${path}${path.includes('?') ? '&' : '?'}redirect_to=${encodeURIComponent(redirect.target)}`
 }
 
 /**
@@ -169,6 +186,7 @@ export const LOGIN_REASONS = {
     'The server does not accept sign-ins from this page’s address, so your session cannot be used here.',
   cookie_conflict:
     'Your browser sent this site’s session cookie twice (another site may have set one). Clear this site’s cookies, then log in again.',
+  password_changed: 'Your password was changed. Log in with the new one.',
 } as const
 
 export type LoginReason = keyof typeof LOGIN_REASONS
@@ -200,6 +218,11 @@ interface AuthPageOptions {
   /** Origins a redirect may go to, for app.js to check again (space-separated). */
   readonly redirectOrigins: readonly string[]
   readonly signupEnabled: boolean
+  /**
+   * Whether the server can mail (an SMTP URL, or files outside production):
+   * then /login offers "Forgot your password?" and "Email me a code".
+   */
+  readonly mailEnabled: boolean
 }
 
 function authData(options: AuthPageOptions): Record<string, string> {
@@ -207,6 +230,35 @@ function authData(options: AuthPageOptions): Record<string, string> {
     'redirect-to': options.redirect.target,
     'redirect-origins': options.redirectOrigins.join(' '),
   }
+}
+
+const PASSWORD_HINT = 'At least 8 characters. Common passwords are refused.'
+
+/** A field for a password being chosen (signup, change, reset): one policy hint everywhere. */
+function newPasswordField(form: string, name: string, label: string): SafeHtml {
+  return field({
+    form,
+    name,
+    label,
+    type: 'password',
+    autocomplete: 'new-password',
+    required: true,
+    minLength: 8,
+    maxLength: 1024,
+    hint: PASSWORD_HINT,
+  })
+}
+
+function emailField(form: string, name = 'email'): SafeHtml {
+  return field({
+    form,
+    name,
+    label: 'Email',
+    type: 'email',
+    autocomplete: 'username',
+    required: true,
+    maxLength: 254,
+  })
 }
 
 export function loginPage(options: AuthPageOptions): string {
@@ -220,15 +272,7 @@ ${form({
   id: 'login',
   legend: 'Your email and password',
   fields: [
-    field({
-      form: 'login',
-      name: 'email',
-      label: 'Email',
-      type: 'email',
-      autocomplete: 'username',
-      required: true,
-      maxLength: 254,
-    }),
+    emailField('login'),
     field({
       form: 'login',
       name: 'password',
@@ -241,6 +285,12 @@ ${form({
   ],
   submit: 'Log in',
 })}
+${
+  options.mailEnabled
+    ? html`<p class="other-ways"><a href="${withRedirect('/forgot-password', options.redirect)}">Forgot your password?</a>
+<a href="${withRedirect('/login?method=code', options.redirect)}">Email me a code</a></p>`
+    : ''
+}
 </div>
 ${
   options.signupEnabled
@@ -250,6 +300,63 @@ ${
   return layout({
     page: 'login',
     title: 'Log in',
+    brand: options.brand,
+    data: authData(options),
+    width: 'narrow',
+    main,
+  })
+}
+
+/**
+ * `/login?method=code`: "email me a code". The address first (POST
+ * /auth/otp/send answers 202 for any address), then the 6-digit code from
+ * the mail, which signs in like the password does.
+ */
+export function loginCodePage(options: AuthPageOptions): string {
+  const main = html`<div class="card">
+<h1>Log in with a code</h1>
+<p class="lead">We mail a 6-digit code to the address of your ${options.brand.name} account: no password needed.</p>
+${NEEDS_SCRIPT}
+${redirectNotice(options.redirect)}
+${form({
+  id: 'code-send',
+  legend: 'Your email',
+  fields: [emailField('code-send')],
+  submit: 'Email me a code',
+})}
+<div id="code-step" hidden>
+<p class="status" id="code-status" role="status"></p>
+${form({
+  id: 'code-verify',
+  legend: 'The code from the mail',
+  // The address the code was sent to (app.js fills it), posted with the code.
+  before: html`<input id="code-verify-email" name="email" type="hidden">`,
+  fields: [
+    field({
+      form: 'code-verify',
+      name: 'code',
+      label: 'Code',
+      type: 'text',
+      autocomplete: 'one-time-code',
+      inputMode: 'numeric',
+      pattern: { regex: '[0-9]{6}', message: 'Enter the 6 digits from the mail.' },
+      required: true,
+      maxLength: 6,
+      hint: 'The 6 digits from the mail. The code works for 10 minutes, once.',
+    }),
+  ],
+  submit: 'Log in',
+})}
+<div class="actions other-code">
+<button type="button" class="secondary" id="code-resend">Send a new code</button>
+<button type="button" class="secondary" id="code-restart">Use another address</button>
+</div>
+</div>
+</div>
+<p class="switch">Know your password? <a href="${withRedirect('/login', options.redirect)}">Log in with it</a></p>`
+  return layout({
+    page: 'login-code',
+    title: 'Log in with a code',
     brand: options.brand,
     data: authData(options),
     width: 'narrow',
@@ -273,26 +380,8 @@ ${form({
       autocomplete: 'name',
       maxLength: 200,
     }),
-    field({
-      form: 'signup',
-      name: 'email',
-      label: 'Email',
-      type: 'email',
-      autocomplete: 'username',
-      required: true,
-      maxLength: 254,
-    }),
-    field({
-      form: 'signup',
-      name: 'password',
-      label: 'Password',
-      type: 'password',
-      autocomplete: 'new-password',
-      required: true,
-      minLength: 8,
-      maxLength: 1024,
-      hint: 'At least 8 characters. Common passwords are refused.',
-    }),
+    emailField('signup'),
+    newPasswordField('signup', 'password', 'Password'),
   ],
   submit: 'Create account',
 })}`
@@ -314,7 +403,13 @@ ${body}
   })
 }
 
-export function accountPage(brand: Branding): string {
+/** What /account shows besides the profile, the password and the sessions. */
+export interface AccountPageOptions {
+  /** Whether the server can mail: the "Change email" form needs a link mailed to the new address. */
+  readonly mailEnabled: boolean
+}
+
+export function accountPage(brand: Branding, options: AccountPageOptions): string {
   const main = html`<h1>Your account</h1>
 ${NEEDS_SCRIPT}
 <p class="status" id="account-status" role="status">Loading your account…</p>
@@ -347,21 +442,12 @@ ${form({
       required: true,
       maxLength: 1024,
     }),
-    field({
-      form: 'password',
-      name: 'newPassword',
-      label: 'New password',
-      type: 'password',
-      autocomplete: 'new-password',
-      required: true,
-      minLength: 8,
-      maxLength: 1024,
-      hint: 'At least 8 characters. Common passwords are refused.',
-    }),
+    newPasswordField('password', 'newPassword', 'New password'),
   ],
   submit: 'Change password',
 })}
 </section>
+${options.mailEnabled ? changeEmailSection() : ''}
 <section aria-labelledby="sessions-heading">
 <h2 id="sessions-heading" tabindex="-1">Sessions</h2>
 <p>Every browser and app signed in to your account. Revoke the ones you do
@@ -382,21 +468,203 @@ not recognise.</p>
   return layout({ page: 'account', title: 'Your account', brand, main })
 }
 
-/**
- * `/verify-email?token=…`, where a verification mail's link leads. Opening it
- * consumes nothing (mail scanners prefetch links): the button POSTs the
- * token. The token stays in the URL and the script; the page never renders it.
- */
-export function verifyEmailPage(brand: Branding): string {
+/** A new address for the account: it changes only when the link mailed to it is opened. */
+function changeEmailSection(): SafeHtml {
+  return html`<section aria-labelledby="change-email-heading">
+<h2 id="change-email-heading">Change email</h2>
+<p>We mail a link to the new address; your address changes when you open it.</p>
+<p class="status" id="change-email-status" role="status"></p>
+${form({
+  id: 'change-email',
+  legend: 'Your new email address and your password',
+  fields: [
+    field({
+      form: 'change-email',
+      name: 'newEmail',
+      label: 'New email address',
+      type: 'email',
+      autocomplete: 'email',
+      required: true,
+      maxLength: 254,
+    }),
+    field({
+      form: 'change-email',
+      name: 'currentPassword',
+      // Not "Current password": one label per page names one field.
+      label: 'Password',
+      type: 'password',
+      autocomplete: 'current-password',
+      required: true,
+      maxLength: 1024,
+      hint: 'Your current password, to confirm that it is you.',
+    }),
+  ],
+  submit: 'Change email',
+})}
+</section>`
+}
+
+/** `/forgot-password`: an address in, the same answer out whatever the address. */
+export function forgotPasswordPage(options: AuthPageOptions): string {
   const main = html`<div class="card">
-<h1>Verify your email</h1>
+<h1>Forgot your password?</h1>
+<p class="lead">We mail you a link to choose a new one.</p>
 ${NEEDS_SCRIPT}
-<p id="verify-intro">Confirm that this address is yours to finish setting up your ${brand.name} account.</p>
-<p class="status" id="verify-status" role="status"></p>
-<button type="button" id="verify-button">Verify my email</button>
-<p class="switch" id="verify-next" hidden><a href="/account">Go to your account</a></p>
+<p class="status" id="forgot-status" role="status" tabindex="-1"></p>
+${form({
+  id: 'forgot',
+  legend: 'The email address of your account',
+  fields: [emailField('forgot')],
+  submit: 'Email me a link',
+})}
+</div>
+<p class="switch">Remembered it? <a href="${withRedirect('/login', options.redirect)}">Log in</a></p>`
+  return layout({
+    page: 'forgot-password',
+    title: 'Forgot your password?',
+    brand: options.brand,
+    width: 'narrow',
+    main,
+  })
+}
+
+/** A mailed link's token: 43 base64url characters (32 random bytes), as the API takes it. */
+export function isLinkToken(raw: unknown): boolean {
+  return typeof raw === 'string' && /^[A-Za-z0-9_-]{43}$/.test(raw)
+}
+
+/** Where a page that takes a mailed link's token goes next. */
+interface NextLink {
+  readonly href: string
+  readonly label: string
+}
+
+/** The page of a link whose token is missing or cut short (a mail client may wrap it). */
+function incompleteLink(next: NextLink): SafeHtml {
+  return html`<p class="notice" id="link-incomplete">This link is not complete. Open the link from the mail again, or ask for a new one.</p>
+<p class="switch"><a href="${next.href}">${next.label}</a></p>`
+}
+
+/**
+ * `/reset-password?token=…`: a new password for the account the mailed link
+ * names. Rendered without its form when the token is missing or malformed
+ * (`complete` false). The token stays in the URL and the script; the page
+ * never renders it.
+ */
+export function resetPasswordPage(brand: Branding, complete: boolean): string {
+  const forgot = { href: '/forgot-password', label: 'Ask for a new link' }
+  const main = html`<div class="card">
+<h1>Choose a new password</h1>
+${
+  complete
+    ? html`<p class="lead">for your ${brand.name} account. Every device signed in to it will be signed out.</p>
+${NEEDS_SCRIPT}
+${form({
+  id: 'reset',
+  legend: 'Your new password',
+  fields: [newPasswordField('reset', 'newPassword', 'New password')],
+  submit: 'Set my new password',
+})}`
+    : incompleteLink(forgot)
+}
+</div>
+<p class="switch"><a href="/login">Back to log in</a></p>`
+  return layout({
+    page: 'reset-password',
+    title: 'Choose a new password',
+    brand,
+    width: 'narrow',
+    main,
+  })
+}
+
+interface MailedLinkPageOptions {
+  readonly page: PageName
+  readonly title: string
+  readonly brand: Branding
+  /** Whether the URL has a well-formed token (else: no button, a notice). */
+  readonly complete: boolean
+  readonly intro: HtmlValue
+  readonly button: string
+  /** Shown once the link worked; none when the page then navigates away. */
+  readonly done?: NextLink
+  /** Shown when the link turns out expired or used. */
+  readonly spent: NextLink
+}
+
+/**
+ * A page a mailed link opens (/verify-email, /login/link, /confirm-email).
+ * Opening it consumes nothing (mail scanners prefetch links): only its button,
+ * enabled by app.js, POSTs the token. The token stays in the URL and the
+ * script; the page never renders it.
+ */
+function mailedLinkPage(options: MailedLinkPageOptions): string {
+  const body = options.complete
+    ? html`${NEEDS_SCRIPT}
+<p id="link-intro">${options.intro}</p>
+<p class="status" id="link-status" role="status"></p>
+<button type="button" id="link-button" disabled>${options.button}</button>
+${
+  options.done === undefined
+    ? ''
+    : html`<p class="switch" id="link-done" hidden><a href="${options.done.href}">${options.done.label}</a></p>`
+}
+<p class="switch" id="link-spent" hidden><a href="${options.spent.href}">${options.spent.label}</a></p>`
+    : incompleteLink(options.spent)
+  const main = html`<div class="card">
+<h1>${options.title}</h1>
+${body}
 </div>`
-  return layout({ page: 'verify-email', title: 'Verify your email', brand, width: 'narrow', main })
+  return layout({
+    page: options.page,
+    title: options.title,
+    brand: options.brand,
+    width: 'narrow',
+    main,
+  })
+}
+
+const TO_ACCOUNT: NextLink = { href: '/account', label: 'Go to your account' }
+
+/** `/verify-email?token=…`, where a verification mail's link leads. */
+export function verifyEmailPage(brand: Branding, complete: boolean): string {
+  return mailedLinkPage({
+    page: 'verify-email',
+    title: 'Verify your email',
+    brand,
+    complete,
+    intro: html`Confirm that this address is yours to finish setting up your ${brand.name} account.`,
+    button: 'Verify my email',
+    done: TO_ACCOUNT,
+    spent: TO_ACCOUNT,
+  })
+}
+
+/** `/login/link?token=…`: the sign-in link of a code mail; its button signs in. */
+export function loginLinkPage(brand: Branding, complete: boolean): string {
+  return mailedLinkPage({
+    page: 'login-link',
+    title: 'Sign in',
+    brand,
+    complete,
+    intro: html`Sign in to your ${brand.name} account with the link we mailed you.`,
+    button: 'Sign in',
+    spent: { href: '/login', label: 'Back to log in' },
+  })
+}
+
+/** `/confirm-email?token=…`: the link mailed to a new address makes it the account's. */
+export function confirmEmailPage(brand: Branding, complete: boolean): string {
+  return mailedLinkPage({
+    page: 'confirm-email',
+    title: 'Confirm your new email',
+    brand,
+    complete,
+    intro: html`Make this address the email address of your ${brand.name} account.`,
+    button: 'Confirm my new email',
+    done: TO_ACCOUNT,
+    spent: TO_ACCOUNT,
+  })
 }
 
 export function inspectPage(brand: Branding, issuer: string): string {

@@ -408,6 +408,8 @@ function validate(form) {
       message = 'Enter an email address like name@example.com.'
     } else if (input.minLength > 0 && value !== '' && value.length < input.minLength) {
       message = `Use at least ${input.minLength} characters.`
+    } else if (value !== '' && input.validity.patternMismatch) {
+      message = input.dataset.patternMessage ?? 'Check this value.'
     }
     if (message !== undefined) {
       showFieldError(input, message)
@@ -445,7 +447,11 @@ function showApiError(form, error, messages = {}) {
   return undefined
 }
 
-/** What a form's submit function returns when the page is navigating away. */
+/**
+ * What a form's submit function returns when the form is done with: the
+ * page is navigating away, or the form was replaced by its outcome. It then
+ * stays disabled.
+ */
 const LEAVING = Symbol('leaving')
 
 /**
@@ -507,18 +513,37 @@ function afterSignIn() {
   return safeRedirect(redirectTo, location.origin, allowed) ?? '/account'
 }
 
-async function signIn(form, path, values, messages) {
-  const response = await fetch(path, {
+/**
+ * POSTs `body` as JSON with the CSRF header, without the access token: the
+ * calls of the signed-out pages. `credentials: 'same-origin'` lets a
+ * sign-in's answer set the refresh cookie; the others need no cookie.
+ */
+function postJson(path, body, credentials = 'omit') {
+  return fetch(path, {
     method: 'POST',
     headers: { ...CSRF, 'content-type': 'application/json' },
-    body: JSON.stringify(values),
-    credentials: 'same-origin',
+    body: JSON.stringify(body),
+    credentials,
     cache: 'no-store',
   })
-  if (!response.ok) return showApiError(form, await errorOf(response), messages)
+}
+
+/**
+ * A call answered with the login response (/auth/login, /auth/signup,
+ * /auth/otp/verify): the refresh token arrives as the cookie, and the page
+ * leaves for afterSignIn(). Returns the API error instead when refused.
+ */
+async function postSignIn(path, values) {
+  const response = await postJson(path, values, 'same-origin')
+  if (!response.ok) return errorOf(response)
   // The next page signs in again through the cookie; nothing to carry over.
   location.assign(afterSignIn())
-  return LEAVING
+  return undefined
+}
+
+async function signIn(form, path, values, messages) {
+  const error = await postSignIn(path, values)
+  return error === undefined ? LEAVING : showApiError(form, error, messages)
 }
 
 function initLogin() {
@@ -528,6 +553,75 @@ function initLogin() {
       invalid_credentials: 'The email or the password is not right.',
     }),
   )
+}
+
+// /login?method=code: the address, then the 6-digit code mailed to it.
+
+function initLoginCode() {
+  const sendForm = document.getElementById('code-send')
+  const verifyForm = document.getElementById('code-verify')
+  const step = document.getElementById('code-step')
+  const status = document.getElementById('code-status')
+  const email = document.getElementById('code-verify-email')
+  const code = document.getElementById('code-verify-code')
+  const resend = document.getElementById('code-resend')
+  const sentText = (address) =>
+    `If an account exists for ${address}, we mailed it a 6-digit code and a sign-in link. They work for 10 minutes.`
+
+  // POST /auth/otp/send: 202 whatever the address, so the page never says
+  // whether an account exists.
+  async function send(address) {
+    const response = await postJson('/auth/otp/send', { email: address })
+    return response.ok ? undefined : errorOf(response)
+  }
+
+  handleForm(sendForm, async (values) => {
+    const error = await send(values.email)
+    if (error !== undefined) return showApiError(sendForm, error)
+    email.value = values.email
+    sendForm.hidden = true
+    step.hidden = false
+    setText(status, sentText(values.email))
+    code.focus()
+    return LEAVING
+  })
+
+  // Codes are digits: a pasted "123 456" or "123-456" is taken as 123456.
+  code.addEventListener('input', () => {
+    const digits = code.value.replace(/\D/g, '')
+    if (digits !== code.value) code.value = digits
+  })
+  handleForm(verifyForm, (values) =>
+    signIn(verifyForm, '/auth/otp/verify', values, {
+      invalid_code: { field: 'code', message: 'That code is not right, or it expired.' },
+    }),
+  )
+
+  resend.addEventListener('click', async () => {
+    clearErrors(verifyForm)
+    resend.disabled = true
+    try {
+      const error = await send(email.value)
+      if (error === undefined) {
+        code.value = ''
+        setText(status, `We mailed a new code. ${sentText(email.value)}`)
+        code.focus()
+      } else {
+        showApiError(verifyForm, error)
+      }
+    } catch (failure) {
+      showFormError(verifyForm, failureText(failure))
+    }
+    resend.disabled = false
+  })
+  document.getElementById('code-restart').addEventListener('click', () => {
+    clearErrors(verifyForm)
+    code.value = ''
+    step.hidden = true
+    sendForm.hidden = false
+    sendForm.querySelector('fieldset').disabled = false
+    sendForm.querySelector('input[name=email]').focus()
+  })
 }
 
 function initSignup() {
@@ -669,6 +763,7 @@ function initAccount() {
     if (event.data === 'signed-out') goToLogin('signed_out')
   })
   initPasswordForm()
+  initChangeEmailForm()
   document.getElementById('sessions-reload').addEventListener('click', reloadSessions)
   document.getElementById('logout').addEventListener('click', () => signOut(tabs, logOut))
   document
@@ -677,6 +772,26 @@ function initAccount() {
       signOut(tabs, () => api('/auth/logout-all', { method: 'POST' })),
     )
   loadAccount()
+}
+
+function initChangeEmailForm() {
+  const form = document.getElementById('change-email')
+  if (form === null) return // the server cannot mail
+  handleForm(form, async (values) => {
+    const response = await api('/auth/email/change', { method: 'POST', body: values })
+    if (response === undefined) return LEAVING
+    if (!response.ok) {
+      return showApiError(form, await errorOf(response), {
+        invalid_credentials: { field: 'currentPassword', message: 'This is not your password.' },
+      })
+    }
+    for (const input of form.querySelectorAll('input')) input.value = ''
+    setText(
+      document.getElementById('change-email-status'),
+      `We mailed a link to ${values.newEmail}; your address changes when you open it.`,
+    )
+    return undefined
+  })
 }
 
 function initPasswordForm() {
@@ -743,50 +858,121 @@ async function signOut(tabs, call) {
   location.assign('/login')
 }
 
-// /verify-email: the mailed link's token is posted only when the user asks
-// (a GET of the link, such as a mail scanner's, consumes nothing).
+// /forgot-password and /reset-password.
 
-function initVerifyEmail() {
-  const token = new URLSearchParams(location.search).get('token') ?? ''
-  const button = document.getElementById('verify-button')
-  const status = document.getElementById('verify-status')
-  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) {
+function initForgotPassword() {
+  const form = document.getElementById('forgot')
+  handleForm(form, async (values) => {
+    const response = await postJson('/auth/password/forgot', values)
+    if (!response.ok) return showApiError(form, await errorOf(response))
+    // 202 whatever the address: the same words for every address.
+    form.hidden = true
+    const status = document.getElementById('forgot-status')
     setText(
       status,
-      'This link is not complete. Open the link from the mail again, or ask for a new one.',
+      `If an account exists for ${values.email}, we mailed it a link to choose a new password. The link works for 1 hour.`,
     )
+    status.focus()
+    return LEAVING
+  })
+}
+
+/** The token of a mailed link: the page was rendered with its controls only when it is well-formed. */
+function linkToken() {
+  return new URLSearchParams(location.search).get('token') ?? ''
+}
+
+function initResetPassword() {
+  const form = document.getElementById('reset')
+  if (form === null) return // the link is not complete: no form
+  handleForm(form, async (values) => {
+    const response = await postJson('/auth/password/reset', { token: linkToken(), ...values })
+    if (response.ok) {
+      location.assign('/login?reason=password_changed')
+      return LEAVING
+    }
+    const error = await errorOf(response)
+    if (error.code !== 'invalid_code') return showApiError(form, error)
+    // The link is spent: the form can do nothing more.
+    form.querySelector('fieldset').hidden = true
+    document
+      .getElementById('reset-error')
+      .replaceChildren(
+        'This link has expired or was already used. ',
+        element('a', { href: '/forgot-password', textContent: 'Ask for a new link' }),
+        '.',
+      )
+    return LEAVING
+  })
+}
+
+// The pages of mailed links (/verify-email, /login/link, /confirm-email):
+// the token is posted only when the user presses the button (a GET of the
+// link, such as a mail scanner's, consumes nothing).
+
+/**
+ * Wires the button of a mailed link's page: `submit(token)` resolves to
+ * `{ done: text }` (shown, with the page's next link), LEAVING, or the API
+ * error. An expired or used link (`invalid_code`) says so and offers the
+ * way on; any other error leaves the button to try again.
+ */
+function initMailedLink(busy, submit) {
+  const button = document.getElementById('link-button')
+  if (button === null) return // the link is not complete: no button
+  const status = document.getElementById('link-status')
+  const show = (id) => {
     button.hidden = true
-    return
+    const next = document.getElementById(id)
+    if (next !== null) next.hidden = false
   }
   button.addEventListener('click', async () => {
     button.disabled = true
-    setText(status, 'Verifying…')
+    setText(status, busy)
     try {
-      const response = await fetch('/auth/email/verify', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token }),
-        credentials: 'omit',
-        cache: 'no-store',
-      })
-      if (response.ok) {
-        setText(status, 'Your email address is verified.')
-        button.hidden = true
-        document.getElementById('verify-next').hidden = false
+      const outcome = await submit(linkToken())
+      if (outcome === LEAVING) return
+      if (typeof outcome.done === 'string') {
+        setText(status, outcome.done)
+        show('link-done')
         return
       }
-      const error = await errorOf(response)
+      if (outcome.code === 'invalid_code') {
+        setText(status, 'This link has expired or was already used. Ask for a new one.')
+        show('link-spent')
+        return
+      }
       setText(
         status,
-        error.code === 'invalid_code'
-          ? 'This link has expired or was already used. Sign in and ask for a new one.'
-          : sentence(error.message),
+        outcome.code === 'rate_limited' ? rateLimitText(outcome) : sentence(outcome.message),
       )
-      button.disabled = false
     } catch (failure) {
       setText(status, failureText(failure))
-      button.disabled = false
     }
+    button.disabled = false
+  })
+  button.disabled = false
+}
+
+function initVerifyEmail() {
+  initMailedLink('Verifying…', async (token) => {
+    const response = await postJson('/auth/email/verify', { token })
+    return response.ok ? { done: 'Your email address is verified.' } : errorOf(response)
+  })
+}
+
+function initLoginLink() {
+  initMailedLink('Signing in…', async (token) => {
+    const error = await postSignIn('/auth/otp/verify', { token })
+    return error ?? LEAVING
+  })
+}
+
+function initConfirmEmail() {
+  initMailedLink('Confirming…', async (token) => {
+    const response = await postJson('/auth/email/change/confirm', { token })
+    if (!response.ok) return errorOf(response)
+    const { user } = await response.json()
+    return { done: `Your email address is now ${user.email}.` }
   })
 }
 
@@ -967,10 +1153,15 @@ function initInspect() {
 function start() {
   const page = document.body.dataset.page
   if (page === 'login') initLogin()
+  else if (page === 'login-code') initLoginCode()
+  else if (page === 'login-link') initLoginLink()
   else if (page === 'signup') initSignup()
   else if (page === 'account') initAccount()
   else if (page === 'inspect') initInspect()
   else if (page === 'verify-email') initVerifyEmail()
+  else if (page === 'forgot-password') initForgotPassword()
+  else if (page === 'reset-password') initResetPassword()
+  else if (page === 'confirm-email') initConfirmEmail()
 }
 
 if (typeof document !== 'undefined') start()
