@@ -586,7 +586,15 @@ function initLoginCode() {
     return LEAVING
   })
 
-  // Codes are digits: a pasted "123 456" or "123-456" is taken as 123456.
+  // Codes are digits: a pasted "123 456" or "123-456" is taken as 123456
+  // (maxlength alone would keep "123 45"), and a typed letter is dropped.
+  code.addEventListener('paste', (event) => {
+    const text = event.clipboardData?.getData('text') ?? ''
+    const digits = text.replace(/\D/g, '')
+    if (digits === text) return
+    event.preventDefault()
+    code.value = digits.slice(0, code.maxLength)
+  })
   code.addEventListener('input', () => {
     const digits = code.value.replace(/\D/g, '')
     if (digits !== code.value) code.value = digits
