@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { type RedisProcess, startRedisServer } from './support/redis-server.ts'
 import { makeDataDir, runCli, type ServerProcess, startServer } from './support/server-process.ts'
+import { startSmtpServer, type TestSmtpServer } from './support/smtp-server.ts'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
 
 const databaseUrl = process.env.TESSERA_TEST_DATABASE_URL
@@ -52,6 +53,7 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
   let admin: pg.Client
   let proxy: TcpProxy
   let redis: RedisProcess
+  let smtp: TestSmtpServer
   let instances: ServerProcess[] = []
   let env: Record<string, string>
 
@@ -67,7 +69,9 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
     viaProxy.port = String(proxy.port)
     viaProxy.searchParams.set('schema', schema)
     redis = await startRedisServer()
+    smtp = await startSmtpServer()
     env = {
+      TESSERA_SMTP_URL: smtp.url,
       TESSERA_DATABASE_URL: viaProxy.toString(),
       TESSERA_REDIS_URL: redis.url,
       TESSERA_MASTER_KEY: masterKey,
@@ -81,6 +85,7 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
   after(async () => {
     await Promise.all(instances.map((s) => s.stop('SIGKILL')))
     await redis?.stop()
+    await smtp?.close()
     await proxy?.close()
     if (admin !== undefined) {
       await admin.query(`drop schema if exists ${schema} cascade`)
@@ -185,6 +190,52 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
         await sleep(25)
       }
     }
+  })
+
+  it('mail: sends limited per address across instances, each mail sent once, one link or code signs in once', async () => {
+    const email = `mail-${randomUUID()}@example.com`
+    const signup = await call(instances[0]!, 'POST', '/auth/signup', {
+      body: { email, password: PASSWORD },
+    })
+    assert.equal(signup.status, 201)
+    // Five sends over the three instances reach the shared limit; the sixth waits.
+    const statuses: number[] = []
+    for (let i = 0; i < 6; i++) {
+      statuses.push(
+        (await call(instances[i % 3]!, 'POST', '/auth/otp/send', { body: { email } })).status,
+      )
+    }
+    assert.deepEqual(statuses, [202, 202, 202, 202, 202, 429])
+    const mine = () => smtp.received.filter((m) => m.envelope.to.includes(email))
+    const deadline = Date.now() + 10_000
+    while (mine().length < 6 && Date.now() < deadline) await sleep(50)
+    // Three workers claim from one outbox: nothing goes twice.
+    await sleep(1_000)
+    const mails = mine()
+    assert.equal(mails.length, 6, 'the verification mail and five sign-in mails, once each')
+    // Each sign-in mail ended the one before: of the five, one link is live.
+    // Every link is used on two instances at once: one use of one link wins.
+    const signIns = mails
+      .map((m) => m.parsed.text ?? '')
+      .filter((text) => text.includes('/login/link?token='))
+    assert.equal(signIns.length, 5)
+    const outcomes: string[] = []
+    let live = ''
+    for (const text of signIns) {
+      const token = /\/login\/link\?token=([A-Za-z0-9_-]{43})/.exec(text)![1]
+      const racing = await Promise.all(
+        [1, 2].map((i) => call(instances[i]!, 'POST', '/auth/otp/verify', { body: { token } })),
+      )
+      const statuses = racing.map((r) => r.status).sort()
+      outcomes.push(statuses.join(','))
+      if (statuses[0] === 200) live = text
+    }
+    assert.deepEqual(outcomes.sort(), ['200,400', '400,400', '400,400', '400,400', '400,400'])
+    // The code of the live mail was spent with its link.
+    const byCode = await call(instances[0]!, 'POST', '/auth/otp/verify', {
+      body: { email, code: /\b(\d{6})\b/.exec(live)![1] },
+    })
+    assert.equal(code(byCode.body), 'invalid_code')
   })
 
   it('Redis stopped during logins: no 5xx (each instance limits alone); restarted: limits are shared again', async () => {
