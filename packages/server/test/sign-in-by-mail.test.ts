@@ -111,10 +111,14 @@ describe('sign-in by mail', () => {
     assert.equal(code(right.body), 'invalid_code')
     const failed = await h.tessera.store.audit.listAudit({ limit: 20, event: 'login.failed' })
     assert.equal(failed.length, 6)
-    assert.deepEqual(
-      failed.map((e) => e.details.codeTriesLeft).reverse(),
-      [4, 3, 2, 1, 0, undefined],
-    )
+    assert.deepEqual(failed.map((e) => e.details.codeTriesLeft).reverse(), [
+      4,
+      3,
+      2,
+      1,
+      0,
+      undefined,
+    ])
     // The link of the mail is a separate secret with no tries to lose.
     const viaLink = await h.call('POST', '/auth/otp/verify', { body: { token: tokenOf(mail) } })
     assert.equal(viaLink.status, 200)
@@ -132,7 +136,10 @@ describe('sign-in by mail', () => {
       statuses.push(r.status)
     }
     assert.deepEqual(statuses.slice(0, 5), [400, 400, 400, 400, 400])
-    assert.ok(statuses.slice(5).every((s) => s === 429), String(statuses))
+    assert.ok(
+      statuses.slice(5).every((s) => s === 429),
+      String(statuses),
+    )
   })
 
   it('after 10 minutes the code and the link are dead; a new mail ends the older one', async () => {
