@@ -19,7 +19,7 @@ import type { AccessContext, AuthService } from '../auth/types.ts'
 import type { Config } from '../config/types.ts'
 import type { WireCode } from './error-codes.ts'
 import { BODY_LIMIT, httpServerOptions, serverTimeouts } from './http-server-options.ts'
-import { registerPageRoutes } from './pages/routes.ts'
+import { canMail, registerPageRoutes } from './pages/routes.ts'
 import { createAuthenticate } from './plugins/authentication.ts'
 import { refreshCookieName } from './plugins/browser-session.ts'
 import { clientErrorHandler, sendError } from './plugins/errors.ts'
@@ -312,7 +312,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   registerWellKnownRoutes(app, routeDeps)
   if (config.emailVerification !== 'off') registerEmailRoutes(app, routeDeps)
   // These flows need mail: outside production it is written to files, in production it needs SMTP.
-  if (config.smtpUrl !== undefined || !config.production) {
+  if (canMail(config)) {
     registerRecoveryRoutes(app, routeDeps)
     registerSignInByMailRoutes(app, routeDeps)
     registerEmailChangeRoutes(app, routeDeps)

@@ -62,7 +62,7 @@ export function redirectOrigins(config: Pick<Config, 'issuer' | 'allowedOrigins'
 /**
  * Whether the server can mail, so that the flows a mailed link or code
  * completes exist: with an SMTP URL, or outside production (mail is written
- * to files). The same condition registers the API's recovery routes (app.ts).
+ * to files). app.ts registers the API's routes of those flows by it too.
  */
 export function canMail(config: Pick<Config, 'smtpUrl' | 'production'>): boolean {
   return config.smtpUrl !== undefined || !config.production
