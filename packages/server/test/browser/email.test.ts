@@ -14,6 +14,7 @@ import {
   startPagesServer,
   waitForAccount,
 } from './harness.ts'
+import { linkIn, waitForMail } from './mail.ts'
 
 browserSuite('hosted pages: verifying the email address', (browser) => {
   let smtp: TestSmtpServer
@@ -59,6 +60,34 @@ browserSuite('hosted pages: verifying the email address', (browser) => {
     await page.goto(at)
     await page.getByRole('button', { name: 'Verify my email' }).click()
     await page.getByText('This link has expired or was already used.', { exact: false }).waitFor()
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  test('the account page says the address is not verified, mails a new link, then says verified', async () => {
+    const context = await browser().newContext()
+    const { page, errors } = await openPage(context)
+    await page.goto(`${server.url}/signup`)
+    await page.getByLabel('Email').fill('hedy@example.com')
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await waitForAccount(page)
+    await waitForMail(smtp, 'hedy@example.com', /Confirm your email/)
+    await page.getByText('Not verified', { exact: true }).waitFor()
+
+    const from = smtp.received.length
+    await page.getByRole('button', { name: 'Send a new link' }).click()
+    await page.getByText('We mailed a new link to hedy@example.com.', { exact: false }).waitFor()
+    const mail = await waitForMail(smtp, 'hedy@example.com', /Confirm your email/, from)
+    const link = new URL(linkIn(mail, '/verify-email'))
+    await page.goto(`${server.url}${link.pathname}${link.search}`)
+    await page.getByRole('button', { name: 'Verify my email' }).click()
+    await page.getByText('Your email address is verified.').waitFor()
+
+    await page.goto(`${server.url}/account`)
+    await waitForAccount(page)
+    await page.getByText('Verified', { exact: true }).waitFor()
+    assert.equal(await page.getByRole('button', { name: 'Send a new link' }).isVisible(), false)
     assert.deepEqual(errors, [])
     await context.close()
   })

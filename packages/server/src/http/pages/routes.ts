@@ -124,7 +124,10 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   app.get('/signup', HIDDEN, async (request, reply) =>
     sendPage(reply, signupPage(authOptions(request.query))),
   )
-  const account = accountPage(brand, { mailEnabled })
+  const account = accountPage(brand, {
+    mailEnabled,
+    verification: config.emailVerification !== 'off',
+  })
   app.get('/account', HIDDEN, async (_request, reply) => sendPage(reply, account))
   // The server's root leads to the pages (the account page sends a signed-out
   // visitor on to /login); without pages, / stays the API's 404.

@@ -407,6 +407,8 @@ ${body}
 export interface AccountPageOptions {
   /** Whether the server can mail: the "Change email" form needs a link mailed to the new address. */
   readonly mailEnabled: boolean
+  /** Whether addresses are verified (TESSERA_EMAIL_VERIFICATION is not off): the profile says if this one is. */
+  readonly verification: boolean
 }
 
 export function accountPage(brand: Branding, options: AccountPageOptions): string {
@@ -418,10 +420,21 @@ ${NEEDS_SCRIPT}
 <h2 id="profile-heading">Profile</h2>
 <dl class="profile">
 <div><dt>Name</dt><dd id="profile-name"></dd></div>
-<div><dt>Email</dt><dd id="profile-email"></dd></div>
+<div><dt>Email</dt><dd><span id="profile-email"></span>${
+    options.verification ? html` <span class="badge" id="profile-email-state" hidden></span>` : ''
+  }</dd></div>
 <div><dt>Roles</dt><dd id="profile-roles"></dd></div>
 <div><dt>Member since</dt><dd id="profile-created"></dd></div>
 </dl>
+${
+  options.verification
+    ? html`<div id="verify-email-send" hidden>
+<p>Your address is not verified yet: open the link we mailed you, or ask for a new one.</p>
+<p class="status" id="verify-email-status" role="status"></p>
+<button type="button" class="secondary" id="verify-email-button">Send a new link</button>
+</div>`
+    : ''
+}
 </section>
 <section aria-labelledby="password-heading">
 <h2 id="password-heading">Change password</h2>

@@ -743,6 +743,7 @@ async function loadAccount() {
     const user = await response.json()
     setText(document.getElementById('profile-name'), user.name ?? '—')
     setText(document.getElementById('profile-email'), user.email)
+    showVerification(user)
     document.getElementById('password-username').value = user.email
     setText(document.getElementById('profile-roles'), user.roles.join(', ') || '—')
     const created = document.getElementById('profile-created')
@@ -772,6 +773,7 @@ function initAccount() {
   })
   initPasswordForm()
   initChangeEmailForm()
+  initVerificationButton()
   document.getElementById('sessions-reload').addEventListener('click', reloadSessions)
   document.getElementById('logout').addEventListener('click', () => signOut(tabs, logOut))
   document
@@ -780,6 +782,41 @@ function initAccount() {
       signOut(tabs, () => api('/auth/logout-all', { method: 'POST' })),
     )
   loadAccount()
+}
+
+/** Whether the address is verified, and a way to get a new link when it is not. */
+function showVerification(user) {
+  const state = document.getElementById('profile-email-state')
+  if (state === null) return // addresses are not verified on this server
+  setText(state, user.emailVerified ? 'Verified' : 'Not verified')
+  state.hidden = false
+  document.getElementById('verify-email-send').hidden = user.emailVerified
+}
+
+function initVerificationButton() {
+  const button = document.getElementById('verify-email-button')
+  if (button === null) return
+  button.addEventListener('click', async () => {
+    const status = document.getElementById('verify-email-status')
+    const email = document.getElementById('profile-email').textContent
+    button.disabled = true
+    try {
+      const response = await postJson('/auth/email/verify/send', { email })
+      const error = response.ok ? undefined : await errorOf(response)
+      setText(
+        status,
+        error === undefined
+          ? `We mailed a new link to ${email}. It works for 24 hours.`
+          : error.code === 'rate_limited'
+            ? rateLimitText(error)
+            : sentence(error.message),
+      )
+    } catch (error) {
+      setText(status, failureText(error))
+    } finally {
+      button.disabled = false
+    }
+  })
 }
 
 function initChangeEmailForm() {
