@@ -299,6 +299,7 @@ export async function createTessera(
       await store.sessions.purgeExpired(now(), config.refreshReuseGrace * 1000)
       // Dead links and codes (expired, used, superseded): a few rows per user at most.
       await store.oneTimeTokens.deleteExpiredTokens(now())
+      await store.challenges.deleteExpiredChallenges(now())
       await pruneAudit()
       await pruneOutbox()
     }

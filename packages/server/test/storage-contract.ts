@@ -10,12 +10,14 @@ import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it as nodeIt } from 'node:test'
 import type {
   AuditEvent,
+  ChallengeRecord,
   NewOneTimeToken,
   NewOutboxMessage,
   NewSession,
   NewUser,
   OneTimePurpose,
   OutboxMessage,
+  PasskeyRecord,
   RevocationEntry,
   RotateResult,
   RotationSuccessor,
@@ -32,6 +34,17 @@ export interface StorageContractOptions {
    * only when it is given.
    */
   reopen?: (store: Store) => Promise<Store>
+  /**
+   * What no port does, done by the backend's test file in its own SQL
+   * (this file stays free of it). The tests that need it run only when it
+   * is given.
+   */
+  raw?: {
+    /** Deletes the user's row, as an operator would: no port deletes users yet. */
+    deleteUser(store: Store, userId: string): Promise<void>
+    /** Sets the session's auth_time and amr to NULL, as in a row written before issue 16. */
+    clearSessionAuth(store: Store, sessionId: string): Promise<void>
+  }
 }
 
 const T0 = 1_800_000_000_000
@@ -42,6 +55,7 @@ const DAY = 24 * HOUR
 const GRACE = 10 * SECOND
 // A broken lock or transaction deadlocks rather than fails: bound every test.
 const it = (title: string, fn: () => Promise<void>) => nodeIt(title, { timeout: 10_000 }, fn)
+type NewChallenge = Omit<ChallengeRecord, 'attempts' | 'usedAt'>
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo'
 
 /**
@@ -112,6 +126,8 @@ export function storageContract(
             T0,
           )
           await store.audit.appendAudit(audit({ event: 'user.signup', userId: user.id }))
+          const credential = passkey({ userId: user.id, id: 'cred-p' })
+          await store.factors.addPasskey(credential)
           await store.close()
 
           const again = await reopen(store)
@@ -126,6 +142,7 @@ export function storageContract(
           )
           assert.equal((await again.revocations.listRevocations(0, T0, 10)).length, 1)
           assert.equal((await again.audit.listAudit({ limit: 10 }))[0]?.event, 'user.signup')
+          assert.deepEqual(await again.factors.findPasskey('cred-p'), credential)
         })
 
         it('changeMarker() moves once another connection commits revocations or key changes', async () => {
@@ -369,6 +386,8 @@ export function storageContract(
           expiresAt: T0 + 30 * DAY,
           userAgent: 'Mozilla/5.0',
           ip: '203.0.113.7',
+          authTime: T0,
+          amr: ['pwd'],
         }
         await store.sessions.createSession(session, {
           tokenHash: 'tok-1',
@@ -1616,6 +1635,652 @@ export function storageContract(
         )
       })
     })
+
+    describe('sessions: authTime and amr', () => {
+      it('createSession stores them, and every read of the session returns them', async () => {
+        const u = await addUser(store)
+        const amr = ['pwd', 'otp', 'mfa']
+        await addSession(store, {
+          userId: u.id,
+          id: 'sess',
+          tokenHash: 'tok-0',
+          authTime: T0 + 1,
+          amr,
+        })
+        const found = await store.sessions.findSession('sess')
+        assert.equal(found?.authTime, T0 + 1)
+        assert.deepEqual(found?.amr, amr)
+        assert.equal(found?.createdAt, T0, 'apart from createdAt')
+        assert.deepEqual(await store.sessions.listSessions(u.id, T0 + HOUR), [found])
+
+        const now = T0 + HOUR
+        const rotated = await store.sessions.rotateRefreshToken({
+          tokenHash: 'tok-0',
+          now,
+          graceMs: GRACE,
+          successor: next(1, now),
+        })
+        assert.equal(rotated.status, 'rotated')
+        assert.deepEqual(sessionOf(rotated), { ...found, lastUsedAt: now })
+        const graced = await store.sessions.rotateRefreshToken({
+          tokenHash: 'tok-0',
+          now: now + 1,
+          graceMs: GRACE,
+          successor: next(2, now + 1),
+        })
+        assert.equal(graced.status, 'within_grace')
+        assert.equal(sessionOf(graced)?.authTime, T0 + 1)
+        assert.deepEqual(sessionOf(graced)?.amr, amr)
+        const reused = await store.sessions.rotateRefreshToken({
+          tokenHash: 'tok-0',
+          now: now + GRACE + 1,
+          graceMs: GRACE,
+          successor: next(3, now + GRACE + 1),
+        })
+        assert.equal(reused.status, 'reused')
+        assert.deepEqual(sessionOf(reused)?.amr, amr)
+      })
+
+      it('reauthenticate: a live session takes the new time and methods and returns itself', async () => {
+        const u = await addUser(store)
+        await addSession(store, { userId: u.id, id: 'sess' })
+        const before = await store.sessions.findSession('sess')
+        const at = T0 + HOUR
+        const after = await store.sessions.reauthenticate('sess', at, ['hwk', 'user'])
+        assert.deepEqual(after, { ...before, authTime: at, amr: ['hwk', 'user'] })
+        assert.deepEqual(await store.sessions.findSession('sess'), after)
+        assert.equal(after?.lastUsedAt, T0, 'a proof of identity is not a use of the refresh token')
+        assert.equal(await store.sessions.reauthenticate('nobody', at, ['pwd']), undefined)
+      })
+
+      it('reauthenticate refuses a revoked session, and one at or past its end', async () => {
+        const u = await addUser(store)
+        await addSession(store, { userId: u.id, id: 'revoked' })
+        await addSession(store, { userId: u.id, id: 'ending', expiresAt: T0 + DAY })
+        await store.sessions.revokeSession('revoked', T0 + 1, 'logout')
+        assert.equal(
+          await store.sessions.reauthenticate('revoked', T0 + 2, ['pwd', 'otp']),
+          undefined,
+        )
+        assert.equal((await store.sessions.findSession('revoked'))?.authTime, T0, 'unchanged')
+        assert.equal(await store.sessions.reauthenticate('ending', T0 + DAY, ['otp']), undefined)
+        assert.deepEqual((await store.sessions.findSession('ending'))?.amr, ['pwd'], 'unchanged')
+        const edge = await store.sessions.reauthenticate('ending', T0 + DAY - 1, ['otp'])
+        assert.equal(edge?.authTime, T0 + DAY - 1, 'one millisecond before its end it is live')
+      })
+
+      if (options.raw) {
+        const raw = options.raw
+        it('a session from before the columns reads its createdAt and ["pwd"]', async () => {
+          const u = await addUser(store)
+          await addSession(store, {
+            userId: u.id,
+            id: 'old',
+            tokenHash: 'tok-old',
+            createdAt: T0 - HOUR,
+            authTime: T0,
+            amr: ['otp'],
+          })
+          await raw.clearSessionAuth(store, 'old')
+          const found = await store.sessions.findSession('old')
+          assert.equal(found?.authTime, T0 - HOUR)
+          assert.deepEqual(found?.amr, ['pwd'])
+          assert.deepEqual(await store.sessions.listSessions(u.id, T0), [found])
+          const rotated = await store.sessions.rotateRefreshToken({
+            tokenHash: 'tok-old',
+            now: T0,
+            graceMs: GRACE,
+            successor: next(1, T0),
+          })
+          assert.deepEqual(sessionOf(rotated), { ...found, lastUsedAt: T0 })
+          const again = await store.sessions.reauthenticate('old', T0 + 1, ['pwd', 'otp', 'mfa'])
+          assert.equal(again?.authTime, T0 + 1)
+          assert.deepEqual(again?.amr, ['pwd', 'otp', 'mfa'])
+        })
+      }
+    })
+
+    describe('factors: TOTP', () => {
+      const start = (userId: string, sealedSecret: string, createdAt = T0) =>
+        store.factors.startTotp({ userId, sealedSecret, createdAt })
+
+      it('startTotp stores an unconfirmed secret; findTotp returns it', async () => {
+        const u = await addUser(store)
+        assert.equal(await store.factors.findTotp(u.id), undefined)
+        assert.equal(await start(u.id, 'sealed-1'), 'started')
+        assert.deepEqual(await store.factors.findTotp(u.id), {
+          userId: u.id,
+          sealedSecret: 'sealed-1',
+          createdAt: T0,
+          confirmedAt: null,
+          lastStep: null,
+        })
+      })
+
+      it("startTotp replaces an unconfirmed secret, and answers 'exists' for a confirmed one", async () => {
+        const u = await addUser(store)
+        await start(u.id, 'sealed-1')
+        assert.equal(await start(u.id, 'sealed-2', T0 + 1), 'started')
+        assert.deepEqual(await store.factors.findTotp(u.id), {
+          userId: u.id,
+          sealedSecret: 'sealed-2',
+          createdAt: T0 + 1,
+          confirmedAt: null,
+          lastStep: null,
+        })
+        assert.equal(await store.factors.confirmTotp(u.id, T0 + 2, 100), true)
+        const confirmed = await store.factors.findTotp(u.id)
+        assert.equal(await start(u.id, 'sealed-3', T0 + 3), 'exists')
+        assert.deepEqual(await store.factors.findTotp(u.id), confirmed, 'nothing changed')
+      })
+
+      it('confirmTotp confirms once and records the step; false without an unconfirmed secret', async () => {
+        const u = await addUser(store)
+        assert.equal(await store.factors.confirmTotp(u.id, T0, 100), false, 'no secret')
+        await start(u.id, 'sealed-1')
+        assert.equal(await store.factors.confirmTotp(u.id, T0 + 5, 100), true)
+        assert.deepEqual(await store.factors.findTotp(u.id), {
+          userId: u.id,
+          sealedSecret: 'sealed-1',
+          createdAt: T0,
+          confirmedAt: T0 + 5,
+          lastStep: 100,
+        })
+        assert.equal(await store.factors.confirmTotp(u.id, T0 + 6, 101), false, 'confirmed')
+        assert.equal((await store.factors.findTotp(u.id))?.confirmedAt, T0 + 5)
+      })
+
+      it('useTotpStep accepts only a later step than the last, and only once confirmed', async () => {
+        const u = await addUser(store)
+        assert.equal(await store.factors.useTotpStep(u.id, 1), false, 'no secret')
+        await start(u.id, 'sealed-1')
+        assert.equal(await store.factors.useTotpStep(u.id, 100), false, 'unconfirmed')
+        await store.factors.confirmTotp(u.id, T0, 100)
+        // A 64-bit step (a TOTP step is Unix time / period: far above 2^31 with a 1 ms period).
+        const big = 2 ** 40
+        const steps: [number, boolean][] = [
+          [100, false],
+          [99, false],
+          [101, true],
+          [101, false],
+          [103, true],
+          [102, false],
+          [big, true],
+          [big, false],
+        ]
+        for (const [step, accepted] of steps) {
+          assert.equal(await store.factors.useTotpStep(u.id, step), accepted, `step ${step}`)
+        }
+        assert.equal((await store.factors.findTotp(u.id))?.lastStep, big)
+      })
+
+      it('of 20 concurrent useTotpStep calls with one step exactly one gets true', async () => {
+        const u = await addUser(store)
+        await start(u.id, 'sealed-1')
+        await store.factors.confirmTotp(u.id, T0, 100)
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.factors.useTotpStep(u.id, 101)),
+        )
+        assert.equal(results.filter(Boolean).length, 1)
+        assert.equal((await store.factors.findTotp(u.id))?.lastStep, 101)
+      })
+
+      it('deleteTotp removes a secret, confirmed or not; false when there is none', async () => {
+        const u = await addUser(store)
+        const v = await addUser(store)
+        await start(u.id, 'sealed-u')
+        await start(v.id, 'sealed-v')
+        await store.factors.confirmTotp(v.id, T0, 1)
+        assert.equal(await store.factors.deleteTotp(u.id), true)
+        assert.equal(await store.factors.deleteTotp(v.id), true)
+        assert.equal(await store.factors.deleteTotp(v.id), false)
+        assert.equal(await store.factors.findTotp(v.id), undefined)
+        assert.equal(await start(v.id, 'sealed-v2'), 'started', 'a new secret after removal')
+      })
+
+      it('a secret needs an existing user', async () => {
+        await assert.rejects(start('ghost', 'sealed'))
+      })
+    })
+
+    describe('factors: recovery codes', () => {
+      it('replaceRecoveryCodes replaces every code of the user, and only that user’s', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.factors.replaceRecoveryCodes(u.id, ['a1', 'a2', 'a3'], T0)
+        await store.factors.replaceRecoveryCodes(other.id, ['o1'], T0)
+        assert.equal(await store.factors.countRecoveryCodes(u.id), 3)
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'a1', T0 + 1), true)
+        await store.factors.replaceRecoveryCodes(u.id, ['b1', 'b2'], T0 + 2)
+        assert.equal(await store.factors.countRecoveryCodes(u.id), 2, 'all unused')
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'a2', T0 + 3), false, 'old code')
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'b1', T0 + 3), true)
+        assert.equal(await store.factors.countRecoveryCodes(other.id), 1)
+        await store.factors.replaceRecoveryCodes(u.id, [], T0 + 4)
+        assert.equal(await store.factors.countRecoveryCodes(u.id), 0)
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'b2', T0 + 5), false)
+      })
+
+      it('useRecoveryCode: true once, then false; never for another user’s hash', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.factors.replaceRecoveryCodes(u.id, ['h-1', 'h-2'], T0)
+        assert.equal(await store.factors.useRecoveryCode(other.id, 'h-1', T0 + 1), false)
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'unknown', T0 + 1), false)
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'h-1', T0 + 1), true)
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'h-1', T0 + 2), false)
+        assert.equal(await store.factors.countRecoveryCodes(u.id), 1)
+        assert.equal(await store.factors.countRecoveryCodes(other.id), 0)
+      })
+
+      it('of 20 concurrent uses of one code exactly one gets true', async () => {
+        const u = await addUser(store)
+        await store.factors.replaceRecoveryCodes(u.id, ['h-race', 'h-other'], T0)
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.factors.useRecoveryCode(u.id, 'h-race', T0 + 1)),
+        )
+        assert.equal(results.filter(Boolean).length, 1)
+        assert.equal(await store.factors.countRecoveryCodes(u.id), 1)
+      })
+
+      it('of 10 concurrent replacements one set is left, whole', async () => {
+        const u = await addUser(store)
+        const sets = Array.from({ length: 10 }, (_, i) => [`s${i}-a`, `s${i}-b`, `s${i}-c`])
+        await Promise.all(
+          sets.map((hashes) => store.factors.replaceRecoveryCodes(u.id, hashes, T0)),
+        )
+        assert.equal(await store.factors.countRecoveryCodes(u.id), 3)
+        let survivors = 0
+        for (const [first] of sets) {
+          if (first && (await store.factors.useRecoveryCode(u.id, first, T0 + 1))) survivors += 1
+        }
+        assert.equal(survivors, 1)
+      })
+
+      it('deleteRecoveryCodes removes the user’s codes, used or not, and counts them', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.factors.replaceRecoveryCodes(u.id, ['h-1', 'h-2', 'h-3'], T0)
+        await store.factors.replaceRecoveryCodes(other.id, ['o-1'], T0)
+        await store.factors.useRecoveryCode(u.id, 'h-1', T0 + 1)
+        assert.equal(await store.factors.deleteRecoveryCodes(u.id), 3)
+        assert.equal(await store.factors.deleteRecoveryCodes(u.id), 0)
+        assert.equal(await store.factors.countRecoveryCodes(other.id), 1)
+      })
+
+      it('replaceRecoveryCodes is one transaction: a failing insert keeps the old codes', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.factors.replaceRecoveryCodes(u.id, ['h-1', 'h-2'], T0)
+        await store.factors.replaceRecoveryCodes(other.id, ['taken'], T0)
+        await assert.rejects(store.factors.replaceRecoveryCodes(u.id, ['new', 'taken'], T0 + 1))
+        assert.equal(await store.factors.countRecoveryCodes(u.id), 2)
+        assert.equal(await store.factors.useRecoveryCode(u.id, 'h-2', T0 + 2), true)
+      })
+    })
+
+    describe('factors: passkeys', () => {
+      it('addPasskey stores the credential whole; findPasskey returns it', async () => {
+        const u = await addUser(store)
+        const record = passkey({ userId: u.id, id: 'cred-1', transports: ['internal', 'hybrid'] })
+        assert.equal(await store.factors.addPasskey(record), 'added')
+        assert.deepEqual(await store.factors.findPasskey('cred-1'), record)
+        assert.equal(await store.factors.findPasskey('unknown'), undefined)
+        const synced = passkey({
+          userId: u.id,
+          id: 'cred-2',
+          transports: [],
+          deviceType: 'multiDevice',
+          backedUp: true,
+          counter: 0,
+          lastUsedAt: T0 + 1,
+        })
+        await store.factors.addPasskey(synced)
+        assert.deepEqual(await store.factors.findPasskey('cred-2'), synced)
+      })
+
+      it("a credential id stored already gives 'exists', for any user, and changes nothing", async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        const first = passkey({ userId: u.id, id: 'cred-1', name: 'Laptop' })
+        await store.factors.addPasskey(first)
+        assert.equal(
+          await store.factors.addPasskey(passkey({ userId: u.id, id: 'cred-1', name: 'Again' })),
+          'exists',
+        )
+        assert.equal(
+          await store.factors.addPasskey(
+            passkey({ userId: other.id, id: 'cred-1', name: 'Theirs' }),
+          ),
+          'exists',
+        )
+        assert.deepEqual(await store.factors.findPasskey('cred-1'), first)
+        assert.deepEqual(await store.factors.listPasskeys(other.id), [])
+      })
+
+      it('a passkey needs an existing user', async () => {
+        await assert.rejects(store.factors.addPasskey(passkey({ userId: 'ghost', id: 'cred' })))
+      })
+
+      it('listPasskeys: the user’s own, oldest first', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        for (const [id, createdAt] of [
+          ['c-new', T0 + 2],
+          ['c-old', T0],
+          ['c-mid', T0 + 1],
+        ] as const) {
+          await store.factors.addPasskey(passkey({ userId: u.id, id, createdAt }))
+        }
+        await store.factors.addPasskey(passkey({ userId: other.id, id: 'c-other' }))
+        assert.deepEqual(
+          (await store.factors.listPasskeys(u.id)).map((p) => p.id),
+          ['c-old', 'c-mid', 'c-new'],
+        )
+        assert.deepEqual(await store.factors.listPasskeys('nobody'), [])
+      })
+
+      it('recordPasskeyUse stores the counter, the backup state and the time', async () => {
+        const u = await addUser(store)
+        const record = passkey({ userId: u.id, id: 'cred-1', counter: 5 })
+        await store.factors.addPasskey(record)
+        // WebAuthn's signCount is an unsigned 32-bit number: past a signed 32-bit column.
+        const counter = 2 ** 32 - 1
+        assert.equal(
+          await store.factors.recordPasskeyUse('cred-1', { counter, backedUp: true, at: T0 + 9 }),
+          true,
+        )
+        assert.deepEqual(await store.factors.findPasskey('cred-1'), {
+          ...record,
+          counter,
+          backedUp: true,
+          lastUsedAt: T0 + 9,
+        })
+        assert.equal(
+          await store.factors.recordPasskeyUse('unknown', { counter: 1, backedUp: false, at: T0 }),
+          false,
+        )
+      })
+
+      it('renamePasskey and deletePasskey act on the user’s own passkey only', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        const record = passkey({ userId: u.id, id: 'cred-1', name: 'Old' })
+        await store.factors.addPasskey(record)
+        assert.equal(await store.factors.renamePasskey(other.id, 'cred-1', 'Mine now'), undefined)
+        assert.equal(await store.factors.renamePasskey(u.id, 'unknown', 'X'), undefined)
+        assert.deepEqual(await store.factors.renamePasskey(u.id, 'cred-1', 'Work laptop'), {
+          ...record,
+          name: 'Work laptop',
+        })
+        assert.equal((await store.factors.findPasskey('cred-1'))?.name, 'Work laptop')
+        assert.equal(await store.factors.deletePasskey(other.id, 'cred-1'), false)
+        assert.ok(await store.factors.findPasskey('cred-1'), 'still there')
+        assert.equal(await store.factors.deletePasskey(u.id, 'cred-1'), true)
+        assert.equal(await store.factors.deletePasskey(u.id, 'cred-1'), false)
+        assert.equal(await store.factors.findPasskey('cred-1'), undefined)
+      })
+    })
+
+    describe('factors: summary and deleteAllFactors', () => {
+      it('summary: a confirmed secret, the passkeys, the unused recovery codes', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        const empty = { totp: false, passkeys: 0, recoveryCodes: 0 }
+        assert.deepEqual(await store.factors.summary(u.id), empty)
+        await store.factors.startTotp({ userId: u.id, sealedSecret: 's', createdAt: T0 })
+        assert.deepEqual(await store.factors.summary(u.id), empty, 'unconfirmed protects nothing')
+        await store.factors.confirmTotp(u.id, T0, 1)
+        await store.factors.addPasskey(passkey({ userId: u.id, id: 'c-1' }))
+        await store.factors.addPasskey(passkey({ userId: u.id, id: 'c-2' }))
+        await store.factors.replaceRecoveryCodes(u.id, ['h-1', 'h-2', 'h-3'], T0)
+        await store.factors.useRecoveryCode(u.id, 'h-1', T0 + 1)
+        await store.factors.addPasskey(passkey({ userId: other.id, id: 'c-other' }))
+        assert.deepEqual(await store.factors.summary(u.id), {
+          totp: true,
+          passkeys: 2,
+          recoveryCodes: 2,
+        })
+        assert.deepEqual(await store.factors.summary(other.id), { ...empty, passkeys: 1 })
+        assert.deepEqual(await store.factors.summary('nobody'), empty)
+      })
+
+      it('deleteAllFactors removes the secret, the recovery codes and the passkeys, and counts them', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        for (const userId of [u.id, other.id]) {
+          await store.factors.startTotp({ userId, sealedSecret: 's', createdAt: T0 })
+          await store.factors.confirmTotp(userId, T0, 1)
+          await store.factors.replaceRecoveryCodes(userId, [`${userId}-1`, `${userId}-2`], T0)
+          await store.factors.addPasskey(passkey({ userId, id: `${userId}-a` }))
+          await store.factors.addPasskey(passkey({ userId, id: `${userId}-b` }))
+        }
+        await store.factors.useRecoveryCode(u.id, `${u.id}-1`, T0 + 1)
+        // 1 secret + 2 codes (one used) + 2 passkeys.
+        assert.equal(await store.factors.deleteAllFactors(u.id), 5)
+        assert.deepEqual(await store.factors.summary(u.id), {
+          totp: false,
+          passkeys: 0,
+          recoveryCodes: 0,
+        })
+        assert.equal(await store.factors.findTotp(u.id), undefined)
+        assert.equal(await store.factors.findPasskey(`${u.id}-a`), undefined)
+        assert.equal(await store.factors.deleteAllFactors(u.id), 0)
+        assert.deepEqual(await store.factors.summary(other.id), {
+          totp: true,
+          passkeys: 2,
+          recoveryCodes: 2,
+        })
+      })
+
+      it('inside atomically: factor writes commit or roll back with the rest', async () => {
+        const u = await addUser(store)
+        await store.factors.addPasskey(passkey({ userId: u.id, id: 'kept' }))
+        await store.factors.replaceRecoveryCodes(u.id, ['h-1'], T0)
+        await assert.rejects(
+          store.atomically(async () => {
+            assert.equal(await store.factors.deleteAllFactors(u.id), 2)
+            await store.factors.replaceRecoveryCodes(u.id, ['h-2', 'h-3'], T0 + 1)
+            await store.factors.startTotp({ userId: u.id, sealedSecret: 's', createdAt: T0 })
+            throw new Error('boom')
+          }),
+          /boom/,
+        )
+        assert.deepEqual(await store.factors.summary(u.id), {
+          totp: false,
+          passkeys: 1,
+          recoveryCodes: 1,
+        })
+        // 'exists' is an answer, not an error: the transaction carries on.
+        const answer = await store.atomically(async () => {
+          const added = await store.factors.addPasskey(passkey({ userId: u.id, id: 'kept' }))
+          await store.factors.addPasskey(passkey({ userId: u.id, id: 'new' }))
+          await store.outbox.enqueue(outboxMessage('passkey-added', { userId: u.id }))
+          return added
+        })
+        assert.equal(answer, 'exists')
+        assert.equal((await store.factors.listPasskeys(u.id)).length, 2)
+        assert.deepEqual(await messageIds(store), ['passkey-added'])
+      })
+    })
+
+    describe('challenges', () => {
+      it('createChallenge, findChallenge (unchanged, again and again), consumeChallenge once', async () => {
+        const u = await addUser(store)
+        const created = challenge({ hash: 'c-1', userId: u.id, data: '{"methods":["pwd"]}' })
+        await store.challenges.createChallenge(created)
+        const live = { ...created, attempts: 0, usedAt: null }
+        assert.deepEqual(await store.challenges.findChallenge('c-1', 'mfa', T0 + 1), live)
+        assert.deepEqual(await store.challenges.findChallenge('c-1', 'mfa', T0 + 2), live)
+        assert.deepEqual(await store.challenges.consumeChallenge('c-1', 'mfa', T0 + 3), {
+          ...live,
+          usedAt: T0 + 3,
+        })
+        assert.equal(await store.challenges.consumeChallenge('c-1', 'mfa', T0 + 4), undefined)
+        assert.equal(await store.challenges.findChallenge('c-1', 'mfa', T0 + 4), undefined)
+        assert.equal(await store.challenges.findChallenge('unknown', 'mfa', T0), undefined)
+        assert.equal(await store.challenges.consumeChallenge('unknown', 'mfa', T0), undefined)
+      })
+
+      it('a challenge without a user (a passwordless passkey sign-in)', async () => {
+        const created = challenge({ hash: 'c-1', kind: 'passkey_login', userId: null })
+        await store.challenges.createChallenge(created)
+        assert.equal(
+          (await store.challenges.consumeChallenge('c-1', 'passkey_login', T0))?.userId,
+          null,
+        )
+      })
+
+      it('the kind is part of the condition: a challenge serves its own kind only', async () => {
+        const u = await addUser(store)
+        await store.challenges.createChallenge(
+          challenge({ hash: 'c-1', kind: 'passkey_registration', userId: u.id }),
+        )
+        for (const kind of ['mfa', 'passkey_login'] as const) {
+          assert.equal(await store.challenges.findChallenge('c-1', kind, T0), undefined)
+          assert.equal(await store.challenges.consumeChallenge('c-1', kind, T0), undefined)
+        }
+        assert.equal(
+          (await store.challenges.consumeChallenge('c-1', 'passkey_registration', T0))?.kind,
+          'passkey_registration',
+          'still usable',
+        )
+      })
+
+      it('expires at expiresAt: live one millisecond before, not at it', async () => {
+        const u = await addUser(store)
+        for (const hash of ['c-a', 'c-b']) {
+          await store.challenges.createChallenge(
+            challenge({ hash, userId: u.id, expiresAt: T0 + 5 * MINUTE }),
+          )
+        }
+        const end = T0 + 5 * MINUTE
+        assert.equal(await store.challenges.findChallenge('c-a', 'mfa', end), undefined)
+        assert.equal(await store.challenges.consumeChallenge('c-a', 'mfa', end), undefined)
+        assert.equal(await store.challenges.countChallengeFailure('c-a', end), undefined)
+        assert.ok(await store.challenges.findChallenge('c-b', 'mfa', end - 1))
+        assert.equal(await store.challenges.countChallengeFailure('c-b', end - 1), 4)
+        assert.ok(await store.challenges.consumeChallenge('c-b', 'mfa', end - 1))
+      })
+
+      it('of 20 concurrent consumers exactly one gets the challenge', async () => {
+        const u = await addUser(store)
+        await store.challenges.createChallenge(challenge({ hash: 'c-race', userId: u.id }))
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.challenges.consumeChallenge('c-race', 'mfa', T0 + 1),
+          ),
+        )
+        const winners = results.filter((r) => r !== undefined)
+        assert.equal(winners.length, 1)
+        assert.equal(winners[0]?.usedAt, T0 + 1)
+      })
+
+      it('countChallengeFailure counts down to 0, and then the challenge is dead', async () => {
+        const u = await addUser(store)
+        await store.challenges.createChallenge(
+          challenge({ hash: 'c-1', userId: u.id, maxAttempts: 3 }),
+        )
+        const count = () => store.challenges.countChallengeFailure('c-1', T0 + 1)
+        assert.equal(await store.challenges.countChallengeFailure('unknown', T0 + 1), undefined)
+        assert.equal(await count(), 2)
+        assert.equal(
+          (await store.challenges.findChallenge('c-1', 'mfa', T0 + 1))?.attempts,
+          1,
+          'a wrong try shows',
+        )
+        assert.equal(await count(), 1)
+        assert.equal(await count(), 0, 'the third wrong try kills it')
+        assert.equal(await count(), undefined, 'not live any more')
+        assert.equal(await store.challenges.findChallenge('c-1', 'mfa', T0 + 1), undefined)
+        assert.equal(await store.challenges.consumeChallenge('c-1', 'mfa', T0 + 1), undefined)
+      })
+
+      it('a consumed challenge takes no more wrong tries', async () => {
+        const u = await addUser(store)
+        await store.challenges.createChallenge(challenge({ hash: 'c-1', userId: u.id }))
+        assert.ok(await store.challenges.consumeChallenge('c-1', 'mfa', T0 + 1))
+        assert.equal(await store.challenges.countChallengeFailure('c-1', T0 + 2), undefined)
+      })
+
+      it('concurrent wrong tries never count past maxAttempts', async () => {
+        const u = await addUser(store)
+        await store.challenges.createChallenge(
+          challenge({ hash: 'c-1', userId: u.id, maxAttempts: 5 }),
+        )
+        const results = await Promise.all(
+          Array.from({ length: 12 }, () => store.challenges.countChallengeFailure('c-1', T0 + 1)),
+        )
+        assert.deepEqual(results.filter((r) => r !== undefined).sort(), [0, 1, 2, 3, 4])
+        assert.equal(results.filter((r) => r === undefined).length, 7)
+      })
+
+      it('deleteExpiredChallenges deletes the expired by then, and the used before then', async () => {
+        const u = await addUser(store)
+        const create = (hash: string, expiresAt: number) =>
+          store.challenges.createChallenge(challenge({ hash, userId: u.id, expiresAt }))
+        await create('expired', T0 + HOUR)
+        await create('live', T0 + HOUR + 1)
+        await create('used-before', T0 + DAY)
+        await create('used-at', T0 + DAY)
+        await create('dead', T0 + DAY)
+        await store.challenges.consumeChallenge('used-before', 'mfa', T0 + HOUR - 1)
+        await store.challenges.consumeChallenge('used-at', 'mfa', T0 + HOUR)
+        for (let i = 0; i < 5; i++) await store.challenges.countChallengeFailure('dead', T0)
+        assert.equal(await store.challenges.deleteExpiredChallenges(T0 + HOUR), 2)
+        assert.equal(await store.challenges.deleteExpiredChallenges(T0 + HOUR), 0)
+        assert.ok(await store.challenges.findChallenge('live', 'mfa', T0 + HOUR))
+        // used-at (used at the cut-off), live (expired by then) and dead (its expiry).
+        assert.equal(await store.challenges.deleteExpiredChallenges(T0 + DAY), 3)
+      })
+
+      it('a duplicate hash is an error; a challenge needs an existing user (or none)', async () => {
+        const u = await addUser(store)
+        await store.challenges.createChallenge(challenge({ hash: 'c-1', userId: u.id }))
+        await assert.rejects(
+          store.challenges.createChallenge(challenge({ hash: 'c-1', userId: u.id })),
+        )
+        await assert.rejects(
+          store.challenges.createChallenge(challenge({ hash: 'c-2', userId: 'ghost' })),
+        )
+      })
+    })
+
+    if (options.raw) {
+      const raw = options.raw
+      describe('deleting a user', () => {
+        it('takes their sessions, factors and challenges with them, and nobody else’s', async () => {
+          const u = await addUser(store)
+          const other = await addUser(store)
+          for (const userId of [u.id, other.id]) {
+            await addSession(store, { userId, id: `${userId}-s` })
+            await store.factors.startTotp({ userId, sealedSecret: 's', createdAt: T0 })
+            await store.factors.replaceRecoveryCodes(userId, [`${userId}-h`], T0)
+            await store.factors.addPasskey(passkey({ userId, id: `${userId}-p` }))
+            await store.challenges.createChallenge(challenge({ hash: `${userId}-c`, userId }))
+          }
+          await store.challenges.createChallenge(
+            challenge({ hash: 'nobody-c', kind: 'passkey_login', userId: null }),
+          )
+          await raw.deleteUser(store, u.id)
+          assert.equal(await store.users.findUserById(u.id), undefined)
+          assert.equal(await store.sessions.findSession(`${u.id}-s`), undefined)
+          assert.equal(await store.factors.findTotp(u.id), undefined)
+          assert.equal(await store.factors.countRecoveryCodes(u.id), 0)
+          assert.equal(await store.factors.findPasskey(`${u.id}-p`), undefined)
+          assert.equal(await store.challenges.findChallenge(`${u.id}-c`, 'mfa', T0), undefined)
+          assert.ok(await store.sessions.findSession(`${other.id}-s`))
+          assert.deepEqual(await store.factors.summary(other.id), {
+            totp: false,
+            passkeys: 1,
+            recoveryCodes: 1,
+          })
+          assert.ok(await store.factors.findTotp(other.id))
+          assert.ok(await store.challenges.findChallenge(`${other.id}-c`, 'mfa', T0))
+          assert.ok(await store.challenges.findChallenge('nobody-c', 'passkey_login', T0))
+        })
+      })
+    }
   })
 }
 
@@ -1650,6 +2315,8 @@ async function addSession(
     createdAt?: number
     expiresAt?: number
     tokenExpiresAt?: number
+    authTime?: number
+    amr?: string[]
   },
 ): Promise<void> {
   const createdAt = options.createdAt ?? T0
@@ -1662,6 +2329,8 @@ async function addSession(
       expiresAt,
       userAgent: null,
       ip: null,
+      authTime: options.authTime ?? createdAt,
+      amr: options.amr ?? ['pwd'],
     },
     {
       tokenHash: options.tokenHash ?? `tok-${options.id}`,
@@ -1729,6 +2398,35 @@ function oneTimeToken(
     email: 'ada@example.com',
     createdAt: T0,
     expiresAt: T0 + DAY,
+    maxAttempts: 5,
+    ...overrides,
+  }
+}
+
+function passkey(
+  overrides: Partial<PasskeyRecord> & Pick<PasskeyRecord, 'userId' | 'id'>,
+): PasskeyRecord {
+  return {
+    name: 'Passkey',
+    publicKey: `pk-${overrides.id}`,
+    counter: 0,
+    transports: ['internal'],
+    deviceType: 'singleDevice',
+    backedUp: false,
+    createdAt: T0,
+    lastUsedAt: null,
+    ...overrides,
+  }
+}
+
+function challenge(
+  overrides: Partial<NewChallenge> & Pick<NewChallenge, 'hash' | 'userId'>,
+): NewChallenge {
+  return {
+    kind: 'mfa',
+    data: '{}',
+    createdAt: T0,
+    expiresAt: T0 + 5 * MINUTE,
     maxAttempts: 5,
     ...overrides,
   }

@@ -102,11 +102,25 @@ function registerSuites(baseUrl: string): void {
     return store
   }
 
+  function schemaFor(store: Store): string {
+    const schema = schemaOf.get(store)
+    if (schema === undefined) throw new Error('not a store of this suite')
+    return schema
+  }
+
   storageContract('PostgreSQL', () => open(newSchema()), {
-    reopen: (store) => {
-      const schema = schemaOf.get(store)
-      if (schema === undefined) throw new Error('not a store of this suite')
-      return open(schema)
+    reopen: (store) => open(schemaFor(store)),
+    // The admin connection, outside the store's pool: as an operator's psql would.
+    raw: {
+      async deleteUser(store, userId) {
+        await admin.query(`delete from ${schemaFor(store)}.users where id = $1`, [userId])
+      },
+      async clearSessionAuth(store, sessionId) {
+        await admin.query(
+          `update ${schemaFor(store)}.sessions set auth_time = null, amr = null where id = $1`,
+          [sessionId],
+        )
+      },
     },
   })
 
@@ -145,6 +159,8 @@ function registerSuites(baseUrl: string): void {
           expiresAt: T0 + 30 * DAY,
           userAgent: null,
           ip: null,
+          authTime: T0,
+          amr: ['pwd'],
         },
         { tokenHash: 'tok', sessionId: 's', createdAt: T0, expiresAt: T0 + 7 * DAY },
       )
@@ -166,26 +182,40 @@ function registerSuites(baseUrl: string): void {
         rows.map((row) => row.table_name),
         [
           'audit_log',
+          'challenges',
           'kysely_migration',
           'kysely_migration_lock',
           'one_time_tokens',
           'outbox',
+          'passkeys',
+          'recovery_codes',
           'refresh_tokens',
           'revocations',
           'sessions',
           'signing_keys',
+          'totp_factors',
           'users',
         ],
       )
-      const types = await admin.query<{ column_name: string; data_type: string }>(
-        `select column_name, data_type from information_schema.columns
-         where table_schema = $1 and table_name = 'users' and column_name in ('created_at', 'disabled')
+      const types = await admin.query<{ column: string; data_type: string }>(
+        `select table_name || '.' || column_name as column, data_type
+         from information_schema.columns
+         where table_schema = $1 and (table_name, column_name) in (
+           ('users', 'created_at'), ('users', 'disabled'), ('sessions', 'auth_time'),
+           ('passkeys', 'counter'), ('passkeys', 'backed_up'), ('totp_factors', 'last_step'))
          order by 1`,
         [schemaA],
       )
       assert.deepEqual(
-        types.rows.map((row) => `${row.column_name}:${row.data_type}`),
-        ['created_at:bigint', 'disabled:boolean'],
+        types.rows.map((row) => `${row.column}:${row.data_type}`),
+        [
+          'passkeys.backed_up:boolean',
+          'passkeys.counter:bigint',
+          'sessions.auth_time:bigint',
+          'totp_factors.last_step:bigint',
+          'users.created_at:bigint',
+          'users.disabled:boolean',
+        ],
       )
     })
 
@@ -339,6 +369,38 @@ function registerSuites(baseUrl: string): void {
           ),
         )
         assert.equal(results.filter((r) => r !== undefined).length, 1)
+      })
+
+      it('second factors from 4 pools, 20 callers each: one TOTP step, one code use, one challenge', async () => {
+        const pools = await instances(4)
+        const first = pools[0] as Store
+        await seedSession(first)
+        await first.factors.startTotp({ userId: 'u', sealedSecret: 's', createdAt: T0 })
+        await first.factors.confirmTotp('u', T0, 100)
+        await first.factors.replaceRecoveryCodes('u', ['code'], T0)
+        for (const hash of ['challenge', 'tries']) {
+          await first.challenges.createChallenge({
+            hash,
+            kind: 'mfa',
+            userId: 'u',
+            data: '{}',
+            createdAt: T0,
+            expiresAt: T0 + DAY,
+            maxAttempts: 5,
+          })
+        }
+        const race = <T>(call: (store: Store) => Promise<T>) =>
+          Promise.all(Array.from({ length: 20 }, (_, i) => call(pools[i % 4] as Store)))
+        const [steps, codes, challenges, tries] = await Promise.all([
+          race((store) => store.factors.useTotpStep('u', 101)),
+          race((store) => store.factors.useRecoveryCode('u', 'code', T0 + 1)),
+          race((store) => store.challenges.consumeChallenge('challenge', 'mfa', T0 + 1)),
+          race((store) => store.challenges.countChallengeFailure('tries', T0 + 1)),
+        ])
+        assert.equal(steps.filter(Boolean).length, 1)
+        assert.equal(codes.filter(Boolean).length, 1)
+        assert.equal(challenges.filter((r) => r !== undefined).length, 1)
+        assert.deepEqual(tries.filter((r) => r !== undefined).sort(), [0, 1, 2, 3, 4])
       })
 
       it('migrate() from three pools at once applies each migration once', async () => {

@@ -34,11 +34,28 @@ async function openFile(path: string): Promise<Store> {
   return store
 }
 
+function pathFor(store: Store): string {
+  const path = pathOf.get(store)
+  if (!path) throw new Error('not a file store of this suite')
+  return path
+}
+
+/** Runs one statement on a second connection to the store's file, as an operator's sqlite3 shell would. */
+async function runRaw(store: Store, statement: string, ...params: string[]): Promise<void> {
+  const db = new DatabaseSync(pathFor(store), { timeout: 5000 })
+  try {
+    db.prepare(statement).run(...params)
+  } finally {
+    db.close()
+  }
+}
+
 storageContract('SQLite file', () => openFile(newPath()), {
-  reopen: (store) => {
-    const path = pathOf.get(store)
-    if (!path) throw new Error('not a file store of this suite')
-    return openFile(path)
+  reopen: (store) => openFile(pathFor(store)),
+  raw: {
+    deleteUser: (store, userId) => runRaw(store, 'delete from users where id = ?', userId),
+    clearSessionAuth: (store, sessionId) =>
+      runRaw(store, 'update sessions set auth_time = null, amr = null where id = ?', sessionId),
   },
 })
 
@@ -127,7 +144,16 @@ describe('SQLite specifics', () => {
       await store.migrate()
       await assert.rejects(
         store.sessions.createSession(
-          { id: 's', userId: 'ghost', createdAt: 1, expiresAt: 2, userAgent: null, ip: null },
+          {
+            id: 's',
+            userId: 'ghost',
+            createdAt: 1,
+            expiresAt: 2,
+            userAgent: null,
+            ip: null,
+            authTime: 1,
+            amr: ['pwd'],
+          },
           { tokenHash: 't', sessionId: 's', createdAt: 1, expiresAt: 2 },
         ),
         /FOREIGN KEY/,
@@ -199,6 +225,8 @@ describe('SQLite specifics', () => {
             expiresAt: T0 + 86_400_000,
             userAgent: null,
             ip: null,
+            authTime: T0,
+            amr: ['pwd'],
           },
           { tokenHash: 'tok', sessionId: 's', createdAt: T0, expiresAt: T0 + 86_400_000 },
         )
@@ -298,13 +326,50 @@ describe('SQLite specifics', () => {
       }
     })
 
+    it('concurrent second factors: one process gets the TOTP step, the recovery code, the challenge', {
+      timeout: 20_000,
+    }, async () => {
+      const path = newPath()
+      const store = await openFile(path)
+      try {
+        await store.migrate()
+        await store.users.createUser({
+          id: 'u',
+          email: 'u@example.com',
+          name: null,
+          passwordHash: 'x',
+          roles: [],
+          createdAt: T0,
+        })
+        await store.factors.startTotp({ userId: 'u', sealedSecret: 's', createdAt: T0 })
+        await store.factors.confirmTotp('u', T0, 100)
+        await store.factors.replaceRecoveryCodes('u', ['code'], T0)
+        await store.challenges.createChallenge({
+          hash: 'challenge',
+          kind: 'mfa',
+          userId: 'u',
+          data: '{}',
+          createdAt: T0,
+          expiresAt: T0 + 300_000,
+          maxAttempts: 5,
+        })
+        const results = await runWorkers(path, 'factors')
+        for (const what of ['step', 'code', 'challenge']) {
+          const won = results.filter((r) => isRecord(r) && r[what] === true)
+          assert.equal(won.length, 1, `${what}: ${JSON.stringify(results)}`)
+        }
+      } finally {
+        await store.close()
+      }
+    })
+
     /**
      * Starts WORKERS threads that each open `path`, wait at a barrier so
      * they start together, run `mode`, and post the outcome.
      */
     async function runWorkers(
       path: string,
-      mode: 'migrate' | 'rotate' | 'lock' | 'claim' | 'consume',
+      mode: 'migrate' | 'rotate' | 'lock' | 'claim' | 'consume' | 'factors',
     ): Promise<unknown[]> {
       // [0]: go flag, [1]: workers ready.
       const barrier = new Int32Array(new SharedArrayBuffer(8))
@@ -380,6 +445,12 @@ const { moduleUrl, path, mode, index, barrier, t0 } = workerData
     } else if (mode === 'consume') {
       const token = await store.oneTimeTokens.consumeToken('link', 'reset_password', t0 + 1)
       result = token ? 'consumed' : 'lost'
+    } else if (mode === 'factors') {
+      result = {
+        step: await store.factors.useTotpStep('u', 101),
+        code: await store.factors.useRecoveryCode('u', 'code', t0 + 1),
+        challenge: (await store.challenges.consumeChallenge('challenge', 'mfa', t0 + 1)) !== undefined,
+      }
     } else {
       result = await store.keys.withRotationLock(async () => {
         const keys = await store.keys.listKeys()

@@ -18,7 +18,7 @@ export function toNullableNumber(value: DbInteger | null): number | null {
   return value === null ? null : toNumber(value)
 }
 
-/** A JSON text column holding an array of strings (roles). */
+/** A JSON text column holding an array of strings (roles, amr, passkey transports). */
 export function parseStringArray(text: string): string[] {
   const value: unknown = JSON.parse(text)
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {

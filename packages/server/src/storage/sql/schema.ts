@@ -39,6 +39,10 @@ export interface SessionsTable {
   ip: string | null
   revoked_at: DbInteger | null
   revoked_reason: string | null
+  /** Null for a session from before issue 16: read as `created_at`. */
+  auth_time: DbInteger | null
+  /** JSON array of strings (RFC 8176 method references); null before issue 16: read as `["pwd"]`. */
+  amr: string | null
 }
 
 export interface RefreshTokensTable {
@@ -113,6 +117,49 @@ export interface OneTimeTokensTable {
   used_at: DbInteger | null
 }
 
+export interface TotpFactorsTable {
+  user_id: string
+  sealed_secret: string
+  created_at: DbInteger
+  confirmed_at: DbInteger | null
+  last_step: DbInteger | null
+}
+
+export interface RecoveryCodesTable {
+  hash: string
+  user_id: string
+  created_at: DbInteger
+  used_at: DbInteger | null
+}
+
+export interface PasskeysTable {
+  id: string
+  user_id: string
+  name: string
+  public_key: string
+  counter: DbInteger
+  /** JSON array of strings. */
+  transports: string
+  /** `singleDevice` | `multiDevice`. */
+  device_type: string
+  backed_up: DbBoolean
+  created_at: DbInteger
+  last_used_at: DbInteger | null
+}
+
+export interface ChallengesTable {
+  hash: string
+  /** `mfa` | `passkey_registration` | `passkey_login`, … */
+  kind: string
+  user_id: string | null
+  data: string
+  created_at: DbInteger
+  expires_at: DbInteger
+  attempts: number
+  max_attempts: number
+  used_at: DbInteger | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -122,4 +169,8 @@ export interface Database {
   audit_log: AuditLogTable
   outbox: OutboxTable
   one_time_tokens: OneTimeTokensTable
+  totp_factors: TotpFactorsTable
+  recovery_codes: RecoveryCodesTable
+  passkeys: PasskeysTable
+  challenges: ChallengesTable
 }

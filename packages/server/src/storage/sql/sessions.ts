@@ -11,7 +11,7 @@ import type {
 } from '../ports.ts'
 import type { SqlContext } from './context.ts'
 import { toNumber } from './dialect.ts'
-import { toNullableNumber } from './rows.ts'
+import { parseStringArray, toNullableNumber } from './rows.ts'
 import type { Database, RefreshTokensTable, SessionsTable } from './schema.ts'
 
 /** The SessionStore of a SQL store. */
@@ -31,6 +31,8 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
             ip: session.ip,
             revoked_at: null,
             revoked_reason: null,
+            auth_time: session.authTime,
+            amr: JSON.stringify(session.amr),
           })
           .execute()
         await trx
@@ -46,6 +48,21 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
           })
           .execute()
       })
+    },
+
+    // One conditional statement: a session revoked or over at `at` is not
+    // re-authenticated, whatever runs beside it.
+    async reauthenticate(id, at, amr) {
+      const row = await ctx
+        .db()
+        .updateTable('sessions')
+        .set({ auth_time: at, amr: JSON.stringify(amr) })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', at)
+        .returningAll()
+        .executeTakeFirst()
+      return row && toSessionRecord(row)
     },
 
     async findSession(id) {
@@ -248,6 +265,10 @@ function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
     ip: row.ip,
     revokedAt: toNullableNumber(row.revoked_at),
     revokedReason: row.revoked_reason,
+    // Null in a session written before issue 16 added the columns: its
+    // sign-in was then its only proof, and by password.
+    authTime: row.auth_time === null ? toNumber(row.created_at) : toNumber(row.auth_time),
+    amr: row.amr === null ? ['pwd'] : parseStringArray(row.amr),
   }
 }
 

@@ -3,8 +3,10 @@
 import { Migrator, sql } from 'kysely'
 import { type Store, StoreUnavailableError } from '../ports.ts'
 import { createAuditStore } from './audit.ts'
+import { createChallengeStore } from './challenges.ts'
 import { createSqlContext } from './context.ts'
 import { createDialect, parseDatabaseUrl } from './dialect.ts'
+import { createFactorStore } from './factors.ts'
 import { createKeyStore } from './keys.ts'
 import { createMigrationProvider } from './migrations/index.ts'
 import { createOneTimeTokenStore } from './one-time-tokens.ts'
@@ -56,6 +58,8 @@ export async function createSqlStore(
     audit: createAuditStore(ctx),
     outbox: createOutboxStore(ctx),
     oneTimeTokens: createOneTimeTokenStore(ctx),
+    factors: createFactorStore(ctx),
+    challenges: createChallengeStore(ctx),
 
     atomically: (fn) => ctx.atomically(fn),
 
