@@ -19,4 +19,15 @@ export interface AccessTokenClaims extends JwtPayload {
   email?: string
   /** Whether the user proved the address (OIDC Core §5.1), when the server verifies emails. */
   email_verified?: boolean
+  /**
+   * How the user authenticated (RFC 8176 values: `pwd`, `otp`, `hwk`, `swk`,
+   * `user`, `mfa`), when the server says. `requireAuthMethods()` checks it.
+   */
+  amr?: string[]
+  /**
+   * When the authentication that started the session happened (NumericDate
+   * seconds, OIDC Core §2; RFC 9068 §2.2.1). A refresh keeps it; signing in
+   * again renews it. `maxAuthAge` and `requireRecentAuth()` check it.
+   */
+  auth_time?: number
 }

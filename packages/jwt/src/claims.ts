@@ -19,7 +19,7 @@ export interface VerifyOptions {
   subject?: string
   /** Expected `typ` header, compared as RFC 8725 §3.11 says (e.g. `'at+jwt'`). */
   typ?: string
-  /** Leeway for `exp`, `nbf` and `iat`, in seconds or as `'30s'`. Default 0. */
+  /** Leeway for `exp`, `nbf`, `iat` and `auth_time`, in seconds or as `'30s'`. Default 0. */
   clockTolerance?: Duration
   /** Refuse tokens whose `iat` is older than this; makes `iat` required. */
   maxTokenAge?: Duration
@@ -164,8 +164,9 @@ export function nowSeconds(options: CompiledOptions): number {
 }
 
 /**
- * RFC 7519 §4.1 claim checks. Every registered claim that is present must
- * have its registered type (a string `exp` is not "no exp").
+ * RFC 7519 §4.1 claim checks, and `auth_time` and `amr` (RFC 9068 §2.2.1).
+ * Every registered claim that is present must have its registered type (a
+ * string `exp` is not "no exp").
  * Returns the first instant (epoch ms) at which these checks would fail, for caches.
  */
 export function checkClaims(payload: JwtPayload, options: CompiledOptions, now: number): number {
@@ -197,7 +198,18 @@ export function checkClaims(payload: JwtPayload, options: CompiledOptions, now: 
     // Still valid during the second `until` itself, so it lapses one second later.
     if (until + 1 < validUntil) validUntil = until + 1
   }
-  const { iss, sub, aud, jti } = payload
+  const { iss, sub, aud, jti, auth_time: authTime, amr } = payload
+  // RFC 9068 §2.2.1 authentication information: typed when present, so a
+  // step-up check never compares a string time or searches a string `amr`.
+  if (authTime !== undefined) {
+    if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
+      throw invalid('auth_time', '"auth_time" must be a number')
+    }
+    if (authTime > now + tolerance) throw invalid('auth_time', '"auth_time" is in the future')
+  }
+  if (amr !== undefined && (!Array.isArray(amr) || amr.some((m) => typeof m !== 'string'))) {
+    throw invalid('amr', '"amr" must be an array of strings')
+  }
   if (iss !== undefined && typeof iss !== 'string') throw invalid('iss', '"iss" must be a string')
   if (sub !== undefined && typeof sub !== 'string') throw invalid('sub', '"sub" must be a string')
   if (jti !== undefined && typeof jti !== 'string') throw invalid('jti', '"jti" must be a string')

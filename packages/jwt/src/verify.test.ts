@@ -104,6 +104,32 @@ test('nbf in the future is not_yet_valid; a token without exp needs requiredClai
   assert.equal(verify(forever, publicKey, { requiredClaims: [] }).payload.sub, 'x')
 })
 
+test('auth_time and amr (RFC 9068 §2.2.1) are typed when present; auth_time not in the future', () => {
+  const token = (claims: Record<string, unknown>) =>
+    sign(claims, privateKey, { expiresIn: 60, currentDate: now })
+  const good = verify(token({ auth_time: nowSec - 600, amr: ['pwd', 'otp', 'mfa'] }), publicKey, {
+    currentDate: now,
+  })
+  assert.deepEqual(good.payload.amr, ['pwd', 'otp', 'mfa'])
+  assert.ok(verify(token({ auth_time: nowSec, amr: [] }), publicKey, { currentDate: now }))
+  const refused: [Record<string, unknown>, string][] = [
+    [{ auth_time: String(nowSec) }, 'auth_time'],
+    [{ auth_time: null }, 'auth_time'],
+    [{ auth_time: nowSec + 1 }, 'auth_time'],
+    [{ amr: 'mfa' }, 'amr'],
+    [{ amr: ['pwd', 7] }, 'amr'],
+    [{ amr: null }, 'amr'],
+  ]
+  for (const [claims, claim] of refused) {
+    assert.throws(() => verify(token(claims), publicKey, { currentDate: now }), {
+      code: 'claim_invalid',
+      claim,
+    })
+  }
+  const skewed = token({ auth_time: nowSec + 30 })
+  assert.ok(verify(skewed, publicKey, { currentDate: now, clockTolerance: 30 }))
+})
+
 test('the key picks the algorithm: the same key material under another alg is refused', () => {
   const secret = generateSecret('HS256')
   const token = sign({}, secret, { expiresIn: 60 })

@@ -34,7 +34,19 @@ const ROOMY = { maxTokenLength: 1 << 20 }
 // stay clear of them and get a valid `exp` separately. `__proto__` is left out
 // because fast-jwt's signer copies the payload with Object.assign, which
 // would set the prototype instead of a claim.
-const REGISTERED = new Set(['exp', 'nbf', 'iat', 'iss', 'sub', 'aud', 'jti', 'nonce', '__proto__'])
+const REGISTERED = new Set([
+  'exp',
+  'nbf',
+  'iat',
+  'iss',
+  'sub',
+  'aud',
+  'jti',
+  'nonce',
+  'auth_time',
+  'amr',
+  '__proto__',
+])
 
 /** Strings with any code point, lone surrogates included (JSON.stringify escapes them). */
 const anyUnit = fc.oneof(
