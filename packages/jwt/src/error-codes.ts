@@ -12,17 +12,20 @@ export interface ErrorCodeInfo {
   /**
    * For a 401, its `WWW-Authenticate: Bearer` challenge (RFC 9110 §15.5.2
    * requires one): `'bare'`, without an error attribute, when the request
-   * presented no credentials (RFC 6750 §3.1); `'invalid_token'` with an
+   * presented no credentials (RFC 6750 §3.1);
+   * `'insufficient_user_authentication'` (RFC 9470 §3) when the token is good
+   * but its authentication is not strong enough; `'invalid_token'` with an
    * `error_description` otherwise. Absent on other statuses.
    */
-  readonly challenge?: 'bare' | 'invalid_token'
+  readonly challenge?: 'bare' | 'invalid_token' | 'insufficient_user_authentication'
   /** One line: when the code is answered. */
   readonly description: string
 }
 
 /**
- * The codes `authenticate()`, `requireRoles()`, `requireAllRoles()` and
- * `requireScopes()` answer with, each with its status. A Tessera server
+ * The codes `authenticate()`, `requireRoles()`, `requireAllRoles()`,
+ * `requireScopes()`, `requireAuthMethods()`, `requireAnyAuthMethod()` and
+ * `requireRecentAuth()` answer with, each with its status. A Tessera server
  * answers the same codes with the same statuses (its catalogue extends this
  * one).
  *
@@ -52,9 +55,20 @@ export const authErrorCodes = Object.freeze({
     challenge: 'invalid_token',
     description: 'The access token (or its session) has been revoked.',
   },
+  mfa_required: {
+    status: 401,
+    challenge: 'insufficient_user_authentication',
+    description:
+      'The route needs an authentication method (a second factor, a hardware key) the token does not show in `amr`.',
+  },
   forbidden: {
     status: 403,
     description: 'The caller is authenticated but not allowed to do this.',
+  },
+  reauthentication_required: {
+    status: 403,
+    description:
+      'The route needs a recent authentication and the token shows none (`auth_time` missing or too old).',
   },
   unavailable: {
     status: 503,

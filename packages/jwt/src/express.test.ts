@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net'
 import { it } from 'node:test'
 import express, { type ErrorRequestHandler, type Request } from 'express'
 import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware-suite.ts'
-import { authenticate, requireAllRoles, requireRoles, requireScopes } from './express.ts'
+import {
+  authenticate,
+  requireAllRoles,
+  requireAnyAuthMethod,
+  requireAuthMethods,
+  requireRecentAuth,
+  requireRoles,
+  requireScopes,
+} from './express.ts'
 
 function me(req: Request) {
   const auth = req.auth!
@@ -34,7 +42,22 @@ middlewareSuite('express', async (options) => {
   app.get('/api/reports', requireScopes('reports:read', 'reports:export'), (_req, res) => {
     res.json({ ok: true })
   })
+  app.get('/api/mfa', requireAuthMethods('mfa'), (_req, res) => {
+    res.json({ ok: true })
+  })
+  app.get('/api/otp-key', requireAuthMethods('otp', 'hwk'), (_req, res) => {
+    res.json({ ok: true })
+  })
+  app.get('/api/passkey', requireAnyAuthMethod('hwk', 'swk'), (_req, res) => {
+    res.json({ ok: true })
+  })
+  app.get('/api/recent', requireRecentAuth('5m'), (_req, res) => {
+    res.json({ ok: true })
+  })
   app.get('/bare/admin', requireRoles('admin'), (_req, res) => {
+    res.json({ ok: true })
+  })
+  app.get('/bare/recent', requireRecentAuth(300), (_req, res) => {
     res.json({ ok: true })
   })
   // Quiet 500s (Express's default handler prints the stack).
@@ -61,6 +84,11 @@ it('express: authenticate() validates its options once, at creation', () => {
   assert.throws(() => requireRoles(), TypeError)
   assert.throws(() => requireAllRoles(), TypeError)
   assert.throws(() => requireAllRoles('admin', 'two words'), TypeError)
+  assert.throws(() => requireAuthMethods(), TypeError)
+  assert.throws(() => requireAnyAuthMethod('hwk', 'a"b'), TypeError)
+  // @ts-expect-error a duration is required
+  assert.throws(() => requireRecentAuth(), TypeError)
+  assert.throws(() => authenticate(baseOptions({ maxAuthAge: 'soon' })), TypeError)
   const middleware = authenticate(baseOptions())
   assert.equal(middleware.revocations, undefined)
   assert.equal(typeof issue(), 'string')

@@ -1,12 +1,16 @@
-// @tessera/jwt/express: authenticate(), requireRoles(), requireAllRoles(), requireScopes() for Express 5.
+// @tessera/jwt/express: authenticate(), requireRoles(), requireAllRoles(), requireScopes(),
+// requireAuthMethods(), requireAnyAuthMethod(), requireRecentAuth() for Express 5.
 // Type-only imports: Express is an optional peer, never loaded by this module.
 
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { Duration } from './duration.ts'
 import {
   type AuthenticateOptions,
   AuthFailure,
   type AuthInfo,
+  createAuthAgeGuard,
   createAuthenticator,
+  createAuthMethodGuard,
   createRoleGuard,
   createScopeGuard,
   type Guard,
@@ -127,4 +131,42 @@ export function requireAllRoles(...roles: string[]): RequestHandler {
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
   return guarded(createScopeGuard(scopes))
+}
+
+/**
+ * Lets through requests whose token's `amr` (RFC 8176) holds every one of
+ * `methods`; others, and tokens without `amr`, get 401 `mfa_required` with
+ * `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC
+ * 9470). `'mfa'`: a second factor was used; `'hwk'`: a hardware-bound key.
+ * Runs after {@link authenticate}. For "any one of", use
+ * {@link requireAnyAuthMethod}; for "recently", {@link requireRecentAuth}.
+ *
+ * @example app.post('/payouts', requireAuthMethods('mfa'), createPayout)
+ */
+export function requireAuthMethods(...methods: string[]): RequestHandler {
+  return guarded(createAuthMethodGuard(methods))
+}
+
+/**
+ * Lets through requests whose token's `amr` holds at least one of
+ * `methods`; others get 401 `mfa_required`, as {@link requireAuthMethods}.
+ *
+ * @example app.delete('/account', requireAnyAuthMethod('hwk', 'swk'), deleteAccount) // a key: a passkey or a security key
+ */
+export function requireAnyAuthMethod(...methods: string[]): RequestHandler {
+  return guarded(createAuthMethodGuard(methods, 'any'))
+}
+
+/**
+ * Lets through requests whose token's `auth_time` is at most `maxAuthAge`
+ * old (seconds, or `'10m'`), on the clock and with the `clockTolerance` of
+ * {@link authenticate}; others, and tokens without `auth_time`, get 403
+ * `reauthentication_required` with `WWW-Authenticate: Bearer
+ * error="insufficient_user_authentication", …, max_age="…"` (RFC 9470).
+ * For every route at once, use the `maxAuthAge` option of `authenticate()`.
+ *
+ * @example app.put('/password', requireRecentAuth('5m'), changePassword)
+ */
+export function requireRecentAuth(maxAuthAge: Duration): RequestHandler {
+  return guarded(createAuthAgeGuard(maxAuthAge))
 }

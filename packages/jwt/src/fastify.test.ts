@@ -5,6 +5,9 @@ import { baseOptions, issue, middlewareSuite, type Reply } from '../test/middlew
 import {
   authenticate,
   requireAllRoles,
+  requireAnyAuthMethod,
+  requireAuthMethods,
+  requireRecentAuth,
   requireRoles,
   requireScopes,
   tesseraAuth,
@@ -55,10 +58,19 @@ middlewareSuite('fastify', async (options) => {
         { preHandler: requireScopes('reports:read', 'reports:export') },
         async () => ({ ok: true }),
       )
+      api.get('/mfa', { preHandler: requireAuthMethods('mfa') }, async () => ({ ok: true }))
+      api.get('/otp-key', { preHandler: requireAuthMethods('otp', 'hwk') }, async () => ({
+        ok: true,
+      }))
+      api.get('/passkey', { preHandler: requireAnyAuthMethod('hwk', 'swk') }, async () => ({
+        ok: true,
+      }))
+      api.get('/recent', { preHandler: requireRecentAuth('5m') }, async () => ({ ok: true }))
     },
     { prefix: '/api' },
   )
   app.get('/bare/admin', { preHandler: requireRoles('admin') }, async () => ({ ok: true }))
+  app.get('/bare/recent', { preHandler: requireRecentAuth(300) }, async () => ({ ok: true }))
   await app.ready()
   return {
     request: (path, headers) => inject(app, path, headers),

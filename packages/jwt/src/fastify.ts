@@ -1,4 +1,5 @@
-// @tessera/jwt/fastify: authenticate(), requireRoles(), requireAllRoles(), requireScopes() as
+// @tessera/jwt/fastify: authenticate(), requireRoles(), requireAllRoles(), requireScopes(),
+// requireAuthMethods(), requireAnyAuthMethod(), requireRecentAuth() as
 // Fastify 5 hooks, and the tesseraAuth plugin. Type-only imports: Fastify is
 // an optional peer, never loaded by this module.
 
@@ -8,11 +9,14 @@ import type {
   FastifyRequest,
   HookHandlerDoneFunction,
 } from 'fastify'
+import type { Duration } from './duration.ts'
 import {
   type AuthenticateOptions,
   AuthFailure,
   type AuthInfo,
+  createAuthAgeGuard,
   createAuthenticator,
+  createAuthMethodGuard,
   createRoleGuard,
   createScopeGuard,
   type Guard,
@@ -144,6 +148,44 @@ export function requireAllRoles(...roles: string[]): AuthHook {
  */
 export function requireScopes(...scopes: string[]): AuthHook {
   return guarded(createScopeGuard(scopes))
+}
+
+/**
+ * A hook that lets through requests whose token's `amr` (RFC 8176) holds every one of
+ * `methods`; others, and tokens without `amr`, get 401 `mfa_required` with
+ * `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC
+ * 9470). `'mfa'`: a second factor was used; `'hwk'`: a hardware-bound key.
+ * Runs after {@link authenticate}. For "any one of", use
+ * {@link requireAnyAuthMethod}; for "recently", {@link requireRecentAuth}.
+ *
+ * @example app.post('/payouts', { preHandler: requireAuthMethods('mfa') }, createPayout)
+ */
+export function requireAuthMethods(...methods: string[]): AuthHook {
+  return guarded(createAuthMethodGuard(methods))
+}
+
+/**
+ * A hook that lets through requests whose token's `amr` holds at least one of
+ * `methods`; others get 401 `mfa_required`, as {@link requireAuthMethods}.
+ *
+ * @example app.delete('/account', { preHandler: requireAnyAuthMethod('hwk', 'swk') }, deleteAccount) // a key: a passkey or a security key
+ */
+export function requireAnyAuthMethod(...methods: string[]): AuthHook {
+  return guarded(createAuthMethodGuard(methods, 'any'))
+}
+
+/**
+ * A hook that lets through requests whose token's `auth_time` is at most `maxAuthAge`
+ * old (seconds, or `'10m'`), on the clock and with the `clockTolerance` of
+ * {@link authenticate}; others, and tokens without `auth_time`, get 403
+ * `reauthentication_required` with `WWW-Authenticate: Bearer
+ * error="insufficient_user_authentication", …, max_age="…"` (RFC 9470).
+ * For every route at once, use the `maxAuthAge` option of `authenticate()`.
+ *
+ * @example app.put('/password', { preHandler: requireRecentAuth('5m') }, changePassword)
+ */
+export function requireRecentAuth(maxAuthAge: Duration): AuthHook {
+  return guarded(createAuthAgeGuard(maxAuthAge))
 }
 
 /** Options Fastify itself reads from `register()`, not ours. */

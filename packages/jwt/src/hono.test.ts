@@ -6,6 +6,9 @@ import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware
 import {
   authenticate,
   requireAllRoles,
+  requireAnyAuthMethod,
+  requireAuthMethods,
+  requireRecentAuth,
   requireRoles,
   requireScopes,
   type TesseraEnv,
@@ -25,7 +28,12 @@ middlewareSuite('hono', async (options) => {
   app.get('/api/reports', requireScopes('reports:read', 'reports:export'), (c) =>
     c.json({ ok: true }),
   )
+  app.get('/api/mfa', requireAuthMethods('mfa'), (c) => c.json({ ok: true }))
+  app.get('/api/otp-key', requireAuthMethods('otp', 'hwk'), (c) => c.json({ ok: true }))
+  app.get('/api/passkey', requireAnyAuthMethod('hwk', 'swk'), (c) => c.json({ ok: true }))
+  app.get('/api/recent', requireRecentAuth('5m'), (c) => c.json({ ok: true }))
   app.get('/bare/admin', requireRoles('admin'), (c) => c.json({ ok: true }))
+  app.get('/bare/recent', requireRecentAuth(300), (c) => c.json({ ok: true }))
   // Quiet 500s (Hono's default handler logs the error).
   app.onError((_error, c) =>
     c.json({ error: { code: 'internal', message: 'internal error' } }, 500),

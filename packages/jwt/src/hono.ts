@@ -1,12 +1,16 @@
-// @tessera/jwt/hono: authenticate(), requireRoles(), requireAllRoles(), requireScopes() as Hono 4
+// @tessera/jwt/hono: authenticate(), requireRoles(), requireAllRoles(), requireScopes(),
+// requireAuthMethods(), requireAnyAuthMethod(), requireRecentAuth() as Hono 4
 // middleware. Type-only imports: Hono is an optional peer, never loaded here.
 
 import type { Context, MiddlewareHandler } from 'hono'
+import type { Duration } from './duration.ts'
 import {
   type AuthenticateOptions,
   AuthFailure,
   type AuthInfo,
+  createAuthAgeGuard,
   createAuthenticator,
+  createAuthMethodGuard,
   createRoleGuard,
   createScopeGuard,
   type Guard,
@@ -104,4 +108,42 @@ export function requireAllRoles(...roles: string[]): MiddlewareHandler<TesseraEn
  */
 export function requireScopes(...scopes: string[]): MiddlewareHandler<TesseraEnv> {
   return guarded(createScopeGuard(scopes))
+}
+
+/**
+ * Lets through requests whose token's `amr` (RFC 8176) holds every one of
+ * `methods`; others, and tokens without `amr`, get 401 `mfa_required` with
+ * `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC
+ * 9470). `'mfa'`: a second factor was used; `'hwk'`: a hardware-bound key.
+ * Runs after {@link authenticate}. For "any one of", use
+ * {@link requireAnyAuthMethod}; for "recently", {@link requireRecentAuth}.
+ *
+ * @example app.post('/payouts', requireAuthMethods('mfa'), createPayout)
+ */
+export function requireAuthMethods(...methods: string[]): MiddlewareHandler<TesseraEnv> {
+  return guarded(createAuthMethodGuard(methods))
+}
+
+/**
+ * Lets through requests whose token's `amr` holds at least one of
+ * `methods`; others get 401 `mfa_required`, as {@link requireAuthMethods}.
+ *
+ * @example app.delete('/account', requireAnyAuthMethod('hwk', 'swk'), deleteAccount) // a key: a passkey or a security key
+ */
+export function requireAnyAuthMethod(...methods: string[]): MiddlewareHandler<TesseraEnv> {
+  return guarded(createAuthMethodGuard(methods, 'any'))
+}
+
+/**
+ * Lets through requests whose token's `auth_time` is at most `maxAuthAge`
+ * old (seconds, or `'10m'`), on the clock and with the `clockTolerance` of
+ * {@link authenticate}; others, and tokens without `auth_time`, get 403
+ * `reauthentication_required` with `WWW-Authenticate: Bearer
+ * error="insufficient_user_authentication", …, max_age="…"` (RFC 9470).
+ * For every route at once, use the `maxAuthAge` option of `authenticate()`.
+ *
+ * @example app.put('/password', requireRecentAuth('5m'), changePassword)
+ */
+export function requireRecentAuth(maxAuthAge: Duration): MiddlewareHandler<TesseraEnv> {
+  return guarded(createAuthAgeGuard(maxAuthAge))
 }

@@ -9,7 +9,9 @@ import {
   AuthFailure,
   type AuthInfo,
   challengeValue,
+  createAuthAgeGuard,
   createAuthenticator,
+  createAuthMethodGuard,
   createRoleGuard,
   createScopeGuard,
   extractBearerToken,
@@ -69,6 +71,11 @@ describe('createAuthenticator: options', () => {
       { issuer: ISSUER, keys: trustedKeys, revocations: { url: 'nope' } },
       { issuer: ISSUER, keys: trustedKeys, cache: -1 },
       { issuer: ISSUER, keys: trustedKeys, now: 'now' },
+      { issuer: ISSUER, keys: trustedKeys, maxAuthAge: 'soon' },
+      { issuer: ISSUER, keys: trustedKeys, maxAuthAge: -1 },
+      { issuer: ISSUER, keys: trustedKeys, maxAuthAge: 1.5 }, // max_age is whole seconds
+      { issuer: ISSUER, keys: trustedKeys, maxAuthAge: null },
+      { issuer: ISSUER, keys: trustedKeys, maxAge: 300 }, // misspelt
       { issuer: ISSUER, keys: trustedKeys, revocation: feed }, // misspelt: refused, not ignored
       { issuer: ISSUER, jwksUri: 'https://auth/jwks' },
     ]
@@ -207,6 +214,7 @@ describe('createAuthenticator({ verify }): a verifier of your own', () => {
       { verify, revocations: fakeFeed().feed },
       { verify: 'verify' },
       { verify, cookie: 'bad name' },
+      { verify, maxAuthAge: 300 }, // the verifier's clock is its own: use requireRecentAuth()
     ]
     for (const options of bad) {
       assert.throws(
@@ -254,10 +262,10 @@ describe('the catalogue (error-codes.ts)', () => {
       assert.equal(entry.challenge !== undefined, entry.status === 401, code)
       const challenge = failure.headers['www-authenticate']
       if (entry.challenge === 'bare') assert.equal(challenge, 'Bearer realm="api"')
-      else if (entry.challenge === 'invalid_token') {
+      else if (entry.challenge !== undefined) {
         assert.equal(
           challenge,
-          `Bearer error="invalid_token", error_description="a 'quoted' message"`,
+          `Bearer error="${entry.challenge}", error_description="a 'quoted' message"`,
         )
       } else assert.equal(challenge, undefined, code)
     }
@@ -348,5 +356,81 @@ describe('guards', () => {
       assert.throws(() => createScopeGuard(bad as string[]), TypeError)
     }
     assert.throws(() => createScopeGuard(['a"b']), TypeError)
+    for (const bad of [[], [''], ['two words'], [7], ['a"b'], ['a\\b']]) {
+      assert.throws(() => createAuthMethodGuard(bad as string[]), /requireAuthMethods/)
+      assert.throws(() => createAuthMethodGuard(bad as string[], 'any'), /requireAnyAuthMethod/)
+    }
+    for (const bad of [undefined, 'soon', -5, 0.5, Number.POSITIVE_INFINITY, '10 minutes']) {
+      assert.throws(() => createAuthAgeGuard(bad as string), /requireRecentAuth/)
+    }
+  })
+
+  const signedIn = (claims: Record<string, unknown>): AuthInfo => ({
+    ...info([], []),
+    claims: claims as unknown as AuthInfo['claims'],
+  })
+
+  it('requireAuthMethods needs every method in amr; requireAnyAuthMethod one of them', () => {
+    const all = createAuthMethodGuard(['otp', 'mfa'])
+    assert.equal(all(signedIn({ amr: ['pwd', 'otp', 'mfa'] })), undefined)
+    for (const amr of [['otp'], [], undefined, 'otp mfa']) {
+      const refused = all(signedIn({ amr }))
+      assert.equal(refused?.status, 401, JSON.stringify(amr))
+      assert.equal(refused?.code, 'mfa_required')
+      assert.equal(
+        refused?.headers['www-authenticate'],
+        'Bearer error="insufficient_user_authentication", error_description="this needs a sign-in with otp and mfa"',
+      )
+    }
+    const any = createAuthMethodGuard(['hwk', 'swk'], 'any')
+    assert.equal(any(signedIn({ amr: ['swk'] })), undefined)
+    assert.equal(any(signedIn({ amr: ['pwd'] }))?.message, 'this needs a sign-in with hwk or swk')
+    assert.equal(any(signedIn({}))?.code, 'mfa_required')
+    assert.throws(() => all(undefined), /requireAuthMethods\(\) must run after authenticate/)
+    assert.throws(() => any(undefined), /requireAnyAuthMethod\(\) must run after authenticate/)
+  })
+
+  it('requireRecentAuth measures auth_time on the clock of the authenticator that made the AuthInfo', () => {
+    const recent = createAuthAgeGuard('5m')
+    const seconds = Math.floor(clock.t / 1000)
+    const made = createAuthenticator(baseOptions({ clockTolerance: 10 }))
+    const at = (authTime: number) => made.checkToken(issue({ auth_time: authTime })) as AuthInfo
+    assert.equal(recent(at(seconds - 310)), undefined, 'within maxAuthAge + clockTolerance')
+    const old = recent(at(seconds - 311))
+    assert.equal(old?.status, 403)
+    assert.equal(old?.code, 'reauthentication_required')
+    assert.match(old?.headers['www-authenticate'] ?? '', /, max_age="300"$/)
+    // An AuthInfo made by hand has no authenticator: the system clock, no tolerance.
+    const now = Math.floor(Date.now() / 1000)
+    assert.equal(recent(signedIn({ auth_time: now - 5 })), undefined)
+    assert.equal(recent(signedIn({ auth_time: now - 400 }))?.code, 'reauthentication_required')
+    assert.equal(recent(signedIn({ auth_time: String(now) }))?.code, 'reauthentication_required')
+    assert.throws(() => recent(undefined), /requireRecentAuth\(\) must run after authenticate/)
+  })
+
+  it('maxAuthAge re-checks a cached token on every request, keeping its one AuthInfo', () => {
+    const authenticator = createAuthenticator(baseOptions({ maxAuthAge: 60 }))
+    const token = issue({ auth_time: Math.floor(clock.t / 1000) })
+    const first = authenticator.checkToken(token)
+    assert.ok(!(first instanceof AuthFailure) && !(first instanceof Promise))
+    assert.equal(authenticator.checkToken(token), first)
+    // The authenticator's clock rides along under a symbol: not a key, not in JSON.
+    assert.deepEqual(Object.keys(first), [
+      'token',
+      'claims',
+      'userId',
+      'sessionId',
+      'roles',
+      'scopes',
+    ])
+    clock.t += 61_000
+    try {
+      assert.equal(
+        (authenticator.checkToken(token) as AuthFailure).code,
+        'reauthentication_required',
+      )
+    } finally {
+      clock.t -= 61_000
+    }
   })
 })

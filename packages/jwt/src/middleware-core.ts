@@ -1,14 +1,14 @@
 // What the Express, Fastify and Hono adapters share, and what the Tessera
 // server checks its own access tokens with: option checks, one verifier built
 // at creation, Bearer and cookie extraction, the mapping of failures to the
-// wire codes of error-codes.ts and RFC 6750 answers, and the role and scope
-// guards. The adapters only move headers and statuses between this and their
-// framework.
+// wire codes of error-codes.ts and RFC 6750 answers, and the role, scope and
+// step-up (RFC 9470) guards. The adapters only move headers and statuses
+// between this and their framework.
 
 import type { AccessTokenClaims } from './access-token.ts'
 import { type Algorithm, isAlgorithm } from './algorithms.ts'
-import type { Duration } from './duration.ts'
-import { type AuthErrorCode, authErrorCodes } from './error-codes.ts'
+import { type Duration, parseDuration } from './duration.ts'
+import { type AuthErrorCode, authErrorCodes, type ErrorCodeInfo } from './error-codes.ts'
 import { JwtError } from './errors.ts'
 import { Key, KeySet } from './keys.ts'
 import { createRemoteKeySet } from './remote-key-set.ts'
@@ -34,8 +34,16 @@ export interface AuthenticateBaseOptions {
   algorithms?: Algorithm[]
   /** Expected `typ` header. Default `'at+jwt'` (RFC 9068); `false` to not check it. */
   typ?: string | false
-  /** Leeway for `exp`, `nbf` and `iat` (`30`, `'30s'`). Default 0. */
+  /** Leeway for `exp`, `nbf`, `iat` and `auth_time`, and for `maxAuthAge` (`30`, `'30s'`). Default 0. */
   clockTolerance?: Duration
+  /**
+   * Step-up for every route this guards: the token's `auth_time` must be at
+   * most this old (`300`, `'10m'`), else 403 `reauthentication_required`
+   * with an RFC 9470 challenge carrying `max_age`. A token without
+   * `auth_time` is refused too. For some routes only, use
+   * `requireRecentAuth()`.
+   */
+  maxAuthAge?: Duration
   /**
    * Opt-in: read the token from this cookie when the request has no
    * `Authorization` header. Cookies ride along on cross-site requests: pair
@@ -58,7 +66,10 @@ export interface AuthenticateBaseOptions {
   requiredClaims?: string[]
   /** Verified-token cache: `true` (1000 tokens, the default), a size, or `false`. */
   cache?: boolean | number
-  /** The clock, in epoch ms; for tests. Default `Date.now`. */
+  /**
+   * The clock, in epoch ms; for tests. Default `Date.now`. `maxAuthAge` and
+   * `requireRecentAuth()` read it too.
+   */
   now?: () => number
 }
 
@@ -129,7 +140,7 @@ export class AuthFailure {
   ) {
     const { status, challenge } = authErrorCodes[code] as {
       status: AuthFailure['status']
-      challenge?: 'bare' | 'invalid_token'
+      challenge?: Challenge
     }
     this.status = status
     this.code = code
@@ -175,6 +186,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'algorithms',
   'typ',
   'clockTolerance',
+  'maxAuthAge',
   'cookie',
   'revocations',
   'whenStale',
@@ -187,6 +199,11 @@ const KNOWN_OPTIONS = new Set<string>([
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+/**
+ * An RFC 8176 method as a guard takes it (`mfa`, `hwk`): printable ASCII
+ * without space, quote or backslash, as it is echoed in a challenge.
+ */
+const AUTH_METHOD = SCOPE_TOKEN
 /** Retry-After when no JWKS key is cached: the key set tries again after its 30 s cooldown. */
 const JWKS_RETRY_AFTER = '30'
 /** Retry-After while the revocation feed is stale: it reconnects within seconds. */
@@ -203,14 +220,17 @@ export function challengeValue(text: string): string {
   return text.replace(/"/g, "'").replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ')
 }
 
+type Challenge = NonNullable<ErrorCodeInfo['challenge']>
+
 /**
  * The challenge of a 401: RFC 6750 §3.1, a request without credentials gets
- * one with no error; any other gets `error="invalid_token"` and the message.
+ * one with no error; any other gets its error (`invalid_token`, or RFC 9470's
+ * `insufficient_user_authentication`) and the message.
  */
-function challengeOf(kind: 'bare' | 'invalid_token', message: string): string {
+function challengeOf(kind: Challenge, message: string): string {
   return kind === 'bare'
     ? 'Bearer realm="api"'
-    : `Bearer error="invalid_token", error_description="${challengeValue(message)}"`
+    : `Bearer error="${kind}", error_description="${challengeValue(message)}"`
 }
 
 const MISSING_TOKEN = new AuthFailure('missing_token', 'an access token is required')
@@ -313,8 +333,62 @@ function invalidClaim(message: string): AuthFailure {
   return new AuthFailure('invalid_token', message)
 }
 
+/** The clock step-up checks read: the authenticator's `now` (epoch ms) and `clockTolerance` (s). */
+interface StepUpClock {
+  readonly now: () => number
+  readonly tolerance: number
+}
+
+const SYSTEM_CLOCK: StepUpClock = Object.freeze({ now: Date.now, tolerance: 0 })
+
+/**
+ * Where an AuthInfo keeps the clock of the authenticator that made it, so
+ * that `requireRecentAuth()`, created apart from `authenticate()`, measures
+ * age on the same clock and with the same tolerance (a test clock included).
+ * A symbol: not part of the AuthInfo type, nor of its JSON.
+ */
+const STEP_UP_CLOCK = Symbol('tessera.stepUpClock')
+
+/** A step-up age (`maxAuthAge`, `requireRecentAuth()`): whole seconds, as RFC 9470's `max_age`. */
+function authAgeSeconds(value: unknown, name: string): number {
+  const seconds = parseDuration(value as Duration, name)
+  if (!Number.isInteger(seconds)) throw new TypeError(`${name} must be a whole number of seconds`)
+  return seconds
+}
+
+/**
+ * The check of an authentication's age: undefined when `auth_time` is at
+ * most `maxAge` seconds old (plus the tolerance), else 403
+ * `reauthentication_required`, the status and code a Tessera server answers
+ * its own sensitive routes with (PRODUCT.md), with the RFC 9470 §3 challenge
+ * and its `max_age` so that standard clients know to sign the user in again.
+ */
+function createAgeCheck(
+  maxAge: number,
+): (auth: AuthInfo, clock: StepUpClock) => AuthFailure | undefined {
+  const refusal = (message: string) =>
+    new AuthFailure('reauthentication_required', message, {
+      headers: {
+        'www-authenticate': `Bearer error="insufficient_user_authentication", error_description="${challengeValue(message)}", max_age="${maxAge}"`,
+      },
+    })
+  const missing = refusal('this needs a recent sign-in and the token does not say when it was')
+  const tooOld = refusal(`this needs a sign-in at most ${maxAge} seconds old`)
+  return (auth, clock) => {
+    const authTime = auth.claims.auth_time
+    // A verifier of our own has checked the type; a custom `verify` may not have.
+    if (typeof authTime !== 'number') return missing
+    // As maxTokenAge in claims.ts: still recent during the second `maxAge` itself.
+    return authTime + maxAge + clock.tolerance < Math.floor(clock.now() / 1000) ? tooOld : undefined
+  }
+}
+
 /** The AuthInfo of a verified token, or a failure when Tessera's own claims are mistyped. */
-function authInfoOf(token: string, payload: JwtPayload): AuthInfo | AuthFailure {
+function authInfoOf(
+  token: string,
+  payload: JwtPayload,
+  clock: StepUpClock,
+): AuthInfo | AuthFailure {
   const { sub, sid, roles, scope } = payload
   if (typeof sub !== 'string') return invalidClaim('the token has no "sub"')
   if (sid !== undefined && typeof sid !== 'string') return invalidClaim('"sid" must be a string')
@@ -334,6 +408,7 @@ function authInfoOf(token: string, payload: JwtPayload): AuthInfo | AuthFailure 
     sessionId: sid,
     roles: (roles as string[] | undefined) ?? [],
     scopes: Object.freeze(scope === undefined ? [] : scope.split(' ').filter((s) => s !== '')),
+    [STEP_UP_CLOCK]: clock,
   })
 }
 
@@ -408,6 +483,15 @@ export function createAuthenticator(
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError('now must be a function')
   }
+  const maxAuthAge =
+    options.maxAuthAge === undefined ? undefined : authAgeSeconds(options.maxAuthAge, 'maxAuthAge')
+  const clock: StepUpClock = Object.freeze({
+    now: options.now ?? Date.now,
+    tolerance:
+      options.clockTolerance === undefined
+        ? 0
+        : parseDuration(options.clockTolerance, 'clockTolerance'),
+  })
 
   let feed: RevocationFeed | undefined
   let ownsFeed = false
@@ -449,6 +533,8 @@ export function createAuthenticator(
     feed,
     ownsFeed,
     refuseWhenStale: whenStale === 'refuse',
+    clock,
+    maxAuthAge,
   })
 }
 
@@ -472,6 +558,8 @@ function createVerifierAuthenticator(options: VerifierAuthenticateOptions): Auth
     feed: undefined,
     ownsFeed: false,
     refuseWhenStale: false,
+    clock: SYSTEM_CLOCK,
+    maxAuthAge: undefined,
   })
 }
 
@@ -483,18 +571,31 @@ function bindAuthenticator(
     feed: RevocationFeed | undefined
     ownsFeed: boolean
     refuseWhenStale: boolean
+    clock: StepUpClock
+    /** Seconds; undefined when every authentication age is fine. */
+    maxAuthAge: number | undefined
   },
 ): Authenticator {
-  const { cookie, feed, ownsFeed, refuseWhenStale } = settings
+  const { cookie, feed, ownsFeed, refuseWhenStale, clock, maxAuthAge } = settings
   // Cached verifications return the same frozen payload: reuse its AuthInfo too.
   const infos = new WeakMap<JwtPayload, AuthInfo>()
-  const finish = (token: string, { payload }: VerifiedJwt): AuthInfo | AuthFailure => {
+  const infoOf = (token: string, { payload }: VerifiedJwt): AuthInfo | AuthFailure => {
     const known = infos.get(payload)
     if (known !== undefined) return known
-    const info = authInfoOf(token, payload)
+    const info = authInfoOf(token, payload, clock)
     if (!(info instanceof AuthFailure) && Object.isFrozen(payload)) infos.set(payload, info)
     return info
   }
+  // The age is checked on every request, after the caches: a cached token grows
+  // older. Without maxAuthAge the path is the one it was, with no extra call.
+  const checkAge = maxAuthAge === undefined ? undefined : createAgeCheck(maxAuthAge)
+  const finish =
+    checkAge === undefined
+      ? infoOf
+      : (token: string, verified: VerifiedJwt): AuthInfo | AuthFailure => {
+          const info = infoOf(token, verified)
+          return info instanceof AuthFailure ? info : (checkAge(info, clock) ?? info)
+        }
 
   function extract(authorization: string | undefined, cookieHeader: string | undefined) {
     if (authorization !== undefined && authorization !== '')
@@ -535,7 +636,7 @@ function bindAuthenticator(
   }
 }
 
-/** A role or scope guard: undefined to let the request through, or the refusal. */
+/** A role, scope or step-up guard: undefined to let the request through, or the refusal. */
 export type Guard = (auth: AuthInfo | undefined) => AuthFailure | undefined
 
 function guardList(values: string[], name: string, pattern: RegExp): string[] {
@@ -589,5 +690,53 @@ export function createScopeGuard(scopes: string[]): Guard {
     if (auth === undefined) throw notAuthenticated('requireScopes')
     for (const scope of wanted) if (!auth.scopes.includes(scope)) return refusal
     return undefined
+  }
+}
+
+/**
+ * Lets through tokens whose `amr` (RFC 8176) holds every one of `methods`
+ * (`'all'`, `requireAuthMethods`) or at least one of them (`'any'`,
+ * `requireAnyAuthMethod`); otherwise, and for a token without `amr`, 401
+ * `mfa_required` with RFC 9470's `error="insufficient_user_authentication"`
+ * challenge. No `acr_values` hint: these are methods, not the authentication
+ * context classes that parameter names, and Tessera defines none.
+ */
+export function createAuthMethodGuard(methods: string[], holding: 'all' | 'any' = 'all'): Guard {
+  const name = holding === 'all' ? 'requireAuthMethods' : 'requireAnyAuthMethod'
+  const wanted = guardList(methods, name, AUTH_METHOD)
+  const refusal = new AuthFailure(
+    'mfa_required',
+    `this needs a sign-in with ${wanted.join(holding === 'all' ? ' and ' : ' or ')}`,
+  )
+  if (holding === 'any') {
+    return (auth) => {
+      if (auth === undefined) throw notAuthenticated(name)
+      const amr = auth.claims.amr
+      if (!Array.isArray(amr)) return refusal
+      for (const method of wanted) if (amr.includes(method)) return undefined
+      return refusal
+    }
+  }
+  return (auth) => {
+    if (auth === undefined) throw notAuthenticated(name)
+    const amr = auth.claims.amr
+    if (!Array.isArray(amr)) return refusal
+    for (const method of wanted) if (!amr.includes(method)) return refusal
+    return undefined
+  }
+}
+
+/**
+ * Lets through tokens whose `auth_time` is at most `maxAuthAge` old, on the
+ * clock and with the `clockTolerance` of the `authenticate()` that let the
+ * request in; otherwise, and for a token without `auth_time`, 403
+ * `reauthentication_required` with RFC 9470's challenge and `max_age`.
+ */
+export function createAuthAgeGuard(maxAuthAge: Duration): Guard {
+  const check = createAgeCheck(authAgeSeconds(maxAuthAge, 'requireRecentAuth(): maxAuthAge'))
+  return (auth) => {
+    if (auth === undefined) throw notAuthenticated('requireRecentAuth')
+    const clock = (auth as { [STEP_UP_CLOCK]?: StepUpClock })[STEP_UP_CLOCK]
+    return check(auth, clock ?? SYSTEM_CLOCK)
   }
 }

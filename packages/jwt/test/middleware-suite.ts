@@ -7,7 +7,12 @@
 //   GET /api/admin     authenticate, requireRoles('admin', 'owner'), then 200 { ok: true }
 //   GET /api/owners    authenticate, requireAllRoles('admin', 'owner'), then 200 { ok: true }
 //   GET /api/reports   authenticate, requireScopes('reports:read', 'reports:export'), then 200 { ok: true }
+//   GET /api/mfa       authenticate, requireAuthMethods('mfa'), then 200 { ok: true }
+//   GET /api/otp-key   authenticate, requireAuthMethods('otp', 'hwk'), then 200 { ok: true }
+//   GET /api/passkey   authenticate, requireAnyAuthMethod('hwk', 'swk'), then 200 { ok: true }
+//   GET /api/recent    authenticate, requireRecentAuth('5m'), then 200 { ok: true }
 //   GET /bare/admin    requireRoles('admin') WITHOUT authenticate (a configuration mistake)
+//   GET /bare/recent   requireRecentAuth(300) WITHOUT authenticate (the same mistake)
 
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
@@ -122,6 +127,28 @@ const bearer = (token: string): Record<string, string> => ({ authorization: `Bea
 
 function errorCode(reply: Reply): unknown {
   return (reply.body as { error?: { code?: unknown } } | null)?.error?.code
+}
+
+/** `auth_time` of an authentication `seconds` ago on the test clock. */
+const authAgo = (seconds: number): number => Math.floor(clock.t / 1000) - seconds
+
+/**
+ * Asserts a step-up refusal (RFC 9470 §3): its status, code and body, and
+ * the exact `insufficient_user_authentication` challenge.
+ */
+function assertStepUp(
+  reply: Reply,
+  expected: { status: 401 | 403; code: string; description: string; maxAge?: number },
+): void {
+  assert.equal(reply.status, expected.status, JSON.stringify(reply.body))
+  assert.deepEqual(reply.body, { error: { code: expected.code, message: expected.description } })
+  assert.match(reply.headers.get('content-type') ?? '', /^application\/json/)
+  assert.equal(
+    reply.headers.get('www-authenticate'),
+    `Bearer error="insufficient_user_authentication", error_description="${expected.description}"${
+      expected.maxAge === undefined ? '' : `, max_age="${expected.maxAge}"`
+    }`,
+  )
 }
 
 /** Asserts a 401 with the RFC 6750 invalid_token challenge, and returns the challenge. */
@@ -403,6 +430,192 @@ export function middlewareSuite(framework: string, build: BuildApp): void {
           await new Promise((resolve) => setTimeout(resolve, 10))
         }
       })
+    })
+  })
+
+  describe(`${framework}: step-up (amr, auth_time)`, () => {
+    const MFA = 'this needs a sign-in with mfa'
+    const TOO_OLD_5M = 'this needs a sign-in at most 300 seconds old'
+    const TOO_OLD_10M = 'this needs a sign-in at most 600 seconds old'
+    const NO_AUTH_TIME = 'this needs a recent sign-in and the token does not say when it was'
+
+    it('requireAuthMethods: 401 mfa_required with insufficient_user_authentication unless amr holds the method', async (t) => {
+      const api = await app(t, baseOptions())
+      for (const amr of [['pwd', 'otp', 'mfa'], ['mfa']]) {
+        assert.equal((await api.request('/api/mfa', bearer(issue({ amr })))).status, 200)
+      }
+      for (const amr of [['pwd'], ['otp'], [], undefined]) {
+        const reply = await api.request('/api/mfa', bearer(issue({ amr })))
+        assertStepUp(reply, { status: 401, code: 'mfa_required', description: MFA })
+      }
+      assert.equal(
+        errorCode(await api.request('/api/mfa')),
+        'missing_token',
+        'authentication first',
+      )
+    })
+
+    it('requireAuthMethods with several methods needs every one of them', async (t) => {
+      const api = await app(t, baseOptions())
+      const both = issue({ amr: ['pwd', 'hwk', 'otp', 'mfa'] })
+      assert.equal((await api.request('/api/otp-key', bearer(both))).status, 200)
+      for (const amr of [['pwd', 'otp', 'mfa'], ['hwk'], ['mfa']]) {
+        assertStepUp(await api.request('/api/otp-key', bearer(issue({ amr }))), {
+          status: 401,
+          code: 'mfa_required',
+          description: 'this needs a sign-in with otp and hwk',
+        })
+      }
+    })
+
+    it('requireAnyAuthMethod: any one of the methods will do', async (t) => {
+      const api = await app(t, baseOptions())
+      for (const amr of [['hwk', 'user'], ['swk'], ['pwd', 'swk', 'mfa']]) {
+        assert.equal((await api.request('/api/passkey', bearer(issue({ amr })))).status, 200)
+      }
+      for (const amr of [['pwd', 'otp', 'mfa'], [], undefined]) {
+        assertStepUp(await api.request('/api/passkey', bearer(issue({ amr }))), {
+          status: 401,
+          code: 'mfa_required',
+          description: 'this needs a sign-in with hwk or swk',
+        })
+      }
+    })
+
+    it('refuses a malformed amr or auth_time, and an auth_time in the future, with invalid_token', async (t) => {
+      const api = await app(t, baseOptions())
+      for (const claims of [
+        { amr: 'mfa' },
+        { amr: ['pwd', 1] },
+        { amr: { 0: 'mfa' } },
+        { auth_time: String(authAgo(0)) },
+        { auth_time: [authAgo(0)] },
+        { auth_time: authAgo(-60) },
+      ]) {
+        const token = issue(claims)
+        assertInvalid(await api.request('/api/me', bearer(token)), 'invalid_token', token)
+      }
+      const future = issue({ auth_time: authAgo(-60), amr: ['pwd'] })
+      const lenient = await app(t, baseOptions({ clockTolerance: 60 }))
+      assert.equal(
+        (await lenient.request('/api/me', bearer(future))).status,
+        200,
+        'within the tolerance',
+      )
+      const fine = issue({ auth_time: authAgo(0), amr: [] })
+      assert.equal((await api.request('/api/me', bearer(fine))).status, 200)
+    })
+
+    it('requireRecentAuth: 403 reauthentication_required with max_age once auth_time is too old, on the clock of authenticate()', async (t) => {
+      const api = await app(t, baseOptions())
+      for (const ago of [0, 299, 300]) {
+        const reply = await api.request('/api/recent', bearer(issue({ auth_time: authAgo(ago) })))
+        assert.equal(reply.status, 200, `${ago} s ago`)
+      }
+      assertStepUp(await api.request('/api/recent', bearer(issue({ auth_time: authAgo(301) }))), {
+        status: 403,
+        code: 'reauthentication_required',
+        description: TOO_OLD_5M,
+        maxAge: 300,
+      })
+      assertStepUp(await api.request('/api/recent', bearer(issue())), {
+        status: 403,
+        code: 'reauthentication_required',
+        description: NO_AUTH_TIME,
+        maxAge: 300,
+      })
+      // The same (cached) token grows old as the clock moves.
+      const token = issue({ auth_time: authAgo(0) })
+      assert.equal((await api.request('/api/recent', bearer(token))).status, 200)
+      clock.t += 301_000
+      t.after(() => {
+        clock.t -= 301_000
+      })
+      assertStepUp(await api.request('/api/recent', bearer(token)), {
+        status: 403,
+        code: 'reauthentication_required',
+        description: TOO_OLD_5M,
+        maxAge: 300,
+      })
+      assert.equal((await api.request('/api/me', bearer(token))).status, 200, 'only that route')
+    })
+
+    it('requireRecentAuth honours the clockTolerance of authenticate()', async (t) => {
+      const api = await app(t, baseOptions({ clockTolerance: '30s' }))
+      const edge = issue({ auth_time: authAgo(330) })
+      assert.equal((await api.request('/api/recent', bearer(edge))).status, 200)
+      const old = issue({ auth_time: authAgo(331) })
+      assert.equal(
+        errorCode(await api.request('/api/recent', bearer(old))),
+        'reauthentication_required',
+      )
+    })
+
+    it('maxAuthAge on authenticate() guards every route, cached tokens included', async (t) => {
+      const api = await app(t, baseOptions({ maxAuthAge: '10m' }))
+      const fresh = issue({ auth_time: authAgo(0) })
+      assert.equal((await api.request('/api/me', bearer(fresh))).status, 200)
+      assert.equal(
+        (await api.request('/api/me', bearer(issue({ auth_time: authAgo(600) })))).status,
+        200,
+      )
+      for (const path of ['/api/me', '/api/admin']) {
+        assertStepUp(await api.request(path, bearer(issue({ auth_time: authAgo(601) }))), {
+          status: 403,
+          code: 'reauthentication_required',
+          description: TOO_OLD_10M,
+          maxAge: 600,
+        })
+      }
+      assertStepUp(await api.request('/api/me', bearer(issue())), {
+        status: 403,
+        code: 'reauthentication_required',
+        description: NO_AUTH_TIME,
+        maxAge: 600,
+      })
+      clock.t += 601_000
+      t.after(() => (clock.t -= 601_000))
+      assert.equal(
+        errorCode(await api.request('/api/me', bearer(fresh))),
+        'reauthentication_required',
+      )
+      assert.equal(
+        errorCode(await api.request('/api/me')),
+        'missing_token',
+        'a missing token is still 401',
+      )
+    })
+
+    it('maxAuthAge and requireRecentAuth together: the stricter one answers, and token failures come first', async (t) => {
+      const api = await app(t, baseOptions({ maxAuthAge: 600 }))
+      const sevenMinutes = issue({ auth_time: authAgo(420) })
+      assert.equal((await api.request('/api/me', bearer(sevenMinutes))).status, 200)
+      assertStepUp(await api.request('/api/recent', bearer(sevenMinutes)), {
+        status: 403,
+        code: 'reauthentication_required',
+        description: TOO_OLD_5M,
+        maxAge: 300,
+      })
+      assertStepUp(await api.request('/api/recent', bearer(issue({ auth_time: authAgo(660) }))), {
+        status: 403,
+        code: 'reauthentication_required',
+        description: TOO_OLD_10M,
+        maxAge: 600,
+      })
+      const expired = issue({ auth_time: authAgo(0), exp: authAgo(1), iat: authAgo(60) })
+      assertInvalid(await api.request('/api/recent', bearer(expired)), 'token_expired')
+      // A recent sign-in without the factor: the factor is what is missing.
+      const recentWithoutFactor = issue({ auth_time: authAgo(0), amr: ['pwd'] })
+      assert.equal(
+        errorCode(await api.request('/api/mfa', bearer(recentWithoutFactor))),
+        'mfa_required',
+      )
+    })
+
+    it('a step-up guard without authenticate() before it fails closed (500)', async (t) => {
+      const api = await app(t, baseOptions())
+      const token = issue({ auth_time: authAgo(0), amr: ['mfa'] })
+      assert.equal((await api.request('/bare/recent', bearer(token))).status, 500)
     })
   })
 }

@@ -43,7 +43,9 @@ export function optionTypes(): void {
     revocations: { url: 'https://auth.example.com/auth/revocations', key: 'k', staleAfter: 30 },
     whenStale: 'refuse',
     cache: 500,
+    maxAuthAge: '10m',
   })
+  honoAuth.authenticate({ issuer, jwksUrl, maxAuthAge: 600 })
   // @ts-expect-error exactly one of jwksUrl and keys: neither
   expressAuth.authenticate({ issuer })
   // @ts-expect-error exactly one of jwksUrl and keys: both
@@ -66,6 +68,16 @@ export function optionTypes(): void {
   honoAuth.requireAllRoles(['admin', 'owner'])
   // @ts-expect-error scopes are strings
   fastifyAuth.requireScopes(['a'])
+  // @ts-expect-error maxAuthAge is a Duration
+  expressAuth.authenticate({ issuer, jwksUrl, maxAuthAge: true })
+  // @ts-expect-error methods are strings, spread
+  expressAuth.requireAuthMethods(['mfa'])
+  // @ts-expect-error methods are strings
+  honoAuth.requireAnyAuthMethod('hwk', 1)
+  // @ts-expect-error requireRecentAuth takes one Duration
+  fastifyAuth.requireRecentAuth()
+  // @ts-expect-error requireRecentAuth takes one Duration, not options
+  expressAuth.requireRecentAuth({ maxAge: 300 })
 }
 
 export function authInfoTypes(auth: AuthInfo): void {
@@ -75,6 +87,8 @@ export function authInfoTypes(auth: AuthInfo): void {
   expectEqual<typeof auth.scopes, readonly string[]>()
   expectEqual<typeof auth.claims, Readonly<AccessTokenClaims>>()
   expectEqual<typeof auth.claims.sid, string>()
+  expectEqual<typeof auth.claims.amr, string[] | undefined>()
+  expectEqual<typeof auth.claims.auth_time, number | undefined>()
   expectEqual<fastifyAuth.AuthInfo, AuthInfo>()
   expectEqual<honoAuth.AuthInfo, AuthInfo>()
   // @ts-expect-error AuthInfo is read-only
@@ -91,6 +105,15 @@ export function expressTypes(): void {
   app.use(authenticate)
   app.get('/admin', expressAuth.requireRoles('admin'), expressAuth.requireScopes('a', 'b'))
   app.get('/owners', expressAuth.requireAllRoles('admin', 'owner'))
+  app.post(
+    '/payouts',
+    expressAuth.requireAuthMethods('mfa'),
+    expressAuth.requireAnyAuthMethod('hwk', 'swk'),
+    expressAuth.requireRecentAuth('5m'),
+    (req, res) => {
+      res.json({ at: req.auth?.claims.auth_time })
+    },
+  )
   app.get('/users/:id', (req, res) => {
     expectEqual<typeof req.auth, AuthInfo | undefined>()
     expectEqual<typeof req.params.id, string>()
@@ -125,6 +148,17 @@ export function fastifyTypes(): void {
     { preHandler: fastifyAuth.requireScopes('reports:write') },
     async (request) => request.auth?.scopes,
   )
+  app.put(
+    '/password',
+    {
+      preHandler: [
+        fastifyAuth.requireAuthMethods('mfa'),
+        fastifyAuth.requireAnyAuthMethod('hwk', 'swk'),
+        fastifyAuth.requireRecentAuth(300),
+      ],
+    },
+    async (request) => request.auth?.claims.amr,
+  )
   app.register(fastifyAuth.tesseraAuth, { issuer, keys: publicKey })
   // @ts-expect-error the plugin takes the same options, checked the same way
   app.register(fastifyAuth.tesseraAuth, { issuer })
@@ -134,6 +168,13 @@ export function honoTypes(): void {
   const app = new Hono<honoAuth.TesseraEnv>()
   app.use('/api/*', honoAuth.authenticate({ issuer, jwksUrl }))
   app.get('/api/owners', honoAuth.requireAllRoles('admin', 'owner'), (c) => c.text('ok'))
+  app.put(
+    '/api/password',
+    honoAuth.requireAuthMethods('mfa'),
+    honoAuth.requireAnyAuthMethod('hwk', 'swk'),
+    honoAuth.requireRecentAuth('5m'),
+    (c) => c.json({ amr: c.get('auth').claims.amr ?? [] }),
+  )
   app.get('/api/me', honoAuth.requireRoles('member'), (c) => {
     const auth = c.get('auth')
     expectEqual<typeof auth, AuthInfo>()
@@ -180,6 +221,9 @@ test('the subpath exports resolve and export the same names', () => {
       'requireRoles',
       'requireAllRoles',
       'requireScopes',
+      'requireAuthMethods',
+      'requireAnyAuthMethod',
+      'requireRecentAuth',
     ] as const) {
       assert.equal(typeof adapter[name], 'function', name)
     }

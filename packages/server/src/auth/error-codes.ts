@@ -39,7 +39,9 @@ const catalogue = {
     challenge: 'invalid_token',
     description: 'An already used refresh token was presented again; the session is revoked.',
   },
+  mfa_required: authErrorCodes.mfa_required,
   forbidden: authErrorCodes.forbidden,
+  reauthentication_required: authErrorCodes.reauthentication_required,
   csrf_failed: {
     status: 403,
     description:
