@@ -20,8 +20,8 @@ export const OTHER_VARIABLES: readonly string[] = Object.freeze([
   'TESSERA_WHEN_STALE',
 ])
 
-/** Prefixes of variable families read outside the server (the test suites' databases, browser). */
-export const OTHER_PREFIXES: readonly string[] = Object.freeze(['TESSERA_TEST_'])
+/** Prefixes of variable families read outside the server (the test suites' and benchmarks' databases, browser). */
+export const OTHER_PREFIXES: readonly string[] = Object.freeze(['TESSERA_TEST_', 'TESSERA_BENCH_'])
 
 const PREFIX = 'TESSERA_'
 
