@@ -76,6 +76,8 @@ export async function seedDatabase(
           expiresAt: now + 30 * day,
           userAgent: 'tessera-bench seed',
           ip: null,
+          authTime: now,
+          amr: ['pwd'],
         },
         { tokenHash, sessionId, createdAt: now, expiresAt: now + 7 * day },
       )

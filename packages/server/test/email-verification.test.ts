@@ -116,6 +116,8 @@ describe('email verification, required', () => {
     const fresh = await h.call('POST', '/auth/signup', {
       body: { email: 'new@example.com', password: PASSWORD },
     })
+    // The account is written after the answer.
+    await h.tessera.auth.settled()
     h.clock.advance(1)
     const taken = await h.call('POST', '/auth/signup', {
       body: { email: 'new@example.com', password: 'another long passphrase' },
@@ -136,6 +138,7 @@ describe('email verification, required', () => {
   it('login and refresh of an unverified account are email_not_verified, after the password', async () => {
     const h = await harness({ TESSERA_EMAIL_VERIFICATION: 'required' })
     await h.call('POST', '/auth/signup', { body: { email: 'u@example.com', password: PASSWORD } })
+    await h.tessera.auth.settled()
     const wrong = await h.call('POST', '/auth/login', {
       body: { email: 'u@example.com', password: 'not the password at all' },
     })

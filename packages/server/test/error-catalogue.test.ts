@@ -19,6 +19,7 @@ const SCRIPT_NAMES = new Set([
   'duplicate_cookie', // the `reason` of a csrf_failed body
   'key_ops', // a JWK member
   'origin_refused', // a /login reason
+  'password_changed', // a /login reason
   'redirect_to', // a query parameter
   'session_ended', // a /login reason
   'signed_out', // a /login reason

@@ -6,6 +6,8 @@ import type { FlowContext } from './context.ts'
 import { checkCurrentPassword } from './current-password.ts'
 import { AuthError, invalidField } from './errors.ts'
 import { PASSWORD_BOUND_LINKS, queueLink, VERIFY_EMAIL } from './mailed-links.ts'
+import { finishSignIn } from './sign-in.ts'
+import { requireRecentAuth } from './step-up.ts'
 import type { AccountFlows } from './types.ts'
 
 /** Default roles of a new account. */
@@ -14,7 +16,7 @@ const DEFAULT_ROLES = ['user']
 export function createAccountFlows(ctx: FlowContext): AccountFlows {
   const { config, store, passwords, rules, rateLimits, metrics, audit, revoke, tokens, profiles } =
     ctx
-  const { mail } = ctx
+  const { mail, background } = ctx
   const { now } = ctx
 
   function checkPassword(
@@ -37,50 +39,56 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
       // Hashed before anything is looked up: a new and an existing address cost the same.
       const passwordHash = await passwords.hash(input.password)
       const verify = config.emailVerification !== 'off'
-      const created = await store.atomically(async () => {
-        const user = await store.users.createUser({
-          id: randomUUID(),
-          email,
-          name,
-          passwordHash,
-          roles: DEFAULT_ROLES,
-          createdAt: now(),
-        })
-        if (user === 'email_taken') {
-          // Verification required: the answer is the same, and the owner hears of it.
-          if (config.emailVerification === 'required') {
-            const owner = await store.users.findUserByEmail(email)
-            await mail.queue({
-              to: email,
-              template: 'account_exists',
-              userId: owner?.id ?? null,
-              data: { name: owner?.name ?? null, link: `${config.issuer}/login` },
-            })
-            await audit(
-              'signup.existing_address',
-              client,
-              { userId: owner?.id ?? null },
-              { mailed: 'account_exists' },
-            )
-          }
-          return user
-        }
-        if (verify) await queueLink(ctx, { id: user.id, email, name }, VERIFY_EMAIL)
-        return user
-      })
-      mail.wake()
       const mailed = verify ? { mailed: 'verify_email' } : {}
+      const create = () =>
+        store.atomically(async () => {
+          const user = await store.users.createUser({
+            id: randomUUID(),
+            email,
+            name,
+            passwordHash,
+            roles: DEFAULT_ROLES,
+            createdAt: now(),
+          })
+          if (user === 'email_taken') {
+            // Verification required: the answer is the same, and the owner hears of it.
+            if (config.emailVerification === 'required') {
+              const owner = await store.users.findUserByEmail(email)
+              await mail.queue({
+                to: email,
+                template: 'account_exists',
+                userId: owner?.id ?? null,
+                data: { name: owner?.name ?? null, link: `${config.issuer}/login` },
+              })
+              await audit(
+                'signup.existing_address',
+                client,
+                { userId: owner?.id ?? null },
+                { mailed: 'account_exists' },
+              )
+            }
+            return user
+          }
+          if (verify) await queueLink(ctx, { id: user.id, email, name }, VERIFY_EMAIL)
+          await audit('user.signup', client, { userId: user.id }, mailed)
+          return user
+        })
       if (config.emailVerification === 'required') {
-        if (created !== 'email_taken') {
-          await audit('user.signup', client, { userId: created.id }, mailed)
-        }
+        // The answer is the same for a new and an existing address, and so is
+        // its time: the writes, which differ, happen after it (measured on
+        // PostgreSQL: a new account's took 8 ms more).
+        background.run('signup', async () => {
+          if ((await create()) !== 'email_taken') metrics.inc('signups')
+          mail.wake()
+        })
         return { verificationSent: true as const }
       }
+      const created = await create()
+      mail.wake()
       if (created === 'email_taken')
         throw new AuthError('email_taken', 'an account with this email exists')
-      await audit('user.signup', client, { userId: created.id }, mailed)
       metrics.inc('signups')
-      const result = await tokens.startSession(created, client)
+      const result = await tokens.startSession(created, client, ['pwd'])
       await audit('session.created', client, { userId: created.id, sessionId: result.sessionId })
       return result
     },
@@ -108,7 +116,6 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
         }
         throw new AuthError('invalid_credentials', 'the email or password is wrong')
       }
-      await rateLimits.loginSucceeded(accountKey, ip)
       // Only after the password: an unverified account is not told apart from a wrong password first.
       if (config.emailVerification === 'required' && user.emailVerifiedAt === null) {
         throw new AuthError(
@@ -126,14 +133,12 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
         if (rehashed !== undefined) current = rehashed
         await audit('user.password_rehashed', client, { userId: user.id })
       }
-      metrics.inc('logins')
-      const result = await tokens.startSession(current, client)
-      await audit('login', client, { userId: user.id, sessionId: result.sessionId })
-      return result
+      return await finishSignIn(ctx, current, { amr: ['pwd'], method: 'password' }, client)
     },
 
     async changePassword(access, input, client) {
       const user = await profiles.requireUser(access)
+      await requireRecentAuth(ctx, access)
       await checkCurrentPassword(ctx, user, input.currentPassword, {
         access,
         client,

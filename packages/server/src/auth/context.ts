@@ -35,6 +35,9 @@ export type AuthConfig = Pick<
   | 'accessTokenEmail'
   | 'emailVerification'
   | 'issuer'
+  | 'brandName'
+  | 'mfa'
+  | 'reauthWindow'
 >
 
 /** What the composition root hands createAuthService. */

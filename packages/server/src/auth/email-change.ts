@@ -9,6 +9,7 @@ import type { FlowContext } from './context.ts'
 import { checkCurrentPassword } from './current-password.ts'
 import { invalidField } from './errors.ts'
 import { CHANGE_EMAIL, invalidCode, queueLink, spendLink } from './mailed-links.ts'
+import { requireRecentAuth } from './step-up.ts'
 import type { EmailChangeFlows } from './types.ts'
 import { publicUser } from './views.ts'
 
@@ -18,6 +19,7 @@ export function createEmailChangeFlows(ctx: FlowContext): EmailChangeFlows {
   return {
     async requestEmailChange(access, input, client) {
       const user = await profiles.requireUser(access)
+      await requireRecentAuth(ctx, access)
       const newEmail = rules.normalizeEmail(input.newEmail)
       if (newEmail === undefined) throw invalidField('/newEmail', 'not a valid email address')
       await checkCurrentPassword(ctx, user, input.currentPassword, {

@@ -3,24 +3,27 @@
 
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/types.ts'
-import type { Store, UserRecord } from '../storage/ports.ts'
+import type { SessionRecord, Store, UserRecord } from '../storage/ports.ts'
 import type { AccessTokenIssuerPort, RefreshTokens } from './ports.ts'
 import type { Revoker } from './revoke.ts'
 import type { AuthResult, ClientInfo, IssuedTokens } from './types.ts'
 import { publicUser } from './views.ts'
 
+/** The session an access token speaks for: its id, and how and when the user last proved who they are. */
+export type TokenSession = Pick<SessionRecord, 'id' | 'amr' | 'authTime'>
+
 export interface TokenIssuing {
-  /** The access token for `user` in `sessionId`, with the refresh token it travels with. */
+  /** The access token for `user` in `session`, with the refresh token it travels with. */
   issueTokens(
     user: UserRecord,
-    sessionId: string,
+    session: TokenSession,
     refreshToken: string,
     refreshExpiresAt: number,
   ): IssuedTokens
   /** A refresh token expires at the idle timeout, never after its session. */
   refreshExpiry(sessionExpiresAt: number, at: number): number
-  /** A new session for `user` and its first pair. */
-  startSession(user: UserRecord, client: ClientInfo): Promise<AuthResult>
+  /** A new session for `user`, who just authenticated by `amr` (RFC 8176), and its first pair. */
+  startSession(user: UserRecord, client: ClientInfo, amr: readonly string[]): Promise<AuthResult>
 }
 
 export function createTokenIssuing(deps: {
@@ -38,14 +41,16 @@ export function createTokenIssuing(deps: {
 
   function issueTokens(
     user: UserRecord,
-    sessionId: string,
+    session: TokenSession,
     refreshToken: string,
     refreshExpiresAt: number,
   ): IssuedTokens {
     const access = issuer.issue({
       userId: user.id,
-      sessionId,
+      sessionId: session.id,
       roles: user.roles,
+      amr: session.amr,
+      authTime: Math.floor(session.authTime / 1000),
       ...(config.accessTokenEmail ? { email: user.email } : {}),
       ...(config.emailVerification === 'off'
         ? {}
@@ -67,28 +72,33 @@ export function createTokenIssuing(deps: {
   return {
     issueTokens,
     refreshExpiry,
-    async startSession(user, client) {
+    async startSession(user, client, amr) {
       await revoke.awaitCutover(user.id)
       const at = now()
-      const sessionId = randomUUID()
+      const session = { id: randomUUID(), amr: [...amr], authTime: at }
       const sessionExpiresAt = at + config.refreshTokenTtl * 1000
       const refresh = refreshTokens.createRefreshToken()
       const refreshExpiresAt = refreshExpiry(sessionExpiresAt, at)
       await store.sessions.createSession(
         {
-          id: sessionId,
+          ...session,
           userId: user.id,
           createdAt: at,
           expiresAt: sessionExpiresAt,
           userAgent: client.userAgent,
           ip: client.ip,
         },
-        { tokenHash: refresh.hash, sessionId, createdAt: at, expiresAt: refreshExpiresAt },
+        {
+          tokenHash: refresh.hash,
+          sessionId: session.id,
+          createdAt: at,
+          expiresAt: refreshExpiresAt,
+        },
       )
       return {
         user: publicUser(user),
-        sessionId,
-        tokens: issueTokens(user, sessionId, refresh.token, refreshExpiresAt),
+        sessionId: session.id,
+        tokens: issueTokens(user, session, refresh.token, refreshExpiresAt),
       }
     },
   }

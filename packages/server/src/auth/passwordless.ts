@@ -1,21 +1,22 @@
 // Signing in by mail (PRODUCT.md, "Email"): one mail carries a 6-digit code
 // and a sign-in link, both good for 10 minutes, once; a code dies after 5
 // wrong tries. Asking answers the same, at once, for every address. Using
-// either answers the login response and proves the address; the other one of
-// the pair dies with it.
+// either answers the login response (or the MFA challenge) and proves the
+// address; the other one of the pair dies with it.
 
 import { randomUUID } from 'node:crypto'
 import type { UserRecord } from '../storage/ports.ts'
 import type { FlowContext } from './context.ts'
 import { invalidCode, mailLinkLater, newLink, SIGN_IN, useLink } from './mailed-links.ts'
 import { hashCode, isCode, issueCode, ONE_TIME_TTL_MS } from './one-time.ts'
-import type { AuthResult, ClientInfo, PasswordlessFlows } from './types.ts'
+import { finishSignIn } from './sign-in.ts'
+import type { AuthResult, ClientInfo, MfaChallenge, PasswordlessFlows } from './types.ts'
 
 /** How the audit log and the metrics tell the two ways apart. */
 type Method = 'email_code' | 'email_link'
 
 export function createPasswordlessFlows(ctx: FlowContext): PasswordlessFlows {
-  const { store, rules, rateLimits, metrics, audit, mail, profiles, tokens, now } = ctx
+  const { store, rules, rateLimits, metrics, audit, mail, profiles, now } = ctx
 
   /** The code and the link, in one mail; call inside Store.atomically. */
   async function queueSignIn(user: UserRecord): Promise<void> {
@@ -37,7 +38,11 @@ export function createPasswordlessFlows(ctx: FlowContext): PasswordlessFlows {
     })
   }
 
-  async function signIn(user: UserRecord, method: Method, client: ClientInfo): Promise<AuthResult> {
+  async function signIn(
+    user: UserRecord,
+    method: Method,
+    client: ClientInfo,
+  ): Promise<AuthResult | MfaChallenge> {
     const at = now()
     // Whichever of the pair was used, the other is spent with it.
     await store.oneTimeTokens.revokeTokens(user.id, at, ['sign_in', 'sign_in_code'])
@@ -46,10 +51,8 @@ export function createPasswordlessFlows(ctx: FlowContext): PasswordlessFlows {
       // The mail reached its reader: the address is proven.
       current = (await profiles.updateUser(user.id, { emailVerifiedAt: at, updatedAt: at })) ?? user
     }
-    metrics.inc('logins')
-    const result = await tokens.startSession(current, client)
-    await audit('login', client, { userId: user.id, sessionId: result.sessionId }, { method })
-    return result
+    // A mailed code or link is a one-time password (RFC 8176 `otp`).
+    return await finishSignIn(ctx, current, { amr: ['otp'], method }, client)
   }
 
   /**
@@ -60,7 +63,7 @@ export function createPasswordlessFlows(ctx: FlowContext): PasswordlessFlows {
   async function signInWithCode(
     input: { email: string; code: string },
     client: ClientInfo,
-  ): Promise<AuthResult> {
+  ): Promise<AuthResult | MfaChallenge> {
     const ip = client.ip ?? 'unknown'
     const email = rules.normalizeEmail(input.email)
     const accountKey = email ?? input.email.trim().toLowerCase()
@@ -90,7 +93,6 @@ export function createPasswordlessFlows(ctx: FlowContext): PasswordlessFlows {
       )
       throw invalidCode()
     }
-    await rateLimits.loginSucceeded(accountKey, ip)
     return await signIn(user, 'email_code', client)
   }
 

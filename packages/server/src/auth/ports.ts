@@ -65,6 +65,9 @@ export interface AccessTokenIssuerPort {
     email?: string
     emailVerified?: boolean
     scope?: string
+    amr?: readonly string[]
+    /** Epoch seconds. */
+    authTime?: number
   }): { token: string; jti: string; expiresIn: number; exp: number; iat: number }
 }
 

@@ -2,8 +2,8 @@
 // rotation? auth/sessions.ts. Signup and login? auth/accounts.ts. Users,
 // keys and the audit log for admins? auth/admin.ts. Checking an access
 // token? auth/access.ts. Mail: verification.ts, recovery.ts (reset),
-// passwordless.ts (sign-in code and link), email-change.ts. New flows
-// (second factors, OAuth) are new modules beside these, built from the same
+// passwordless.ts (sign-in code and link), email-change.ts. Second factors
+// and step-up: mfa.ts. New flows (OAuth) are new modules beside these, built from the same
 // FlowContext.
 
 import { createAccessFlows } from './access.ts'
@@ -14,6 +14,7 @@ import { createBackground } from './background.ts'
 import type { AuthServiceDeps, FlowContext } from './context.ts'
 import { createEmailChangeFlows } from './email-change.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
+import { createMfaFlows } from './mfa.ts'
 import { createPasswordlessFlows } from './passwordless.ts'
 import type { AuthMetrics } from './ports.ts'
 import { createProfiles } from './profiles.ts'
@@ -66,5 +67,6 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createRecoveryFlows(ctx),
     ...createPasswordlessFlows(ctx),
     ...createEmailChangeFlows(ctx),
+    ...createMfaFlows(ctx),
   }
 }

@@ -89,7 +89,7 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
       const at = now()
       const successor = refreshTokens.createRefreshToken()
       const successorExpiresAt = issuing.refreshExpiry(session.expiresAt, at)
-      const tokens = issuing.issueTokens(user, session.id, successor.token, successorExpiresAt)
+      const tokens = issuing.issueTokens(user, session, successor.token, successorExpiresAt)
       const fingerprint = clientFingerprint(client)
       const pair: SealedPair = { tokens, userId: user.id, client: fingerprint }
       const outcome = await store.sessions.rotateRefreshToken({
@@ -123,7 +123,7 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
           // A cut-over since the pair was sealed (a role change) killed its
           // access token: the same refresh token, a fresh access token.
           if (revocations.isRevoked(decode(earlierTokens.accessToken).payload)) {
-            const fresh = issuing.issueTokens(user, outcome.session.id, '', 0)
+            const fresh = issuing.issueTokens(user, outcome.session, '', 0)
             earlierTokens = {
               ...earlierTokens,
               accessToken: fresh.accessToken,

@@ -44,6 +44,20 @@ export interface AuthResult {
   tokens: IssuedTokens
 }
 
+/** A second factor that can finish a sign-in. */
+export type MfaMethod = 'totp' | 'passkey' | 'recovery_code'
+
+/**
+ * The answer to a sign-in of an account with a second factor: no tokens
+ * yet; POST /auth/mfa/verify with the token and one of the methods
+ * finishes it (5 minutes, 5 tries).
+ */
+export interface MfaChallenge {
+  mfaRequired: true
+  mfaToken: string
+  methods: MfaMethod[]
+}
+
 /** Who performs an administrative action: a user's session, or the CLI (sessionId null). */
 export interface Actor {
   userId: string
@@ -94,8 +108,14 @@ export interface AccountFlows {
     input: { email: string; password: string; name?: string },
     client: ClientInfo,
   ): Promise<AuthResult | { verificationSent: true }>
-  /** Unknown email and wrong password both give invalid_credentials, in the same time. */
-  login(input: { email: string; password: string }, client: ClientInfo): Promise<AuthResult>
+  /**
+   * Unknown email and wrong password both give invalid_credentials, in the
+   * same time. An account with a second factor gets the MFA challenge.
+   */
+  login(
+    input: { email: string; password: string },
+    client: ClientInfo,
+  ): Promise<AuthResult | MfaChallenge>
   /**
    * Checks the current password, stores the new hash, revokes every other
    * session. The caller's session and tokens stay valid.
@@ -149,7 +169,7 @@ export interface PasswordlessFlows {
   signInByMail(
     input: { email: string; code: string } | { token: string },
     client: ClientInfo,
-  ): Promise<AuthResult>
+  ): Promise<AuthResult | MfaChallenge>
 }
 
 /** Changing the address (auth/email-change.ts). */
@@ -168,6 +188,46 @@ export interface EmailChangeFlows {
    * old one is told, links mailed to it die; sessions stay.
    */
   confirmEmailChange(input: { token: string }, client: ClientInfo): Promise<PublicUser>
+}
+
+/** Second factors: the authenticator app, recovery codes, the sign-in's second step, step-up (auth/mfa.ts). */
+export interface MfaFlows {
+  /** What the caller has set up. */
+  mfaStatus(
+    access: AccessContext,
+  ): Promise<{ totp: boolean; passkeys: number; recoveryCodes: number }>
+  /**
+   * Starts setting up an authenticator app: the secret, as a URI and a QR
+   * code. Nothing protects the account until confirmTotp. Needs a recent
+   * authentication; forbidden when one is set up already.
+   */
+  enrollTotp(
+    access: AccessContext,
+    client: ClientInfo,
+  ): Promise<{ secret: string; otpauthUrl: string; qrSvg: string }>
+  /** A first code confirms it: 10 new recovery codes, shown this once. */
+  confirmTotp(
+    access: AccessContext,
+    input: { code: string },
+    client: ClientInfo,
+  ): Promise<{ recoveryCodes: string[] }>
+  removeTotp(access: AccessContext, client: ClientInfo): Promise<void>
+  /** 10 new recovery codes; the old ones die. Needs a factor and a recent authentication. */
+  regenerateRecoveryCodes(
+    access: AccessContext,
+    client: ClientInfo,
+  ): Promise<{ recoveryCodes: string[] }>
+  /** Finishes a sign-in that answered an MFA challenge. */
+  verifyMfa(
+    input: { mfaToken: string; method: 'totp' | 'recovery_code'; code: string },
+    client: ClientInfo,
+  ): Promise<AuthResult>
+  /** Renews the session's authentication (step-up) with the password or a second factor. */
+  reauthenticate(
+    access: AccessContext,
+    input: { password: string } | { method: 'totp' | 'recovery_code'; code: string },
+    client: ClientInfo,
+  ): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: number }>
 }
 
 /** Sessions: refresh rotation, logout, logout everywhere, the list (auth/sessions.ts). */
@@ -232,4 +292,5 @@ export interface AuthService
     EmailFlows,
     RecoveryFlows,
     PasswordlessFlows,
-    EmailChangeFlows {}
+    EmailChangeFlows,
+    MfaFlows {}

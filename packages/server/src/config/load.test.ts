@@ -60,6 +60,8 @@ describe('loadConfig defaults', () => {
         accessTokenEmail: false,
         signupEnabled: true,
         emailVerification: 'optional',
+        mfa: 'optional',
+        reauthWindow: 600,
         trustProxy: 0,
         requestTimeout: 30,
         headersTimeout: 10,

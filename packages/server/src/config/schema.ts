@@ -816,6 +816,30 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     },
     format: String,
   }),
+  variable({
+    name: 'TESSERA_MFA',
+    key: 'mfa',
+    doc: '`optional`: users may add an authenticator app or a passkey, and then sign in with it as a second step; `required`: an account without one is sent to add one at its next sign-in (docs/mfa.md).',
+    unit: 'optional|required',
+    secret: false,
+    parse: (raw) => parseOneOf(raw, ['optional', 'required'] as const),
+    default: 'optional',
+    format: String,
+  }),
+  variable({
+    name: 'TESSERA_REAUTH_WINDOW',
+    key: 'reauthWindow',
+    doc: 'How recent the last sign-in (or re-authentication) of a session must be to change its password, email or second factors; older ones answer 403 `reauthentication_required` (POST /auth/reauthenticate renews it).',
+    unit: 'duration, 1m to 1d',
+    secret: false,
+    parse(raw) {
+      const seconds = parseSeconds(raw, 60)
+      if (seconds > 86_400) throw new ExpectedValue('a duration from 1m to 1d (e.g. 10m)')
+      return seconds
+    },
+    default: 600,
+    format: duration,
+  }),
 ])
 
 /** The documented default of a variable, in its own syntax or as text. */

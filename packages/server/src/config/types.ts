@@ -69,6 +69,10 @@ export interface Config {
   readonly signupEnabled: boolean
   /** Email verification: off, optional (mail a link, sign in anyway) or required. */
   readonly emailVerification: 'off' | 'optional' | 'required'
+  /** Second factors: optional, or required (an account without one enrols at its next sign-in). */
+  readonly mfa: 'optional' | 'required'
+  /** Seconds a session's last authentication stays recent enough for password, email and factor changes. */
+  readonly reauthWindow: number
   /** Trust X-Forwarded-For from this many proxy hops (0: none). */
   readonly trustProxy: number
   /** Seconds a client has to send a whole request (headers and body). */

@@ -38,6 +38,7 @@ import {
   registerRecoveryRoutes,
   registerSignInByMailRoutes,
 } from './routes/email.ts'
+import { registerMfaRoutes } from './routes/mfa.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
@@ -317,6 +318,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     registerSignInByMailRoutes(app, routeDeps)
     registerEmailChangeRoutes(app, routeDeps)
   }
+  registerMfaRoutes(app, routeDeps)
   registerAdminRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
   registerPageRoutes(app, { config })

@@ -22,6 +22,10 @@ export interface MailTemplateData {
   email_changed: { newEmail: string; name?: string | null; link?: string }
   /** A signup with an address that has an account (verification required): the owner is told. */
   account_exists: { name?: string | null; link?: string }
+  /** A second factor was set up (`factor`: `authenticator_app`, `passkey`); `link`: the account page. */
+  factor_added: { factor: string; name?: string | null; link?: string }
+  /** A second factor was removed (`all_factors`: an admin reset them all). */
+  factor_removed: { factor: string; name?: string | null; link?: string }
 }
 
 export type MailTemplateName = keyof MailTemplateData
@@ -35,6 +39,8 @@ export const MAIL_TEMPLATES: readonly MailTemplateName[] = Object.freeze([
   'change_email',
   'email_changed',
   'account_exists',
+  'factor_added',
+  'factor_removed',
 ])
 
 export function isMailTemplateName(name: string): name is MailTemplateName {

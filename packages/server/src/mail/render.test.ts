@@ -26,6 +26,8 @@ const SAMPLES: { [T in keyof MailTemplateData]: MailTemplateData[T] } = {
   change_email: { link: `${issuer}/confirm-email?token=abc`, expiresIn: 86_400 },
   email_changed: { newEmail: 'ada@new.example', name: null },
   account_exists: { link: `${issuer}/login` },
+  factor_added: { factor: 'authenticator_app', name: 'Ada', link: `${issuer}/account` },
+  factor_removed: { factor: 'all_factors' },
 }
 
 const tempDirs: string[] = []
@@ -154,6 +156,7 @@ describe('built-in mail templates', () => {
       ['sign_in_code', { ...SAMPLES.sign_in_code, code: '12345' }, /"code" is not a valid code/],
       ['sign_in_code', { ...SAMPLES.sign_in_code, code: 123456 }, /"code"/],
       ['email_changed', { newEmail: 'two words@x' }, /"newEmail"/],
+      ['factor_added', { factor: '<b>a phone</b>' }, /"factor" is not a valid factor/],
       ['verify_email', { ...SAMPLES.verify_email, name: 42 }, /"name" must be a string or null/],
       ['no_such_template', {}, /unknown mail template "no_such_template"/],
     ]

@@ -12,6 +12,7 @@ import {
   BUILT_IN_TEMPLATES,
   COMMON_VARIABLES,
   describeDuration,
+  FACTOR_WORDS,
   type FieldSpec,
   type MailVariables,
   type TemplateSpec,
@@ -182,6 +183,10 @@ function checkField(spec: FieldSpec, value: unknown): string | undefined {
     case 'address':
       return typeof value === 'string' && /^[^\s\p{Cc}@]+@[^\s\p{Cc}@]+$/u.test(value)
         ? value
+        : undefined
+    case 'factor':
+      return typeof value === 'string' && Object.hasOwn(FACTOR_WORDS, value)
+        ? FACTOR_WORDS[value]
         : undefined
   }
 }

@@ -16,6 +16,8 @@ export type FieldKind =
   | 'code'
   /** A mail address. */
   | 'address'
+  /** Which second factor: `authenticator_app`, `passkey`, `all_factors`; shown in words. */
+  | 'factor'
 
 export interface FieldSpec {
   readonly kind: FieldKind
@@ -144,7 +146,40 @@ export const BUILT_IN_TEMPLATES: Readonly<Record<MailTemplateName, TemplateSpec>
       note('If it was not you, ignore this email: nothing changed.'),
     ],
   },
+  factor_added: {
+    fields: { factor: { kind: 'factor', required: true }, link: OPTIONAL_LINK },
+    subject: (v) => `A sign-in method was added to your ${v.brandName} account`,
+    blocks: (v) => [
+      hi(v),
+      text(
+        `${capitalize(v.factor!)} was added to your ${v.brandName} account (${v.email}) on ${v.date}. Signing in now asks for it after the password.`,
+      ),
+      text('If this was you, there is nothing to do.'),
+      ...notYou(v, 'check your account right away:', 'Review my account'),
+    ],
+  },
+  factor_removed: {
+    fields: { factor: { kind: 'factor', required: true }, link: OPTIONAL_LINK },
+    subject: (v) => `A sign-in method was removed from your ${v.brandName} account`,
+    blocks: (v) => [
+      hi(v),
+      text(
+        `${capitalize(v.factor!)} was removed from your ${v.brandName} account (${v.email}) on ${v.date}.`,
+      ),
+      text('If this was you, there is nothing to do.'),
+      ...notYou(v, 'check your account right away:', 'Review my account'),
+    ],
+  },
 }
+
+/** What a `factor` value reads as in a sentence. */
+export const FACTOR_WORDS: Readonly<Record<string, string>> = {
+  authenticator_app: 'an authenticator app',
+  passkey: 'a passkey',
+  all_factors: 'every second factor (authenticator app, passkeys, recovery codes)',
+}
+
+const capitalize = (value: string): string => value.charAt(0).toUpperCase() + value.slice(1)
 
 /** The "if this was not you" of a notice: with the flow's link when it gave one. */
 function notYou(v: MailVariables, todo: string, label: string): MailBlock[] {

@@ -78,6 +78,17 @@ export interface SessionRecord {
   ip: string | null
   revokedAt: number | null
   revokedReason: string | null
+  /**
+   * When the user last proved who they are in this session: the sign-in,
+   * or a later re-authentication (epoch ms). Sessions from before issue 16
+   * read their `createdAt`.
+   */
+  authTime: number
+  /**
+   * How (RFC 8176 method references: `pwd`, `otp`, `hwk`, `swk`, `user`,
+   * `mfa`), as of `authTime`. Sessions from before issue 16 read `['pwd']`.
+   */
+  amr: string[]
 }
 
 export interface NewSession {
@@ -87,6 +98,8 @@ export interface NewSession {
   expiresAt: number
   userAgent: string | null
   ip: string | null
+  authTime: number
+  amr: string[]
 }
 
 export interface RefreshTokenRecord {
@@ -124,6 +137,12 @@ export type RotateResult =
 export interface SessionStore {
   /** Creates a session and its first refresh token in one transaction. */
   createSession(session: NewSession, refresh: Omit<RefreshTokenRecord, 'usedAt'>): Promise<void>
+  /**
+   * Records a new proof of identity in a live (not revoked, not expired at
+   * `at`) session: its `authTime` becomes `at` and its `amr` these methods.
+   * Undefined when the session is not live.
+   */
+  reauthenticate(id: string, at: number, amr: readonly string[]): Promise<SessionRecord | undefined>
   findSession(id: string): Promise<SessionRecord | undefined>
   /** Active (not revoked, not expired at `now`) sessions of a user, newest first. */
   listSessions(userId: string, now: number): Promise<SessionRecord[]>
@@ -373,6 +392,142 @@ export interface OneTimeTokenStore {
   deleteExpiredTokens(before: number): Promise<number>
 }
 
+/** A user's authenticator app secret (TOTP, RFC 6238). */
+export interface TotpRecord {
+  userId: string
+  /** The shared secret, sealed under the master key: never stored in clear. */
+  sealedSecret: string
+  createdAt: number
+  /** Null until a first code confirmed it: an unconfirmed secret protects nothing. */
+  confirmedAt: number | null
+  /** The last time step a code was accepted for; codes of that step or an earlier one are refused. */
+  lastStep: number | null
+}
+
+/** A WebAuthn credential (passkey) of a user. */
+export interface PasskeyRecord {
+  /** The credential id, base64url. Unique across users. */
+  id: string
+  userId: string
+  /** The user's label for it ("Work laptop"). */
+  name: string
+  /** The COSE public key, base64url. */
+  publicKey: string
+  /** The signature counter last seen (0 for authenticators that do not count). */
+  counter: number
+  /** Authenticator transports as the browser reported them (`internal`, `usb`, `hybrid`, …). */
+  transports: string[]
+  /** `multiDevice` for a synced passkey, `singleDevice` for one bound to its authenticator. */
+  deviceType: 'singleDevice' | 'multiDevice'
+  /** Whether the credential is backed up (synced) now. */
+  backedUp: boolean
+  createdAt: number
+  lastUsedAt: number | null
+}
+
+/** The second factors of users: an authenticator app, recovery codes, passkeys. */
+export interface FactorStore {
+  findTotp(userId: string): Promise<TotpRecord | undefined>
+  /**
+   * Stores a new unconfirmed secret, replacing an unconfirmed one;
+   * `'exists'` (and nothing changes) when the user has a confirmed one.
+   */
+  startTotp(record: {
+    userId: string
+    sealedSecret: string
+    createdAt: number
+  }): Promise<'started' | 'exists'>
+  /**
+   * Confirms the user's unconfirmed secret at `at`, recording `step` as
+   * used. False when there is no unconfirmed secret (none, or confirmed).
+   */
+  confirmTotp(userId: string, at: number, step: number): Promise<boolean>
+  /**
+   * Records `step` as used when the user's confirmed secret has accepted no
+   * code of that step or a later one: of concurrent callers with one step
+   * exactly one gets true, so a code is accepted once.
+   */
+  useTotpStep(userId: string, step: number): Promise<boolean>
+  /** Removes the secret, confirmed or not; false when there was none. */
+  deleteTotp(userId: string): Promise<boolean>
+  /** Replaces every recovery code of the user by these hashes, all unused, in one transaction. */
+  replaceRecoveryCodes(userId: string, hashes: readonly string[], at: number): Promise<void>
+  /** Marks the unused code with this hash used: exactly one of concurrent callers gets true. */
+  useRecoveryCode(userId: string, hash: string, at: number): Promise<boolean>
+  /** How many of the user's recovery codes are unused. */
+  countRecoveryCodes(userId: string): Promise<number>
+  deleteRecoveryCodes(userId: string): Promise<number>
+  /** `'exists'` when a credential with this id is stored (for any user). */
+  addPasskey(record: PasskeyRecord): Promise<'added' | 'exists'>
+  /** The user's passkeys, oldest first. */
+  listPasskeys(userId: string): Promise<PasskeyRecord[]>
+  findPasskey(id: string): Promise<PasskeyRecord | undefined>
+  /**
+   * After a sign-in with it: the new counter and backup state, `lastUsedAt`.
+   * A counter that does not grow (when either is non-zero) is the caller's
+   * to refuse before; this only stores.
+   */
+  recordPasskeyUse(
+    id: string,
+    use: { counter: number; backedUp: boolean; at: number },
+  ): Promise<boolean>
+  /** Undefined unless the passkey is the user's. */
+  renamePasskey(userId: string, id: string, name: string): Promise<PasskeyRecord | undefined>
+  /** False unless the passkey was the user's. */
+  deletePasskey(userId: string, id: string): Promise<boolean>
+  /** Removes every factor of the user (an admin's reset); returns how many went. */
+  deleteAllFactors(userId: string): Promise<number>
+  /** What the user has: a confirmed TOTP secret, how many passkeys, how many unused recovery codes. */
+  summary(userId: string): Promise<{ totp: boolean; passkeys: number; recoveryCodes: number }>
+}
+
+/**
+ * `mfa`: the second step of a sign-in; `passkey_registration` and
+ * `passkey_login`: a WebAuthn ceremony's challenge.
+ */
+export type ChallengeKind = 'mfa' | 'passkey_registration' | 'passkey_login'
+
+/** A short-lived, single-use challenge, stored by the hash of its opaque token. */
+export interface ChallengeRecord {
+  /** SHA-256 (base64url) of the token handed to the client. */
+  hash: string
+  kind: ChallengeKind
+  /** Whose it is; null for a passwordless passkey sign-in (the passkey says who). */
+  userId: string | null
+  /** The flow's JSON (the first factor's methods, the WebAuthn challenge); no secret of the user's. */
+  data: string
+  createdAt: number
+  expiresAt: number
+  /** Wrong tries so far; the challenge dies at `maxAttempts`. */
+  attempts: number
+  maxAttempts: number
+  usedAt: number | null
+}
+
+export interface ChallengeStore {
+  createChallenge(record: Omit<ChallengeRecord, 'attempts' | 'usedAt'>): Promise<void>
+  /** The live challenge (unused, `now < expiresAt`, under its attempts) of this hash and kind, unchanged. */
+  findChallenge(
+    hash: string,
+    kind: ChallengeKind,
+    now: number,
+  ): Promise<ChallengeRecord | undefined>
+  /** Marks the live challenge used and returns it: exactly one of concurrent callers gets it. */
+  consumeChallenge(
+    hash: string,
+    kind: ChallengeKind,
+    now: number,
+  ): Promise<ChallengeRecord | undefined>
+  /**
+   * Counts a wrong try against the live challenge; returns the tries left
+   * (0: it is now dead), or undefined when it is not live. Atomic: of
+   * concurrent wrong tries no more than `maxAttempts` count.
+   */
+  countChallengeFailure(hash: string, now: number): Promise<number | undefined>
+  /** Deletes challenges expired (`expiresAt <= before`) or used before `before`; returns how many. */
+  deleteExpiredChallenges(before: number): Promise<number>
+}
+
 /** Everything a backend provides. */
 export interface Store {
   readonly users: UserStore
@@ -382,6 +537,8 @@ export interface Store {
   readonly audit: AuditStore
   readonly outbox: OutboxStore
   readonly oneTimeTokens: OneTimeTokenStore
+  readonly factors: FactorStore
+  readonly challenges: ChallengeStore
   /**
    * Runs `fn` in one transaction: every port call it makes (through this
    * store) commits together, or none does when `fn` throws. For a state

@@ -18,6 +18,10 @@ export interface AccessTokenInput {
   /** `email_verified`, when the server verifies addresses. */
   emailVerified?: boolean
   scope?: string
+  /** `amr`: how the user authenticated (RFC 8176 values). */
+  amr?: readonly string[]
+  /** `auth_time`: when, in epoch seconds. */
+  authTime?: number
 }
 
 export interface IssuedAccessToken {
@@ -44,7 +48,8 @@ function checkNonEmpty(value: unknown, name: string): string {
 
 /**
  * Issues access tokens: header `{alg, typ: "at+jwt", kid}`, claims `iss, sub,
- * aud, exp, iat, jti, sid, roles` (+ `email` when `includeEmail`, + `scope`).
+ * aud, exp, iat, jti, sid, roles` (+ `email` when `includeEmail`, + `scope`,
+ * `email_verified`, `amr`, `auth_time` when given).
  *
  * @example
  * const issuer = createAccessTokenIssuer({ ring, issuer: config.issuer, audience: config.audience, ttl: 900, includeEmail: false, now: Date.now })
@@ -90,6 +95,8 @@ export function createAccessTokenIssuer(options: {
       if (includeEmail && input.email !== undefined) claims.email = input.email
       if (input.emailVerified !== undefined) claims.email_verified = input.emailVerified
       if (input.scope !== undefined) claims.scope = input.scope
+      if (input.amr !== undefined) claims.amr = [...input.amr]
+      if (input.authTime !== undefined) claims.auth_time = input.authTime
       const token = sign(claims, ring.signingKey(), {
         typ: ACCESS_TOKEN_TYP,
         currentDate: new Date(nowMs),

@@ -179,8 +179,10 @@ export async function harness(
       assert.notEqual(created, 'email_taken', email)
       return created as UserRecord
     },
-    login(email, password = PASSWORD) {
-      return service.login({ email, password }, { ip: null, userAgent: null })
+    async login(email, password = PASSWORD) {
+      const result = await service.login({ email, password }, { ip: null, userAgent: null })
+      if ('mfaRequired' in result) assert.fail(`${email} has a second factor: sign in over HTTP`)
+      return result
     },
     async buildApp(deps = {}) {
       const app = await buildApp({

@@ -115,8 +115,11 @@ function quotable(text: string): string {
  * description.
  */
 export function wwwAuthenticate(code: WireCode, message: string): string {
-  if (isErrorCode(code) && errorCodes[code].challenge === 'bare') return `Bearer realm="${REALM}"`
-  return `Bearer realm="${REALM}", error="invalid_token", error_description="${quotable(message)}"`
+  const challenge = isErrorCode(code) ? errorCodes[code].challenge : 'invalid_token'
+  if (challenge === 'bare') return `Bearer realm="${REALM}"`
+  // RFC 9470: a token that is fine but proves too little asks for more authentication.
+  const error = challenge === 'insufficient_user_authentication' ? challenge : 'invalid_token'
+  return `Bearer realm="${REALM}", error="${error}", error_description="${quotable(message)}"`
 }
 
 /** The envelope for one wire error; details never override code or message. */

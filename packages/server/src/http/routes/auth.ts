@@ -20,6 +20,7 @@ import {
   PasswordBody,
   RefreshBody,
   SessionList,
+  SignInResponse,
   SignupBody,
   TokenResponse,
 } from '../schemas/auth.ts'
@@ -103,8 +104,10 @@ export function registerAuthRoutes(
         tags: TAGS,
         querystring: NoQuery,
         summary: 'Log in with email and password',
+        description:
+          'An account with a second factor answers `{mfaRequired, mfaToken, methods}` instead of tokens: POST /auth/mfa/verify finishes the sign-in.',
         body: LoginBody,
-        response: withErrors({ 200: TokenResponse }),
+        response: withErrors({ 200: SignInResponse }),
       },
     },
     async (request, reply) => {

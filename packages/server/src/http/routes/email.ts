@@ -17,8 +17,8 @@ import {
   EmailChangeBody,
   ResetBody,
   SignInByMailBody,
+  SignInResponse,
   TokenBody,
-  TokenResponse,
   UserResponse,
 } from '../schemas/auth.ts'
 import { BEARER, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
@@ -153,7 +153,7 @@ export function registerSignInByMailRoutes(
         description:
           '`{email, code}` or `{token}`; answers as POST /auth/login does. A code dies after 5 wrong tries; tries are throttled like logins. The address counts as verified.',
         body: SignInByMailBody,
-        response: withErrors({ 200: TokenResponse }),
+        response: withErrors({ 200: SignInResponse }),
       },
     },
     async (request, reply) => {

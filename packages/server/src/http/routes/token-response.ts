@@ -1,20 +1,34 @@
 // The login response, the same from every route that signs someone in
-// (signup, login, refresh, a mailed code or link): browser clients get the
-// refresh token as the cookie only, native clients in the body.
+// (signup, login, refresh, a mailed code or link, the MFA step): browser
+// clients get the refresh token as the cookie only, native clients in the
+// body. An account with a second factor gets the MFA challenge instead.
 
 import type { Static } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { AuthResult } from '../../auth/types.ts'
+import type { AuthResult, MfaChallenge } from '../../auth/types.ts'
 import type { Config } from '../../config/types.ts'
 import { isBrowserRequest, setRefreshCookie } from '../plugins/browser-session.ts'
-import type { TokenResponse } from '../schemas/auth.ts'
+import type { MfaChallengeResponse, TokenResponse } from '../schemas/auth.ts'
 
 export function tokenResponse(
   config: Config,
   request: FastifyRequest,
   reply: FastifyReply,
   result: AuthResult,
-): Static<typeof TokenResponse> {
+): Static<typeof TokenResponse>
+export function tokenResponse(
+  config: Config,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: AuthResult | MfaChallenge,
+): Static<typeof TokenResponse> | Static<typeof MfaChallengeResponse>
+export function tokenResponse(
+  config: Config,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: AuthResult | MfaChallenge,
+): Static<typeof TokenResponse> | Static<typeof MfaChallengeResponse> {
+  if ('mfaRequired' in result) return result
   const { tokens } = result
   const body = {
     user: result.user,

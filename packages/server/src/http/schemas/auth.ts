@@ -46,6 +46,23 @@ export const TokenResponse = Type.Object(
   { additionalProperties: false },
 )
 
+/** A sign-in of an account with a second factor: no tokens until POST /auth/mfa/verify. */
+export const MfaChallengeResponse = Type.Object(
+  {
+    mfaRequired: Type.Literal(true),
+    mfaToken: Type.String({
+      description: 'Opaque; for POST /auth/mfa/verify, once, within 5 minutes.',
+    }),
+    methods: Type.Array(
+      Type.Union([Type.Literal('totp'), Type.Literal('passkey'), Type.Literal('recovery_code')]),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+/** What a sign-in answers: the tokens, or the MFA challenge. */
+export const SignInResponse = Type.Union([TokenResponse, MfaChallengeResponse])
+
 export const SessionView = Type.Object(
   {
     id: Type.String(),

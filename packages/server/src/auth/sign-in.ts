@@ -1,0 +1,85 @@
+// The end of every sign-in (password, mailed code or link): an account with
+// a second factor gets the MFA challenge instead of tokens; the others (and
+// the challenge, once met) get a session whose tokens say how (`amr`) and
+// when (`auth_time`) the user authenticated.
+
+import { createHash, randomBytes } from 'node:crypto'
+import type { UserRecord } from '../storage/ports.ts'
+import type { FlowContext } from './context.ts'
+import type { AuthResult, ClientInfo, MfaChallenge, MfaMethod } from './types.ts'
+
+/** The MFA token lives 5 minutes and allows 5 wrong tries (PRODUCT.md). */
+export const MFA_CHALLENGE_TTL_MS = 5 * 60_000
+export const MFA_CHALLENGE_TRIES = 5
+
+/** What the MFA challenge remembers of the first step. */
+export interface FirstStep {
+  /** Its RFC 8176 methods: `pwd` for a password, `otp` for a mailed code or link. */
+  amr: string[]
+  /** The audit's name for it (`password`, `email_code`, `email_link`). */
+  method: string
+}
+
+export function hashChallengeToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+/** The second factors `user` can finish a sign-in with, in the order the API lists them. */
+export async function factorsOf(ctx: FlowContext, userId: string): Promise<MfaMethod[]> {
+  const { totp, passkeys, recoveryCodes } = await ctx.store.factors.summary(userId)
+  const methods: MfaMethod[] = []
+  if (totp) methods.push('totp')
+  if (passkeys > 0) methods.push('passkey')
+  // Recovery codes stand in for a factor; alone they are none.
+  if (methods.length > 0 && recoveryCodes > 0) methods.push('recovery_code')
+  return methods
+}
+
+/**
+ * Finishes a sign-in whose first step `first` succeeded: the MFA challenge
+ * when the account has a second factor, else a new session. Audits either.
+ */
+export async function finishSignIn(
+  ctx: FlowContext,
+  user: UserRecord,
+  first: FirstStep,
+  client: ClientInfo,
+): Promise<AuthResult | MfaChallenge> {
+  const methods = await factorsOf(ctx, user.id)
+  if (methods.length > 0) {
+    const token = randomBytes(32).toString('base64url')
+    const at = ctx.now()
+    await ctx.store.challenges.createChallenge({
+      hash: hashChallengeToken(token),
+      kind: 'mfa',
+      userId: user.id,
+      data: JSON.stringify(first),
+      createdAt: at,
+      expiresAt: at + MFA_CHALLENGE_TTL_MS,
+      maxAttempts: MFA_CHALLENGE_TRIES,
+    })
+    await ctx.audit('login.mfa_challenged', client, { userId: user.id }, { method: first.method })
+    return { mfaRequired: true, mfaToken: token, methods }
+  }
+  return await startSignedIn(ctx, user, first.amr, client, { method: first.method })
+}
+
+/**
+ * A new session for a user who has proven who they are by `amr`; audited as
+ * `login`. Only now is the login back-off of this account and address
+ * cleared: a right password alone (with a second step to go) must not clear
+ * it, or every new challenge would bring five fresh guesses.
+ */
+export async function startSignedIn(
+  ctx: FlowContext,
+  user: UserRecord,
+  amr: readonly string[],
+  client: ClientInfo,
+  details: Record<string, unknown>,
+): Promise<AuthResult> {
+  await ctx.rateLimits.loginSucceeded(user.email, client.ip ?? 'unknown')
+  ctx.metrics.inc('logins')
+  const result = await ctx.tokens.startSession(user, client, amr)
+  await ctx.audit('login', client, { userId: user.id, sessionId: result.sessionId }, details)
+  return result
+}

@@ -1,0 +1,166 @@
+// Second factors (PRODUCT.md, "Second factors"): the authenticator app and
+// recovery codes of the signed-in user, the sign-in's second step, and
+// re-authentication for step-up. Handlers only translate HTTP.
+
+import { invalidField } from '../../auth/errors.ts'
+import type { MfaFlows } from '../../auth/types.ts'
+import { accessOf } from '../plugins/authentication.ts'
+import { clientInfo } from '../plugins/request-context.ts'
+import { TokenResponse } from '../schemas/auth.ts'
+import { BEARER, EmptyBody, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
+import {
+  AccessTokenResponse,
+  CodeBody,
+  MfaStatus,
+  MfaVerifyBody,
+  ReauthenticateBody,
+  RecoveryCodes,
+  TotpEnrollment,
+} from '../schemas/mfa.ts'
+import type { RouteDeps, TypedApp } from './deps.ts'
+import { tokenResponse } from './token-response.ts'
+
+const TAGS = ['mfa']
+const STEP_UP =
+  'Needs a sign-in (or POST /auth/reauthenticate) at most TESSERA_REAUTH_WINDOW old: else 403 `reauthentication_required`.'
+
+export function registerMfaRoutes(app: TypedApp, deps: RouteDeps<MfaFlows>): void {
+  const { auth, config, authenticate } = deps
+
+  app.get(
+    '/auth/mfa',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'The second factors the user has set up',
+        security: BEARER,
+        response: withErrors({ 200: MfaStatus }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => auth.mfaStatus(accessOf(request)),
+  )
+
+  app.post(
+    '/auth/mfa/totp/enroll',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Start setting up an authenticator app',
+        description: `The secret as a URI and a QR code; it protects nothing until a first code confirms it. ${STEP_UP}`,
+        security: BEARER,
+        body: EmptyBody,
+        response: withErrors({ 200: TotpEnrollment }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => auth.enrollTotp(accessOf(request), clientInfo(request)),
+  )
+
+  app.post(
+    '/auth/mfa/totp/confirm',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Confirm the authenticator app with a first code',
+        description: `Answers 10 recovery codes, shown this once. ${STEP_UP}`,
+        security: BEARER,
+        body: CodeBody,
+        response: withErrors({ 200: RecoveryCodes }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => auth.confirmTotp(accessOf(request), request.body, clientInfo(request)),
+  )
+
+  app.delete(
+    '/auth/mfa/totp',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Remove the authenticator app',
+        description: STEP_UP,
+        security: BEARER,
+        response: withErrors({ 204: NoContent }),
+      },
+      onRequest: authenticate,
+    },
+    async (request, reply) => {
+      await auth.removeTotp(accessOf(request), clientInfo(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/auth/mfa/recovery-codes',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Replace the recovery codes',
+        description: `10 new codes, shown this once; the old ones stop working. ${STEP_UP}`,
+        security: BEARER,
+        body: EmptyBody,
+        response: withErrors({ 200: RecoveryCodes }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => auth.regenerateRecoveryCodes(accessOf(request), clientInfo(request)),
+  )
+
+  app.post(
+    '/auth/mfa/verify',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Finish a sign-in with a second factor',
+        description:
+          'The `mfaToken` of the sign-in answer (5 minutes, 5 tries) with a TOTP or recovery code; answers as POST /auth/login does.',
+        body: MfaVerifyBody,
+        response: withErrors({ 200: TokenResponse }),
+      },
+    },
+    async (request, reply) => {
+      const result = await auth.verifyMfa(request.body, clientInfo(request))
+      return tokenResponse(config, request, reply, result)
+    },
+  )
+
+  app.post(
+    '/auth/reauthenticate',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'Confirm it is you again (step-up)',
+        description:
+          '`{password}` or `{method, code}`: renews the session’s authentication time, and answers a new access token whose `auth_time` says so. The refresh token stays.',
+        security: BEARER,
+        body: ReauthenticateBody,
+        response: withErrors({ 200: AccessTokenResponse }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => {
+      const { password, method, code } = request.body
+      let input: { password: string } | { method: 'totp' | 'recovery_code'; code: string }
+      if (password !== undefined) {
+        if (method !== undefined || code !== undefined)
+          throw invalidField('/password', 'send either a password or a method and code, not both')
+        input = { password }
+      } else if (method === undefined) {
+        throw invalidField('/method', 'is required with a code')
+      } else if (code === undefined) {
+        throw invalidField('/code', 'is required with a method')
+      } else {
+        input = { method, code }
+      }
+      return await auth.reauthenticate(accessOf(request), input, clientInfo(request))
+    },
+  )
+}
