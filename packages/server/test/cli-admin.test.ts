@@ -159,7 +159,7 @@ describe('tessera migrate, users, keys, config check', () => {
     assert.match(text.stderr, /the oldest 2 users shown; raise --limit to see more/)
   })
 
-  it('users verify-email marks the address verified (and --undo not); an unknown user is an error', async () => {
+  it('users verify-email marks the address verified (and --undo not); users reset-mfa; an unknown user is an error', async () => {
     const verified = await runCli(data.dir, ['users', 'verify-email', 'Dan@Example.com'], env)
     assert.equal(verified.code, 0, verified.stderr)
     assert.equal(verified.stdout, 'dan@example.com: verified\n')
@@ -178,6 +178,11 @@ describe('tessera migrate, users, keys, config check', () => {
     )
     assert.equal(undone.stdout, 'dan@example.com: not verified\n')
     assert.equal(await listed(), false)
+    const noFactor = await runCli(data.dir, ['users', 'reset-mfa', 'dan@example.com'], env)
+    assert.equal(noFactor.code, 0, noFactor.stderr)
+    assert.equal(noFactor.stdout, 'dan@example.com: had no second factor\n')
+    const nobody = await runCli(data.dir, ['users', 'reset-mfa', 'nobody@example.com'], env)
+    assert.equal(nobody.stderr, 'error: no user nobody@example.com\n')
     const unknown = await runCli(data.dir, ['users', 'verify-email', 'nobody@example.com'], env)
     assert.equal(unknown.code, 2)
     assert.equal(unknown.stderr, 'error: no user nobody@example.com\n')

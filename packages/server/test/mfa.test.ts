@@ -373,3 +373,39 @@ describe('step-up and re-authentication', () => {
     }
   })
 })
+
+describe('an admin resets the factors', () => {
+  it('PATCH /admin/users/:id {resetMfa: true} removes them all, audits, and mails the user', async () => {
+    const h = await harness()
+    const e = await enrolled(h)
+    await h.user('root@example.com', { roles: ['admin'] })
+    const admin = await h.login('root@example.com')
+    const ada = await h.tessera.store.users.findUserByEmail('ada@example.com')
+    const reset = await h.call('PATCH', `/admin/users/${ada!.id}`, {
+      token: admin.tokens.accessToken,
+      body: { resetMfa: true },
+    })
+    assert.equal(reset.status, 200, JSON.stringify(reset.body))
+    const plain = await login(h)
+    assert.equal(typeof plain.body.accessToken, 'string', 'no second step any more')
+    assert.deepEqual((await h.call('GET', '/auth/mfa', { token: e.access })).body, {
+      totp: false,
+      passkeys: 0,
+      recoveryCodes: 0,
+    })
+    const [event] = await h.tessera.store.audit.listAudit({ limit: 1, event: 'admin.user_updated' })
+    assert.deepEqual(event?.details, {
+      actor: event?.details.actor,
+      mfaReset: true,
+      factorsRemoved: { totp: true, passkeys: 0, recoveryCodes: 10 },
+    })
+    const [notice] = await outbox(h, 'factor_removed')
+    assert.equal(notice?.to, 'ada@example.com')
+    assert.equal(notice?.data.factor, 'all_factors')
+    const invalid = await h.call('PATCH', `/admin/users/${ada!.id}`, {
+      token: admin.tokens.accessToken,
+      body: { resetMfa: false },
+    })
+    assert.equal(code(invalid.body), 'validation_failed')
+  })
+})

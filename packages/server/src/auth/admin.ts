@@ -1,6 +1,7 @@
 // Administration: users (roles, disabling, a verified address), signing
 // keys, the audit log.
 
+import type { UserRecord } from '../storage/ports.ts'
 import { KeyRotationRefusedError } from '../tokens/key-ring.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError, invalidField } from './errors.ts'
@@ -10,7 +11,27 @@ import { adminUser, auditView } from './views.ts'
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/
 
 export function createAdminFlows(ctx: FlowContext): AdminFlows {
-  const { store, keyRing, audit, revoke, profiles, now } = ctx
+  const { config, store, keyRing, audit, revoke, profiles, mail, now } = ctx
+
+  /** Removes every factor of `user` and tells them; returns what they had. */
+  async function resetFactors(
+    user: UserRecord,
+  ): Promise<{ totp: boolean; passkeys: number; recoveryCodes: number }> {
+    const had = await store.atomically(async () => {
+      const before = await store.factors.summary(user.id)
+      if ((await store.factors.deleteAllFactors(user.id)) > 0) {
+        await mail.queue({
+          to: user.email,
+          template: 'factor_removed',
+          userId: user.id,
+          data: { factor: 'all_factors', name: user.name, link: `${config.issuer}/account` },
+        })
+      }
+      return before
+    })
+    mail.wake()
+    return had
+  }
 
   return {
     async adminListUsers(query) {
@@ -42,6 +63,7 @@ export function createAdminFlows(ctx: FlowContext): AdminFlows {
         updatedAt: now(),
       })
       if (updated === undefined) throw new AuthError('not_found', 'no such user')
+      const factorsRemoved = patch.resetMfa === true ? await resetFactors(updated) : undefined
       const rolesChanged =
         patch.roles !== undefined &&
         JSON.stringify([...before.roles].sort()) !== JSON.stringify([...updated.roles].sort())
@@ -62,6 +84,7 @@ export function createAdminFlows(ctx: FlowContext): AdminFlows {
           ...(rolesChanged ? { roles: updated.roles } : {}),
           ...(patch.disabled === undefined ? {} : { disabled: patch.disabled }),
           ...(patch.emailVerified === undefined ? {} : { emailVerified: patch.emailVerified }),
+          ...(factorsRemoved === undefined ? {} : { mfaReset: true, factorsRemoved }),
         },
       )
       return adminUser(updated)

@@ -250,7 +250,14 @@ export interface AdminFlows {
   adminUpdateUser(
     actor: Actor,
     userId: string,
-    patch: { roles?: string[]; disabled?: boolean; name?: string | null; emailVerified?: boolean },
+    patch: {
+      roles?: string[]
+      disabled?: boolean
+      name?: string | null
+      emailVerified?: boolean
+      /** Removes every second factor of the user (lost phone); mails a notice. */
+      resetMfa?: true
+    },
     client: ClientInfo,
   ): Promise<AdminUser>
   adminRotateKeys(

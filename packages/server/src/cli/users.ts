@@ -145,7 +145,9 @@ export function importSummary(file: string, report: ImportReport): string {
 export function register(program: Command): void {
   const users = program
     .command('users')
-    .description('user accounts: add, list, set roles, verify an address, import, normalize emails')
+    .description(
+      'user accounts: add, list, set roles, verify an address, reset second factors, import, normalize emails',
+    )
 
   users
     .command('add <email>')
@@ -272,6 +274,32 @@ export function register(program: Command): void {
         )
         process.stdout.write(
           `${updated.email}: ${updated.emailVerified ? 'verified' : 'not verified'}\n`,
+        )
+      })
+    })
+
+  users
+    .command('reset-mfa <email>')
+    .description(
+      "remove a user's second factors (authenticator app, passkeys, recovery codes), e.g. after a lost phone; they are mailed a notice",
+    )
+    .action(async (rawEmail: string) => {
+      const email = normalizeEmail(rawEmail)
+      if (email === undefined) throw new CliError('not a valid email address')
+      await withTessera(async (tessera) => {
+        const user = await tessera.store.users.findUserByEmail(email)
+        if (user === undefined) throw new CliError(`no user ${email}`)
+        const before = await tessera.store.factors.summary(user.id)
+        await tessera.auth.adminUpdateUser(CLI_ACTOR, user.id, { resetMfa: true }, CLI_CLIENT)
+        const had = [
+          ...(before.totp ? ['an authenticator app'] : []),
+          ...(before.passkeys > 0 ? [`${before.passkeys} passkey(s)`] : []),
+          ...(before.recoveryCodes > 0 ? [`${before.recoveryCodes} recovery code(s)`] : []),
+        ]
+        process.stdout.write(
+          had.length === 0
+            ? `${email}: had no second factor\n`
+            : `${email}: removed ${had.join(', ')}; the next sign-in needs the password only\n`,
         )
       })
     })

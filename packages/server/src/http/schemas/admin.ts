@@ -42,6 +42,12 @@ export const UserPatch = Type.Object(
           'Mark the address verified (as if the user had used a verification link), or not.',
       }),
     ),
+    resetMfa: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'Remove every second factor (authenticator app, passkeys, recovery codes): the user signs in with the password alone and sets them up again; they are mailed a notice.',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 )
