@@ -38,6 +38,8 @@ export type AuthConfig = Pick<
   | 'brandName'
   | 'mfa'
   | 'reauthWindow'
+  | 'webauthnRpId'
+  | 'webauthnOrigins'
 >
 
 /** What the composition root hands createAuthService. */

@@ -62,6 +62,8 @@ describe('loadConfig defaults', () => {
         emailVerification: 'optional',
         mfa: 'optional',
         reauthWindow: 600,
+        webauthnRpId: 'localhost',
+        webauthnOrigins: ['http://localhost:3000'],
         trustProxy: 0,
         requestTimeout: 30,
         headersTimeout: 10,
@@ -554,6 +556,59 @@ describe('loadConfig errors', () => {
     )
     failure({ TESSERA_REVOCATION_FEED_KEY: 'k'.repeat(31) }, 'TESSERA_REVOCATION_FEED_KEY')
   })
+
+  test('passkeys: the RP id is a domain every origin is on, derived from the issuer by default', () => {
+    const derived = load({ TESSERA_ISSUER: 'https://auth.example.com/tenant' })
+    assert.equal(derived.webauthnRpId, 'auth.example.com')
+    assert.deepEqual(derived.webauthnOrigins, ['https://auth.example.com'])
+    const shared = load({
+      TESSERA_ISSUER: 'https://auth.example.com',
+      TESSERA_WEBAUTHN_RP_ID: 'Example.COM',
+      TESSERA_WEBAUTHN_ORIGINS:
+        'https://auth.example.com, https://app.example.com/,https://example.com',
+    })
+    assert.equal(shared.webauthnRpId, 'example.com')
+    assert.deepEqual(shared.webauthnOrigins, [
+      'https://auth.example.com',
+      'https://app.example.com',
+      'https://example.com',
+    ])
+    for (const bad of ['https://example.com', 'example.com:443', '127.0.0.1', '::1', 'a..b']) {
+      assert.match(
+        failure({ TESSERA_WEBAUTHN_RP_ID: bad }, 'TESSERA_WEBAUTHN_RP_ID'),
+        /expected a domain name without scheme or port/,
+      )
+    }
+    // The default origin (the issuer's) is not on the RP id: said at start, naming both variables.
+    assert.equal(
+      failure({ TESSERA_WEBAUTHN_RP_ID: 'example.com' }, 'TESSERA_WEBAUTHN_ORIGINS'),
+      "TESSERA_WEBAUTHN_ORIGINS (default http://localhost:3000): http://localhost:3000 is not on the passkeys' RP id example.com (TESSERA_WEBAUTHN_RP_ID): browsers offer a passkey of example.com only on example.com and its subdomains",
+    )
+    // A suffix of the name is not enough: notexample.com is not on example.com.
+    assert.match(
+      failure(
+        {
+          TESSERA_ISSUER: 'https://auth.example.com',
+          TESSERA_WEBAUTHN_RP_ID: 'example.com',
+          TESSERA_WEBAUTHN_ORIGINS: 'https://auth.example.com,https://notexample.com',
+        },
+        'TESSERA_WEBAUTHN_ORIGINS',
+      ),
+      /^TESSERA_WEBAUTHN_ORIGINS: https:\/\/notexample\.com is not on the passkeys' RP id example\.com/,
+    )
+    // A top-level name is a public suffix: browsers refuse it as the RP id of a subdomain.
+    assert.match(
+      failure(
+        { TESSERA_ISSUER: 'http://app.localhost:3000', TESSERA_WEBAUTHN_RP_ID: 'localhost' },
+        'TESSERA_WEBAUTHN_ORIGINS',
+      ),
+      /http:\/\/app\.localhost:3000 cannot use the RP id localhost \(TESSERA_WEBAUTHN_RP_ID\): browsers let no subdomain claim a top-level name/,
+    )
+    assert.match(
+      failure({ TESSERA_WEBAUTHN_ORIGINS: 'https://x.test/path' }, 'TESSERA_WEBAUTHN_ORIGINS'),
+      /expected a comma-separated list of origins/,
+    )
+  })
 })
 
 describe('production refusals', () => {
@@ -609,6 +664,21 @@ describe('production refusals', () => {
     )
     const local = load({ NODE_ENV: 'production', TESSERA_MASTER_KEY: key32() })
     assert.equal(local.issuer, 'http://localhost:3000')
+  })
+
+  test('a passkey origin on plain http other than loopback', () => {
+    assert.match(
+      failure(
+        {
+          ...PROD,
+          TESSERA_MASTER_KEY: key32(),
+          TESSERA_WEBAUTHN_RP_ID: 'example.com',
+          TESSERA_WEBAUTHN_ORIGINS: 'https://auth.example.com,http://app.example.com',
+        },
+        'TESSERA_WEBAUTHN_ORIGINS',
+      ),
+      /http:\/\/app\.example\.com must be https:\/\/ when NODE_ENV=production/,
+    )
   })
 
   test('a logo on plain http', () => {

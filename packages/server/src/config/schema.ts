@@ -3,6 +3,7 @@
 // it is a secret. loadConfig, describeConfig, .env.example and
 // docs/configuration.md all come from this array.
 
+import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import { ALGORITHMS, type Algorithm } from '@tessera/jwt'
 import {
@@ -840,7 +841,69 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     default: 600,
     format: duration,
   }),
+  variable({
+    name: 'TESSERA_WEBAUTHN_RP_ID',
+    key: 'webauthnRpId',
+    doc: "The passkeys' relying party id: a domain that every TESSERA_WEBAUTHN_ORIGINS host is or ends with (`example.com` serves `auth.example.com` and `app.example.com`). Passkeys are bound to it: changing it later makes the stored ones useless (docs/mfa.md).",
+    unit: 'domain name',
+    secret: false,
+    defaultText: "the issuer's host name",
+    parse: parseRpId,
+    default: (context) => new URL(context.config.issuer!).hostname,
+    format: (value) => value,
+  }),
+  variable({
+    name: 'TESSERA_WEBAUTHN_ORIGINS',
+    key: 'webauthnOrigins',
+    doc: 'The pages passkeys are used from (the `origin` a browser reports in a WebAuthn answer); a ceremony from any other origin is refused.',
+    unit: 'comma-separated scheme://host[:port]',
+    secret: false,
+    defaultText: "the issuer's origin",
+    parse: (raw) => [...new Set(raw.split(',').map((item) => parseOrigin(item.trim())))],
+    default: (context) => [new URL(context.config.issuer!).origin],
+    check(value, context) {
+      const rpId = context.config.webauthnRpId!
+      for (const origin of value) {
+        const host = new URL(origin).hostname
+        // WebAuthn §5.1.3 step 8: the RP id must be the origin's effective domain or a registrable suffix of it.
+        if (host !== rpId && !host.endsWith(`.${rpId}`)) {
+          throw new RefusedValue(
+            `${origin} is not on the passkeys' RP id ${rpId} (TESSERA_WEBAUTHN_RP_ID): browsers offer a passkey of ${rpId} only on ${rpId} and its subdomains`,
+          )
+        }
+        // A name of one label (`localhost`, `com`) is a public suffix to
+        // browsers: no subdomain may claim it as its RP id.
+        if (host !== rpId && !rpId.includes('.')) {
+          throw new RefusedValue(
+            `${origin} cannot use the RP id ${rpId} (TESSERA_WEBAUTHN_RP_ID): browsers let no subdomain claim a top-level name; use ${host}, or a domain of two labels or more`,
+          )
+        }
+        // Browsers offer WebAuthn to secure contexts only (https, or http on localhost).
+        if (production(context) && origin.startsWith('http:') && !isLoopbackHttp(origin)) {
+          throw new RefusedValue(
+            `${origin} must be https:// when NODE_ENV=production: browsers offer passkeys to secure origins only`,
+          )
+        }
+      }
+    },
+    format: (value) => value.join(','),
+  }),
 ])
+
+/**
+ * A WebAuthn RP id: a lower-case domain name without scheme or port. IP
+ * addresses are refused: browsers never accept one as an RP id.
+ */
+function parseRpId(raw: string): string {
+  const expected = 'a domain name without scheme or port (e.g. example.com, localhost)'
+  const name = raw.toLowerCase()
+  if (isIP(name) !== 0) throw new ExpectedValue(expected)
+  try {
+    return parseHost(name)
+  } catch {
+    throw new ExpectedValue(expected)
+  }
+}
 
 /** The documented default of a variable, in its own syntax or as text. */
 export function describeDefault(entry: ConfigVariable): string {

@@ -73,6 +73,10 @@ export interface Config {
   readonly mfa: 'optional' | 'required'
   /** Seconds a session's last authentication stays recent enough for password, email and factor changes. */
   readonly reauthWindow: number
+  /** The WebAuthn relying party id passkeys are bound to (a domain, no port). */
+  readonly webauthnRpId: string
+  /** Origins passkey ceremonies may come from (exact `scheme://host[:port]`). */
+  readonly webauthnOrigins: readonly string[]
   /** Trust X-Forwarded-For from this many proxy hops (0: none). */
   readonly trustProxy: number
   /** Seconds a client has to send a whole request (headers and body). */
