@@ -20,6 +20,7 @@ const SCRIPT_NAMES = new Set([
   'key_ops', // a JWK member
   'origin_refused', // a /login reason
   'password_changed', // a /login reason
+  'recovery_code', // a second factor's method (POST /auth/mfa/verify)
   'redirect_to', // a query parameter
   'session_ended', // a /login reason
   'signed_out', // a /login reason

@@ -6,6 +6,18 @@ import type { Config } from '../../config/types.ts'
 /** One year; only sent in production, where the issuer is https. */
 const HSTS = 'max-age=31536000'
 
+/** What a page needs beyond the common policy. */
+export interface PageCspOptions {
+  /**
+   * `data:` images: /account shows the server's QR code of a new
+   * authenticator app as `<img src="data:image/svg+xml;base64,…">` rather
+   * than parsing markup into the page. A data: image cannot run script
+   * (SVG in an <img> is a static image) nor reach another server, so this
+   * opens no way out; the other pages do without it.
+   */
+  readonly dataImages?: boolean
+}
+
 /**
  * The pages' Content-Security-Policy. Scripts and styles come only from this
  * server's own files (no inline code at all, so an injected `<script>` or
@@ -18,13 +30,17 @@ const HSTS = 'max-age=31536000'
  * @example
  * pageCsp(config) // "default-src 'none'; script-src 'self'; ..."
  */
-export function pageCsp(config: Pick<Config, 'brandLogoUrl'>): string {
+export function pageCsp(
+  config: Pick<Config, 'brandLogoUrl'>,
+  options: PageCspOptions = {},
+): string {
   const logo = config.brandLogoUrl === undefined ? '' : ` ${logoSource(config.brandLogoUrl)}`
+  const data = options.dataImages === true ? ' data:' : ''
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `img-src 'self'${logo}`,
+    `img-src 'self'${data}${logo}`,
     "connect-src 'self'",
     "form-action 'self'",
     "base-uri 'none'",
@@ -49,12 +65,13 @@ export function logoSource(logoUrl: string): string {
   return `${url.origin}${url.pathname.replaceAll(';', '%3B').replaceAll(',', '%2C')}`
 }
 
-/** The headers of every page, computed once per app. */
+/** The headers of every page, computed once per app (and per set of `options`). */
 export function pageHeaders(
   config: Pick<Config, 'brandLogoUrl' | 'production'>,
+  options: PageCspOptions = {},
 ): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {
-    'content-security-policy': pageCsp(config),
+    'content-security-policy': pageCsp(config, options),
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',

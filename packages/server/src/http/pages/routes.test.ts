@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { harness } from '../../../test/support/harness.ts'
-import { logoSource } from './headers.ts'
+import { logoSource, pageCsp } from './headers.ts'
 import { canMail, redirectOrigins } from './routes.ts'
+import { durationText } from './templates.ts'
 
 /** A well-formed link token (43 base64url characters), as a mailed link carries. */
 const TOKEN = 'Abc_-0123456789abcdefghijklmnopqrstuvwxyzAB'
@@ -48,9 +49,11 @@ describe('hosted pages: headers', () => {
       assert.equal(response.statusCode, 200)
       assert.equal(response.headers['content-type'], 'text/html; charset=utf-8')
       const csp = String(response.headers['content-security-policy'])
+      // /account alone shows a data: image (the QR code of a new authenticator app).
+      const images = path === '/account' ? "'self' data:" : "'self'"
       assert.equal(
         csp,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
+        `default-src 'none'; script-src 'self'; style-src 'self'; img-src ${images}; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'`,
       )
       assert.equal(response.headers['x-frame-options'], 'DENY')
       assert.equal(response.headers['referrer-policy'], 'no-referrer')
@@ -88,6 +91,21 @@ describe('hosted pages: headers', () => {
     assert.match(
       response.body,
       /<img class="brand-logo" src="https:\/\/cdn\.example\.com\/acme\/logo\.svg\?v=2" alt="" referrerpolicy="no-referrer">/,
+    )
+  })
+
+  test('data: images on /account only, next to the logo', async () => {
+    const env = { TESSERA_BRAND_LOGO_URL: 'https://cdn.example.com/logo.svg' }
+    const account = String((await get('/account', env)).headers['content-security-policy'])
+    assert.match(account, /; img-src 'self' data: https:\/\/cdn\.example\.com\/logo\.svg; /)
+    for (const path of PAGES.filter((page) => page !== '/account')) {
+      const csp = String((await get(path, env)).headers['content-security-policy'])
+      assert.ok(!csp.includes('data:'), path)
+    }
+    assert.ok(!pageCsp({ brandLogoUrl: undefined }).includes('data:'))
+    assert.match(
+      pageCsp({ brandLogoUrl: undefined }, { dataImages: true }),
+      /img-src 'self' data:;/,
     )
   })
 
@@ -357,6 +375,107 @@ describe('hosted pages: the mail flows', () => {
       /<p class="notice" id="login-reason" role="status">Your password was changed\. Log in with the new one\.<\/p>/,
     )
     assert.ok(!(await get('/login?reason=password_reset')).body.includes('login-reason'))
+  })
+})
+
+describe('hosted pages: second factors', () => {
+  /** The markup of the second step's <template>, and the page without it. */
+  function splitTemplate(body: string): { template: string; rest: string } {
+    const match = /<template id="mfa-template">([\s\S]*?)<\/template>/.exec(body)
+    return { template: match?.[1] ?? '', rest: match ? body.replace(match[0], '') : body }
+  }
+
+  test('the sign-in pages carry the second step as a <template>: a numeric one-time-code field and a recovery code', async () => {
+    for (const path of ['/login', '/login?method=code', `/login/link?token=${TOKEN}`]) {
+      const { body } = await get(path)
+      const { template, rest } = splitTemplate(body)
+      assert.ok(template !== '', `${path}: the template`)
+      assert.match(rest, /<div id="first-step">/, path)
+      // Nothing of it is in the page itself: no hidden field for autofill or a locator to find.
+      assert.ok(!rest.includes('mfa-'), path)
+      assert.match(
+        template,
+        /<input id="mfa-totp-code" name="code" type="text" autocomplete="one-time-code" required maxlength="6" inputmode="numeric" pattern="\[0-9\]\{6\}" /,
+      )
+      assert.ok(template.includes('<label for="mfa-totp-code">Authentication code</label>'))
+      assert.ok(template.includes('<label for="mfa-recovery-code">Recovery code</label>'))
+      assert.match(
+        template,
+        /<button type="button" class="secondary" id="mfa-use-recovery" hidden>Use a recovery code<\/button>/,
+      )
+      // Where the passkey button goes.
+      assert.ok(template.includes('<div id="mfa-passkey" hidden></div>'))
+      // Like every form: disabled until the script takes it.
+      assert.equal(template.match(/<fieldset data-needs-script disabled>/g)?.length, 2)
+    }
+    for (const path of [
+      '/signup',
+      '/account',
+      '/forgot-password',
+      `/verify-email?token=${TOKEN}`,
+    ]) {
+      assert.ok(!(await get(path)).body.includes('mfa-template'), path)
+    }
+  })
+
+  test('/account: the "Two-step sign-in" section, its panels hidden, and no QR code rendered', async () => {
+    const { body } = await get('/account')
+    assert.match(
+      body,
+      /<section aria-labelledby="two-step-heading">\n<h2 id="two-step-heading" tabindex="-1">Two-step sign-in<\/h2>/,
+    )
+    for (const id of ['totp-setup', 'recovery-show', 'totp-remove-confirm', 'reauth-panel']) {
+      assert.match(body, new RegExp(`id="${id}" hidden>`), id)
+    }
+    assert.ok(
+      body.includes(
+        '<button type="button" id="totp-start" hidden>Set up an authenticator app</button>',
+      ),
+    )
+    assert.ok(body.includes('>Replace recovery codes</button>'))
+    assert.ok(body.includes('>Turn off the authenticator app</button>'))
+    assert.match(
+      body,
+      /<img class="qr" id="totp-qr" alt="QR code to scan with your authenticator app"/,
+    )
+    // The image gets its data: URL from the script, per user; the page holds none.
+    assert.ok(!body.includes('data:image'))
+    assert.match(
+      body,
+      /<input id="totp-confirm-code" name="code" type="text" autocomplete="one-time-code" required maxlength="6" inputmode="numeric"/,
+    )
+  })
+
+  test('the step-up prompt: one form, and the window it names from TESSERA_REAUTH_WINDOW', async () => {
+    const { body } = await get('/account')
+    assert.equal(body.match(/id="reauth-panel"/g)?.length, 1)
+    assert.match(body, /<h3 id="reauth-heading">Confirm it’s you<\/h3>/)
+    assert.match(
+      body,
+      /<input id="reauth-password" name="password" type="password" autocomplete="current-password" required maxlength="1024"/,
+    )
+    assert.ok(body.includes('This change needs a sign-in from the last 10 minutes.'))
+    const hourly = await get('/account', { TESSERA_REAUTH_WINDOW: '1h' })
+    assert.ok(hourly.body.includes('This change needs a sign-in from the last 1 hour.'))
+  })
+
+  test('the brand name is escaped on the pages with the new parts', async () => {
+    const env = { TESSERA_BRAND_NAME: '<img src=x onerror=alert(1)>' }
+    for (const path of ['/login', '/account', `/login/link?token=${TOKEN}`]) {
+      const { body } = await get(path, env)
+      assert.ok(!body.includes('<img src=x'), path)
+      assert.ok(body.includes('&lt;img src=x onerror=alert(1)&gt;'), path)
+    }
+  })
+
+  test('durationText: whole minutes or hours', () => {
+    assert.equal(durationText(600), '10 minutes')
+    assert.equal(durationText(60), '1 minute')
+    assert.equal(durationText(90), '2 minutes')
+    assert.equal(durationText(3600), '1 hour')
+    assert.equal(durationText(7200), '2 hours')
+    assert.equal(durationText(5400), '90 minutes')
+    assert.equal(durationText(86_400), '24 hours')
   })
 })
 

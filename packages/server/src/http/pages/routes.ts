@@ -86,9 +86,12 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   const origins = redirectOrigins(config)
   const mailEnabled = canMail(config)
 
-  function sendPage(reply: FastifyReply, body: string): FastifyReply {
+  // /account draws the QR code of a new authenticator app as a data: image.
+  const accountHeaders = pageHeaders(config, { dataImages: true })
+
+  function sendPage(reply: FastifyReply, body: string, headerSet = headers): FastifyReply {
     // Replaces the API's JSON-only CSP that the onRequest hook set.
-    return reply.headers(headers).type('text/html; charset=utf-8').send(body)
+    return reply.headers(headerSet).type('text/html; charset=utf-8').send(body)
   }
 
   function redirectOf(query: unknown): RedirectState {
@@ -127,8 +130,9 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   const account = accountPage(brand, {
     mailEnabled,
     verification: config.emailVerification !== 'off',
+    reauthWindow: config.reauthWindow,
   })
-  app.get('/account', HIDDEN, async (_request, reply) => sendPage(reply, account))
+  app.get('/account', HIDDEN, async (_request, reply) => sendPage(reply, account, accountHeaders))
   // The server's root leads to the pages (the account page sends a signed-out
   // visitor on to /login); without pages, / stays the API's 404.
   app.get('/', HIDDEN, async (_request, reply) => reply.redirect('/account', 302))

@@ -6,13 +6,19 @@ import assert from 'node:assert/strict'
 import type { webcrypto } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { exportJwk, generateKeyPair, sign } from '@tessera/jwt'
+import { qrSvg } from '../../auth/totp.ts'
 import {
   base64urlDecode,
   decodeJwt,
   deviceLabel,
+  groupSecret,
+  recoveryCodesLeft,
+  recoveryCodesText,
   refreshDelay,
   relativeTime,
+  secondStepOver,
   sentence,
+  svgDataUrl,
   webCryptoParams,
 } from './assets/app.js'
 
@@ -192,5 +198,57 @@ describe('webCryptoParams: the inspector verifies what @tessera/jwt signs', () =
       assert.equal(webCryptoParams(alg, {}), undefined, alg)
     }
     assert.equal(webCryptoParams('EdDSA', { crv: 'Ed448' }), undefined)
+  })
+})
+
+describe('the second step and the authenticator app', () => {
+  test('secondStepOver: an invalid_code ends the step after 5 wrong codes or (nearly) 5 minutes', () => {
+    const start = 1000
+    assert.equal(secondStepOver(1, start, start + 2000), false)
+    assert.equal(secondStepOver(4, start, start + 60_000), false)
+    assert.equal(secondStepOver(5, start, start + 2000), true, 'the fifth wrong code was the last')
+    assert.equal(secondStepOver(1, start, start + 294_000), false)
+    assert.equal(secondStepOver(1, start, start + 295_000), true, 'its 5 minutes, less the trip')
+    assert.equal(secondStepOver(1, start, start + 600_000), true)
+  })
+
+  test('svgDataUrl: the SVG as base64, whatever its characters', () => {
+    for (const svg of [
+      qrSvg('otpauth://totp/Acme:ada%40example.com?secret=ABC'),
+      '<svg>é ✓</svg>',
+    ]) {
+      const url = svgDataUrl(svg)
+      assert.match(url, /^data:image\/svg\+xml;base64,[A-Za-z0-9+/]+=*$/)
+      const body = url.slice('data:image/svg+xml;base64,'.length)
+      assert.equal(Buffer.from(body, 'base64').toString('utf8'), svg)
+    }
+  })
+
+  test('groupSecret: groups of 4 for typing', () => {
+    assert.equal(
+      groupSecret('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'),
+      'JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP',
+    )
+    assert.equal(groupSecret('ABCDEF'), 'ABCD EF')
+    assert.equal(groupSecret(''), '')
+  })
+
+  test('recoveryCodesText: who and where, then one code a line', () => {
+    const text = recoveryCodesText(['k7mq-2xrp', 'a1b2-c3d4'], {
+      email: 'ada@example.com',
+      site: 'auth.example.com',
+      date: '6 Dec 2026',
+    })
+    const lines = text.split('\n')
+    assert.equal(lines[0], 'Recovery codes for ada@example.com at auth.example.com')
+    assert.deepEqual(lines.slice(-3), ['k7mq-2xrp', 'a1b2-c3d4', ''])
+  })
+
+  test('recoveryCodesLeft: a warning when few or none are left', () => {
+    assert.equal(recoveryCodesLeft(10), '10 left')
+    assert.equal(recoveryCodesLeft(4), '4 left')
+    assert.equal(recoveryCodesLeft(3), '3 left: replace them soon.')
+    assert.equal(recoveryCodesLeft(1), '1 left: replace them soon.')
+    assert.match(recoveryCodesLeft(0), /^None left: replace them/)
   })
 })

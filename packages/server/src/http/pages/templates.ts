@@ -137,14 +137,22 @@ function form(options: {
   submit: string
   /** Markup before the fields (not submitted: no name). */
   before?: SafeHtml
+  /** Buttons beside the submit button (type="button", handled by app.js): Cancel. */
+  extra?: SafeHtml
 }): SafeHtml {
+  const submit = html`<button type="submit">${options.submit}</button>`
   return html`<form id="${options.id}" class="form" method="post" novalidate>
 <p class="form-error" id="${options.id}-error" role="alert"></p>
 <fieldset data-needs-script disabled>
 <legend class="visually-hidden">${options.legend}</legend>
 ${options.before}
 ${options.fields}
-<button type="submit">${options.submit}</button>
+${
+  options.extra === undefined
+    ? submit
+    : html`<div class="actions">${submit}
+${options.extra}</div>`
+}
 </fieldset>
 </form>`
 }
@@ -261,6 +269,68 @@ function emailField(form: string, name = 'email'): SafeHtml {
   })
 }
 
+/**
+ * The sign-in's second step (docs/mfa.md), for an account with a second
+ * factor: the code of its authenticator app, or one of its recovery codes.
+ * A `<template>`: nothing of it is in the page until a sign-in answers
+ * `mfaRequired` and app.js clones it in place of the first step (`#first-step`),
+ * so no hidden one-time-code field sits in the form for autofill to find, and
+ * each challenge starts from fresh markup. Its `mfaToken` stays in the script.
+ * `#mfa-passkey` is where the passkey button goes (app.js, offerPasskey).
+ */
+const SECOND_STEP = html`<template id="mfa-template">
+<div id="mfa-step">
+<h2 id="mfa-heading">Two-step sign-in</h2>
+${form({
+  id: 'mfa-totp',
+  legend: 'The code from your authenticator app',
+  fields: [
+    field({
+      form: 'mfa-totp',
+      name: 'code',
+      label: 'Authentication code',
+      type: 'text',
+      autocomplete: 'one-time-code',
+      inputMode: 'numeric',
+      pattern: { regex: '[0-9]{6}', message: 'Enter the 6 digits your app shows.' },
+      required: true,
+      maxLength: 6,
+      hint: 'The 6 digits your authenticator app shows for this account now.',
+    }),
+  ],
+  submit: 'Continue',
+})}
+${form({
+  id: 'mfa-recovery',
+  legend: 'One of your recovery codes',
+  fields: [
+    field({
+      form: 'mfa-recovery',
+      name: 'code',
+      label: 'Recovery code',
+      type: 'text',
+      autocomplete: 'off',
+      // The API ignores case, spaces and dashes.
+      pattern: {
+        regex: '[A-Za-z0-9 \\-]{6,32}',
+        message: 'Enter a recovery code, like k7mq-2xrp.',
+      },
+      required: true,
+      maxLength: 32,
+      hint: 'One of the codes you saved when you set up two-step sign-in. Each works once.',
+    }),
+  ],
+  submit: 'Continue',
+})}
+<div id="mfa-passkey" hidden></div>
+<p class="notice" id="mfa-unavailable" hidden>This account’s second step cannot be done on this page.</p>
+<div class="actions other-code">
+<button type="button" class="secondary" id="mfa-use-recovery" hidden>Use a recovery code</button>
+<button type="button" class="secondary" id="mfa-use-app" hidden>Use your authenticator app</button>
+</div>
+</div>
+</template>`
+
 export function loginPage(options: AuthPageOptions): string {
   const main = html`<div class="card">
 <h1>Log in</h1>
@@ -268,6 +338,7 @@ export function loginPage(options: AuthPageOptions): string {
 ${NEEDS_SCRIPT}
 ${reasonNotice(options.reason, options.issuer)}
 ${redirectNotice(options.redirect)}
+<div id="first-step">
 ${form({
   id: 'login',
   legend: 'Your email and password',
@@ -291,6 +362,8 @@ ${
 <a href="${withRedirect('/login?method=code', options.redirect)}">Email me a code</a></p>`
     : ''
 }
+</div>
+${SECOND_STEP}
 </div>
 ${
   options.signupEnabled
@@ -318,6 +391,7 @@ export function loginCodePage(options: AuthPageOptions): string {
 <p class="lead">We mail a 6-digit code to the address of your ${options.brand.name} account: no password needed.</p>
 ${NEEDS_SCRIPT}
 ${redirectNotice(options.redirect)}
+<div id="first-step">
 ${form({
   id: 'code-send',
   legend: 'Your email',
@@ -352,6 +426,8 @@ ${form({
 <button type="button" class="secondary" id="code-restart">Use another address</button>
 </div>
 </div>
+</div>
+${SECOND_STEP}
 </div>
 <p class="switch">Know your password? <a href="${withRedirect('/login', options.redirect)}">Log in with it</a></p>`
   return layout({
@@ -409,6 +485,8 @@ export interface AccountPageOptions {
   readonly mailEnabled: boolean
   /** Whether addresses are verified (TESSERA_EMAIL_VERIFICATION is not off): the profile says if this one is. */
   readonly verification: boolean
+  /** TESSERA_REAUTH_WINDOW in seconds: how recent a sign-in a change needs (the step-up prompt says it). */
+  readonly reauthWindow: number
 }
 
 export function accountPage(brand: Branding, options: AccountPageOptions): string {
@@ -461,6 +539,7 @@ ${form({
 })}
 </section>
 ${options.mailEnabled ? changeEmailSection() : ''}
+${TWO_STEP_SECTION}
 <section aria-labelledby="sessions-heading">
 <h2 id="sessions-heading" tabindex="-1">Sessions</h2>
 <p>Every browser and app signed in to your account. Revoke the ones you do
@@ -477,8 +556,129 @@ not recognise.</p>
 <button type="button" class="danger" id="logout-all">Log out everywhere</button>
 </div>
 </section>
+${reauthPanel(options.reauthWindow)}
 </div>`
   return layout({ page: 'account', title: 'Your account', brand, main })
+}
+
+/**
+ * "Two-step sign-in" (docs/mfa.md): the state (from GET /auth/mfa), setting
+ * up an authenticator app (its QR code, the key to type in, a first code to
+ * confirm), the recovery codes shown once, replacing them, turning the app
+ * off. app.js shows one part at a time and moves the focus to it; the QR
+ * code is an <img> of the server's SVG as a data: URL (this page's CSP
+ * allows data: images), never markup parsed into the page.
+ */
+const TWO_STEP_SECTION = html`<section aria-labelledby="two-step-heading">
+<h2 id="two-step-heading" tabindex="-1">Two-step sign-in</h2>
+<p>After your password or a mailed code, a code from an app on your phone: a
+stolen password alone no longer opens your account.</p>
+<p class="status" id="two-step-status" role="status"></p>
+<p class="form-error" id="two-step-error" role="alert"></p>
+<dl class="profile">
+<div><dt>Authenticator app</dt><dd id="two-step-app"></dd></div>
+<div id="two-step-codes-row" hidden><dt>Recovery codes</dt><dd id="two-step-codes"></dd></div>
+</dl>
+<div class="actions two-step-actions" id="two-step-actions">
+<button type="button" id="totp-start" hidden>Set up an authenticator app</button>
+<button type="button" class="secondary" id="recovery-replace" hidden>Replace recovery codes</button>
+<button type="button" class="danger" id="totp-remove" hidden>Turn off the authenticator app</button>
+</div>
+<div class="panel" id="totp-remove-confirm" hidden>
+<p id="totp-remove-question" tabindex="-1"><strong>Turn off the authenticator app?</strong>
+Signing in will need only your password or a mailed code again, and your
+recovery codes will stop working.</p>
+<div class="actions">
+<button type="button" class="danger" id="totp-remove-yes">Turn it off</button>
+<button type="button" class="secondary" id="totp-remove-no">Keep it</button>
+</div>
+</div>
+<div class="panel" id="totp-setup" hidden>
+<h3 id="totp-setup-heading" tabindex="-1">Set up an authenticator app</h3>
+<ol class="steps">
+<li><p>Open an authenticator app on your phone (any app for time-based codes,
+such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis)
+and scan this QR code:</p>
+<img class="qr" id="totp-qr" alt="QR code to scan with your authenticator app" width="246" height="246"></li>
+<li><p>Cannot scan it? Type this key into the app instead:</p>
+<p><code class="secret" id="totp-secret"></code></p>
+<p><a id="totp-link">Or add it to an authenticator app on this device</a></p></li>
+<li><p>Enter the code the app now shows for this account.</p>
+${form({
+  id: 'totp-confirm',
+  legend: 'The first code of your authenticator app',
+  fields: [
+    field({
+      form: 'totp-confirm',
+      name: 'code',
+      label: 'Code from the app',
+      type: 'text',
+      autocomplete: 'one-time-code',
+      inputMode: 'numeric',
+      pattern: { regex: '[0-9]{6}', message: 'Enter the 6 digits the app shows.' },
+      required: true,
+      maxLength: 6,
+      hint: 'The 6 digits the app shows for this account; a new code comes every 30 seconds.',
+    }),
+  ],
+  submit: 'Turn on',
+  extra: html`<button type="button" class="secondary" id="totp-cancel">Cancel</button>`,
+})}</li>
+</ol>
+</div>
+<div class="panel" id="recovery-show" hidden>
+<h3 id="recovery-heading" tabindex="-1">Your recovery codes</h3>
+<p id="recovery-lead"></p>
+<p>If you lose your phone, each code signs you in once in place of a code from
+the app. Keep them somewhere safe, such as a password manager: they are
+shown only this once.</p>
+<ol class="recovery-codes" id="recovery-list"></ol>
+<p class="status" id="recovery-status" role="status"></p>
+<div class="actions">
+<button type="button" class="secondary" id="recovery-copy">Copy</button>
+<button type="button" class="secondary" id="recovery-download">Download</button>
+<button type="button" id="recovery-done">I saved them</button>
+</div>
+</div>
+</section>`
+
+/** "10 minutes", "1 hour": a whole number of minutes or hours, as the step-up prompt says it. */
+export function durationText(seconds: number): string {
+  const [count, unit] =
+    seconds >= 3600 && seconds % 3600 === 0
+      ? [seconds / 3600, 'hour']
+      : [Math.max(1, Math.round(seconds / 60)), 'minute']
+  return `${count} ${unit}${count === 1 ? '' : 's'}`
+}
+
+/**
+ * The step-up prompt: one form that app.js moves next to whichever change
+ * (password, email, second factor) answered 403 reauthentication_required,
+ * then retries that change once the password is confirmed.
+ */
+function reauthPanel(reauthWindow: number): SafeHtml {
+  return html`<div class="panel reauth" id="reauth-panel" hidden>
+<h3 id="reauth-heading">Confirm it’s you</h3>
+${form({
+  id: 'reauth',
+  legend: 'Your password, to confirm that it is you',
+  before: html`<input id="reauth-username" type="email" autocomplete="username" hidden readonly>`,
+  fields: [
+    field({
+      form: 'reauth',
+      name: 'password',
+      label: 'Your password',
+      type: 'password',
+      autocomplete: 'current-password',
+      required: true,
+      maxLength: 1024,
+      hint: `This change needs a sign-in from the last ${durationText(reauthWindow)}. Enter your password to go on.`,
+    }),
+  ],
+  submit: 'Confirm',
+  extra: html`<button type="button" class="secondary" id="reauth-cancel">Cancel</button>`,
+})}
+</div>`
 }
 
 /** A new address for the account: it changes only when the link mailed to it is opened. */
@@ -603,6 +803,8 @@ interface MailedLinkPageOptions {
   readonly done?: NextLink
   /** Shown when the link turns out expired or used. */
   readonly spent: NextLink
+  /** The button signs in, so an account with a second factor is asked for it next. */
+  readonly secondStep?: boolean
 }
 
 /**
@@ -614,6 +816,7 @@ interface MailedLinkPageOptions {
 function mailedLinkPage(options: MailedLinkPageOptions): string {
   const body = options.complete
     ? html`${NEEDS_SCRIPT}
+<div id="first-step">
 <p id="link-intro">${options.intro}</p>
 <p class="status" id="link-status" role="status"></p>
 <button type="button" id="link-button" disabled>${options.button}</button>
@@ -622,7 +825,9 @@ ${
     ? ''
     : html`<p class="switch" id="link-done" hidden><a href="${options.done.href}">${options.done.label}</a></p>`
 }
-<p class="switch" id="link-spent" hidden><a href="${options.spent.href}">${options.spent.label}</a></p>`
+<p class="switch" id="link-spent" hidden><a href="${options.spent.href}">${options.spent.label}</a></p>
+</div>
+${options.secondStep ? SECOND_STEP : ''}`
     : incompleteLink(options.spent)
   const main = html`<div class="card">
 <h1>${options.title}</h1>
@@ -663,6 +868,7 @@ export function loginLinkPage(brand: Branding, complete: boolean): string {
     intro: html`Sign in to your ${brand.name} account with the link we mailed you.`,
     button: 'Sign in',
     spent: { href: '/login', label: 'Back to log in' },
+    secondStep: true,
   })
 }
 

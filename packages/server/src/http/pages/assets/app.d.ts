@@ -29,3 +29,11 @@ export function signOutReason(
   status: number,
   error: { code?: string; reason?: string },
 ): 'cookie_conflict' | 'origin_refused' | 'reused' | 'session_ended' | undefined
+export function secondStepOver(wrongCodes: number, startedAt: number, now: number): boolean
+export function svgDataUrl(svg: string): string
+export function groupSecret(secret: string): string
+export function recoveryCodesText(
+  codes: readonly string[],
+  about: { email: string; site: string; date: string },
+): string
+export function recoveryCodesLeft(count: number): string

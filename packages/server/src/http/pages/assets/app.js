@@ -192,6 +192,56 @@ export function webCryptoParams(alg, jwk) {
   return undefined
 }
 
+/** A sign-in's second step lives 5 minutes and takes 5 wrong codes (docs/mfa.md). */
+const SECOND_STEP_MS = 5 * 60_000
+const SECOND_STEP_TRIES = 5
+
+/**
+ * Whether an `invalid_code` from POST /auth/mfa/verify means that the second
+ * step itself is over (its 5 minutes or its 5 tries are used up) rather than
+ * that this code was wrong: the API answers both alike, so the page counts.
+ * `startedAt` and `now` are milliseconds on one clock (performance.now());
+ * the 5 s of margin are the trips to the server.
+ */
+export function secondStepOver(wrongCodes, startedAt, now) {
+  return wrongCodes >= SECOND_STEP_TRIES || now - startedAt >= SECOND_STEP_MS - 5000
+}
+
+/**
+ * An SVG document as a `data:` URL for an <img>: the image shows the
+ * server's QR code without its markup ever being parsed into the page.
+ */
+export function svgDataUrl(svg) {
+  const bytes = new TextEncoder().encode(svg)
+  let binary = ''
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return `data:image/svg+xml;base64,${btoa(binary)}`
+}
+
+/** A base32 key in groups of 4 for reading and typing (apps ignore the spaces). */
+export function groupSecret(secret) {
+  return (String(secret).match(/.{1,4}/g) ?? []).join(' ')
+}
+
+/** The text of the recovery codes' download: what they are, for whom, then one code a line. */
+export function recoveryCodesText(codes, { email, site, date }) {
+  return [
+    `Recovery codes for ${email} at ${site}`,
+    `Saved ${date}. Each code signs you in once in place of a code from your`,
+    'authenticator app. Keep them as safe as a password.',
+    '',
+    ...codes,
+    '',
+  ].join('\n')
+}
+
+/** What the account page says of the recovery codes left. */
+export function recoveryCodesLeft(count) {
+  if (count === 0) return 'None left: replace them to keep a way in without your phone.'
+  if (count <= 3) return `${count} left: replace them soon.`
+  return `${count} left`
+}
+
 // ---------------------------------------------------------------------------
 // The session: the access token in memory only
 
@@ -419,6 +469,18 @@ function validate(form) {
   return invalid
 }
 
+/** The words of every page for codes whose API message is meant for developers. */
+const COMMON_MESSAGES = {
+  // The step-up prompt was cancelled (changeApi): the change was not made.
+  reauthentication_required: 'Nothing was changed: confirm it’s you to make this change.',
+}
+
+/** An API error as a sentence for a status line (errors outside a form). */
+function errorText(error) {
+  if (error.code === 'rate_limited') return rateLimitText(error)
+  return COMMON_MESSAGES[error.code] ?? sentence(error.message)
+}
+
 /**
  * Shows an API error: field issues next to their fields, anything else above
  * the form. Returns the first field in error (to be focused), if any.
@@ -432,7 +494,7 @@ function showApiError(form, error, messages = {}) {
       fields.push(input)
     }
   }
-  const special = messages[error.code]
+  const special = messages[error.code] ?? COMMON_MESSAGES[error.code]
   if (typeof special === 'object') {
     const input = form.elements.namedItem(special.field)
     showFieldError(input, special.message)
@@ -530,28 +592,168 @@ function postJson(path, body, credentials = 'omit') {
 
 /**
  * A call answered with the login response (/auth/login, /auth/signup,
- * /auth/otp/verify): the refresh token arrives as the cookie, and the page
- * leaves for afterSignIn(). Returns the API error instead when refused.
+ * /auth/otp/verify, /auth/mfa/verify): the refresh token arrives as the
+ * cookie, and the page leaves for afterSignIn(). An account with a second
+ * factor answers `mfaRequired` instead: the second step takes the place of
+ * the first, and `restart(message)` brings the first back if the second
+ * step runs out. Returns the API error when refused.
  */
-async function postSignIn(path, values) {
+async function postSignIn(path, values, restart) {
   const response = await postJson(path, values, 'same-origin')
   if (!response.ok) return errorOf(response)
+  const body = await response.json()
+  if (body.mfaRequired === true) {
+    showSecondStep(body, restart)
+    return undefined
+  }
+  if (body.mfaEnrollmentRequired === true) {
+    // TESSERA_MFA=required and no factor yet: setting one up before the
+    // first sign-in is not on these pages yet. Say so, rather than leave for
+    // a page that has no session to show.
+    return {
+      message:
+        'This account must set up two-step sign-in before it can sign in, which this page cannot do yet.',
+    }
+  }
   // The next page signs in again through the cookie; nothing to carry over.
   location.assign(afterSignIn())
   return undefined
 }
 
-async function signIn(form, path, values, messages) {
-  const error = await postSignIn(path, values)
+async function signIn(form, path, values, messages, restart) {
+  const error = await postSignIn(path, values, restart)
   return error === undefined ? LEAVING : showApiError(form, error, messages)
+}
+
+/**
+ * Codes are digits: a pasted "123 456" or "123-456" is taken as 123456
+ * (maxlength alone would keep "123 45"), and a typed letter is dropped.
+ */
+function acceptDigitsOnly(input) {
+  input.addEventListener('paste', (event) => {
+    const text = event.clipboardData?.getData('text') ?? ''
+    const digits = text.replace(/\D/g, '')
+    if (digits === text) return
+    event.preventDefault()
+    input.value = digits.slice(0, input.maxLength)
+  })
+  input.addEventListener('input', () => {
+    const digits = input.value.replace(/\D/g, '')
+    if (digits !== input.value) input.value = digits
+  })
+}
+
+// The sign-in's second step (docs/mfa.md), on /login, the code form and
+// /login/link alike: `{mfaRequired, mfaToken, methods}` in, POST
+// /auth/mfa/verify out, which answers as the sign-in would have.
+
+/**
+ * Replaces the first step (#first-step) with a fresh copy of the second
+ * (#mfa-template): the authenticator app's code, and a switch to a recovery
+ * code when `methods` has one. The mfaToken stays in this closure: never in
+ * the DOM, a URL or storage. When the step has run out (5 minutes, 5 wrong
+ * codes) it is removed and `restart(message)` shows the first step again.
+ */
+function showSecondStep(challenge, restart) {
+  const { mfaToken, methods } = challenge
+  const firstStep = document.getElementById('first-step')
+  const template = document.getElementById('mfa-template')
+  document.getElementById('mfa-step')?.remove()
+  template.after(template.content.cloneNode(true))
+  const step = document.getElementById('mfa-step')
+  firstStep.hidden = true
+  const startedAt = performance.now()
+  let wrongCodes = 0
+
+  const forms = {
+    totp: document.getElementById('mfa-totp'),
+    recovery_code: document.getElementById('mfa-recovery'),
+  }
+  const switches = {
+    totp: document.getElementById('mfa-use-app'),
+    recovery_code: document.getElementById('mfa-use-recovery'),
+  }
+  const usable = Object.keys(forms).filter((method) => methods.includes(method))
+
+  function end(message) {
+    step.remove()
+    firstStep.hidden = false
+    restart?.(message)
+  }
+
+  /** Shows the form of `method` and a switch to each other usable method. */
+  function use(method) {
+    for (const [name, form] of Object.entries(forms)) {
+      form.hidden = name !== method
+      switches[name].hidden = name === method || !usable.includes(name)
+    }
+    forms[method].elements.namedItem('code').focus()
+  }
+
+  for (const [method, form] of Object.entries(forms)) {
+    handleForm(form, async ({ code }) => {
+      const error = await postSignIn('/auth/mfa/verify', { mfaToken, method, code })
+      if (error === undefined) return LEAVING
+      if (error.code === 'invalid_code') {
+        wrongCodes += 1
+        if (secondStepOver(wrongCodes, startedAt, performance.now())) {
+          end('This sign-in has expired. Start again.')
+          return LEAVING
+        }
+      }
+      return showApiError(form, error, {
+        invalid_code: { field: 'code', message: 'That code is not right.' },
+      })
+    })
+    switches[method].addEventListener('click', () => {
+      clearErrors(forms[method])
+      use(method)
+    })
+  }
+  acceptDigitsOnly(forms.totp.elements.namedItem('code'))
+
+  const passkey = methods.includes('passkey') && offerPasskey(challenge, step)
+  if (usable.length > 0) {
+    use(usable[0])
+  } else {
+    for (const form of Object.values(forms)) form.hidden = true
+    if (!passkey) document.getElementById('mfa-unavailable').hidden = false
+  }
+}
+
+/**
+ * PASSKEY HOOK (issue 16: the passkey button comes next). Called when the
+ * second step's `methods` include `passkey`; offers a "Use a passkey" button
+ * in `step`'s #mfa-passkey (shown, with the codes as the other ways): POST
+ * /auth/mfa/passkey/options `{mfaToken}` (docs/mfa.md, "Passkeys"),
+ * navigator.credentials.get() with those options, then
+ * postSignIn('/auth/mfa/verify', { mfaToken, method: 'passkey', response })
+ * and, on `invalid_code`, the same counting as the codes (secondStepOver).
+ * Returns whether it offered one. Not built yet: nothing is offered, and the
+ * codes remain (or #mfa-unavailable says the page cannot do this step).
+ */
+function offerPasskey(_challenge, _step) {
+  return false
 }
 
 function initLogin() {
   const form = document.getElementById('login')
+  const password = form.elements.namedItem('password')
+  // The second step ran out: the password again (the address stays).
+  const restart = (message) => {
+    password.value = ''
+    form.querySelector('fieldset').disabled = false
+    showFormError(form, message)
+    password.focus()
+  }
   handleForm(form, (values) =>
-    signIn(form, '/auth/login', values, {
-      invalid_credentials: 'The email or the password is not right.',
-    }),
+    signIn(
+      form,
+      '/auth/login',
+      values,
+      { invalid_credentials: 'The email or the password is not right.' },
+      restart,
+    ),
   )
 }
 
@@ -586,23 +788,25 @@ function initLoginCode() {
     return LEAVING
   })
 
-  // Codes are digits: a pasted "123 456" or "123-456" is taken as 123456
-  // (maxlength alone would keep "123 45"), and a typed letter is dropped.
-  code.addEventListener('paste', (event) => {
-    const text = event.clipboardData?.getData('text') ?? ''
-    const digits = text.replace(/\D/g, '')
-    if (digits === text) return
-    event.preventDefault()
-    code.value = digits.slice(0, code.maxLength)
-  })
-  code.addEventListener('input', () => {
-    const digits = code.value.replace(/\D/g, '')
-    if (digits !== code.value) code.value = digits
-  })
+  acceptDigitsOnly(code)
+  // The second step ran out: the mailed code is spent, so back to the address.
+  const restart = (message) => {
+    code.value = ''
+    step.hidden = true
+    verifyForm.querySelector('fieldset').disabled = false
+    sendForm.hidden = false
+    sendForm.querySelector('fieldset').disabled = false
+    showFormError(sendForm, message)
+    sendForm.querySelector('input[name=email]').focus()
+  }
   handleForm(verifyForm, (values) =>
-    signIn(verifyForm, '/auth/otp/verify', values, {
-      invalid_code: { field: 'code', message: 'That code is not right, or it expired.' },
-    }),
+    signIn(
+      verifyForm,
+      '/auth/otp/verify',
+      values,
+      { invalid_code: { field: 'code', message: 'That code is not right, or it expired.' } },
+      restart,
+    ),
   )
 
   resend.addEventListener('click', async () => {
@@ -745,6 +949,7 @@ async function loadAccount() {
     setText(document.getElementById('profile-email'), user.email)
     showVerification(user)
     document.getElementById('password-username').value = user.email
+    document.getElementById('reauth-username').value = user.email
     setText(document.getElementById('profile-roles'), user.roles.join(', ') || '—')
     const created = document.getElementById('profile-created')
     created.replaceChildren(
@@ -755,7 +960,7 @@ async function loadAccount() {
         }),
       }),
     )
-    await loadSessions()
+    await Promise.all([loadSessions(), loadTwoStep()])
     setText(status, '')
     document.getElementById('account').hidden = false
   } catch (error) {
@@ -771,8 +976,10 @@ function initAccount() {
   tabs.addEventListener('message', (event) => {
     if (event.data === 'signed-out') goToLogin('signed_out')
   })
+  initReauth()
   initPasswordForm()
   initChangeEmailForm()
+  initTwoStep()
   initVerificationButton()
   document.getElementById('sessions-reload').addEventListener('click', reloadSessions)
   document.getElementById('logout').addEventListener('click', () => signOut(tabs, logOut))
@@ -823,7 +1030,7 @@ function initChangeEmailForm() {
   const form = document.getElementById('change-email')
   if (form === null) return // the server cannot mail
   handleForm(form, async (values) => {
-    const response = await api('/auth/email/change', { method: 'POST', body: values })
+    const response = await changeApi('/auth/email/change', { method: 'POST', body: values }, form)
     if (response === undefined) return LEAVING
     if (!response.ok) {
       return showApiError(form, await errorOf(response), {
@@ -842,7 +1049,7 @@ function initChangeEmailForm() {
 function initPasswordForm() {
   const form = document.getElementById('password')
   handleForm(form, async (values) => {
-    const response = await api('/auth/password', { method: 'POST', body: values })
+    const response = await changeApi('/auth/password', { method: 'POST', body: values }, form)
     if (response === undefined) return LEAVING
     if (!response.ok) {
       return showApiError(form, await errorOf(response), {
@@ -855,6 +1062,288 @@ function initPasswordForm() {
       'Password changed. Every other session has been signed out.',
     )
     await loadSessions()
+    return undefined
+  })
+}
+
+// Step-up (docs/mfa.md): changing the password, the email or a second
+// factor needs a recent sign-in (TESSERA_REAUTH_WINDOW); an older session
+// answers 403 reauthentication_required, and the page asks for the password
+// in place, next to the change, then makes the change again.
+
+/** The open prompt's outcome, to be resolved: true (confirmed), false (cancelled) or LEAVING. */
+let settleReauth
+/** The open prompt, shared by the changes asked while it is open. */
+let reauthPrompt
+
+/**
+ * api() for a change that needs a recent sign-in: on 403
+ * reauthentication_required it asks for the password next to `near` (the
+ * change's form or controls), POSTs /auth/reauthenticate, then retries the
+ * change once. Resolves like api(): the last response, or undefined when the
+ * user is being sent to /login. A cancelled prompt resolves to the 403,
+ * which the callers show as "Nothing was changed" (COMMON_MESSAGES).
+ */
+async function changeApi(path, options, near) {
+  const response = await api(path, options)
+  if (response?.status !== 403) return response
+  if ((await errorOf(response)).code !== 'reauthentication_required') return response
+  const confirmed = await confirmItsYou(near)
+  if (confirmed === LEAVING) return undefined
+  return confirmed ? api(path, options) : response
+}
+
+/** Shows the "Confirm it's you" form after `near` and resolves with its outcome. */
+function confirmItsYou(near) {
+  reauthPrompt ??= new Promise((resolve) => {
+    const panel = document.getElementById('reauth-panel')
+    const form = document.getElementById('reauth')
+    const password = form.elements.namedItem('password')
+    near.after(panel)
+    clearErrors(form)
+    password.value = ''
+    form.querySelector('fieldset').disabled = false
+    panel.hidden = false
+    password.focus()
+    settleReauth = (outcome) => {
+      panel.hidden = true
+      password.value = ''
+      settleReauth = undefined
+      reauthPrompt = undefined
+      resolve(outcome)
+    }
+  })
+  return reauthPrompt
+}
+
+function initReauth() {
+  const form = document.getElementById('reauth')
+  handleForm(form, async (values) => {
+    const response = await api('/auth/reauthenticate', {
+      method: 'POST',
+      body: { password: values.password },
+    })
+    if (response === undefined) {
+      settleReauth?.(LEAVING)
+      return LEAVING
+    }
+    if (!response.ok) {
+      return showApiError(form, await errorOf(response), {
+        invalid_credentials: { field: 'password', message: 'This is not your password.' },
+      })
+    }
+    // A new access token, whose authentication time is now; the refresh token stays.
+    rememberSession(await response.json())
+    settleReauth?.(true)
+    return LEAVING
+  })
+  const cancel = () => settleReauth?.(false)
+  document.getElementById('reauth-cancel').addEventListener('click', cancel)
+  document.getElementById('reauth-panel').addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') cancel()
+  })
+}
+
+// "Two-step sign-in" on /account: GET /auth/mfa for the state, then setting
+// up an authenticator app, the recovery codes, turning the app off.
+
+async function loadTwoStep() {
+  const response = await api('/auth/mfa')
+  if (response === undefined) return
+  if (!response.ok) {
+    setText(document.getElementById('two-step-error'), errorText(await errorOf(response)))
+    return
+  }
+  const state = await response.json()
+  const protectedAccount = state.totp || state.passkeys > 0
+  setText(document.getElementById('two-step-app'), state.totp ? 'On' : 'Off')
+  document.getElementById('two-step-codes-row').hidden = !protectedAccount
+  setText(document.getElementById('two-step-codes'), recoveryCodesLeft(state.recoveryCodes))
+  document.getElementById('totp-start').hidden = state.totp
+  document.getElementById('recovery-replace').hidden = !protectedAccount
+  document.getElementById('totp-remove').hidden = !state.totp
+}
+
+function initTwoStep() {
+  const heading = document.getElementById('two-step-heading')
+  const status = document.getElementById('two-step-status')
+  const error = document.getElementById('two-step-error')
+  const actions = document.getElementById('two-step-actions')
+  const setup = document.getElementById('totp-setup')
+  const confirmForm = document.getElementById('totp-confirm')
+  const removal = document.getElementById('totp-remove-confirm')
+  const codesPanel = document.getElementById('recovery-show')
+  const codesStatus = document.getElementById('recovery-status')
+  const start = document.getElementById('totp-start')
+  const remove = document.getElementById('totp-remove')
+  /** The codes on show, for Copy and Download; forgotten once saved. */
+  let shownCodes = []
+
+  /** Shows `panel` (or the actions, for undefined) and nothing else of the section. */
+  function show(panel) {
+    for (const part of [setup, removal, codesPanel]) part.hidden = part !== panel
+    actions.hidden = panel !== undefined
+    setText(error, '')
+  }
+
+  /** The state again, then `message` in the status line with the focus on the heading. */
+  async function settle(message) {
+    show(undefined)
+    await loadTwoStep()
+    setText(status, message)
+    heading.focus()
+  }
+
+  /** Runs a button's change: the button is disabled meanwhile, an API error shown. */
+  function onClick(button, change) {
+    button.addEventListener('click', async () => {
+      setText(status, '')
+      setText(error, '')
+      button.disabled = true
+      try {
+        const failure = await change()
+        if (failure !== undefined) setText(error, errorText(failure))
+      } catch (failure) {
+        setText(error, failureText(failure))
+      }
+      button.disabled = false
+      // A cancelled "Confirm it's you" hid the focused field (the browser may
+      // not have moved the focus to <body> yet): back to the button.
+      const focused = document.activeElement
+      if (focused === null || focused === document.body || focused.closest('[hidden]') !== null) {
+        button.focus()
+      }
+    })
+  }
+
+  function showCodes(codes, lead) {
+    shownCodes = codes
+    document
+      .getElementById('recovery-list')
+      .replaceChildren(
+        ...codes.map((code) => element('li', {}, [element('code', { textContent: code })])),
+      )
+    setText(document.getElementById('recovery-lead'), lead)
+    setText(codesStatus, '')
+    show(codesPanel)
+    document.getElementById('recovery-heading').focus()
+  }
+
+  onClick(start, async () => {
+    const response = await changeApi('/auth/mfa/totp/enroll', { method: 'POST', body: {} }, actions)
+    if (response === undefined) return undefined
+    if (!response.ok) return errorOf(response)
+    const { secret, otpauthUrl, qrSvg } = await response.json()
+    document.getElementById('totp-qr').src = svgDataUrl(qrSvg)
+    setText(document.getElementById('totp-secret'), groupSecret(secret))
+    const link = document.getElementById('totp-link')
+    // The apps' own URI scheme; nothing else may become a link.
+    const appLink = String(otpauthUrl).startsWith('otpauth://')
+    link.parentElement.hidden = !appLink
+    if (appLink) link.href = otpauthUrl
+    else link.removeAttribute('href')
+    clearErrors(confirmForm)
+    confirmForm.elements.namedItem('code').value = ''
+    confirmForm.querySelector('fieldset').disabled = false
+    show(setup)
+    document.getElementById('totp-setup-heading').focus()
+    return undefined
+  })
+
+  acceptDigitsOnly(confirmForm.elements.namedItem('code'))
+  handleForm(confirmForm, async ({ code }) => {
+    const response = await changeApi(
+      '/auth/mfa/totp/confirm',
+      { method: 'POST', body: { code } },
+      confirmForm,
+    )
+    if (response === undefined) return LEAVING
+    if (!response.ok) {
+      return showApiError(confirmForm, await errorOf(response), {
+        invalid_code: {
+          field: 'code',
+          message:
+            'That code is not right. Check that the phone sets its time automatically, then enter the code it shows now.',
+        },
+        not_found: 'This setup is over (it was finished or cancelled elsewhere). Start again.',
+      })
+    }
+    const { recoveryCodes } = await response.json()
+    await loadTwoStep()
+    showCodes(recoveryCodes, 'The authenticator app is on. Save these recovery codes now.')
+    return LEAVING
+  })
+  document.getElementById('totp-cancel').addEventListener('click', () => {
+    // The unconfirmed key protects nothing; a new setup replaces it.
+    show(undefined)
+    start.focus()
+  })
+
+  const replace = document.getElementById('recovery-replace')
+  onClick(replace, async () => {
+    const response = await changeApi(
+      '/auth/mfa/recovery-codes',
+      { method: 'POST', body: {} },
+      actions,
+    )
+    if (response === undefined) return undefined
+    if (!response.ok) return errorOf(response)
+    const { recoveryCodes } = await response.json()
+    await loadTwoStep()
+    showCodes(recoveryCodes, 'Here are your new recovery codes; the old ones no longer work.')
+    return undefined
+  })
+
+  document.getElementById('recovery-copy').addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(shownCodes.join('\n'))
+      setText(codesStatus, 'Copied. Paste them somewhere safe.')
+    } catch {
+      setText(
+        codesStatus,
+        'This browser did not let the page copy them: select the codes and copy them, or download them.',
+      )
+    }
+  })
+  document.getElementById('recovery-download').addEventListener('click', () => {
+    const site = location.host
+    const text = recoveryCodesText(shownCodes, {
+      email: document.getElementById('profile-email').textContent,
+      site,
+      date: new Date().toLocaleString(),
+    })
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }))
+    const name = `recovery-codes-${location.hostname}.txt`
+    const link = element('a', { href: url, download: name, hidden: true })
+    document.body.append(link)
+    link.click()
+    link.remove()
+    // After the download has started; the URL would keep the codes in memory.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000)
+    setText(codesStatus, `Downloaded as ${name}.`)
+  })
+  document.getElementById('recovery-done').addEventListener('click', async () => {
+    shownCodes = []
+    document.getElementById('recovery-list').replaceChildren()
+    await settle('Two-step sign-in is on. Keep your recovery codes safe.')
+  })
+
+  remove.addEventListener('click', () => {
+    setText(status, '')
+    show(removal)
+    document.getElementById('totp-remove-question').focus()
+  })
+  document.getElementById('totp-remove-no').addEventListener('click', () => {
+    show(undefined)
+    remove.focus()
+  })
+  const removeYes = document.getElementById('totp-remove-yes')
+  onClick(removeYes, async () => {
+    const response = await changeApi('/auth/mfa/totp', { method: 'DELETE' }, removal)
+    if (response === undefined) return undefined
+    // 404: it was off already (removed in another tab): the state says so.
+    if (!response.ok && response.status !== 404) return errorOf(response)
+    await settle('The authenticator app is off: signing in needs only your password again.')
     return undefined
   })
 }
@@ -1006,8 +1495,16 @@ function initVerifyEmail() {
 }
 
 function initLoginLink() {
+  // The second step ran out: the link is spent, so back to /login.
+  const restart = (message) => {
+    document.getElementById('link-button').hidden = true
+    setText(document.getElementById('link-status'), message)
+    const spent = document.getElementById('link-spent')
+    spent.hidden = false
+    spent.querySelector('a').focus()
+  }
   initMailedLink('Signing in…', async (token) => {
-    const error = await postSignIn('/auth/otp/verify', { token })
+    const error = await postSignIn('/auth/otp/verify', { token }, restart)
     return error ?? LEAVING
   })
 }
