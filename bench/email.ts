@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join, relative } from 'node:path'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
-import { parseCommandLine, UsageError } from './lib/cli.ts'
+import { checkDatabaseUrl, parseCommandLine, positiveInteger } from './lib/cli.ts'
 import { IDLE_CORES, settle } from './lib/cpu.ts'
 import {
   createRunSchema,
@@ -28,9 +28,10 @@ import {
 } from './lib/load-cluster.ts'
 import { closeTargets, loopbackTarget, type Reply, send, type Target } from './lib/load-http.ts'
 import { type MachineInfo, machineInfo, packageVersion } from './lib/machine.ts'
+import { percentile } from './lib/percentile.ts'
 import { installCleanup, interrupted } from './lib/processes.ts'
 import { sleep } from './lib/scenario.ts'
-import { isLoopbackUrl, postgresVersion } from './lib/services.ts'
+import { postgresVersion } from './lib/services.ts'
 import { type SmtpSink, startSmtpSink } from './lib/smtp-sink.ts'
 import {
   formatMs,
@@ -67,15 +68,6 @@ interface Settings {
   readonly write: boolean
 }
 
-function positiveInteger(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  const parsed = Number(value)
-  if (!Number.isInteger(parsed) || parsed <= 0 || parsed > 1000) {
-    throw new UsageError(`--${name} takes an integer from 1 to 1000, not ${JSON.stringify(value)}`)
-  }
-  return parsed
-}
-
 function parseSettings(argv: string[]): Settings | undefined {
   const { values } = parseArgs({
     args: argv,
@@ -95,26 +87,12 @@ function parseSettings(argv: string[]): Settings | undefined {
   const databaseUrl =
     values['database-url'] ??
     (quick ? undefined : process.env.TESSERA_BENCH_DATABASE_URL || undefined)
-  if (databaseUrl !== undefined) {
-    let url: URL
-    try {
-      url = new URL(databaseUrl)
-    } catch {
-      throw new UsageError('--database-url takes a postgres:// URL')
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      throw new UsageError('--database-url takes a postgres:// URL')
-    }
-    // The bench loads this machine only.
-    if (!isLoopbackUrl(databaseUrl)) {
-      throw new UsageError(`refusing a non-loopback database address: ${url.hostname}`)
-    }
-  }
+  if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl)
   return {
     quick,
-    tries: positiveInteger(values.tries, 'tries', quick ? 10 : 50),
+    tries: positiveInteger(values.tries, 'tries', quick ? 10 : 50, 1000),
     warmup: quick ? 1 : 5,
-    mails: positiveInteger(values.mails, 'mails', quick ? 10 : 50),
+    mails: positiveInteger(values.mails, 'mails', quick ? 10 : 50, 1000),
     databaseUrl,
     // A quick run must not replace the committed full results by accident.
     write: values.write ?? !quick,
@@ -316,13 +294,6 @@ interface Stats {
   medianMs: number
   p90Ms: number
   maxMs: number
-}
-
-/** Nearest-rank percentile (0..100) of `values`. */
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!
 }
 
 function statsOf(values: readonly number[]): Stats {
