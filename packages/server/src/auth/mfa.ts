@@ -3,18 +3,22 @@
 // step-up. Every change to a factor needs a recent authentication (step-up.ts)
 // and mails the owner a notice; every code is accepted once, on every
 // instance (the store decides: FactorStore.useTotpStep, useRecoveryCode).
+// A passkey's answer, in the second step or a re-authentication, is checked
+// by passkeys.ts.
 
 import type { UserRecord } from '../storage/ports.ts'
 import type { FlowContext } from './context.ts'
 import { checkCurrentPassword } from './current-password.ts'
 import { AuthError } from './errors.ts'
-import { hashRecoveryCode, newRecoveryCodes } from './recovery-codes.ts'
+import { issueRecoveryCodes, queueFactorNotice } from './factor-changes.ts'
+import { provePasskeyForMfa, provePasskeyForReauth } from './passkeys.ts'
+import { hashRecoveryCode } from './recovery-codes.ts'
 import { type FirstStep, hashChallengeToken, startSignedIn } from './sign-in.ts'
 import { requireRecentAuth } from './step-up.ts'
 import { newTotpSecret, qrSvg, totpStep, totpUri } from './totp.ts'
 import type { MfaFlows, MfaMethod } from './types.ts'
 
-/** A factor's proof: a TOTP code or a recovery code (passkeys: their own flow). */
+/** A factor proved by a code: a TOTP code or a recovery code (passkeys: passkeys.ts). */
 type CodeMethod = Exclude<MfaMethod, 'passkey'>
 
 const invalidSecondStep = () =>
@@ -46,27 +50,6 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
     // A code is good for its step once: a replay (here or on another instance) is refused.
     if (step === undefined || !(await store.factors.useTotpStep(user.id, step))) return undefined
     return ['otp']
-  }
-
-  /** A factor was added or removed: the owner hears of it. Inside Store.atomically. */
-  async function notify(
-    user: UserRecord,
-    template: 'factor_added' | 'factor_removed',
-    factor: string,
-  ) {
-    await mail.queue({
-      to: user.email,
-      template,
-      userId: user.id,
-      data: { factor, name: user.name, link: `${config.issuer}/account` },
-    })
-  }
-
-  async function newCodesFor(user: UserRecord): Promise<string[]> {
-    const codes = newRecoveryCodes()
-    const hashes = codes.map((code) => hashRecoveryCode(user.id, code) ?? '')
-    await store.factors.replaceRecoveryCodes(user.id, hashes, now())
-    return codes
   }
 
   return {
@@ -111,8 +94,8 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
       }
       const codes = await store.atomically(async () => {
         if (!(await store.factors.confirmTotp(user.id, now(), step))) return undefined
-        await notify(user, 'factor_added', 'authenticator_app')
-        return await newCodesFor(user)
+        await queueFactorNotice(ctx, user, 'factor_added', 'authenticator_app')
+        return await issueRecoveryCodes(ctx, user.id)
       })
       // Confirmed meanwhile by a racing request: that one showed the codes.
       if (codes === undefined)
@@ -130,7 +113,7 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
         // Recovery codes stand in for a factor; with none left they go too.
         const { passkeys } = await store.factors.summary(user.id)
         if (passkeys === 0) await store.factors.deleteRecoveryCodes(user.id)
-        await notify(user, 'factor_removed', 'authenticator_app')
+        await queueFactorNotice(ctx, user, 'factor_removed', 'authenticator_app')
         return true
       })
       if (!removed) throw new AuthError('not_found', 'no authenticator app is set up')
@@ -145,7 +128,7 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
       if (!totp && passkeys === 0) {
         throw new AuthError('forbidden', 'set up an authenticator app or a passkey first')
       }
-      const codes = await store.atomically(() => newCodesFor(user))
+      const codes = await store.atomically(() => issueRecoveryCodes(ctx, user.id))
       await audit('mfa.recovery_codes_replaced', client, {
         userId: user.id,
         sessionId: access.sessionId,
@@ -162,7 +145,10 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
       // Throttled like the password: per account and address, never a lockout of the owner.
       const ip = client.ip ?? 'unknown'
       await rateLimits.checkLogin(user.email, ip)
-      const proved = await proveWithCode(user, input.method, input.code)
+      const proved =
+        input.method === 'passkey'
+          ? await provePasskeyForMfa(ctx, user, hash, input.response, client)
+          : await proveWithCode(user, input.method, input.code)
       if (proved === undefined) {
         const left = await store.challenges.countChallengeFailure(hash, now())
         await rateLimits.loginFailed(user.email, ip)
@@ -173,7 +159,10 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
           { userId: user.id },
           { method: input.method, triesLeft: left ?? 0 },
         )
-        throw new AuthError('invalid_code', 'the code is not valid')
+        throw new AuthError(
+          'invalid_code',
+          input.method === 'passkey' ? 'the passkey was not accepted' : 'the code is not valid',
+        )
       }
       // Of two racing right answers, one signs in.
       const spent = await store.challenges.consumeChallenge(hash, 'mfa', now())
@@ -206,14 +195,20 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
       } else {
         const ip = client.ip ?? 'unknown'
         await rateLimits.checkLogin(user.email, ip)
-        const result = await proveWithCode(user, input.method, input.code)
+        const result =
+          input.method === 'passkey'
+            ? await provePasskeyForReauth(ctx, access, input, client)
+            : await proveWithCode(user, input.method, input.code)
         if (result === undefined) {
           await rateLimits.loginFailed(user.email, ip)
           await audit('session.reauthentication_failed', client, {
             userId: user.id,
             sessionId: access.sessionId,
           })
-          throw new AuthError('invalid_code', 'the code is not valid')
+          throw new AuthError(
+            'invalid_code',
+            input.method === 'passkey' ? 'the passkey was not accepted' : 'the code is not valid',
+          )
         }
         proved = result
         method = input.method

@@ -3,8 +3,8 @@
 // keys and the audit log for admins? auth/admin.ts. Checking an access
 // token? auth/access.ts. Mail: verification.ts, recovery.ts (reset),
 // passwordless.ts (sign-in code and link), email-change.ts. Second factors
-// and step-up: mfa.ts. New flows (OAuth) are new modules beside these, built from the same
-// FlowContext.
+// and step-up: mfa.ts; passkeys (WebAuthn): passkeys.ts. New flows (OAuth)
+// are new modules beside these, built from the same FlowContext.
 
 import { createAccessFlows } from './access.ts'
 import { createAccountFlows } from './accounts.ts'
@@ -15,6 +15,7 @@ import type { AuthServiceDeps, FlowContext } from './context.ts'
 import { createEmailChangeFlows } from './email-change.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
 import { createMfaFlows } from './mfa.ts'
+import { createPasskeyFlows } from './passkeys.ts'
 import { createPasswordlessFlows } from './passwordless.ts'
 import type { AuthMetrics } from './ports.ts'
 import { createProfiles } from './profiles.ts'
@@ -68,5 +69,6 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createPasswordlessFlows(ctx),
     ...createEmailChangeFlows(ctx),
     ...createMfaFlows(ctx),
+    ...createPasskeyFlows(ctx),
   }
 }

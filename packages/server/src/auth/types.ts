@@ -1,3 +1,9 @@
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server'
 import type { AccessTokenClaims } from '@tessera/jwt'
 import type { StoredRevocation } from '../storage/ports.ts'
 import type { KeyView } from '../tokens/key-ring.ts'
@@ -217,17 +223,97 @@ export interface MfaFlows {
     access: AccessContext,
     client: ClientInfo,
   ): Promise<{ recoveryCodes: string[] }>
-  /** Finishes a sign-in that answered an MFA challenge. */
+  /**
+   * Finishes a sign-in that answered an MFA challenge: with a code, or with
+   * a passkey's answer to the options of mfaPasskeyOptions.
+   */
   verifyMfa(
-    input: { mfaToken: string; method: 'totp' | 'recovery_code'; code: string },
+    input: { mfaToken: string } & (
+      | { method: 'totp' | 'recovery_code'; code: string }
+      | { method: 'passkey'; response: AuthenticationResponseJSON }
+    ),
     client: ClientInfo,
   ): Promise<AuthResult>
-  /** Renews the session's authentication (step-up) with the password or a second factor. */
+  /**
+   * Renews the session's authentication (step-up) with the password or a
+   * second factor (a passkey: an answer to reauthPasskeyOptions).
+   */
   reauthenticate(
     access: AccessContext,
-    input: { password: string } | { method: 'totp' | 'recovery_code'; code: string },
+    input:
+      | { password: string }
+      | { method: 'totp' | 'recovery_code'; code: string }
+      | { method: 'passkey'; response: AuthenticationResponseJSON; challengeId: string },
     client: ClientInfo,
   ): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: number }>
+}
+
+/** A passkey as the API shows it: never its public key. */
+export interface PasskeyView {
+  /** The WebAuthn credential id (base64url). */
+  id: string
+  name: string
+  /** ISO 8601. */
+  createdAt: string
+  lastUsedAt: string | null
+  /** `multiDevice`: synced by a passkey manager; `singleDevice`: bound to one authenticator. */
+  deviceType: 'singleDevice' | 'multiDevice'
+  /** Whether it is backed up (synced) now. */
+  backedUp: boolean
+}
+
+/** WebAuthn options, with the id of the stored challenge the verify call names. */
+export type WithChallengeId<Options> = Options & { challengeId: string }
+
+/**
+ * Passkeys (WebAuthn, auth/passkeys.ts): options are SimpleWebAuthn's JSON
+ * for navigator.credentials; each challenge lives 5 minutes and is spent by
+ * the first answer to it, right or wrong.
+ */
+export interface PasskeyFlows {
+  /** Options for navigator.credentials.create. Needs a recent authentication. */
+  passkeyRegistrationOptions(
+    access: AccessContext,
+    client: ClientInfo,
+  ): Promise<WithChallengeId<PublicKeyCredentialCreationOptionsJSON>>
+  /**
+   * Stores the new passkey; the owner is mailed. The account's first factor
+   * (no recovery codes yet) brings 10 recovery codes, shown this once.
+   */
+  registerPasskey(
+    access: AccessContext,
+    input: { response: RegistrationResponseJSON; challengeId: string; name?: string },
+    client: ClientInfo,
+  ): Promise<PasskeyView & { recoveryCodes?: string[] }>
+  listPasskeys(access: AccessContext): Promise<PasskeyView[]>
+  /** not_found unless the passkey is the caller's. */
+  renamePasskey(
+    access: AccessContext,
+    id: string,
+    input: { name: string },
+    client: ClientInfo,
+  ): Promise<PasskeyView>
+  /** Needs a recent authentication; the last factor gone takes the recovery codes along. */
+  removePasskey(access: AccessContext, id: string, client: ClientInfo): Promise<void>
+  /** Options for a passwordless sign-in: discoverable credentials, user verification required. */
+  passkeyLoginOptions(
+    client: ClientInfo,
+  ): Promise<WithChallengeId<PublicKeyCredentialRequestOptionsJSON>>
+  /** The login response; invalid_credentials for a passkey this server does not accept. */
+  signInWithPasskey(
+    input: { response: AuthenticationResponseJSON; challengeId: string },
+    client: ClientInfo,
+  ): Promise<AuthResult>
+  /** Options for the sign-in's second step by passkey (the MFA token's user's passkeys). */
+  mfaPasskeyOptions(
+    input: { mfaToken: string },
+    client: ClientInfo,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON>
+  /** Options for re-authenticating with a passkey of the caller's. */
+  reauthPasskeyOptions(
+    access: AccessContext,
+    client: ClientInfo,
+  ): Promise<WithChallengeId<PublicKeyCredentialRequestOptionsJSON>>
 }
 
 /** Sessions: refresh rotation, logout, logout everywhere, the list (auth/sessions.ts). */
@@ -300,4 +386,5 @@ export interface AuthService
     RecoveryFlows,
     PasswordlessFlows,
     EmailChangeFlows,
-    MfaFlows {}
+    MfaFlows,
+    PasskeyFlows {}

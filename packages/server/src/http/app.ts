@@ -40,6 +40,7 @@ import {
 } from './routes/email.ts'
 import { registerMfaRoutes } from './routes/mfa.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
+import { registerPasskeyRoutes } from './routes/passkeys.ts'
 import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
 
@@ -182,8 +183,9 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     trustProxy: config.trustProxy > 0 ? (_address, hop) => hop < config.trustProxy : false,
     genReqId: createRequestIdGenerator(config.trustProxy),
     requestIdHeader: false,
-    // Above the id schema's 128, so a long id gets a validation issue.
-    routerOptions: { maxParamLength: 200 },
+    // Above the longest id a schema takes (a WebAuthn credential id: 1364
+    // characters of base64url), so a longer one gets a validation issue.
+    routerOptions: { maxParamLength: 1400 },
     // Fastify's own drain answer has another body shape: see the onRequest hook.
     return503OnClosing: false,
     clientErrorHandler,
@@ -319,6 +321,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     registerEmailChangeRoutes(app, routeDeps)
   }
   registerMfaRoutes(app, routeDeps)
+  registerPasskeyRoutes(app, routeDeps)
   registerAdminRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
   registerPageRoutes(app, { config })

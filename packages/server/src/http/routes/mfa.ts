@@ -18,6 +18,7 @@ import {
   TotpEnrollment,
 } from '../schemas/mfa.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
+import { asAuthenticationResponse } from './passkeys.ts'
 import { tokenResponse } from './token-response.ts'
 
 const TAGS = ['mfa']
@@ -120,13 +121,24 @@ export function registerMfaRoutes(app: TypedApp, deps: RouteDeps<MfaFlows>): voi
         querystring: NoQuery,
         summary: 'Finish a sign-in with a second factor',
         description:
-          'The `mfaToken` of the sign-in answer (5 minutes, 5 tries) with a TOTP or recovery code; answers as POST /auth/login does.',
+          'The `mfaToken` of the sign-in answer (5 minutes, 5 tries) with a TOTP or recovery `code`, or with a passkey’s `response` to the options of POST /auth/mfa/passkey/options; answers as POST /auth/login does.',
         body: MfaVerifyBody,
         response: withErrors({ 200: TokenResponse }),
       },
     },
     async (request, reply) => {
-      const result = await auth.verifyMfa(request.body, clientInfo(request))
+      const { mfaToken, method, code, response } = request.body
+      let input: Parameters<MfaFlows['verifyMfa']>[0]
+      if (method === 'passkey') {
+        if (code !== undefined) throw invalidField('/code', 'is not taken with a passkey')
+        if (response === undefined) throw invalidField('/response', 'is required with a passkey')
+        input = { mfaToken, method, response: asAuthenticationResponse(response) }
+      } else {
+        if (response !== undefined) throw invalidField('/response', 'is taken with a passkey only')
+        if (code === undefined) throw invalidField('/code', 'is required with this method')
+        input = { mfaToken, method, code }
+      }
+      const result = await auth.verifyMfa(input, clientInfo(request))
       return tokenResponse(config, request, reply, result)
     },
   )
@@ -139,7 +151,7 @@ export function registerMfaRoutes(app: TypedApp, deps: RouteDeps<MfaFlows>): voi
         querystring: NoQuery,
         summary: 'Confirm it is you again (step-up)',
         description:
-          '`{password}` or `{method, code}`: renews the session’s authentication time, and answers a new access token whose `auth_time` says so. The refresh token stays.',
+          '`{password}`, `{method, code}`, or `{method: "passkey", response, challengeId}` (options from POST /auth/reauthenticate/passkey/options): renews the session’s authentication time, and answers a new access token whose `auth_time` says so. The refresh token stays.',
         security: BEARER,
         body: ReauthenticateBody,
         response: withErrors({ 200: AccessTokenResponse }),
@@ -147,14 +159,27 @@ export function registerMfaRoutes(app: TypedApp, deps: RouteDeps<MfaFlows>): voi
       onRequest: authenticate,
     },
     async (request) => {
-      const { password, method, code } = request.body
-      let input: { password: string } | { method: 'totp' | 'recovery_code'; code: string }
+      const { password, method, code, response, challengeId } = request.body
+      let input: Parameters<MfaFlows['reauthenticate']>[1]
       if (password !== undefined) {
-        if (method !== undefined || code !== undefined)
+        if (method !== undefined || code !== undefined || response !== undefined)
           throw invalidField('/password', 'send either a password or a method and code, not both')
+        if (challengeId !== undefined)
+          throw invalidField('/challengeId', 'is taken with a passkey only')
         input = { password }
       } else if (method === undefined) {
-        throw invalidField('/method', 'is required with a code')
+        throw invalidField('/method', 'is required with a code or a passkey response')
+      } else if (method === 'passkey') {
+        if (code !== undefined) throw invalidField('/code', 'is not taken with a passkey')
+        if (response === undefined) throw invalidField('/response', 'is required with a passkey')
+        if (challengeId === undefined)
+          throw invalidField('/challengeId', 'is required with a passkey')
+        input = { method, response: asAuthenticationResponse(response), challengeId }
+      } else if (response !== undefined || challengeId !== undefined) {
+        throw invalidField(
+          response !== undefined ? '/response' : '/challengeId',
+          'is taken with a passkey only',
+        )
       } else if (code === undefined) {
         throw invalidField('/code', 'is required with a method')
       } else {

@@ -2,6 +2,7 @@
 
 import { Type } from '@sinclair/typebox'
 import { Password } from './common.ts'
+import { AuthenticationResponse } from './passkeys.ts'
 
 const SixDigits = Type.String({
   minLength: 6,
@@ -20,7 +21,20 @@ const FactorCode = Type.String({
   errorMessage: 'must be a 6-digit code or a recovery code',
 })
 
-const CodeMethod = Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')])
+/** How the second factor is proved: a code (`totp`, `recovery_code`) or a passkey's `response`. */
+const FactorMethod = Type.Union([
+  Type.Literal('totp'),
+  Type.Literal('recovery_code'),
+  Type.Literal('passkey'),
+])
+
+const ChallengeId = Type.String({
+  minLength: 43,
+  maxLength: 43,
+  pattern: '^[A-Za-z0-9_-]{43}$',
+  errorMessage: 'must be the challengeId of the options',
+  description: 'With a passkey: the `challengeId` of POST /auth/reauthenticate/passkey/options.',
+})
 
 export const MfaStatus = Type.Object(
   {
@@ -51,21 +65,28 @@ export const RecoveryCodes = Type.Object(
   { additionalProperties: false },
 )
 
+/** `{mfaToken, method, code}`, or `{mfaToken, method: "passkey", response}` (the route says which part is missing). */
 export const MfaVerifyBody = Type.Object(
   {
     mfaToken: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' }),
-    method: CodeMethod,
-    code: FactorCode,
+    method: FactorMethod,
+    code: Type.Optional(FactorCode),
+    response: Type.Optional(AuthenticationResponse),
   },
   { additionalProperties: false },
 )
 
-/** `{password}`, or `{method, code}` with a second factor (the route says which part is missing). */
+/**
+ * `{password}`, `{method, code}` with a code, or `{method: "passkey",
+ * response, challengeId}` (the route says which part is missing).
+ */
 export const ReauthenticateBody = Type.Object(
   {
     password: Type.Optional(Password),
-    method: Type.Optional(CodeMethod),
+    method: Type.Optional(FactorMethod),
     code: Type.Optional(FactorCode),
+    response: Type.Optional(AuthenticationResponse),
+    challengeId: Type.Optional(ChallengeId),
   },
   { additionalProperties: false, minProperties: 1 },
 )
