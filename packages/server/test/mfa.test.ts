@@ -409,3 +409,110 @@ describe('an admin resets the factors', () => {
     assert.equal(code(invalid.body), 'validation_failed')
   })
 })
+
+describe('TESSERA_MFA=required', () => {
+  it('a signup sets up an app before any token; its first code finishes the sign-in', async () => {
+    const h = await harness({ TESSERA_MFA: 'required' })
+    const signup = await h.call('POST', '/auth/signup', {
+      body: { email: 'dee@example.com', password: PASSWORD },
+    })
+    assert.equal(signup.status, 201, JSON.stringify(signup.body))
+    assert.deepEqual(Object.keys(signup.body).sort(), [
+      'methods',
+      'mfaEnrollmentRequired',
+      'mfaToken',
+    ])
+    assert.deepEqual(signup.body.methods, ['totp'])
+    const mfaToken = signup.body.mfaToken
+    // The token opens nothing but enrolment.
+    assert.equal(
+      code((await h.call('GET', '/auth/me', { token: mfaToken as string })).body),
+      'invalid_token',
+    )
+    const started = await h.call('POST', '/auth/mfa/enroll/totp', { body: { mfaToken } })
+    assert.equal(started.status, 200, JSON.stringify(started.body))
+    const secret = started.body.secret as string
+    const wrong = await h.call('POST', '/auth/mfa/enroll/totp/confirm', {
+      body: { mfaToken, code: totpCode(secret, h.clock.now - 120_000) },
+    })
+    assert.equal(code(wrong.body), 'invalid_code')
+    const done = await h.call('POST', '/auth/mfa/enroll/totp/confirm', {
+      body: { mfaToken, code: totpCode(secret, h.clock.now) },
+    })
+    assert.equal(done.status, 200, JSON.stringify(done.body))
+    assert.equal((done.body.recoveryCodes as string[]).length, 10)
+    assert.deepEqual(claimsOf(done.body.accessToken).amr, ['pwd', 'otp', 'mfa'])
+    assert.equal(typeof done.body.refreshToken, 'string')
+    // Spent: the token does not enrol twice.
+    const again = await h.call('POST', '/auth/mfa/enroll/totp', { body: { mfaToken } })
+    assert.equal(code(again.body), 'invalid_code')
+    // The next sign-in asks for the app.
+    h.clock.advance(30)
+    const next = await login(h, 'dee@example.com')
+    assert.equal(next.body.mfaRequired, true)
+  })
+
+  it('an existing account without a factor enrols at its next sign-in; wrong codes end the token', async () => {
+    const h = await harness({ TESSERA_MFA: 'required' })
+    await h.user('eve@example.com')
+    const first = await login(h, 'eve@example.com')
+    assert.equal(first.body.mfaEnrollmentRequired, true)
+    const mfaToken = first.body.mfaToken
+    const started = await h.call('POST', '/auth/mfa/enroll/totp', { body: { mfaToken } })
+    const secret = started.body.secret as string
+    const right = totpCode(secret, h.clock.now)
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0')
+    for (let i = 0; i < 5; i++) {
+      const r = await h.call('POST', '/auth/mfa/enroll/totp/confirm', {
+        body: { mfaToken, code: wrong },
+        remoteAddress: `192.0.2.${i + 1}`,
+      })
+      assert.equal(code(r.body), 'invalid_code')
+    }
+    const dead = await h.call('POST', '/auth/mfa/enroll/totp/confirm', {
+      body: { mfaToken, code: right },
+      remoteAddress: '192.0.2.99',
+    })
+    assert.equal(code(dead.body), 'invalid_code')
+  })
+
+  it('the last factor cannot be removed; an admin reset sends the user back through enrolment', async () => {
+    const h = await harness({ TESSERA_MFA: 'required' })
+    await h.user('fay@example.com')
+    const first = await login(h, 'fay@example.com')
+    const mfaToken = first.body.mfaToken
+    const started = await h.call('POST', '/auth/mfa/enroll/totp', { body: { mfaToken } })
+    const done = await h.call('POST', '/auth/mfa/enroll/totp/confirm', {
+      body: { mfaToken, code: totpCode(started.body.secret as string, h.clock.now) },
+    })
+    const access = done.body.accessToken as string
+    const refused = await h.call('DELETE', '/auth/mfa/totp', { token: access })
+    assert.equal(code(refused.body), 'forbidden')
+    assert.deepEqual((await h.call('GET', '/auth/mfa', { token: access })).body, {
+      totp: true,
+      passkeys: 0,
+      recoveryCodes: 10,
+    })
+    await h.user('root@example.com', { roles: ['admin'] })
+    const admin = await h.call('POST', '/auth/login', {
+      body: { email: 'root@example.com', password: PASSWORD },
+    })
+    assert.equal(admin.body.mfaEnrollmentRequired, true, 'admins enrol too')
+    const fay = await h.tessera.store.users.findUserByEmail('fay@example.com')
+    await h.tessera.auth.adminUpdateUser(
+      { userId: 'cli', sessionId: null },
+      fay!.id,
+      { resetMfa: true },
+      { ip: null, userAgent: null },
+    )
+    h.clock.advance(30)
+    const again = await login(h, 'fay@example.com')
+    assert.equal(again.body.mfaEnrollmentRequired, true)
+  })
+
+  it('without TESSERA_MFA=required the enrolment routes do not exist', async () => {
+    const h = await harness()
+    const r = await h.call('POST', '/auth/mfa/enroll/totp', { body: { mfaToken: 'A'.repeat(43) } })
+    assert.equal(r.status, 404)
+  })
+})

@@ -88,6 +88,10 @@ export function createAccountFlows(ctx: FlowContext): AccountFlows {
       if (created === 'email_taken')
         throw new AuthError('email_taken', 'an account with this email exists')
       metrics.inc('signups')
+      // A second factor required: the new account sets one up before any token.
+      if (config.mfa === 'required') {
+        return await finishSignIn(ctx, created, { amr: ['pwd'], method: 'password' }, client)
+      }
       const result = await tokens.startSession(created, client, ['pwd'])
       await audit('session.created', client, { userId: created.id, sessionId: result.sessionId })
       return result

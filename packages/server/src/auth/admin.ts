@@ -5,13 +5,14 @@ import type { UserRecord } from '../storage/ports.ts'
 import { KeyRotationRefusedError } from '../tokens/key-ring.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError, invalidField } from './errors.ts'
+import { queueFactorNotice } from './factor-changes.ts'
 import type { AdminFlows, KeyView } from './types.ts'
 import { adminUser, auditView } from './views.ts'
 
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/
 
 export function createAdminFlows(ctx: FlowContext): AdminFlows {
-  const { config, store, keyRing, audit, revoke, profiles, mail, now } = ctx
+  const { store, keyRing, audit, revoke, profiles, mail, now } = ctx
 
   /** Removes every factor of `user` and tells them; returns what they had. */
   async function resetFactors(
@@ -20,12 +21,7 @@ export function createAdminFlows(ctx: FlowContext): AdminFlows {
     const had = await store.atomically(async () => {
       const before = await store.factors.summary(user.id)
       if ((await store.factors.deleteAllFactors(user.id)) > 0) {
-        await mail.queue({
-          to: user.email,
-          template: 'factor_removed',
-          userId: user.id,
-          data: { factor: 'all_factors', name: user.name, link: `${config.issuer}/account` },
-        })
+        await queueFactorNotice(ctx, user, 'factor_removed', 'all_factors')
       }
       return before
     })

@@ -10,12 +10,12 @@ import type { UserRecord } from '../storage/ports.ts'
 import type { FlowContext } from './context.ts'
 import { checkCurrentPassword } from './current-password.ts'
 import { AuthError } from './errors.ts'
-import { issueRecoveryCodes, queueFactorNotice } from './factor-changes.ts'
+import { factorRemoved, issueRecoveryCodes, queueFactorNotice } from './factor-changes.ts'
 import { provePasskeyForMfa, provePasskeyForReauth } from './passkeys.ts'
 import { hashRecoveryCode } from './recovery-codes.ts'
 import { type FirstStep, hashChallengeToken, startSignedIn } from './sign-in.ts'
 import { requireRecentAuth } from './step-up.ts'
-import { newTotpSecret, qrSvg, totpStep, totpUri } from './totp.ts'
+import { newTotpSecret, qrSvg, totpSealContext, totpStep, totpUri } from './totp.ts'
 import type { MfaFlows, MfaMethod } from './types.ts'
 
 /** A factor proved by a code: a TOTP code or a recovery code (passkeys: passkeys.ts). */
@@ -26,8 +26,6 @@ const invalidSecondStep = () =>
 
 export function createMfaFlows(ctx: FlowContext): MfaFlows {
   const { config, store, sealer, rateLimits, metrics, audit, mail, profiles, now } = ctx
-
-  const sealContext = (userId: string) => `totp:${userId}`
 
   /** The RFC 8176 methods `code` proves for `user` by `method`, or undefined when it proves nothing. */
   async function proveWithCode(
@@ -46,7 +44,7 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
     }
     const totp = await store.factors.findTotp(user.id)
     if (totp === undefined || totp.confirmedAt === null) return undefined
-    const step = totpStep(sealer.open(totp.sealedSecret, sealContext(user.id)), code, now())
+    const step = totpStep(sealer.open(totp.sealedSecret, totpSealContext(user.id)), code, now())
     // A code is good for its step once: a replay (here or on another instance) is refused.
     if (step === undefined || !(await store.factors.useTotpStep(user.id, step))) return undefined
     return ['otp']
@@ -64,7 +62,7 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
       const secret = newTotpSecret()
       const started = await store.factors.startTotp({
         userId: user.id,
-        sealedSecret: sealer.seal(secret, sealContext(user.id)),
+        sealedSecret: sealer.seal(secret, totpSealContext(user.id)),
         createdAt: now(),
       })
       if (started === 'exists') {
@@ -87,7 +85,11 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
       }
       const ip = client.ip ?? 'unknown'
       await rateLimits.checkLogin(user.email, ip)
-      const step = totpStep(sealer.open(totp.sealedSecret, sealContext(user.id)), input.code, now())
+      const step = totpStep(
+        sealer.open(totp.sealedSecret, totpSealContext(user.id)),
+        input.code,
+        now(),
+      )
       if (step === undefined) {
         await rateLimits.loginFailed(user.email, ip)
         throw new AuthError('invalid_code', 'the code is not valid: check the time on the phone')
@@ -110,10 +112,7 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
       await requireRecentAuth(ctx, access)
       const removed = await store.atomically(async () => {
         if (!(await store.factors.deleteTotp(user.id))) return false
-        // Recovery codes stand in for a factor; with none left they go too.
-        const { passkeys } = await store.factors.summary(user.id)
-        if (passkeys === 0) await store.factors.deleteRecoveryCodes(user.id)
-        await queueFactorNotice(ctx, user, 'factor_removed', 'authenticator_app')
+        await factorRemoved(ctx, user, 'authenticator_app')
         return true
       })
       if (!removed) throw new AuthError('not_found', 'no authenticator app is set up')

@@ -22,7 +22,7 @@ import { COSEALG } from '@simplewebauthn/server/helpers'
 import type { ChallengeKind, ChallengeRecord, PasskeyRecord, UserRecord } from '../storage/ports.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError, invalidField } from './errors.ts'
-import { issueRecoveryCodes, queueFactorNotice } from './factor-changes.ts'
+import { factorRemoved, issueRecoveryCodes, queueFactorNotice } from './factor-changes.ts'
 import { hashChallengeToken, startSignedIn } from './sign-in.ts'
 import { requireRecentAuth } from './step-up.ts'
 import type { AccessContext, ClientInfo, PasskeyFlows, PasskeyView } from './types.ts'
@@ -433,10 +433,7 @@ export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
       await requireRecentAuth(ctx, access)
       const removed = await store.atomically(async () => {
         if (!(await store.factors.deletePasskey(user.id, id))) return false
-        // Recovery codes stand in for a factor; with none left they go too (as removeTotp does).
-        const { totp, passkeys } = await store.factors.summary(user.id)
-        if (!totp && passkeys === 0) await store.factors.deleteRecoveryCodes(user.id)
-        await queueFactorNotice(ctx, user, 'factor_removed', 'passkey')
+        await factorRemoved(ctx, user, 'passkey')
         return true
       })
       if (!removed) throw noSuchPasskey()

@@ -10,7 +10,7 @@ import type { FlowContext } from './context.ts'
 import { invalidCode, mailLinkLater, newLink, SIGN_IN, useLink } from './mailed-links.ts'
 import { hashCode, isCode, issueCode, ONE_TIME_TTL_MS } from './one-time.ts'
 import { finishSignIn } from './sign-in.ts'
-import type { AuthResult, ClientInfo, MfaChallenge, PasswordlessFlows } from './types.ts'
+import type { ClientInfo, PasswordlessFlows, SignInResult } from './types.ts'
 
 /** How the audit log and the metrics tell the two ways apart. */
 type Method = 'email_code' | 'email_link'
@@ -42,7 +42,7 @@ export function createPasswordlessFlows(ctx: FlowContext): PasswordlessFlows {
     user: UserRecord,
     method: Method,
     client: ClientInfo,
-  ): Promise<AuthResult | MfaChallenge> {
+  ): Promise<SignInResult> {
     const at = now()
     // Whichever of the pair was used, the other is spent with it.
     await store.oneTimeTokens.revokeTokens(user.id, at, ['sign_in', 'sign_in_code'])
@@ -63,7 +63,7 @@ export function createPasswordlessFlows(ctx: FlowContext): PasswordlessFlows {
   async function signInWithCode(
     input: { email: string; code: string },
     client: ClientInfo,
-  ): Promise<AuthResult | MfaChallenge> {
+  ): Promise<SignInResult> {
     const ip = client.ip ?? 'unknown'
     const email = rules.normalizeEmail(input.email)
     const accountKey = email ?? input.email.trim().toLowerCase()

@@ -15,6 +15,7 @@ import type { AuthServiceDeps, FlowContext } from './context.ts'
 import { createEmailChangeFlows } from './email-change.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
 import { createMfaFlows } from './mfa.ts'
+import { createMfaEnrollmentFlows } from './mfa-enrollment.ts'
 import { createPasskeyFlows } from './passkeys.ts'
 import { createPasswordlessFlows } from './passwordless.ts'
 import type { AuthMetrics } from './ports.ts'
@@ -69,6 +70,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createPasswordlessFlows(ctx),
     ...createEmailChangeFlows(ctx),
     ...createMfaFlows(ctx),
+    ...createMfaEnrollmentFlows(ctx),
     ...createPasskeyFlows(ctx),
   }
 }

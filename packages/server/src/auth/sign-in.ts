@@ -6,11 +6,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { UserRecord } from '../storage/ports.ts'
 import type { FlowContext } from './context.ts'
-import type { AuthResult, ClientInfo, MfaChallenge, MfaMethod } from './types.ts'
+import type { AuthResult, ClientInfo, MfaMethod, SignInResult } from './types.ts'
 
 /** The MFA token lives 5 minutes and allows 5 wrong tries (PRODUCT.md). */
 export const MFA_CHALLENGE_TTL_MS = 5 * 60_000
 export const MFA_CHALLENGE_TRIES = 5
+/** Setting up an app takes longer than typing a code: an enrolment token lives 15 minutes. */
+export const MFA_ENROLLMENT_TTL_MS = 15 * 60_000
 
 /** What the MFA challenge remembers of the first step. */
 export interface FirstStep {
@@ -35,33 +37,61 @@ export async function factorsOf(ctx: FlowContext, userId: string): Promise<MfaMe
   return methods
 }
 
+/** The second factors a sign-in can set up when TESSERA_MFA=required. */
+export const ENROLLABLE: readonly MfaMethod[] = Object.freeze(['totp'])
+
 /**
  * Finishes a sign-in whose first step `first` succeeded: the MFA challenge
- * when the account has a second factor, else a new session. Audits either.
+ * when the account has a second factor; with TESSERA_MFA=required and none,
+ * the enrolment answer; else a new session. Audits each.
  */
 export async function finishSignIn(
   ctx: FlowContext,
   user: UserRecord,
   first: FirstStep,
   client: ClientInfo,
-): Promise<AuthResult | MfaChallenge> {
+): Promise<SignInResult> {
   const methods = await factorsOf(ctx, user.id)
   if (methods.length > 0) {
-    const token = randomBytes(32).toString('base64url')
-    const at = ctx.now()
-    await ctx.store.challenges.createChallenge({
-      hash: hashChallengeToken(token),
-      kind: 'mfa',
-      userId: user.id,
-      data: JSON.stringify(first),
-      createdAt: at,
-      expiresAt: at + MFA_CHALLENGE_TTL_MS,
-      maxAttempts: MFA_CHALLENGE_TRIES,
-    })
+    const mfaToken = await newChallenge(ctx, user, 'mfa', first, MFA_CHALLENGE_TTL_MS)
     await ctx.audit('login.mfa_challenged', client, { userId: user.id }, { method: first.method })
-    return { mfaRequired: true, mfaToken: token, methods }
+    return { mfaRequired: true, mfaToken, methods }
+  }
+  if (ctx.config.mfa === 'required') {
+    const mfaToken = await newChallenge(ctx, user, 'mfa_enrollment', first, MFA_ENROLLMENT_TTL_MS)
+    await ctx.audit(
+      'login.mfa_enrollment_required',
+      client,
+      { userId: user.id },
+      {
+        method: first.method,
+      },
+    )
+    return { mfaEnrollmentRequired: true, mfaToken, methods: [...ENROLLABLE] }
   }
   return await startSignedIn(ctx, user, first.amr, client, { method: first.method })
+}
+
+/** Stores a challenge that remembers the first step; returns its opaque token. */
+async function newChallenge(
+  ctx: FlowContext,
+  user: UserRecord,
+  kind: 'mfa' | 'mfa_enrollment',
+  first: FirstStep,
+  ttlMs: number,
+): Promise<string> {
+  const token = randomBytes(32).toString('base64url')
+  const at = ctx.now()
+  await ctx.store.challenges.createChallenge({
+    hash: hashChallengeToken(token),
+    kind,
+    userId: user.id,
+    data: JSON.stringify(first),
+    createdAt: at,
+    expiresAt: at + ttlMs,
+    maxAttempts: MFA_CHALLENGE_TRIES,
+  })
+  return token
 }
 
 /**

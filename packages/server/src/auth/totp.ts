@@ -67,3 +67,8 @@ export function totpCode(secret: string, nowMs: number): string {
     timestamp: nowMs,
   })
 }
+
+/** The sealing context of a user's secret: a sealed secret moved to another user does not open. */
+export function totpSealContext(userId: string): string {
+  return `totp:${userId}`
+}

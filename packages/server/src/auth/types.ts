@@ -64,6 +64,20 @@ export interface MfaChallenge {
   methods: MfaMethod[]
 }
 
+/**
+ * The answer to a sign-in when TESSERA_MFA=required and the account has no
+ * second factor: no tokens; the `mfaToken` sets one up (`methods`: what can
+ * be set up) and the sign-in finishes with it.
+ */
+export interface MfaEnrollment {
+  mfaEnrollmentRequired: true
+  mfaToken: string
+  methods: MfaMethod[]
+}
+
+/** What a sign-in's first step answers: the tokens, or what is still missing. */
+export type SignInResult = AuthResult | MfaChallenge | MfaEnrollment
+
 /** Who performs an administrative action: a user's session, or the CLI (sessionId null). */
 export interface Actor {
   userId: string
@@ -109,19 +123,17 @@ export interface AccountFlows {
    * A new account and its first session; with TESSERA_EMAIL_VERIFICATION
    * required, `{ verificationSent: true }` instead, for a new and an
    * existing address alike (the owner of an existing one is mailed a notice).
+   * With TESSERA_MFA=required, the enrolment answer instead of tokens.
    */
   signup(
     input: { email: string; password: string; name?: string },
     client: ClientInfo,
-  ): Promise<AuthResult | { verificationSent: true }>
+  ): Promise<SignInResult | { verificationSent: true }>
   /**
    * Unknown email and wrong password both give invalid_credentials, in the
    * same time. An account with a second factor gets the MFA challenge.
    */
-  login(
-    input: { email: string; password: string },
-    client: ClientInfo,
-  ): Promise<AuthResult | MfaChallenge>
+  login(input: { email: string; password: string }, client: ClientInfo): Promise<SignInResult>
   /**
    * Checks the current password, stores the new hash, revokes every other
    * session. The caller's session and tokens stay valid.
@@ -175,7 +187,7 @@ export interface PasswordlessFlows {
   signInByMail(
     input: { email: string; code: string } | { token: string },
     client: ClientInfo,
-  ): Promise<AuthResult | MfaChallenge>
+  ): Promise<SignInResult>
 }
 
 /** Changing the address (auth/email-change.ts). */
@@ -316,6 +328,20 @@ export interface PasskeyFlows {
   ): Promise<WithChallengeId<PublicKeyCredentialRequestOptionsJSON>>
 }
 
+/** Enrolment at sign-in when TESSERA_MFA=required (auth/mfa-enrollment.ts). */
+export interface MfaEnrollmentFlows {
+  /** The enrolment token of the sign-in's answer: a new authenticator app secret. */
+  startTotpEnrollment(
+    input: { mfaToken: string },
+    client: ClientInfo,
+  ): Promise<{ secret: string; otpauthUrl: string; qrSvg: string }>
+  /** Its first code turns the app on and finishes the sign-in, with 10 recovery codes. */
+  finishTotpEnrollment(
+    input: { mfaToken: string; code: string },
+    client: ClientInfo,
+  ): Promise<AuthResult & { recoveryCodes: string[] }>
+}
+
 /** Sessions: refresh rotation, logout, logout everywhere, the list (auth/sessions.ts). */
 export interface SessionFlows {
   /** Rotation with grace window and reuse detection. */
@@ -387,4 +413,5 @@ export interface AuthService
     PasswordlessFlows,
     EmailChangeFlows,
     MfaFlows,
+    MfaEnrollmentFlows,
     PasskeyFlows {}

@@ -39,6 +39,7 @@ import {
   registerSignInByMailRoutes,
 } from './routes/email.ts'
 import { registerMfaRoutes } from './routes/mfa.ts'
+import { registerMfaEnrollmentRoutes } from './routes/mfa-enrollment.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerPasskeyRoutes } from './routes/passkeys.ts'
 import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
@@ -322,6 +323,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   }
   registerMfaRoutes(app, routeDeps)
   registerPasskeyRoutes(app, routeDeps)
+  if (config.mfa === 'required') registerMfaEnrollmentRoutes(app, routeDeps)
   registerAdminRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
   registerPageRoutes(app, { config })

@@ -482,10 +482,11 @@ export interface FactorStore {
 }
 
 /**
- * `mfa`: the second step of a sign-in; `passkey_registration` and
+ * `mfa`: the second step of a sign-in; `mfa_enrollment`: a sign-in that must
+ * set up a factor first (TESSERA_MFA=required); `passkey_registration` and
  * `passkey_login`: a WebAuthn ceremony's challenge.
  */
-export type ChallengeKind = 'mfa' | 'passkey_registration' | 'passkey_login'
+export type ChallengeKind = 'mfa' | 'mfa_enrollment' | 'passkey_registration' | 'passkey_login'
 
 /** A short-lived, single-use challenge, stored by the hash of its opaque token. */
 export interface ChallengeRecord {

@@ -79,7 +79,7 @@ export function registerAuthRoutes(
         description:
           'With TESSERA_EMAIL_VERIFICATION=required: 202 `{"status":"verification_sent"}` for a new and an existing address alike; the account signs in once its address is verified.',
         body: SignupBody,
-        response: withErrors({ 201: TokenResponse, 202: Accepted }),
+        response: withErrors({ 201: SignInResponse, 202: Accepted }),
       },
       // Refused before the body is even read when signups are closed.
       onRequest: async () => {

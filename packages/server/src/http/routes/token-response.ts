@@ -5,10 +5,15 @@
 
 import type { Static } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { AuthResult, MfaChallenge } from '../../auth/types.ts'
+import type { AuthResult, SignInResult } from '../../auth/types.ts'
 import type { Config } from '../../config/types.ts'
 import { isBrowserRequest, setRefreshCookie } from '../plugins/browser-session.ts'
-import type { MfaChallengeResponse, TokenResponse } from '../schemas/auth.ts'
+import type { MfaChallengeResponse, MfaEnrollmentResponse, TokenResponse } from '../schemas/auth.ts'
+
+type SignInBody =
+  | Static<typeof TokenResponse>
+  | Static<typeof MfaChallengeResponse>
+  | Static<typeof MfaEnrollmentResponse>
 
 export function tokenResponse(
   config: Config,
@@ -20,15 +25,15 @@ export function tokenResponse(
   config: Config,
   request: FastifyRequest,
   reply: FastifyReply,
-  result: AuthResult | MfaChallenge,
-): Static<typeof TokenResponse> | Static<typeof MfaChallengeResponse>
+  result: SignInResult,
+): SignInBody
 export function tokenResponse(
   config: Config,
   request: FastifyRequest,
   reply: FastifyReply,
-  result: AuthResult | MfaChallenge,
-): Static<typeof TokenResponse> | Static<typeof MfaChallengeResponse> {
-  if ('mfaRequired' in result) return result
+  result: SignInResult,
+): SignInBody {
+  if ('mfaRequired' in result || 'mfaEnrollmentRequired' in result) return result
   const { tokens } = result
   const body = {
     user: result.user,

@@ -60,8 +60,27 @@ export const MfaChallengeResponse = Type.Object(
   { additionalProperties: false },
 )
 
-/** What a sign-in answers: the tokens, or the MFA challenge. */
-export const SignInResponse = Type.Union([TokenResponse, MfaChallengeResponse])
+/** TESSERA_MFA=required and no factor yet: set one up with the token (POST /auth/mfa/enroll/totp). */
+export const MfaEnrollmentResponse = Type.Object(
+  {
+    mfaEnrollmentRequired: Type.Literal(true),
+    mfaToken: Type.String({
+      description: 'Opaque; for POST /auth/mfa/enroll/*, within 15 minutes.',
+    }),
+    methods: Type.Array(
+      Type.Union([Type.Literal('totp'), Type.Literal('passkey'), Type.Literal('recovery_code')]),
+      { description: 'What can be set up.' },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+/** What a sign-in answers: the tokens, the MFA challenge, or the enrolment a factor needs first. */
+export const SignInResponse = Type.Union([
+  TokenResponse,
+  MfaChallengeResponse,
+  MfaEnrollmentResponse,
+])
 
 export const SessionView = Type.Object(
   {

@@ -11,7 +11,12 @@ import { toNumber } from './dialect.ts'
 import { toNullableNumber } from './rows.ts'
 import type { ChallengesTable, Database } from './schema.ts'
 
-const KINDS: readonly ChallengeKind[] = ['mfa', 'passkey_registration', 'passkey_login']
+const KINDS: readonly ChallengeKind[] = [
+  'mfa',
+  'mfa_enrollment',
+  'passkey_registration',
+  'passkey_login',
+]
 
 /** The ChallengeStore of a SQL store. */
 export function createChallengeStore(ctx: SqlContext): ChallengeStore {
