@@ -23,7 +23,8 @@ const catalogue = {
     status: 401,
     // A failed password login presents no token (RFC 6750 §3.1).
     challenge: 'bare',
-    description: 'Email or password is wrong (the two cases are not told apart).',
+    description:
+      'Email or password is wrong (the two cases are not told apart), or a passkey is not accepted.',
   },
   missing_token: authErrorCodes.missing_token,
   invalid_token: authErrorCodes.invalid_token,
