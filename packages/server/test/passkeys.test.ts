@@ -413,6 +413,19 @@ describe('passkeys: signing in without a password', () => {
     assert.deepEqual(claimsOf(bob.body.accessToken).amr, ['swk', 'user', 'mfa'])
   })
 
+  it('sign-in options count against the address’s login ceiling (each stores a challenge)', async () => {
+    const h = await harness({ TESSERA_LOGIN_RATE_LIMIT: 'ip=3/15m' })
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await h.call('POST', '/auth/passkeys/login/options')).status)
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429])
+    const other = await h.call('POST', '/auth/passkeys/login/options', {
+      remoteAddress: '203.0.113.5',
+    })
+    assert.equal(other.status, 200)
+  })
+
   it('an unknown, removed or unverified passkey, or a disabled account: one 401 invalid_credentials', async () => {
     const h = await harness()
     const ada = await withPasskey(h)

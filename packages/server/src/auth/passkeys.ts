@@ -310,6 +310,9 @@ export async function provePasskeyForReauth(
   return proof?.amr
 }
 
+/** The login limiter's account part for passkey sign-in options (no account is named yet). */
+const PASSKEY_OPTIONS_KEY = 'passkey-options'
+
 export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
   const { config, store, audit, mail, profiles, rateLimits, metrics, now } = ctx
 
@@ -446,7 +449,10 @@ export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
       )
     },
 
-    async passkeyLoginOptions() {
+    async passkeyLoginOptions(client) {
+      // Each call stores a challenge: counted against the address's login
+      // ceiling, so nobody fills the table from one address.
+      await rateLimits.checkLogin(PASSKEY_OPTIONS_KEY, client.ip ?? 'unknown')
       // Passwordless: the passkey must verify its user too (PIN or
       // biometrics), or whoever holds the device would hold the account.
       const options = await requestOptions(ctx, undefined, 'required')
