@@ -94,6 +94,18 @@ describe('hosted pages: headers', () => {
     )
   })
 
+  test('with TESSERA_MFA=required, the sign-in pages allow data: images too (the enrolment step’s QR code)', async () => {
+    const env = { TESSERA_MFA: 'required' }
+    for (const path of ['/login', '/login?method=code', '/signup', `/login/link?token=${TOKEN}`]) {
+      const csp = String((await get(path, env)).headers['content-security-policy'])
+      assert.match(csp, /; img-src 'self' data:; /, path)
+    }
+    for (const path of ['/inspect', '/forgot-password', `/verify-email?token=${TOKEN}`]) {
+      const csp = String((await get(path, env)).headers['content-security-policy'])
+      assert.ok(!csp.includes('data:'), path)
+    }
+  })
+
   test('data: images on /account only, next to the logo', async () => {
     const env = { TESSERA_BRAND_LOGO_URL: 'https://cdn.example.com/logo.svg' }
     const account = String((await get('/account', env)).headers['content-security-policy'])
@@ -403,8 +415,16 @@ describe('hosted pages: second factors', () => {
         template,
         /<button type="button" class="secondary" id="mfa-use-recovery" hidden>Use a recovery code<\/button>/,
       )
-      // Where the passkey button goes.
-      assert.ok(template.includes('<div id="mfa-passkey" hidden></div>'))
+      // The passkey's way, offered by the script when the browser has WebAuthn.
+      assert.ok(template.includes('<div id="mfa-passkey" hidden>'))
+      assert.ok(
+        template.includes('<button type="button" id="mfa-passkey-button">Use a passkey</button>'),
+      )
+      assert.ok(
+        template.includes(
+          '<button type="button" class="secondary" id="mfa-use-passkey" hidden>Use a passkey instead</button>',
+        ),
+      )
       // Like every form: disabled until the script takes it.
       assert.equal(template.match(/<fieldset data-needs-script disabled>/g)?.length, 2)
     }
@@ -504,4 +524,92 @@ test('redirectOrigins: the issuer’s origin and the allowed ones, without "*"',
     }),
     ['https://auth.example.com', 'https://app.example.com'],
   )
+})
+
+describe('hosted pages: passkeys and the enrolment step', () => {
+  test('/login: "Sign in with a passkey", hidden until the script sees WebAuthn; the email field takes passkey autofill', async () => {
+    const { body } = await get('/login')
+    assert.ok(
+      body.includes(
+        '<div class="passkey-sign-in" id="passkey-sign-in" hidden>\n<p class="divider"><span>or</span></p>\n<button type="button" class="secondary" id="passkey-button">Sign in with a passkey</button>',
+      ),
+    )
+    assert.match(
+      body,
+      /<input id="login-email" name="email" type="email" autocomplete="username webauthn" /,
+    )
+    // Only /login: the other forms' address fields stay plain usernames.
+    for (const path of ['/signup', '/login?method=code', '/forgot-password']) {
+      const page = (await get(path)).body
+      assert.ok(!page.includes('webauthn'), path)
+      assert.ok(!page.includes('passkey-sign-in'), path)
+    }
+  })
+
+  test("the sign-in pages carry the enrolment step as a <template>: the app's setup and the recovery codes", async () => {
+    for (const path of ['/login', '/login?method=code', '/signup', `/login/link?token=${TOKEN}`]) {
+      const { body } = await get(path)
+      const match = /<template id="enrol-template">([\s\S]*?)<\/template>/.exec(body)
+      assert.ok(match, path)
+      const template = match[1] ?? ''
+      assert.match(template, /<h2 id="enrol-heading" tabindex="-1">Set up two-step sign-in<\/h2>/)
+      assert.match(
+        template,
+        /<img class="qr" id="totp-qr" alt="QR code to scan with your authenticator app"/,
+      )
+      assert.ok(template.includes('<code class="secret" id="totp-secret"></code>'))
+      assert.ok(template.includes('<label for="totp-confirm-code">Code from the app</label>'))
+      assert.ok(template.includes('<div class="panel" id="recovery-show" hidden>'))
+      assert.ok(template.includes('<button type="button" id="recovery-done">I saved them</button>'))
+      // No Cancel: there is no signed-in page to go back to.
+      assert.ok(!template.includes('totp-cancel'), path)
+      // Nothing of it outside the template.
+      assert.ok(!body.replace(match[0], '').includes('id="totp-'), path)
+      assert.match(body.replace(match[0], ''), /<div id="first-step">/, path)
+    }
+    for (const path of ['/account', '/forgot-password', '/inspect']) {
+      assert.ok(!(await get(path)).body.includes('enrol-template'), path)
+    }
+  })
+
+  test('/account: the passkeys of "Two-step sign-in": the list, Add (hidden until the script checks), its panels hidden', async () => {
+    const { body } = await get('/account')
+    assert.ok(body.includes('<h3 id="passkeys-heading">Passkeys</h3>'))
+    assert.ok(
+      body.includes(
+        '<ul class="passkeys" id="passkeys-list" aria-labelledby="passkeys-heading"></ul>',
+      ),
+    )
+    assert.ok(
+      body.includes(
+        '<button type="button" class="secondary" id="passkey-add-start" hidden>Add a passkey</button>',
+      ),
+    )
+    assert.match(
+      body,
+      /<p class="hint" id="passkey-unsupported" hidden>This browser cannot make passkeys/,
+    )
+    for (const id of ['passkey-add-panel', 'passkey-rename-panel', 'passkey-remove-confirm']) {
+      assert.match(body, new RegExp(`id="${id}" hidden>`), id)
+    }
+    assert.match(
+      body,
+      /<input id="passkey-add-name" name="name" type="text" autocomplete="off" required maxlength="64" /,
+    )
+    assert.match(
+      body,
+      /<input id="passkey-rename-name" name="name" type="text" autocomplete="off" required maxlength="64" /,
+    )
+    assert.ok(
+      body.includes(
+        '<button type="button" class="danger" id="passkey-remove-yes">Remove it</button>',
+      ),
+    )
+    // The setup and the codes are rendered once: the account's own.
+    assert.equal(body.match(/id="totp-qr"/g)?.length, 1)
+    assert.equal(body.match(/id="recovery-show"/g)?.length, 1)
+    assert.ok(
+      body.includes('<button type="button" class="secondary" id="totp-cancel">Cancel</button>'),
+    )
+  })
 })

@@ -88,6 +88,9 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
 
   // /account draws the QR code of a new authenticator app as a data: image.
   const accountHeaders = pageHeaders(config, { dataImages: true })
+  // With TESSERA_MFA=required a sign-in may have to set up an app first (the
+  // enrolment step), which shows the QR code on the sign-in pages too.
+  const signInHeaders = config.mfa === 'required' ? accountHeaders : headers
 
   function sendPage(reply: FastifyReply, body: string, headerSet = headers): FastifyReply {
     // Replaces the API's JSON-only CSP that the onRequest hook set.
@@ -122,10 +125,11 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
     return sendPage(
       reply,
       mailEnabled && method === 'code' ? loginCodePage(options) : loginPage(options),
+      signInHeaders,
     )
   })
   app.get('/signup', HIDDEN, async (request, reply) =>
-    sendPage(reply, signupPage(authOptions(request.query))),
+    sendPage(reply, signupPage(authOptions(request.query)), signInHeaders),
   )
   const account = accountPage(brand, {
     mailEnabled,
@@ -138,10 +142,14 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   app.get('/', HIDDEN, async (_request, reply) => reply.redirect('/account', 302))
   const inspect = inspectPage(brand, config.issuer)
   // A page per state, rendered once: the token itself is never rendered.
-  const linkPage = (path: string, render: (brand: Branding, complete: boolean) => string) => {
+  const linkPage = (
+    path: string,
+    render: (brand: Branding, complete: boolean) => string,
+    headerSet = headers,
+  ) => {
     const pages = { complete: render(brand, true), incomplete: render(brand, false) }
     app.get(path, HIDDEN, async (request, reply) =>
-      sendPage(reply, hasToken(request.query) ? pages.complete : pages.incomplete),
+      sendPage(reply, hasToken(request.query) ? pages.complete : pages.incomplete, headerSet),
     )
   }
   if (config.emailVerification !== 'off') linkPage('/verify-email', verifyEmailPage)
@@ -151,7 +159,7 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
       sendPage(reply, forgotPasswordPage(authOptions(request.query))),
     )
     linkPage('/reset-password', resetPasswordPage)
-    linkPage('/login/link', loginLinkPage)
+    linkPage('/login/link', loginLinkPage, signInHeaders)
     linkPage('/confirm-email', confirmEmailPage)
   }
   app.get('/inspect', HIDDEN, async (_request, reply) => sendPage(reply, inspect))

@@ -257,17 +257,112 @@ function newPasswordField(form: string, name: string, label: string): SafeHtml {
   })
 }
 
-function emailField(form: string, name = 'email'): SafeHtml {
+/**
+ * The account's address. On /login it is `username webauthn`: the browser
+ * may offer the passkeys it holds for this site right in the field's
+ * autofill (app.js starts the conditional request that feeds it).
+ */
+function emailField(form: string, autocomplete = 'username'): SafeHtml {
   return field({
     form,
-    name,
+    name: 'email',
     label: 'Email',
     type: 'email',
-    autocomplete: 'username',
+    autocomplete,
     required: true,
     maxLength: 254,
   })
 }
+
+/**
+ * "Sign in with a passkey" on /login, under the password form: app.js shows
+ * it only where the browser has WebAuthn, and runs the ceremony (POST
+ * /auth/passkeys/login/options, navigator.credentials.get, then
+ * /auth/passkeys/login/verify).
+ */
+const PASSKEY_SIGN_IN = html`<div class="passkey-sign-in" id="passkey-sign-in" hidden>
+<p class="divider"><span>or</span></p>
+<button type="button" class="secondary" id="passkey-button">Sign in with a passkey</button>
+</div>`
+
+/**
+ * Setting up an authenticator app, on /account and in the enrolment step:
+ * the QR code (app.js sets its data: URL), the key in groups of 4, an
+ * otpauth:// link, then the form of its first code (`totp-confirm`).
+ */
+function totpSetupSteps(extra?: SafeHtml): SafeHtml {
+  return html`<ol class="steps">
+<li><p>Open an authenticator app on your phone (any app for time-based codes,
+such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis)
+and scan this QR code:</p>
+<img class="qr" id="totp-qr" alt="QR code to scan with your authenticator app" width="246" height="246"></li>
+<li><p>Cannot scan it? Type this key into the app instead:</p>
+<p><code class="secret" id="totp-secret"></code></p>
+<p><a id="totp-link">Or add it to an authenticator app on this device</a></p></li>
+<li><p>Enter the code the app now shows for this account.</p>
+${form({
+  id: 'totp-confirm',
+  legend: 'The first code of your authenticator app',
+  fields: [
+    field({
+      form: 'totp-confirm',
+      name: 'code',
+      label: 'Code from the app',
+      type: 'text',
+      autocomplete: 'one-time-code',
+      inputMode: 'numeric',
+      pattern: { regex: '[0-9]{6}', message: 'Enter the 6 digits the app shows.' },
+      required: true,
+      maxLength: 6,
+      hint: 'The 6 digits the app shows for this account; a new code comes every 30 seconds.',
+    }),
+  ],
+  submit: 'Turn on',
+  extra,
+})}</li>
+</ol>`
+}
+
+/**
+ * The recovery codes, shown once (after the app is on, a first passkey is
+ * added, the codes are replaced, or an enrolment at sign-in): Copy, Download,
+ * I saved them. app.js fills the list.
+ */
+const RECOVERY_CODES_PANEL = html`<div class="panel" id="recovery-show" hidden>
+<h3 id="recovery-heading" tabindex="-1">Your recovery codes</h3>
+<p id="recovery-lead"></p>
+<p>If you lose your phone (or your passkeys), each code signs you in once in
+place of the second step. Keep them somewhere safe, such as a password manager: they are
+shown only this once.</p>
+<ol class="recovery-codes" id="recovery-list"></ol>
+<p class="status" id="recovery-status" role="status"></p>
+<div class="actions">
+<button type="button" class="secondary" id="recovery-copy">Copy</button>
+<button type="button" class="secondary" id="recovery-download">Download</button>
+<button type="button" id="recovery-done">I saved them</button>
+</div>
+</div>`
+
+/**
+ * The enrolment step (TESSERA_MFA=required, docs/mfa.md): a sign-in or
+ * signup answered `mfaEnrollmentRequired` sets up an authenticator app
+ * before it gets a session. A `<template>` like the second step, cloned in
+ * place of the first step by app.js; the `mfaToken` stays in the script. The
+ * QR code needs `data:` images, which the sign-in pages allow only in this
+ * mode (routes.ts).
+ */
+const ENROLMENT_STEP = html`<template id="enrol-template">
+<div id="enrol-step">
+<h2 id="enrol-heading" tabindex="-1">Set up two-step sign-in</h2>
+<p>This server asks every account for a second step after the password: a
+code from an authenticator app on your phone. Set it up to finish signing in.</p>
+<p class="form-error" id="enrol-error" role="alert"></p>
+<div id="totp-setup" hidden>
+${totpSetupSteps()}
+</div>
+${RECOVERY_CODES_PANEL}
+</div>
+</template>`
 
 /**
  * The sign-in's second step (docs/mfa.md), for an account with a second
@@ -276,7 +371,8 @@ function emailField(form: string, name = 'email'): SafeHtml {
  * `mfaRequired` and app.js clones it in place of the first step (`#first-step`),
  * so no hidden one-time-code field sits in the form for autofill to find, and
  * each challenge starts from fresh markup. Its `mfaToken` stays in the script.
- * `#mfa-passkey` is where the passkey button goes (app.js, offerPasskey).
+ * `#mfa-passkey` is the passkey's way, offered by app.js (offerPasskey) when
+ * `methods` has `passkey` and the browser can use one.
  */
 const SECOND_STEP = html`<template id="mfa-template">
 <div id="mfa-step">
@@ -322,9 +418,14 @@ ${form({
   ],
   submit: 'Continue',
 })}
-<div id="mfa-passkey" hidden></div>
+<div id="mfa-passkey" hidden>
+<p class="form-error" id="mfa-passkey-error" role="alert"></p>
+<p>Use a passkey of this account: on this device, a phone nearby or a security key.</p>
+<button type="button" id="mfa-passkey-button">Use a passkey</button>
+</div>
 <p class="notice" id="mfa-unavailable" hidden>This account’s second step cannot be done on this page.</p>
 <div class="actions other-code">
+<button type="button" class="secondary" id="mfa-use-passkey" hidden>Use a passkey instead</button>
 <button type="button" class="secondary" id="mfa-use-recovery" hidden>Use a recovery code</button>
 <button type="button" class="secondary" id="mfa-use-app" hidden>Use your authenticator app</button>
 </div>
@@ -343,7 +444,7 @@ ${form({
   id: 'login',
   legend: 'Your email and password',
   fields: [
-    emailField('login'),
+    emailField('login', 'username webauthn'),
     field({
       form: 'login',
       name: 'password',
@@ -356,6 +457,7 @@ ${form({
   ],
   submit: 'Log in',
 })}
+${PASSKEY_SIGN_IN}
 ${
   options.mailEnabled
     ? html`<p class="other-ways"><a href="${withRedirect('/forgot-password', options.redirect)}">Forgot your password?</a>
@@ -364,6 +466,7 @@ ${
 }
 </div>
 ${SECOND_STEP}
+${ENROLMENT_STEP}
 </div>
 ${
   options.signupEnabled
@@ -428,6 +531,7 @@ ${form({
 </div>
 </div>
 ${SECOND_STEP}
+${ENROLMENT_STEP}
 </div>
 <p class="switch">Know your password? <a href="${withRedirect('/login', options.redirect)}">Log in with it</a></p>`
   return layout({
@@ -444,6 +548,7 @@ export function signupPage(options: AuthPageOptions): string {
   const body = options.signupEnabled
     ? html`${NEEDS_SCRIPT}
 ${redirectNotice(options.redirect)}
+<div id="first-step">
 ${form({
   id: 'signup',
   legend: 'Your new account',
@@ -460,7 +565,9 @@ ${form({
     newPasswordField('signup', 'password', 'Password'),
   ],
   submit: 'Create account',
-})}`
+})}
+</div>
+${ENROLMENT_STEP}`
     : html`<p class="notice" id="signup-closed">Sign-ups are closed on this server: ask an
 administrator for an account.</p>`
   const main = html`<div class="card">
@@ -571,16 +678,23 @@ ${reauthPanel(options.reauthWindow)}
  */
 const TWO_STEP_SECTION = html`<section aria-labelledby="two-step-heading">
 <h2 id="two-step-heading" tabindex="-1">Two-step sign-in</h2>
-<p>After your password or a mailed code, a code from an app on your phone: a
-stolen password alone no longer opens your account.</p>
+<p>After your password or a mailed code, a code from an app on your phone or
+a passkey: a stolen password alone no longer opens your account.</p>
 <p class="status" id="two-step-status" role="status"></p>
 <p class="form-error" id="two-step-error" role="alert"></p>
 <dl class="profile">
 <div><dt>Authenticator app</dt><dd id="two-step-app"></dd></div>
 <div id="two-step-codes-row" hidden><dt>Recovery codes</dt><dd id="two-step-codes"></dd></div>
 </dl>
+<h3 id="passkeys-heading">Passkeys</h3>
+<p>A passkey signs you in with this device’s screen lock, fingerprint or face
+(or a phone or security key), without a password or a code.</p>
+<p id="passkeys-none">No passkeys yet.</p>
+<ul class="passkeys" id="passkeys-list" aria-labelledby="passkeys-heading"></ul>
+<p class="hint" id="passkey-unsupported" hidden>This browser cannot make passkeys: add one from a browser that can.</p>
 <div class="actions two-step-actions" id="two-step-actions">
 <button type="button" id="totp-start" hidden>Set up an authenticator app</button>
+<button type="button" class="secondary" id="passkey-add-start" hidden>Add a passkey</button>
 <button type="button" class="secondary" id="recovery-replace" hidden>Replace recovery codes</button>
 <button type="button" class="danger" id="totp-remove" hidden>Turn off the authenticator app</button>
 </div>
@@ -593,53 +707,63 @@ recovery codes will stop working.</p>
 <button type="button" class="secondary" id="totp-remove-no">Keep it</button>
 </div>
 </div>
-<div class="panel" id="totp-setup" hidden>
-<h3 id="totp-setup-heading" tabindex="-1">Set up an authenticator app</h3>
-<ol class="steps">
-<li><p>Open an authenticator app on your phone (any app for time-based codes,
-such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis)
-and scan this QR code:</p>
-<img class="qr" id="totp-qr" alt="QR code to scan with your authenticator app" width="246" height="246"></li>
-<li><p>Cannot scan it? Type this key into the app instead:</p>
-<p><code class="secret" id="totp-secret"></code></p>
-<p><a id="totp-link">Or add it to an authenticator app on this device</a></p></li>
-<li><p>Enter the code the app now shows for this account.</p>
+<div class="panel" id="passkey-add-panel" hidden>
+<h3 id="passkey-add-heading" tabindex="-1">Add a passkey</h3>
+<p>Name it, then follow what the browser asks: it makes the passkey on this
+device, a phone or a security key.</p>
 ${form({
-  id: 'totp-confirm',
-  legend: 'The first code of your authenticator app',
+  id: 'passkey-add',
+  legend: 'A name for the new passkey',
   fields: [
     field({
-      form: 'totp-confirm',
-      name: 'code',
-      label: 'Code from the app',
+      form: 'passkey-add',
+      name: 'name',
+      label: 'Passkey name',
       type: 'text',
-      autocomplete: 'one-time-code',
-      inputMode: 'numeric',
-      pattern: { regex: '[0-9]{6}', message: 'Enter the 6 digits the app shows.' },
+      autocomplete: 'off',
       required: true,
-      maxLength: 6,
-      hint: 'The 6 digits the app shows for this account; a new code comes every 30 seconds.',
+      maxLength: 64,
+      hint: 'To tell your passkeys apart, like “Work laptop”.',
     }),
   ],
-  submit: 'Turn on',
-  extra: html`<button type="button" class="secondary" id="totp-cancel">Cancel</button>`,
-})}</li>
-</ol>
+  submit: 'Create the passkey',
+  extra: html`<button type="button" class="secondary" id="passkey-add-cancel">Cancel</button>`,
+})}
 </div>
-<div class="panel" id="recovery-show" hidden>
-<h3 id="recovery-heading" tabindex="-1">Your recovery codes</h3>
-<p id="recovery-lead"></p>
-<p>If you lose your phone, each code signs you in once in place of a code from
-the app. Keep them somewhere safe, such as a password manager: they are
-shown only this once.</p>
-<ol class="recovery-codes" id="recovery-list"></ol>
-<p class="status" id="recovery-status" role="status"></p>
+<div class="panel" id="passkey-rename-panel" hidden>
+<h3 id="passkey-rename-heading" tabindex="-1">Rename the passkey</h3>
+${form({
+  id: 'passkey-rename',
+  legend: 'The passkey’s new name',
+  fields: [
+    field({
+      form: 'passkey-rename',
+      name: 'name',
+      label: 'New name',
+      type: 'text',
+      autocomplete: 'off',
+      required: true,
+      maxLength: 64,
+    }),
+  ],
+  submit: 'Rename',
+  extra: html`<button type="button" class="secondary" id="passkey-rename-cancel">Cancel</button>`,
+})}
+</div>
+<div class="panel" id="passkey-remove-confirm" hidden>
+<p id="passkey-remove-question" tabindex="-1"><strong>Remove the passkey
+“<span id="passkey-remove-name"></span>”?</strong> It will no longer sign you
+in here; the device keeps it until you delete it there too.</p>
 <div class="actions">
-<button type="button" class="secondary" id="recovery-copy">Copy</button>
-<button type="button" class="secondary" id="recovery-download">Download</button>
-<button type="button" id="recovery-done">I saved them</button>
+<button type="button" class="danger" id="passkey-remove-yes">Remove it</button>
+<button type="button" class="secondary" id="passkey-remove-no">Keep it</button>
 </div>
 </div>
+<div class="panel" id="totp-setup" hidden>
+<h3 id="totp-setup-heading" tabindex="-1">Set up an authenticator app</h3>
+${totpSetupSteps(html`<button type="button" class="secondary" id="totp-cancel">Cancel</button>`)}
+</div>
+${RECOVERY_CODES_PANEL}
 </section>`
 
 /** "10 minutes", "1 hour": a whole number of minutes or hours, as the step-up prompt says it. */
@@ -827,7 +951,12 @@ ${
 }
 <p class="switch" id="link-spent" hidden><a href="${options.spent.href}">${options.spent.label}</a></p>
 </div>
-${options.secondStep ? SECOND_STEP : ''}`
+${
+  options.secondStep
+    ? html`${SECOND_STEP}
+${ENROLMENT_STEP}`
+    : ''
+}`
     : incompleteLink(options.spent)
   const main = html`<div class="card">
 <h1>${options.title}</h1>

@@ -29,7 +29,12 @@ export function signOutReason(
   status: number,
   error: { code?: string; reason?: string },
 ): 'cookie_conflict' | 'origin_refused' | 'reused' | 'session_ended' | undefined
-export function secondStepOver(wrongCodes: number, startedAt: number, now: number): boolean
+export function secondStepOver(
+  wrongCodes: number,
+  startedAt: number,
+  now: number,
+  lifetime?: number,
+): boolean
 export function svgDataUrl(svg: string): string
 export function groupSecret(secret: string): string
 export function recoveryCodesText(
@@ -37,3 +42,11 @@ export function recoveryCodesText(
   about: { email: string; site: string; date: string },
 ): string
 export function recoveryCodesLeft(count: number): string
+export const ENROLMENT_MS: number
+export function base64urlEncode(bytes: ArrayBuffer | ArrayBufferView): string
+export function creationOptionsFromJson(json: Record<string, unknown>): Record<string, unknown>
+export function requestOptionsFromJson(json: Record<string, unknown>): Record<string, unknown>
+export function credentialJson(credential: Record<string, unknown>): Record<string, unknown>
+export function passkeyKind(passkey: { deviceType: string }): 'Synced' | 'This device only'
+export function defaultPasskeyName(userAgent: string, takenNames: readonly string[]): string
+export function ceremonyErrorText(name: string, kind: 'create' | 'get'): string

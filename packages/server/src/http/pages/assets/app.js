@@ -203,9 +203,12 @@ const SECOND_STEP_TRIES = 5
  * `startedAt` and `now` are milliseconds on one clock (performance.now());
  * the 5 s of margin are the trips to the server.
  */
-export function secondStepOver(wrongCodes, startedAt, now) {
-  return wrongCodes >= SECOND_STEP_TRIES || now - startedAt >= SECOND_STEP_MS - 5000
+export function secondStepOver(wrongCodes, startedAt, now, lifetime = SECOND_STEP_MS) {
+  return wrongCodes >= SECOND_STEP_TRIES || now - startedAt >= lifetime - 5000
 }
+
+/** The enrolment step's token (TESSERA_MFA=required) lives 15 minutes, with the same 5 tries. */
+export const ENROLMENT_MS = 15 * 60_000
 
 /**
  * An SVG document as a `data:` URL for an <img>: the image shows the
@@ -233,6 +236,109 @@ export function recoveryCodesText(codes, { email, site, date }) {
     ...codes,
     '',
   ].join('\n')
+}
+
+/** Bytes (an ArrayBuffer or a view) as strict base64url, without padding. */
+export function base64urlEncode(bytes) {
+  const view = ArrayBuffer.isView(bytes)
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : new Uint8Array(bytes)
+  let binary = ''
+  for (const byte of view) binary += String.fromCharCode(byte)
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+}
+
+const withBinaryId = (descriptor) => ({ ...descriptor, id: base64urlDecode(descriptor.id) })
+
+/**
+ * WebAuthn creation options from the server's JSON (base64url strings for
+ * the challenge, the user's id and the excluded credentials' ids): what
+ * PublicKeyCredential.parseCreationOptionsFromJSON does, for browsers
+ * without it.
+ */
+export function creationOptionsFromJson(json) {
+  return {
+    ...json,
+    challenge: base64urlDecode(json.challenge),
+    user: { ...json.user, id: base64urlDecode(json.user.id) },
+    excludeCredentials: (json.excludeCredentials ?? []).map(withBinaryId),
+  }
+}
+
+/** The same for request options (parseRequestOptionsFromJSON): the challenge and allowed ids. */
+export function requestOptionsFromJson(json) {
+  const options = { ...json, challenge: base64urlDecode(json.challenge) }
+  if (Array.isArray(json.allowCredentials)) {
+    options.allowCredentials = json.allowCredentials.map(withBinaryId)
+  }
+  return options
+}
+
+/**
+ * A credential as the JSON the verify routes take: the browser's own
+ * `toJSON()` where it has one, else the same fields encoded here (WebAuthn
+ * Level 3, RegistrationResponseJSON / AuthenticationResponseJSON).
+ */
+export function credentialJson(credential) {
+  if (typeof credential.toJSON === 'function') return credential.toJSON()
+  const { response } = credential
+  const json = {
+    id: credential.id,
+    rawId: base64urlEncode(credential.rawId),
+    type: credential.type,
+    clientExtensionResults: credential.getClientExtensionResults?.() ?? {},
+    response: { clientDataJSON: base64urlEncode(response.clientDataJSON) },
+  }
+  if (typeof credential.authenticatorAttachment === 'string') {
+    json.authenticatorAttachment = credential.authenticatorAttachment
+  }
+  if (response.attestationObject !== undefined) {
+    json.response.attestationObject = base64urlEncode(response.attestationObject)
+    json.response.transports = response.getTransports?.() ?? []
+  } else {
+    json.response.authenticatorData = base64urlEncode(response.authenticatorData)
+    json.response.signature = base64urlEncode(response.signature)
+    if (response.userHandle) json.response.userHandle = base64urlEncode(response.userHandle)
+  }
+  return json
+}
+
+/** Where a passkey lives: copied between devices by a passkey manager, or kept by one device. */
+export function passkeyKind(passkey) {
+  return passkey.deviceType === 'multiDevice' ? 'Synced' : 'This device only'
+}
+
+/**
+ * The name offered for a new passkey: the device ("Chrome on macOS"),
+ * numbered when the account already has one of that name.
+ */
+export function defaultPasskeyName(userAgent, takenNames) {
+  const device = deviceLabel(userAgent)
+  const base = device === 'Unknown device' || device === 'Other client' ? 'Passkey' : device
+  const taken = new Set(takenNames)
+  if (!taken.has(base)) return base
+  let number = 2
+  while (taken.has(`${base} (${number})`)) number += 1
+  return `${base} (${number})`
+}
+
+/**
+ * What to say when navigator.credentials refused (the DOMException's
+ * name): `create` a new passkey, or `get` one to sign in.
+ */
+export function ceremonyErrorText(name, kind) {
+  if (kind === 'create' && name === 'InvalidStateError') {
+    return 'This device already holds a passkey for your account.'
+  }
+  if (name === 'NotAllowedError') {
+    return kind === 'create'
+      ? 'No passkey was made: it was cancelled, or the device said no. Try again.'
+      : 'No passkey was used: it was cancelled, or none of them is for this account. Try again.'
+  }
+  if (name === 'SecurityError') return 'This browser does not allow passkeys on this address.'
+  return kind === 'create'
+    ? 'This browser could not make a passkey.'
+    : 'This browser could not use a passkey.'
 }
 
 /** What the account page says of the recovery codes left. */
@@ -583,8 +689,8 @@ function afterSignIn() {
 function postJson(path, body, credentials = 'omit') {
   return fetch(path, {
     method: 'POST',
-    headers: { ...CSRF, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: { ...CSRF, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
     credentials,
     cache: 'no-store',
   })
@@ -607,13 +713,8 @@ async function postSignIn(path, values, restart) {
     return undefined
   }
   if (body.mfaEnrollmentRequired === true) {
-    // TESSERA_MFA=required and no factor yet: setting one up before the
-    // first sign-in is not on these pages yet. Say so, rather than leave for
-    // a page that has no session to show.
-    return {
-      message:
-        'This account must set up two-step sign-in before it can sign in, which this page cannot do yet.',
-    }
+    // TESSERA_MFA=required and no factor yet: set up an app first.
+    return showEnrolment(body, restart)
   }
   // The next page signs in again through the cookie; nothing to carry over.
   location.assign(afterSignIn())
@@ -647,18 +748,63 @@ function acceptDigitsOnly(input) {
 // /login/link alike: `{mfaRequired, mfaToken, methods}` in, POST
 // /auth/mfa/verify out, which answers as the sign-in would have.
 
+// Passkeys (docs/mfa.md, "Passkeys"): the server's options are JSON, the
+// browser's answer goes back as JSON; navigator.credentials does the rest.
+
+/** Whether this browser can make and use passkeys at all. */
+function webAuthnAvailable() {
+  return (
+    typeof PublicKeyCredential === 'function' &&
+    typeof navigator.credentials?.create === 'function' &&
+    typeof navigator.credentials?.get === 'function'
+  )
+}
+
+/**
+ * Runs a WebAuthn ceremony with the server's options (`challengeId` left
+ * out): `create` a passkey or `get` one, `extra` adding `mediation` and
+ * `signal`. Resolves to `{ response }`, the credential as JSON, or
+ * `{ failed }`, the name of the DOMException (`AbortError` once aborted).
+ */
+async function ceremony(kind, options, extra = {}) {
+  const { challengeId: _, ...json } = options
+  try {
+    let credential
+    if (kind === 'create') {
+      const publicKey =
+        typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function'
+          ? PublicKeyCredential.parseCreationOptionsFromJSON(json)
+          : creationOptionsFromJson(json)
+      credential = await navigator.credentials.create({ ...extra, publicKey })
+    } else {
+      const publicKey =
+        typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function'
+          ? PublicKeyCredential.parseRequestOptionsFromJSON(json)
+          : requestOptionsFromJson(json)
+      credential = await navigator.credentials.get({ ...extra, publicKey })
+    }
+    if (credential === null) return { failed: 'NotAllowedError' }
+    return { response: credentialJson(credential) }
+  } catch (error) {
+    return { failed: extra.signal?.aborted ? 'AbortError' : String(error?.name ?? 'Error') }
+  }
+}
+
 /**
  * Replaces the first step (#first-step) with a fresh copy of the second
- * (#mfa-template): the authenticator app's code, and a switch to a recovery
- * code when `methods` has one. The mfaToken stays in this closure: never in
- * the DOM, a URL or storage. When the step has run out (5 minutes, 5 wrong
- * codes) it is removed and `restart(message)` shows the first step again.
+ * (#mfa-template): a passkey when `methods` has one and the browser can use
+ * it, else the authenticator app's code, with a switch to each other way
+ * (a recovery code among them). The mfaToken stays in this closure: never
+ * in the DOM, a URL or storage. When the step has run out (5 minutes, 5
+ * wrong answers) it is removed and `restart(message)` shows the first step
+ * again.
  */
 function showSecondStep(challenge, restart) {
   const { mfaToken, methods } = challenge
   const firstStep = document.getElementById('first-step')
   const template = document.getElementById('mfa-template')
   document.getElementById('mfa-step')?.remove()
+  document.getElementById('enrol-step')?.remove()
   template.after(template.content.cloneNode(true))
   const step = document.getElementById('mfa-step')
   firstStep.hidden = true
@@ -669,11 +815,12 @@ function showSecondStep(challenge, restart) {
     totp: document.getElementById('mfa-totp'),
     recovery_code: document.getElementById('mfa-recovery'),
   }
+  const views = { passkey: document.getElementById('mfa-passkey'), ...forms }
   const switches = {
+    passkey: document.getElementById('mfa-use-passkey'),
     totp: document.getElementById('mfa-use-app'),
     recovery_code: document.getElementById('mfa-use-recovery'),
   }
-  const usable = Object.keys(forms).filter((method) => methods.includes(method))
 
   function end(message) {
     step.remove()
@@ -681,59 +828,185 @@ function showSecondStep(challenge, restart) {
     restart?.(message)
   }
 
-  /** Shows the form of `method` and a switch to each other usable method. */
+  /** Counts a wrong answer (`invalid_code`); true when that ended the step. */
+  function refused(error) {
+    if (error.code !== 'invalid_code') return false
+    wrongCodes += 1
+    if (!secondStepOver(wrongCodes, startedAt, performance.now())) return false
+    end('This sign-in has expired. Start again.')
+    return true
+  }
+
+  const passkey = methods.includes('passkey') && offerPasskey(challenge, step, refused)
+  const usable = Object.keys(views).filter(
+    (method) => methods.includes(method) && (method !== 'passkey' || passkey),
+  )
+
+  /** Shows the way of `method` and a switch to each other usable one. */
   function use(method) {
-    for (const [name, form] of Object.entries(forms)) {
-      form.hidden = name !== method
+    for (const [name, view] of Object.entries(views)) {
+      view.hidden = name !== method
       switches[name].hidden = name === method || !usable.includes(name)
     }
-    forms[method].elements.namedItem('code').focus()
+    if (method === 'passkey') document.getElementById('mfa-passkey-button').focus()
+    else forms[method].elements.namedItem('code').focus()
   }
 
   for (const [method, form] of Object.entries(forms)) {
     handleForm(form, async ({ code }) => {
       const error = await postSignIn('/auth/mfa/verify', { mfaToken, method, code })
       if (error === undefined) return LEAVING
-      if (error.code === 'invalid_code') {
-        wrongCodes += 1
-        if (secondStepOver(wrongCodes, startedAt, performance.now())) {
-          end('This sign-in has expired. Start again.')
-          return LEAVING
-        }
-      }
+      if (refused(error)) return LEAVING
       return showApiError(form, error, {
         invalid_code: { field: 'code', message: 'That code is not right.' },
       })
     })
-    switches[method].addEventListener('click', () => {
-      clearErrors(forms[method])
+  }
+  for (const [method, button] of Object.entries(switches)) {
+    button.addEventListener('click', () => {
+      if (forms[method] !== undefined) clearErrors(forms[method])
       use(method)
     })
   }
   acceptDigitsOnly(forms.totp.elements.namedItem('code'))
 
-  const passkey = methods.includes('passkey') && offerPasskey(challenge, step)
   if (usable.length > 0) {
     use(usable[0])
   } else {
-    for (const form of Object.values(forms)) form.hidden = true
-    if (!passkey) document.getElementById('mfa-unavailable').hidden = false
+    for (const view of Object.values(views)) view.hidden = true
+    document.getElementById('mfa-unavailable').hidden = false
   }
 }
 
 /**
- * PASSKEY HOOK (issue 16: the passkey button comes next). Called when the
- * second step's `methods` include `passkey`; offers a "Use a passkey" button
- * in `step`'s #mfa-passkey (shown, with the codes as the other ways): POST
- * /auth/mfa/passkey/options `{mfaToken}` (docs/mfa.md, "Passkeys"),
- * navigator.credentials.get() with those options, then
- * postSignIn('/auth/mfa/verify', { mfaToken, method: 'passkey', response })
- * and, on `invalid_code`, the same counting as the codes (secondStepOver).
- * Returns whether it offered one. Not built yet: nothing is offered, and the
- * codes remain (or #mfa-unavailable says the page cannot do this step).
+ * The second step with a passkey, when `methods` has one: "Use a passkey"
+ * in `step`'s #mfa-passkey posts /auth/mfa/passkey/options `{mfaToken}`,
+ * asks navigator.credentials.get() with them, then /auth/mfa/verify
+ * `{mfaToken, method: 'passkey', response}`, which answers as the sign-in
+ * would have. A refused answer (`invalid_code`) counts as a wrong code
+ * (`refused`). Returns whether it offered one (not without WebAuthn).
  */
-function offerPasskey(_challenge, _step) {
-  return false
+function offerPasskey(challenge, step, refused) {
+  if (!webAuthnAvailable()) return false
+  const { mfaToken } = challenge
+  const button = step.querySelector('#mfa-passkey-button')
+  const errorLine = step.querySelector('#mfa-passkey-error')
+
+  async function usePasskey() {
+    const options = await postJson('/auth/mfa/passkey/options', { mfaToken })
+    if (!options.ok) return errorOf(options)
+    const json = await options.json()
+    const used = await ceremony('get', json)
+    if (used.failed !== undefined) return { message: ceremonyErrorText(used.failed, 'get') }
+    const error = await postSignIn('/auth/mfa/verify', {
+      mfaToken,
+      method: 'passkey',
+      response: used.response,
+    })
+    return error ?? LEAVING
+  }
+
+  button.addEventListener('click', async () => {
+    setText(errorLine, '')
+    button.disabled = true
+    try {
+      const outcome = await usePasskey()
+      if (outcome === LEAVING || refused(outcome)) return
+      setText(
+        errorLine,
+        outcome.code === 'invalid_code'
+          ? 'That passkey was not accepted. Try again, or use another way.'
+          : errorText(outcome),
+      )
+    } catch (failure) {
+      setText(errorLine, failureText(failure))
+    }
+    button.disabled = false
+    button.focus()
+  })
+  return true
+}
+
+// The enrolment step (TESSERA_MFA=required): a sign-in answered
+// `{mfaEnrollmentRequired, mfaToken}` sets up an authenticator app, then
+// POST /auth/mfa/enroll/totp/confirm answers as the sign-in would have,
+// with the recovery codes, shown once before the page leaves.
+
+/**
+ * Replaces the first step with a fresh copy of #enrol-template: the app's
+ * QR code and key (POST /auth/mfa/enroll/totp), its first code, then the
+ * recovery codes; "I saved them" goes on to afterSignIn() (the confirm
+ * answer set the refresh cookie). Resolves to undefined, or to the API
+ * error when the page has no such step or the token was refused at once.
+ */
+async function showEnrolment(challenge, restart) {
+  const { mfaToken } = challenge
+  const template = document.getElementById('enrol-template')
+  if (template === null) {
+    return { message: 'This account must set up two-step sign-in, which this page cannot do.' }
+  }
+  const response = await postJson('/auth/mfa/enroll/totp', { mfaToken })
+  if (!response.ok) return errorOf(response)
+  const key = await response.json()
+
+  const firstStep = document.getElementById('first-step')
+  document.getElementById('mfa-step')?.remove()
+  document.getElementById('enrol-step')?.remove()
+  template.after(template.content.cloneNode(true))
+  const step = document.getElementById('enrol-step')
+  firstStep.hidden = true
+  const setup = document.getElementById('totp-setup')
+  const codesPanel = document.getElementById('recovery-show')
+  const confirmForm = document.getElementById('totp-confirm')
+  const startedAt = performance.now()
+  let wrongCodes = 0
+  let email = ''
+
+  showTotpKey(key)
+  setup.hidden = false
+  const codes = wireRecoveryCodes(
+    () => email,
+    () => {
+      location.assign(afterSignIn())
+    },
+  )
+
+  acceptDigitsOnly(confirmForm.elements.namedItem('code'))
+  handleForm(confirmForm, async ({ code }) => {
+    const answer = await postJson(
+      '/auth/mfa/enroll/totp/confirm',
+      { mfaToken, code },
+      'same-origin',
+    )
+    if (!answer.ok) {
+      const error = await errorOf(answer)
+      if (error.code === 'invalid_code') {
+        wrongCodes += 1
+        if (secondStepOver(wrongCodes, startedAt, performance.now(), ENROLMENT_MS)) {
+          step.remove()
+          firstStep.hidden = false
+          restart?.('This sign-in has expired. Start again.')
+          return LEAVING
+        }
+      }
+      return showApiError(confirmForm, error, {
+        invalid_code: {
+          field: 'code',
+          message:
+            'That code is not right. Check that the phone sets its time automatically, then enter the code it shows now.',
+        },
+      })
+    }
+    // Signed in: the refresh cookie came with this answer. The codes first.
+    const body = await answer.json()
+    email = body.user?.email ?? ''
+    setup.hidden = true
+    codesPanel.hidden = false
+    codes.show(body.recoveryCodes ?? [], 'Two-step sign-in is on. Save these recovery codes now.')
+    return LEAVING
+  })
+  document.getElementById('enrol-heading').focus()
+  return undefined
 }
 
 function initLogin() {
@@ -746,15 +1019,98 @@ function initLogin() {
     showFormError(form, message)
     password.focus()
   }
-  handleForm(form, (values) =>
-    signIn(
+  const passkeys = initPasskeySignIn(form, restart)
+  handleForm(form, (values) => {
+    // The password it is: the passkey autofill gives way.
+    passkeys.stopAutofill()
+    return signIn(
       form,
       '/auth/login',
       values,
       { invalid_credentials: 'The email or the password is not right.' },
       restart,
-    ),
-  )
+    )
+  })
+}
+
+/**
+ * "Sign in with a passkey" on /login, and passkey autofill: when the browser
+ * can offer passkeys in the email field's suggestions (`autocomplete=
+ * "username webauthn"`), a conditional request waits for the user to pick
+ * one, with fresh options; the button and the password form abort it.
+ * Without WebAuthn neither exists. Returns `{ stopAutofill }`.
+ */
+function initPasskeySignIn(form, restart) {
+  let autofill
+  const stopAutofill = () => {
+    autofill?.abort()
+    autofill = undefined
+  }
+  const box = document.getElementById('passkey-sign-in')
+  if (box === null || !webAuthnAvailable()) return { stopAutofill }
+  const button = document.getElementById('passkey-button')
+
+  /**
+   * A sign-in with a passkey: LEAVING, a message to show, or undefined
+   * (aborted; or, for the autofill, which the user did not ask for, any
+   * failure before a passkey was chosen).
+   */
+  async function passkeySignIn(extra) {
+    const quiet = extra.mediation === 'conditional'
+    const options = await postJson('/auth/passkeys/login/options')
+    if (!options.ok) return quiet ? undefined : errorText(await errorOf(options))
+    const json = await options.json()
+    const used = await ceremony('get', json, extra)
+    if (used.failed === 'AbortError' || (quiet && used.failed !== undefined)) return undefined
+    if (used.failed !== undefined) return ceremonyErrorText(used.failed, 'get')
+    const error = await postSignIn(
+      '/auth/passkeys/login/verify',
+      { response: used.response, challengeId: json.challengeId },
+      restart,
+    )
+    if (error === undefined) return LEAVING
+    if (error.code === 'invalid_credentials') return 'That passkey is not known here.'
+    if (error.code === 'invalid_code') return 'That took too long. Try again.'
+    return errorText(error)
+  }
+
+  async function startAutofill() {
+    const available = await PublicKeyCredential.isConditionalMediationAvailable?.().catch(
+      () => false,
+    )
+    if (available !== true || autofill !== undefined || box.hidden) return
+    const controller = new AbortController()
+    autofill = controller
+    let outcome
+    try {
+      outcome = await passkeySignIn({ mediation: 'conditional', signal: controller.signal })
+    } catch {
+      outcome = undefined // offline: the other ways remain
+    }
+    if (autofill === controller) autofill = undefined
+    if (outcome === LEAVING || controller.signal.aborted || outcome === undefined) return
+    // The user chose a passkey the server refused. The button remains (a
+    // new request here could loop on an authenticator that answers by itself).
+    showFormError(form, outcome)
+  }
+
+  button.addEventListener('click', async () => {
+    stopAutofill()
+    clearErrors(form)
+    button.disabled = true
+    try {
+      const outcome = await passkeySignIn({})
+      if (outcome === LEAVING) return
+      if (outcome !== undefined) showFormError(form, outcome)
+    } catch (failure) {
+      showFormError(form, failureText(failure))
+    }
+    button.disabled = false
+    button.focus()
+  })
+  box.hidden = false
+  startAutofill()
+  return { stopAutofill }
 }
 
 // /login?method=code: the address, then the 6-digit code mailed to it.
@@ -839,11 +1195,22 @@ function initLoginCode() {
 function initSignup() {
   const form = document.getElementById('signup')
   if (form === null) return // sign-ups are closed
+  // The enrolment step (TESSERA_MFA=required) ran out: the account exists now.
+  const restart = () => {
+    form.querySelector('fieldset').disabled = false
+    showFormError(form, 'This sign-in has expired. Log in to set up two-step sign-in and finish.')
+  }
   handleForm(form, (values) =>
-    signIn(form, '/auth/signup', values, {
-      email_taken: { field: 'email', message: 'An account with this email already exists.' },
-      forbidden: 'Sign-ups are closed on this server.',
-    }),
+    signIn(
+      form,
+      '/auth/signup',
+      values,
+      {
+        email_taken: { field: 'email', message: 'An account with this email already exists.' },
+        forbidden: 'Sign-ups are closed on this server.',
+      },
+      restart,
+    ),
   )
 }
 
@@ -1148,12 +1515,15 @@ function initReauth() {
 // up an authenticator app, the recovery codes, turning the app off.
 
 async function loadTwoStep() {
-  const response = await api('/auth/mfa')
-  if (response === undefined) return
-  if (!response.ok) {
-    setText(document.getElementById('two-step-error'), errorText(await errorOf(response)))
-    return
+  const [response, passkeys] = await Promise.all([api('/auth/mfa'), api('/auth/passkeys')])
+  if (response === undefined || passkeys === undefined) return
+  for (const answer of [response, passkeys]) {
+    if (!answer.ok) {
+      setText(document.getElementById('two-step-error'), errorText(await errorOf(answer)))
+      return
+    }
   }
+  renderPasskeys((await passkeys.json()).passkeys)
   const state = await response.json()
   const protectedAccount = state.totp || state.passkeys > 0
   setText(document.getElementById('two-step-app'), state.totp ? 'On' : 'Off')
@@ -1162,6 +1532,122 @@ async function loadTwoStep() {
   document.getElementById('totp-start').hidden = state.totp
   document.getElementById('recovery-replace').hidden = !protectedAccount
   document.getElementById('totp-remove').hidden = !state.totp
+}
+
+/** The passkeys the list shows, for the default name of a new one. */
+let passkeyList = []
+/** What the passkeys' Rename and Remove buttons do (set by initTwoStep). */
+const passkeyActions = { rename: () => {}, remove: () => {} }
+
+function renderPasskeys(passkeys) {
+  passkeyList = passkeys
+  document.getElementById('passkeys-none').hidden = passkeys.length > 0
+  const items = passkeys.map((passkey) => {
+    const heading = element('div', { className: 'passkey-name' }, [
+      element('strong', { textContent: passkey.name }),
+      element('span', { className: 'badge', textContent: passkeyKind(passkey) }),
+    ])
+    const meta = element('div', { className: 'passkey-meta' }, [
+      'added ',
+      timeElement(passkey.createdAt),
+      ' · ',
+      ...(passkey.lastUsedAt === null
+        ? ['never used']
+        : ['last used ', timeElement(passkey.lastUsedAt)]),
+    ])
+    const rename = element('button', {
+      type: 'button',
+      className: 'secondary',
+      textContent: 'Rename',
+    })
+    rename.setAttribute('aria-label', `Rename the passkey ${passkey.name}`)
+    rename.addEventListener('click', () => passkeyActions.rename(passkey, rename))
+    const remove = element('button', { type: 'button', className: 'danger', textContent: 'Remove' })
+    remove.setAttribute('aria-label', `Remove the passkey ${passkey.name}`)
+    remove.addEventListener('click', () => passkeyActions.remove(passkey, remove))
+    const item = element('li', { className: 'passkey' }, [
+      heading,
+      meta,
+      element('div', { className: 'actions' }, [rename, remove]),
+    ])
+    item.dataset.passkeyId = passkey.id
+    return item
+  })
+  document.getElementById('passkeys-list').replaceChildren(...items)
+}
+
+/** Shows a new authenticator app's QR code, key and otpauth:// link (/account and the enrolment step). */
+function showTotpKey({ secret, otpauthUrl, qrSvg }) {
+  document.getElementById('totp-qr').src = svgDataUrl(qrSvg)
+  setText(document.getElementById('totp-secret'), groupSecret(secret))
+  const link = document.getElementById('totp-link')
+  // The apps' own URI scheme; nothing else may become a link.
+  const appLink = String(otpauthUrl).startsWith('otpauth://')
+  link.parentElement.hidden = !appLink
+  if (appLink) link.href = otpauthUrl
+  else link.removeAttribute('href')
+  const confirmForm = document.getElementById('totp-confirm')
+  clearErrors(confirmForm)
+  confirmForm.elements.namedItem('code').value = ''
+  confirmForm.querySelector('fieldset').disabled = false
+}
+
+/**
+ * Wires the recovery codes' panel (#recovery-show): Copy, Download (a file
+ * naming `email()`), and "I saved them", which forgets them and calls
+ * `done()`. Returns `{ show(codes, lead) }`, which fills the panel (the
+ * caller makes it visible) and moves the focus to its heading.
+ */
+function wireRecoveryCodes(email, done) {
+  const codesStatus = document.getElementById('recovery-status')
+  const list = document.getElementById('recovery-list')
+  /** The codes on show, for Copy and Download; forgotten once saved. */
+  let shownCodes = []
+
+  document.getElementById('recovery-copy').addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(shownCodes.join('\n'))
+      setText(codesStatus, 'Copied. Paste them somewhere safe.')
+    } catch {
+      setText(
+        codesStatus,
+        'This browser did not let the page copy them: select the codes and copy them, or download them.',
+      )
+    }
+  })
+  document.getElementById('recovery-download').addEventListener('click', () => {
+    const text = recoveryCodesText(shownCodes, {
+      email: email(),
+      site: location.host,
+      date: new Date().toLocaleString(),
+    })
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }))
+    const name = `recovery-codes-${location.hostname}.txt`
+    const link = element('a', { href: url, download: name, hidden: true })
+    document.body.append(link)
+    link.click()
+    link.remove()
+    // After the download has started; the URL would keep the codes in memory.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000)
+    setText(codesStatus, `Downloaded as ${name}.`)
+  })
+  document.getElementById('recovery-done').addEventListener('click', async () => {
+    shownCodes = []
+    list.replaceChildren()
+    await done()
+  })
+
+  return {
+    show(codes, lead) {
+      shownCodes = codes
+      list.replaceChildren(
+        ...codes.map((code) => element('li', {}, [element('code', { textContent: code })])),
+      )
+      setText(document.getElementById('recovery-lead'), lead)
+      setText(codesStatus, '')
+      document.getElementById('recovery-heading').focus()
+    },
+  }
 }
 
 function initTwoStep() {
@@ -1173,15 +1659,16 @@ function initTwoStep() {
   const confirmForm = document.getElementById('totp-confirm')
   const removal = document.getElementById('totp-remove-confirm')
   const codesPanel = document.getElementById('recovery-show')
-  const codesStatus = document.getElementById('recovery-status')
   const start = document.getElementById('totp-start')
   const remove = document.getElementById('totp-remove')
-  /** The codes on show, for Copy and Download; forgotten once saved. */
-  let shownCodes = []
+  const addPanel = document.getElementById('passkey-add-panel')
+  const renamePanel = document.getElementById('passkey-rename-panel')
+  const passkeyRemoval = document.getElementById('passkey-remove-confirm')
 
   /** Shows `panel` (or the actions, for undefined) and nothing else of the section. */
   function show(panel) {
-    for (const part of [setup, removal, codesPanel]) part.hidden = part !== panel
+    const panels = [setup, removal, codesPanel, addPanel, renamePanel, passkeyRemoval]
+    for (const part of panels) part.hidden = part !== panel
     actions.hidden = panel !== undefined
     setText(error, '')
   }
@@ -1216,35 +1703,20 @@ function initTwoStep() {
     })
   }
 
-  function showCodes(codes, lead) {
-    shownCodes = codes
-    document
-      .getElementById('recovery-list')
-      .replaceChildren(
-        ...codes.map((code) => element('li', {}, [element('code', { textContent: code })])),
-      )
-    setText(document.getElementById('recovery-lead'), lead)
-    setText(codesStatus, '')
+  const codes = wireRecoveryCodes(
+    () => document.getElementById('profile-email').textContent,
+    () => settle('Two-step sign-in is on. Keep your recovery codes safe.'),
+  )
+  function showCodes(recoveryCodes, lead) {
     show(codesPanel)
-    document.getElementById('recovery-heading').focus()
+    codes.show(recoveryCodes, lead)
   }
 
   onClick(start, async () => {
     const response = await changeApi('/auth/mfa/totp/enroll', { method: 'POST', body: {} }, actions)
     if (response === undefined) return undefined
     if (!response.ok) return errorOf(response)
-    const { secret, otpauthUrl, qrSvg } = await response.json()
-    document.getElementById('totp-qr').src = svgDataUrl(qrSvg)
-    setText(document.getElementById('totp-secret'), groupSecret(secret))
-    const link = document.getElementById('totp-link')
-    // The apps' own URI scheme; nothing else may become a link.
-    const appLink = String(otpauthUrl).startsWith('otpauth://')
-    link.parentElement.hidden = !appLink
-    if (appLink) link.href = otpauthUrl
-    else link.removeAttribute('href')
-    clearErrors(confirmForm)
-    confirmForm.elements.namedItem('code').value = ''
-    confirmForm.querySelector('fieldset').disabled = false
+    showTotpKey(await response.json())
     show(setup)
     document.getElementById('totp-setup-heading').focus()
     return undefined
@@ -1294,40 +1766,6 @@ function initTwoStep() {
     return undefined
   })
 
-  document.getElementById('recovery-copy').addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(shownCodes.join('\n'))
-      setText(codesStatus, 'Copied. Paste them somewhere safe.')
-    } catch {
-      setText(
-        codesStatus,
-        'This browser did not let the page copy them: select the codes and copy them, or download them.',
-      )
-    }
-  })
-  document.getElementById('recovery-download').addEventListener('click', () => {
-    const site = location.host
-    const text = recoveryCodesText(shownCodes, {
-      email: document.getElementById('profile-email').textContent,
-      site,
-      date: new Date().toLocaleString(),
-    })
-    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }))
-    const name = `recovery-codes-${location.hostname}.txt`
-    const link = element('a', { href: url, download: name, hidden: true })
-    document.body.append(link)
-    link.click()
-    link.remove()
-    // After the download has started; the URL would keep the codes in memory.
-    setTimeout(() => URL.revokeObjectURL(url), 60_000)
-    setText(codesStatus, `Downloaded as ${name}.`)
-  })
-  document.getElementById('recovery-done').addEventListener('click', async () => {
-    shownCodes = []
-    document.getElementById('recovery-list').replaceChildren()
-    await settle('Two-step sign-in is on. Keep your recovery codes safe.')
-  })
-
   remove.addEventListener('click', () => {
     setText(status, '')
     show(removal)
@@ -1344,6 +1782,142 @@ function initTwoStep() {
     // 404: it was off already (removed in another tab): the state says so.
     if (!response.ok && response.status !== 404) return errorOf(response)
     await settle('The authenticator app is off: signing in needs only your password again.')
+    return undefined
+  })
+
+  initPasskeys({ show, settle, onClick, showCodes, status })
+}
+
+/**
+ * The passkeys of "Two-step sign-in": add one (a name, then the browser's
+ * ceremony: POST /auth/passkeys/register/options, navigator.credentials.create,
+ * /auth/passkeys/register/verify; the account's first factor brings the
+ * recovery codes), rename one (PATCH), remove one (DELETE, asked first).
+ * Every change goes through changeApi(), so an old sign-in is asked to
+ * confirm it's you first.
+ */
+function initPasskeys({ show, settle, onClick, showCodes, status }) {
+  const add = document.getElementById('passkey-add-start')
+  const addForm = document.getElementById('passkey-add')
+  const renameForm = document.getElementById('passkey-rename')
+  const removeName = document.getElementById('passkey-remove-name')
+  const removeYes = document.getElementById('passkey-remove-yes')
+  /** The passkey being renamed or removed, and the button that asked. */
+  let target
+  let asker
+
+  if (webAuthnAvailable()) {
+    add.hidden = false
+  } else {
+    document.getElementById('passkey-unsupported').hidden = false
+  }
+
+  /** Opens a panel whose form starts with `name`; the focus goes to the field. */
+  function openForm(panel, form, name) {
+    setText(status, '')
+    clearErrors(form)
+    const field = form.elements.namedItem('name')
+    field.value = name
+    form.querySelector('fieldset').disabled = false
+    show(panel)
+    field.focus()
+    field.select()
+  }
+
+  add.addEventListener('click', () => {
+    const name = defaultPasskeyName(
+      navigator.userAgent,
+      passkeyList.map((passkey) => passkey.name),
+    )
+    openForm(document.getElementById('passkey-add-panel'), addForm, name)
+  })
+  document.getElementById('passkey-add-cancel').addEventListener('click', () => {
+    show(undefined)
+    add.focus()
+  })
+  handleForm(addForm, async ({ name }) => {
+    const options = await changeApi('/auth/passkeys/register/options', { method: 'POST' }, addForm)
+    if (options === undefined) return LEAVING
+    if (!options.ok) return showApiError(addForm, await errorOf(options))
+    const json = await options.json()
+    const made = await ceremony('create', json)
+    if (made.failed !== undefined) {
+      showFormError(addForm, ceremonyErrorText(made.failed, 'create'))
+      return undefined
+    }
+    const verified = await changeApi(
+      '/auth/passkeys/register/verify',
+      { method: 'POST', body: { response: made.response, challengeId: json.challengeId, name } },
+      addForm,
+    )
+    if (verified === undefined) return LEAVING
+    if (!verified.ok) {
+      return showApiError(addForm, await errorOf(verified), {
+        forbidden: 'This passkey is registered already.',
+        invalid_code: 'That took too long. Try again.',
+      })
+    }
+    const passkey = await verified.json()
+    if (Array.isArray(passkey.recoveryCodes)) {
+      await loadTwoStep()
+      showCodes(
+        passkey.recoveryCodes,
+        `The passkey “${passkey.name}” is added. Save these recovery codes now.`,
+      )
+      return LEAVING
+    }
+    await settle(`The passkey “${passkey.name}” is added.`)
+    return LEAVING
+  })
+
+  passkeyActions.rename = (passkey, button) => {
+    target = passkey
+    asker = button
+    openForm(document.getElementById('passkey-rename-panel'), renameForm, passkey.name)
+  }
+  document.getElementById('passkey-rename-cancel').addEventListener('click', () => {
+    show(undefined)
+    asker?.focus()
+  })
+  handleForm(renameForm, async ({ name }) => {
+    const response = await changeApi(
+      `/auth/passkeys/${encodeURIComponent(target.id)}`,
+      { method: 'PATCH', body: { name } },
+      renameForm,
+    )
+    if (response === undefined) return LEAVING
+    if (!response.ok) {
+      return showApiError(renameForm, await errorOf(response), {
+        not_found: 'This passkey is gone: it was removed elsewhere.',
+      })
+    }
+    const renamed = await response.json()
+    await settle(`The passkey is now called “${renamed.name}”.`)
+    return LEAVING
+  })
+
+  passkeyActions.remove = (passkey, button) => {
+    target = passkey
+    asker = button
+    setText(status, '')
+    setText(removeName, passkey.name)
+    show(document.getElementById('passkey-remove-confirm'))
+    document.getElementById('passkey-remove-question').focus()
+  }
+  document.getElementById('passkey-remove-no').addEventListener('click', () => {
+    show(undefined)
+    asker?.focus()
+  })
+  onClick(removeYes, async () => {
+    const response = await changeApi(
+      `/auth/passkeys/${encodeURIComponent(target.id)}`,
+      { method: 'DELETE' },
+      document.getElementById('passkey-remove-confirm'),
+    )
+    if (response === undefined) return undefined
+    // 404: removed already (in another tab): the list says so.
+    if (!response.ok && response.status !== 404) return errorOf(response)
+    await settle(`The passkey “${target.name}” is removed.`)
     return undefined
   })
 }
