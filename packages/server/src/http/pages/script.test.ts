@@ -9,13 +9,21 @@ import { exportJwk, generateKeyPair, sign } from '@tessera/jwt'
 import { qrSvg } from '../../auth/totp.ts'
 import {
   base64urlDecode,
+  base64urlEncode,
+  ceremonyErrorText,
+  creationOptionsFromJson,
+  credentialJson,
   decodeJwt,
+  defaultPasskeyName,
   deviceLabel,
+  ENROLMENT_MS,
   groupSecret,
+  passkeyKind,
   recoveryCodesLeft,
   recoveryCodesText,
   refreshDelay,
   relativeTime,
+  requestOptionsFromJson,
   secondStepOver,
   sentence,
   svgDataUrl,
@@ -250,5 +258,159 @@ describe('the second step and the authenticator app', () => {
     assert.equal(recoveryCodesLeft(3), '3 left: replace them soon.')
     assert.equal(recoveryCodesLeft(1), '1 left: replace them soon.')
     assert.match(recoveryCodesLeft(0), /^None left: replace them/)
+  })
+})
+
+describe('passkeys: the JSON forms of WebAuthn', () => {
+  const bytes = (...values: number[]) => Uint8Array.from(values)
+
+  test('base64urlEncode is base64urlDecode backwards, without padding, for buffers and views', () => {
+    assert.equal(base64urlEncode(bytes(0xfb, 0xff, 0xbf)), '-_-_')
+    assert.equal(base64urlEncode(bytes(1, 2).buffer), 'AQI')
+    assert.equal(base64urlEncode(new Uint8Array(0)), '')
+    const view = new Uint8Array(bytes(9, 1, 2, 9).buffer, 1, 2)
+    assert.equal(base64urlEncode(view), 'AQI')
+    const random = crypto.getRandomValues(new Uint8Array(77))
+    assert.deepEqual(base64urlDecode(base64urlEncode(random)), random)
+  })
+
+  test('creation options: the challenge, the user id and the excluded ids become bytes; the rest stays', () => {
+    const options = creationOptionsFromJson({
+      challenge: 'AQI',
+      rp: { name: 'Tessera', id: 'localhost' },
+      user: { id: 'AwQ', name: 'ada@example.com', displayName: 'Ada' },
+      pubKeyCredParams: [{ type: 'public-key', alg: -8 }],
+      excludeCredentials: [{ id: 'BQY', type: 'public-key', transports: ['internal'] }],
+      authenticatorSelection: { residentKey: 'required' },
+    })
+    assert.deepEqual(options.challenge, bytes(1, 2))
+    assert.deepEqual(options.user, {
+      id: bytes(3, 4),
+      name: 'ada@example.com',
+      displayName: 'Ada',
+    })
+    assert.deepEqual(options.excludeCredentials, [
+      { id: bytes(5, 6), type: 'public-key', transports: ['internal'] },
+    ])
+    assert.deepEqual(options.rp, { name: 'Tessera', id: 'localhost' })
+    assert.deepEqual(
+      creationOptionsFromJson({ challenge: '', user: { id: '' } }).excludeCredentials,
+      [],
+    )
+  })
+
+  test('request options: the challenge and the allowed ids; none allowed stays none (discoverable)', () => {
+    const allowed = requestOptionsFromJson({
+      challenge: 'AQI',
+      rpId: 'localhost',
+      allowCredentials: [{ id: 'BQY', type: 'public-key' }],
+      userVerification: 'preferred',
+    })
+    assert.deepEqual(allowed.challenge, bytes(1, 2))
+    assert.deepEqual(allowed.allowCredentials, [{ id: bytes(5, 6), type: 'public-key' }])
+    assert.equal(allowed.userVerification, 'preferred')
+    assert.equal('allowCredentials' in requestOptionsFromJson({ challenge: 'AQI' }), false)
+    assert.throws(() => requestOptionsFromJson({ challenge: 'not base64url!' }))
+  })
+
+  test("a credential as JSON: the browser's toJSON() when it has one, else the same fields encoded", () => {
+    const own = { toJSON: () => ({ id: 'own' }) }
+    assert.deepEqual(credentialJson(own), { id: 'own' })
+    const registration = {
+      id: 'AQI',
+      rawId: bytes(1, 2).buffer,
+      type: 'public-key',
+      authenticatorAttachment: 'platform',
+      getClientExtensionResults: () => ({ credProps: { rk: true } }),
+      response: {
+        clientDataJSON: bytes(3).buffer,
+        attestationObject: bytes(4).buffer,
+        getTransports: () => ['internal', 'hybrid'],
+      },
+    }
+    assert.deepEqual(credentialJson(registration), {
+      id: 'AQI',
+      rawId: 'AQI',
+      type: 'public-key',
+      authenticatorAttachment: 'platform',
+      clientExtensionResults: { credProps: { rk: true } },
+      response: {
+        clientDataJSON: 'Aw',
+        attestationObject: 'BA',
+        transports: ['internal', 'hybrid'],
+      },
+    })
+    const assertion = {
+      id: 'AQI',
+      rawId: bytes(1, 2).buffer,
+      type: 'public-key',
+      authenticatorAttachment: null,
+      response: {
+        clientDataJSON: bytes(3).buffer,
+        authenticatorData: bytes(5).buffer,
+        signature: bytes(6).buffer,
+        userHandle: bytes(7).buffer,
+      },
+    }
+    assert.deepEqual(credentialJson(assertion), {
+      id: 'AQI',
+      rawId: 'AQI',
+      type: 'public-key',
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: 'Aw',
+        authenticatorData: 'BQ',
+        signature: 'Bg',
+        userHandle: 'Bw',
+      },
+    })
+    const anonymous = { ...assertion, response: { ...assertion.response, userHandle: null } }
+    assert.equal('userHandle' in (credentialJson(anonymous).response as object), false)
+  })
+})
+
+describe('passkeys: what the pages say', () => {
+  test('synced or kept by one device', () => {
+    assert.equal(passkeyKind({ deviceType: 'multiDevice' }), 'Synced')
+    assert.equal(passkeyKind({ deviceType: 'singleDevice' }), 'This device only')
+  })
+
+  test('the name offered for a new passkey: the device, numbered when taken', () => {
+    const chrome =
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
+    assert.equal(defaultPasskeyName(chrome, []), 'Chrome on macOS')
+    assert.equal(defaultPasskeyName(chrome, ['Chrome on macOS']), 'Chrome on macOS (2)')
+    assert.equal(
+      defaultPasskeyName(chrome, ['Chrome on macOS', 'Chrome on macOS (2)']),
+      'Chrome on macOS (3)',
+    )
+    assert.equal(defaultPasskeyName('', []), 'Passkey')
+    assert.equal(defaultPasskeyName('something/1.0', ['Passkey']), 'Passkey (2)')
+  })
+
+  test("the browser's refusals, in words", () => {
+    assert.equal(
+      ceremonyErrorText('InvalidStateError', 'create'),
+      'This device already holds a passkey for your account.',
+    )
+    assert.match(ceremonyErrorText('NotAllowedError', 'create'), /^No passkey was made/)
+    assert.match(ceremonyErrorText('NotAllowedError', 'get'), /^No passkey was used/)
+    assert.equal(
+      ceremonyErrorText('SecurityError', 'get'),
+      'This browser does not allow passkeys on this address.',
+    )
+    assert.equal(ceremonyErrorText('UnknownError', 'get'), 'This browser could not use a passkey.')
+    assert.equal(
+      ceremonyErrorText('InvalidStateError', 'get'),
+      'This browser could not use a passkey.',
+    )
+  })
+
+  test('the enrolment step lasts 15 minutes (with the second step’s 5 tries)', () => {
+    assert.equal(ENROLMENT_MS, 15 * 60_000)
+    assert.equal(secondStepOver(0, 0, 10 * 60_000, ENROLMENT_MS), false)
+    assert.equal(secondStepOver(0, 0, 15 * 60_000 - 5000, ENROLMENT_MS), true)
+    assert.equal(secondStepOver(5, 0, 0, ENROLMENT_MS), true)
+    assert.equal(secondStepOver(0, 0, 10 * 60_000), true, 'the second step: 5 minutes')
   })
 })
