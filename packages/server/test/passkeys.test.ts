@@ -413,13 +413,17 @@ describe('passkeys: signing in without a password', () => {
     assert.deepEqual(claimsOf(bob.body.accessToken).amr, ['swk', 'user', 'mfa'])
   })
 
-  it('sign-in options count against the address’s login ceiling (each stores a challenge)', async () => {
+  it('sign-in options are limited per address (each stores a challenge), apart from logins', async () => {
     const h = await harness({ TESSERA_LOGIN_RATE_LIMIT: 'ip=3/15m' })
-    const statuses: number[] = []
-    for (let i = 0; i < 4; i++) {
-      statuses.push((await h.call('POST', '/auth/passkeys/login/options')).status)
+    const statuses = new Set<number>()
+    // A login page asks once per view: far more than the login ceiling is fine.
+    for (let i = 0; i < 20; i++) {
+      statuses.add((await h.call('POST', '/auth/passkeys/login/options')).status)
     }
-    assert.deepEqual(statuses, [200, 200, 200, 429])
+    assert.deepEqual([...statuses], [200])
+    for (let i = 20; i < 600; i++) await h.call('POST', '/auth/passkeys/login/options')
+    const over = await h.call('POST', '/auth/passkeys/login/options')
+    assert.equal(over.status, 429)
     const other = await h.call('POST', '/auth/passkeys/login/options', {
       remoteAddress: '203.0.113.5',
     })

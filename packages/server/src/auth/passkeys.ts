@@ -310,9 +310,6 @@ export async function provePasskeyForReauth(
   return proof?.amr
 }
 
-/** The login limiter's account part for passkey sign-in options (no account is named yet). */
-const PASSKEY_OPTIONS_KEY = 'passkey-options'
-
 export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
   const { config, store, audit, mail, profiles, rateLimits, metrics, now } = ctx
 
@@ -450,9 +447,10 @@ export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
     },
 
     async passkeyLoginOptions(client) {
-      // Each call stores a challenge: counted against the address's login
-      // ceiling, so nobody fills the table from one address.
-      await rateLimits.checkLogin(PASSKEY_OPTIONS_KEY, client.ip ?? 'unknown')
+      // Each call stores a challenge: limited per address, so nobody fills
+      // the table from one; apart from the login ceiling, since a login page
+      // asks once per view (autofill).
+      await rateLimits.checkPasskeyOptions(client.ip ?? 'unknown')
       // Passwordless: the passkey must verify its user too (PIN or
       // biometrics), or whoever holds the device would hold the account.
       const options = await requestOptions(ctx, undefined, 'required')

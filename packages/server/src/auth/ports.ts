@@ -47,6 +47,12 @@ export interface RateLimits {
   checkRefresh(sessionId: string): Promise<void>
   /** One mail requested for an address (verification, reset, code): per address and per IP. */
   checkMailSend(email: string, ip: string): Promise<void>
+  /**
+   * Options for a passwordless passkey sign-in (each stores a challenge; a
+   * login page asks once per view, for autofill): per IP, generously, and
+   * apart from the login ceiling.
+   */
+  checkPasskeyOptions(ip: string): Promise<void>
 }
 
 /** The signing keys: the public JWKS, rotation and the list for admins. */

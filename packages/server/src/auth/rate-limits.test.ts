@@ -276,6 +276,7 @@ describe('factory', () => {
         'tessera:refresh-session',
         'tessera:mail-address',
         'tessera:mail-ip',
+        'tessera:passkey-options-ip',
       ],
     )
     assert.deepEqual(built[0], { keyPrefix: 'tessera:login-ip', points: 100, duration: 900 })

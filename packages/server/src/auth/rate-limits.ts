@@ -51,6 +51,9 @@ const REFRESH_WINDOW_SECONDS = 60
 const MAILS_PER_ADDRESS = 5
 const MAILS_PER_IP = 30
 const MAIL_WINDOW_SECONDS = 3600
+/** Passkey sign-in options per IP per 15 minutes: a page view each (autofill), far above any person's. */
+const PASSKEY_OPTIONS_PER_IP = 600
+const PASSKEY_OPTIONS_WINDOW_SECONDS = 900
 
 /**
  * The back-off after the `failures`-th consecutive failure: none before
@@ -194,6 +197,11 @@ export function createRateLimits(
     points: MAILS_PER_IP,
     duration: MAIL_WINDOW_SECONDS,
   })
+  const passkeyOptionsByIp = factory({
+    keyPrefix: 'tessera:passkey-options-ip',
+    points: PASSKEY_OPTIONS_PER_IP,
+    duration: PASSKEY_OPTIONS_WINDOW_SECONDS,
+  })
 
   /** Consumes one point; the wait in ms when over the limit, else 0. */
   async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
@@ -310,6 +318,10 @@ export function createRateLimits(
       ])
       const wait = Math.max(...waits)
       if (wait > 0) throw rateLimited(wait)
+    },
+
+    async checkPasskeyOptions(ip) {
+      await consumeOrThrow(passkeyOptionsByIp, ipBucket(ip))
     },
   }
 }

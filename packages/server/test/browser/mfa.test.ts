@@ -393,11 +393,6 @@ browserSuite('hosted pages: two-step sign-in', (browser) => {
       const email = 'limited@example.com'
       const { secret } = await userWithApp(email, limited)
       const context = await browser().newContext()
-      // /login's passkey autofill asks for sign-in options as it loads, which
-      // the same per-IP budget counts: off here, so the budget is the codes'.
-      await context.addInitScript(
-        'PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false)',
-      )
       const { page, errors } = await openPage(context)
       await passwordStep(page, email, '', limited)
       const field = page.getByLabel('Authentication code')
