@@ -104,6 +104,9 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     },
   }
   const server = new SMTPServer(serverOptions)
+  // A client that goes away mid-session (an instance killed by a test) is a
+  // socket error on the server: normal for a server, and no test's failure.
+  server.on('error', () => {})
   server.listen(0, '127.0.0.1')
   await once(server.server, 'listening')
   const address = server.server.address()
