@@ -89,6 +89,15 @@ export interface SessionRecord {
    * `mfa`), as of `authTime`. Sessions from before issue 16 read `['pwd']`.
    */
   amr: string[]
+  /**
+   * The OAuth client the session was granted to: `tessera` (the built-in
+   * first-party client) for sessions of /auth/* and those from before issue 17.
+   */
+  clientId: string
+  /** The scopes granted (space-separated, RFC 6749 §3.3); null: the first-party default. */
+  scope: string | null
+  /** The RFC 8707 resource its access tokens are for (their `aud`); null: the server's audience. */
+  resource: string | null
 }
 
 export interface NewSession {
@@ -100,6 +109,12 @@ export interface NewSession {
   ip: string | null
   authTime: number
   amr: string[]
+  /** Default `tessera`. */
+  clientId?: string
+  /** Default null. */
+  scope?: string | null
+  /** Default null. */
+  resource?: string | null
 }
 
 export interface RefreshTokenRecord {
@@ -169,6 +184,17 @@ export interface SessionStore {
     now: number,
     reason: string,
     exceptId?: string,
+  ): Promise<string[]>
+  /**
+   * Revokes every active session granted to OAuth client `clientId` (of one
+   * user when `userId` is given: a consent withdrawn; of all users: the
+   * client removed); returns their ids.
+   */
+  revokeClientSessions(
+    clientId: string,
+    now: number,
+    reason: string,
+    userId?: string,
   ): Promise<string[]>
   /** Deletes expired refresh tokens and sessions, and sealed pairs older than the grace window. */
   purgeExpired(now: number, graceMs: number): Promise<number>
@@ -529,6 +555,121 @@ export interface ChallengeStore {
   deleteExpiredChallenges(before: number): Promise<number>
 }
 
+/** How a client authenticates at the token endpoint (RFC 7591 §2). */
+export type TokenEndpointAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt'
+  | 'none'
+
+/** The grants a client may use at the token endpoint. */
+export type OAuthGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials'
+
+/** A registered OAuth client (RFC 7591 metadata, stored). */
+export interface OAuthClientRecord {
+  /** The `client_id`: unique, random, URL-safe. */
+  id: string
+  /** `client_name`, shown on the consent page. */
+  name: string
+  /**
+   * SHA-256 (base64url) of the client secret (256 random bits, so a fast
+   * hash is enough); null for `none` and `private_key_jwt` clients.
+   */
+  secretHash: string | null
+  /** Exact redirect URIs (a loopback one matches any port, RFC 8252 §7.3). */
+  redirectUris: string[]
+  postLogoutRedirectUris: string[]
+  grantTypes: OAuthGrantType[]
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod
+  /** The scopes it may ask for. */
+  scopes: string[]
+  /** Its public keys, a JWK Set as JSON text (`private_key_jwt`); null otherwise. */
+  jwks: string | null
+  /** Skips the consent screen (the operator's own apps). */
+  firstParty: boolean
+  /** Access-token lifetime in seconds; null: the server's. */
+  accessTokenTtl: number | null
+  /** Refresh-token (session) lifetime in seconds; null: the server's. */
+  refreshTokenTtl: number | null
+  createdAt: number
+}
+
+/** An authorization code, stored by the hash of the code handed out. */
+export interface OAuthCodeRecord {
+  /** SHA-256 (base64url) of the code. */
+  hash: string
+  clientId: string
+  userId: string
+  /**
+   * The authorization request it answers, as JSON (redirect URI, PKCE
+   * challenge, scope, nonce, resource, auth_time, amr): never a secret.
+   */
+  data: string
+  createdAt: number
+  expiresAt: number
+  /** When it was redeemed; null while unused. */
+  usedAt: number | null
+  /** The session its redemption started: what a replay revokes. */
+  sessionId: string | null
+}
+
+export type RedeemCodeResult =
+  /** This caller redeemed it (it is now used). */
+  | { status: 'redeemed'; code: OAuthCodeRecord }
+  /** Redeemed before (expired or not): a replay; `code.sessionId` is what the first redemption started. */
+  | { status: 'replayed'; code: OAuthCodeRecord }
+  /** Unknown, or expired unused. */
+  | { status: 'not_found' }
+
+/** What a user allowed a third-party client. */
+export interface ConsentRecord {
+  userId: string
+  clientId: string
+  scopes: string[]
+  createdAt: number
+  updatedAt: number
+}
+
+/** Clients, authorization codes, consents and used client assertions. */
+export interface OAuthStore {
+  /** A duplicate id is an error. */
+  createClient(client: OAuthClientRecord): Promise<void>
+  findClient(id: string): Promise<OAuthClientRecord | undefined>
+  /** Oldest first. */
+  listClients(): Promise<OAuthClientRecord[]>
+  /** Removes the client with its codes and consents; false when unknown. Its sessions are SessionStore.revokeClientSessions'. */
+  deleteClient(id: string): Promise<boolean>
+  createCode(code: Omit<OAuthCodeRecord, 'usedAt' | 'sessionId'>): Promise<void>
+  /**
+   * Redeems the code: of concurrent callers with one hash exactly one gets
+   * `redeemed`, the others `replayed`. An unused code at or past
+   * `expiresAt` is `not_found`; a used one stays `replayed` until purged.
+   */
+  redeemCode(hash: string, now: number): Promise<RedeemCodeResult>
+  /** Records the session a redemption started. */
+  attachCodeSession(hash: string, sessionId: string): Promise<void>
+  /** Adds `scopes` to what the user allowed the client (created when none); returns the whole consent. */
+  grantConsent(
+    userId: string,
+    clientId: string,
+    scopes: readonly string[],
+    now: number,
+  ): Promise<ConsentRecord>
+  findConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined>
+  /** The user's consents, newest first. */
+  listConsents(userId: string): Promise<ConsentRecord[]>
+  /** False when there was none. */
+  deleteConsent(userId: string, clientId: string): Promise<boolean>
+  /**
+   * Records a client assertion's `jti` (RFC 7523 §3: single use) until
+   * `expiresAt`; false when this client used it before (a replay).
+   * Exactly one of concurrent callers with one (clientId, jti) gets true.
+   */
+  useAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean>
+  /** Deletes codes and assertions with `expiresAt <= before`; returns how many. */
+  purgeExpired(before: number): Promise<number>
+}
+
 /** Everything a backend provides. */
 export interface Store {
   readonly users: UserStore
@@ -540,6 +681,7 @@ export interface Store {
   readonly oneTimeTokens: OneTimeTokenStore
   readonly factors: FactorStore
   readonly challenges: ChallengeStore
+  readonly oauth: OAuthStore
   /**
    * Runs `fn` in one transaction: every port call it makes (through this
    * store) commits together, or none does when `fn` throws. For a state
