@@ -24,8 +24,14 @@ export type PageName =
   | 'forgot-password'
   | 'reset-password'
   | 'confirm-email'
+  // The OAuth pages (oauth-pages.ts).
+  | 'oauth-continue'
+  | 'oauth-consent'
+  | 'oauth-error'
+  | 'oauth-logout'
+  | 'oauth-signed-out'
 
-interface LayoutOptions {
+export interface LayoutOptions {
   readonly page: PageName
   readonly title: string
   readonly brand: Branding
@@ -41,7 +47,8 @@ export const SCRIPT_PATH = '/pages/app.js'
 export const STYLE_PATH = '/pages/app.css'
 export const ICON_PATH = '/pages/favicon.svg'
 
-function layout(options: LayoutOptions): string {
+/** The page around `main`: the head (one stylesheet, one script), the header with the brand, the nav. */
+export function layout(options: LayoutOptions): string {
   const { brand, page } = options
   const data = Object.entries(options.data ?? {}).map(
     ([name, value]) => html` data-${name}="${value}"`,
@@ -654,6 +661,14 @@ not recognise.</p>
 <p class="status" id="sessions-status" role="status"></p>
 <ul class="sessions" id="sessions-list"></ul>
 <button type="button" class="secondary" id="sessions-reload">Reload the list</button>
+</section>
+<section aria-labelledby="apps-heading">
+<h2 id="apps-heading" tabindex="-1">Apps with access</h2>
+<p>Apps you allowed to use your account. Removing one signs it out too; it
+will have to ask you again.</p>
+<p class="status" id="apps-status" role="status"></p>
+<p id="apps-none" hidden>No apps have access to your account.</p>
+<ul class="apps" id="apps-list" aria-labelledby="apps-heading"></ul>
 </section>
 <section aria-labelledby="signout-heading">
 <h2 id="signout-heading">Sign out</h2>

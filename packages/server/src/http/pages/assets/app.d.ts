@@ -50,3 +50,5 @@ export function credentialJson(credential: Record<string, unknown>): Record<stri
 export function passkeyKind(passkey: { deviceType: string }): 'Synced' | 'This device only'
 export function defaultPasskeyName(userAgent: string, takenNames: readonly string[]): string
 export function ceremonyErrorText(name: string, kind: 'create' | 'get'): string
+export function oauthContinueTarget(raw: unknown): string | undefined
+export function scopeText(scope: string): string

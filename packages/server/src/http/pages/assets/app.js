@@ -348,6 +348,31 @@ export function recoveryCodesLeft(count) {
   return `${count} left`
 }
 
+/**
+ * The path the OAuth "continue" page navigates to (its `data-continue`), or
+ * undefined: only a path under /oauth/ on this origin is followed, whatever
+ * the page was given (no `//host`, no backslash or control character the URL
+ * parser would fold into one).
+ */
+export function oauthContinueTarget(raw) {
+  if (typeof raw !== 'string' || !raw.startsWith('/oauth/')) return undefined
+  if (raw.length > MAX_REDIRECT_LENGTH || /[\p{Cc}\s\\]/u.test(raw)) return undefined
+  return raw
+}
+
+/** What each scope lets an app do: the words of the consent page (oauth-pages.ts SCOPE_TEXT). */
+const SCOPE_TEXT = {
+  openid: 'Confirm who you are',
+  profile: 'Your name',
+  email: 'Your email address',
+  offline_access: 'Stay signed in (keep access when you are away)',
+}
+
+/** A scope in words, or its own name when it has none. */
+export function scopeText(scope) {
+  return Object.hasOwn(SCOPE_TEXT, scope) ? SCOPE_TEXT[scope] : String(scope)
+}
+
 // ---------------------------------------------------------------------------
 // The session: the access token in memory only
 
@@ -1327,7 +1352,7 @@ async function loadAccount() {
         }),
       }),
     )
-    await Promise.all([loadSessions(), loadTwoStep()])
+    await Promise.all([loadSessions(), loadTwoStep(), loadApps()])
     setText(status, '')
     document.getElementById('account').hidden = false
   } catch (error) {
@@ -1922,6 +1947,72 @@ function initPasskeys({ show, settle, onClick, showCodes, status }) {
   })
 }
 
+// "Apps with access": the third-party OAuth clients the user allowed
+// (GET /auth/consents), each with "Remove access" (DELETE, which also signs
+// the app out).
+
+function renderApps(consents) {
+  const items = consents.map((consent) => {
+    const name = element('strong', { className: 'app-name', textContent: consent.clientName })
+    const scopes = element('div', {
+      className: 'app-scopes',
+      textContent: consent.scopes.map(scopeText).join(' · '),
+    })
+    const meta = element('div', { className: 'app-meta' }, [
+      'Allowed ',
+      timeElement(consent.grantedAt),
+    ])
+    const button = element('button', {
+      type: 'button',
+      className: 'secondary',
+      textContent: 'Remove access',
+    })
+    button.setAttribute('aria-label', `Remove the access of ${consent.clientName}`)
+    button.addEventListener('click', () => removeApp(consent, button))
+    const item = element('li', { className: 'app' }, [name, scopes, meta, button])
+    item.dataset.clientId = consent.clientId
+    return item
+  })
+  document.getElementById('apps-list').replaceChildren(...items)
+  document.getElementById('apps-none').hidden = consents.length > 0
+}
+
+async function loadApps() {
+  const status = document.getElementById('apps-status')
+  const response = await api('/auth/consents')
+  if (response === undefined) return
+  if (!response.ok) {
+    setText(status, `The apps could not be loaded: ${(await errorOf(response)).message}`)
+    return
+  }
+  const { consents } = await response.json()
+  renderApps(consents)
+}
+
+async function removeApp(consent, button) {
+  const status = document.getElementById('apps-status')
+  setText(status, '')
+  button.disabled = true
+  try {
+    const path = `/auth/consents/${encodeURIComponent(consent.clientId)}`
+    const response = await api(path, { method: 'DELETE' })
+    if (response === undefined) return
+    // 404: removed meanwhile (another tab): the list below says so anyway.
+    if (!response.ok && response.status !== 404) {
+      setText(status, `That access could not be removed: ${(await errorOf(response)).message}`)
+      button.disabled = false
+      return
+    }
+    await loadApps()
+    // The button is gone with its row: the focus goes to the section.
+    setText(status, `${consent.clientName} no longer has access.`)
+    document.getElementById('apps-heading').focus()
+  } catch (error) {
+    setText(status, failureText(error))
+    button.disabled = false
+  }
+}
+
 async function reloadSessions() {
   const status = document.getElementById('sessions-status')
   setText(status, '')
@@ -2266,6 +2357,41 @@ function initInspect() {
   if (input.value !== '') inspect()
 }
 
+// The OAuth pages (oauth-pages.ts).
+
+/**
+ * The hop of a cross-site authorization request: this navigation starts on
+ * this origin, so the browser sends the SameSite=Strict session cookie with
+ * it (the request that brought the user here could not). `replace`: Back
+ * then skips this page rather than landing on it again.
+ */
+function initOauthContinue() {
+  const target = oauthContinueTarget(document.body.dataset.continue)
+  if (target !== undefined) location.replace(target)
+}
+
+/**
+ * The consent form is plain HTML and posts without the script. The script
+ * only keeps a second click (or Enter) from posting a request that the
+ * first answer has already used up. The buttons are not disabled: a
+ * disabled submitter would drop `decision` from the form data.
+ */
+function initConsent() {
+  const form = document.getElementById('consent')
+  let sent = false
+  form.addEventListener('submit', (event) => {
+    if (sent) event.preventDefault()
+    sent = true
+    form.setAttribute('aria-busy', 'true')
+  })
+  // Back to this page from the back/forward cache: the server says whether the request still stands.
+  window.addEventListener('pageshow', (event) => {
+    if (!event.persisted) return
+    sent = false
+    form.removeAttribute('aria-busy')
+  })
+}
+
 function start() {
   const page = document.body.dataset.page
   if (page === 'login') initLogin()
@@ -2278,6 +2404,8 @@ function start() {
   else if (page === 'forgot-password') initForgotPassword()
   else if (page === 'reset-password') initResetPassword()
   else if (page === 'confirm-email') initConfirmEmail()
+  else if (page === 'oauth-continue') initOauthContinue()
+  else if (page === 'oauth-consent') initConsent()
 }
 
 if (typeof document !== 'undefined') start()
