@@ -15,6 +15,8 @@ import type {
   NewOutboxMessage,
   NewSession,
   NewUser,
+  OAuthClientRecord,
+  OAuthCodeRecord,
   OneTimePurpose,
   OutboxMessage,
   PasskeyRecord,
@@ -400,6 +402,9 @@ export function storageContract(
           lastUsedAt: T0,
           revokedAt: null,
           revokedReason: null,
+          clientId: 'tessera',
+          scope: null,
+          resource: null,
         })
         assert.deepEqual(await store.sessions.findRefreshToken('tok-1'), {
           tokenHash: 'tok-1',
@@ -2246,6 +2251,387 @@ export function storageContract(
       })
     })
 
+    describe('oauth: clients', () => {
+      it('createClient stores every field; findClient returns it; listClients is oldest first', async () => {
+        const confidential = oauthClient({ id: 'client-b', createdAt: T0 + 1 })
+        const keyed = oauthClient({
+          id: 'client-a',
+          name: 'Keyed',
+          secretHash: null,
+          redirectUris: ['com.example.app:/cb'],
+          postLogoutRedirectUris: ['https://app.example.com/bye'],
+          grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+          tokenEndpointAuthMethod: 'private_key_jwt',
+          scopes: ['openid', 'tessera:revocations', 'orders:read'],
+          jwks: JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] }),
+          firstParty: true,
+          accessTokenTtl: 300,
+          // Past 2^31: a TTL column truncated to 32 bits fails.
+          refreshTokenTtl: 5_000_000_000,
+          createdAt: T0 + 2,
+        })
+        const earliest = oauthClient({
+          id: 'client-c',
+          secretHash: null,
+          tokenEndpointAuthMethod: 'none',
+          grantTypes: ['authorization_code'],
+        })
+        for (const client of [confidential, keyed, earliest]) await store.oauth.createClient(client)
+        assert.deepEqual(await store.oauth.findClient('client-a'), keyed)
+        assert.deepEqual(await store.oauth.findClient('client-b'), confidential)
+        assert.equal(await store.oauth.findClient('unknown'), undefined)
+        assert.deepEqual(await store.oauth.listClients(), [earliest, confidential, keyed])
+      })
+
+      it('a duplicate id is an error, and leaves the first client as it was', async () => {
+        const first = oauthClient({ id: 'client-1' })
+        await store.oauth.createClient(first)
+        await assert.rejects(
+          store.oauth.createClient(oauthClient({ id: 'client-1', name: 'Other' })),
+        )
+        assert.deepEqual(await store.oauth.findClient('client-1'), first)
+      })
+
+      it('deleteClient removes the client with its codes and consents, and nobody else’s', async () => {
+        const u = await addUser(store)
+        for (const id of ['gone', 'kept']) {
+          await store.oauth.createClient(oauthClient({ id }))
+          await store.oauth.createCode(
+            oauthCode({ hash: `${id}-code`, clientId: id, userId: u.id }),
+          )
+          await store.oauth.grantConsent(u.id, id, ['openid'], T0)
+          assert.equal(await store.oauth.useAssertion(id, 'jti-1', T0 + MINUTE), true)
+        }
+        assert.equal(await store.oauth.deleteClient('gone'), true)
+        assert.equal(await store.oauth.findClient('gone'), undefined)
+        assert.deepEqual(await store.oauth.redeemCode('gone-code', T0 + 1), { status: 'not_found' })
+        assert.equal(await store.oauth.findConsent(u.id, 'gone'), undefined)
+        assert.equal(await store.oauth.deleteClient('gone'), false, 'already gone')
+        assert.equal(await store.oauth.deleteClient('unknown'), false)
+
+        assert.ok(await store.oauth.findClient('kept'))
+        assert.ok(await store.oauth.findConsent(u.id, 'kept'))
+        assert.equal((await store.oauth.redeemCode('kept-code', T0 + 1)).status, 'redeemed')
+        assert.equal(await store.oauth.useAssertion('kept', 'jti-1', T0 + MINUTE), false)
+      })
+    })
+
+    describe('oauth: codes', () => {
+      async function setUp(): Promise<string> {
+        const u = await addUser(store)
+        await store.oauth.createClient(oauthClient({ id: 'client-1' }))
+        return u.id
+      }
+
+      it('redeemCode: redeemed once with the stored record, then replayed; unknown is not_found', async () => {
+        const userId = await setUp()
+        const created = oauthCode({ hash: 'code-1', clientId: 'client-1', userId })
+        await store.oauth.createCode(created)
+        const redeemed = { ...created, usedAt: T0 + 1, sessionId: null }
+        assert.deepEqual(await store.oauth.redeemCode('code-1', T0 + 1), {
+          status: 'redeemed',
+          code: redeemed,
+        })
+        assert.deepEqual(await store.oauth.redeemCode('code-1', T0 + 2), {
+          status: 'replayed',
+          code: redeemed,
+        })
+        assert.deepEqual(await store.oauth.redeemCode('unknown', T0 + 1), { status: 'not_found' })
+      })
+
+      it('expires at expiresAt: unused, it is not_found from then on; redeemable one millisecond before', async () => {
+        const userId = await setUp()
+        const end = T0 + MINUTE
+        for (const hash of ['code-a', 'code-b']) {
+          await store.oauth.createCode(
+            oauthCode({ hash, clientId: 'client-1', userId, expiresAt: end }),
+          )
+        }
+        assert.deepEqual(await store.oauth.redeemCode('code-a', end), { status: 'not_found' })
+        assert.deepEqual(await store.oauth.redeemCode('code-a', end + 1), { status: 'not_found' })
+        assert.equal((await store.oauth.redeemCode('code-b', end - 1)).status, 'redeemed')
+      })
+
+      it('a used code stays replayed past its expiry, with the session its redemption started', async () => {
+        const userId = await setUp()
+        await store.oauth.createCode(oauthCode({ hash: 'code-1', clientId: 'client-1', userId }))
+        assert.equal((await store.oauth.redeemCode('code-1', T0 + 1)).status, 'redeemed')
+        await store.oauth.attachCodeSession('code-1', 'sess-1')
+        const replay = await store.oauth.redeemCode('code-1', T0 + DAY)
+        assert.equal(replay.status, 'replayed')
+        assert.equal(replay.status === 'replayed' && replay.code.sessionId, 'sess-1')
+        assert.equal(replay.status === 'replayed' && replay.code.usedAt, T0 + 1, 'the first use')
+      })
+
+      it('of 20 concurrent redeemers exactly one gets redeemed, the others replayed', async () => {
+        const userId = await setUp()
+        await store.oauth.createCode(oauthCode({ hash: 'code-race', clientId: 'client-1', userId }))
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.oauth.redeemCode('code-race', T0 + 1)),
+        )
+        const statuses = results.map((r) => r.status)
+        assert.equal(statuses.filter((s) => s === 'redeemed').length, 1, String(statuses))
+        assert.equal(statuses.filter((s) => s === 'replayed').length, 19, String(statuses))
+      })
+
+      it('a duplicate hash is an error; a code needs an existing client and user', async () => {
+        const userId = await setUp()
+        await store.oauth.createCode(oauthCode({ hash: 'code-1', clientId: 'client-1', userId }))
+        await assert.rejects(
+          store.oauth.createCode(oauthCode({ hash: 'code-1', clientId: 'client-1', userId })),
+        )
+        await assert.rejects(
+          store.oauth.createCode(oauthCode({ hash: 'code-2', clientId: 'ghost', userId })),
+        )
+        await assert.rejects(
+          store.oauth.createCode(
+            oauthCode({ hash: 'code-3', clientId: 'client-1', userId: 'ghost' }),
+          ),
+        )
+      })
+
+      it('purgeExpired deletes codes (used or not) and assertions expired by then', async () => {
+        const userId = await setUp()
+        const create = (hash: string, expiresAt: number) =>
+          store.oauth.createCode(oauthCode({ hash, clientId: 'client-1', userId, expiresAt }))
+        await create('expired', T0 + MINUTE)
+        await create('used', T0 + MINUTE)
+        await create('live', T0 + MINUTE + 1)
+        await store.oauth.redeemCode('used', T0 + 1)
+        await store.oauth.useAssertion('client-1', 'jti-old', T0 + MINUTE)
+        await store.oauth.useAssertion('client-1', 'jti-new', T0 + MINUTE + 1)
+        assert.equal(await store.oauth.purgeExpired(T0 + MINUTE), 3)
+        assert.equal(await store.oauth.purgeExpired(T0 + MINUTE), 0)
+        assert.deepEqual(await store.oauth.redeemCode('used', T0 + 2), { status: 'not_found' })
+        assert.equal((await store.oauth.redeemCode('live', T0 + 2)).status, 'redeemed')
+        assert.equal(await store.oauth.useAssertion('client-1', 'jti-new', T0 + HOUR), false)
+        assert.equal(
+          await store.oauth.useAssertion('client-1', 'jti-old', T0 + HOUR),
+          true,
+          'purged: its own expiry refuses the old assertion now',
+        )
+      })
+    })
+
+    describe('oauth: consents', () => {
+      async function setUp(): Promise<string> {
+        const u = await addUser(store)
+        for (const id of ['client-1', 'client-2', 'client-3']) {
+          await store.oauth.createClient(oauthClient({ id }))
+        }
+        return u.id
+      }
+
+      it('grantConsent creates the consent, then adds scopes to it (a union, each scope once)', async () => {
+        const userId = await setUp()
+        const first = await store.oauth.grantConsent(userId, 'client-1', ['openid', 'email'], T0)
+        assert.deepEqual(first, {
+          userId,
+          clientId: 'client-1',
+          scopes: ['openid', 'email'],
+          createdAt: T0,
+          updatedAt: T0,
+        })
+        assert.deepEqual(await store.oauth.findConsent(userId, 'client-1'), first)
+        const more = await store.oauth.grantConsent(
+          userId,
+          'client-1',
+          ['email', 'profile', 'profile'],
+          T0 + HOUR,
+        )
+        assert.deepEqual(more, {
+          ...first,
+          scopes: ['openid', 'email', 'profile'],
+          updatedAt: T0 + HOUR,
+        })
+        assert.deepEqual(await store.oauth.findConsent(userId, 'client-1'), more)
+        assert.equal(await store.oauth.findConsent(userId, 'client-2'), undefined)
+        assert.equal(await store.oauth.findConsent('nobody', 'client-1'), undefined)
+      })
+
+      it('concurrent grants lose no scope', async () => {
+        const userId = await setUp()
+        const scopes = Array.from({ length: 10 }, (_, i) => `scope-${i}`)
+        await Promise.all(
+          scopes.map((scope) => store.oauth.grantConsent(userId, 'client-1', [scope], T0)),
+        )
+        const consent = await store.oauth.findConsent(userId, 'client-1')
+        assert.deepEqual([...(consent?.scopes ?? [])].sort(), scopes)
+      })
+
+      it('listConsents: the user’s own, newest first; deleteConsent removes one', async () => {
+        const userId = await setUp()
+        const other = await addUser(store)
+        await store.oauth.grantConsent(userId, 'client-2', ['openid'], T0)
+        await store.oauth.grantConsent(userId, 'client-1', ['openid'], T0 + 2)
+        await store.oauth.grantConsent(userId, 'client-3', ['openid'], T0 + 1)
+        await store.oauth.grantConsent(other.id, 'client-1', ['email'], T0 + 3)
+        const list = async (id: string) =>
+          (await store.oauth.listConsents(id)).map((c) => c.clientId)
+        assert.deepEqual(await list(userId), ['client-1', 'client-3', 'client-2'])
+        assert.equal(await store.oauth.deleteConsent(userId, 'client-3'), true)
+        assert.equal(await store.oauth.deleteConsent(userId, 'client-3'), false)
+        assert.equal(await store.oauth.deleteConsent(userId, 'unknown'), false)
+        assert.deepEqual(await list(userId), ['client-1', 'client-2'])
+        assert.deepEqual(await list(other.id), ['client-1'])
+        assert.deepEqual(await list('nobody'), [])
+      })
+
+      it('a consent needs an existing user and client', async () => {
+        const userId = await setUp()
+        await assert.rejects(store.oauth.grantConsent('ghost', 'client-1', ['openid'], T0))
+        await assert.rejects(store.oauth.grantConsent(userId, 'ghost', ['openid'], T0))
+      })
+    })
+
+    describe('oauth: assertions', () => {
+      it('useAssertion: true the first time, false for a replay; the jti is per client', async () => {
+        assert.equal(await store.oauth.useAssertion('client-1', 'jti-1', T0 + MINUTE), true)
+        assert.equal(await store.oauth.useAssertion('client-1', 'jti-1', T0 + MINUTE), false)
+        assert.equal(await store.oauth.useAssertion('client-1', 'jti-1', T0 + HOUR), false)
+        assert.equal(await store.oauth.useAssertion('client-2', 'jti-1', T0 + MINUTE), true)
+        assert.equal(await store.oauth.useAssertion('client-1', 'jti-2', T0 + MINUTE), true)
+      })
+
+      it('of 20 concurrent uses of one jti exactly one gets true', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.oauth.useAssertion('client-1', 'jti-race', T0 + MINUTE),
+          ),
+        )
+        assert.equal(results.filter((r) => r).length, 1)
+      })
+
+      it('a replay inside a transaction answers false and leaves the transaction usable', async () => {
+        const u = await addUser(store)
+        await store.oauth.useAssertion('client-1', 'jti-1', T0 + MINUTE)
+        const replayed = await store.atomically(async () => {
+          const fresh = await store.oauth.useAssertion('client-1', 'jti-1', T0 + MINUTE)
+          await store.users.updateUser(u.id, { name: 'After', updatedAt: T0 + 1 })
+          return fresh
+        })
+        assert.equal(replayed, false)
+        assert.equal((await store.users.findUserById(u.id))?.name, 'After')
+      })
+
+      it('purgeExpired forgets jtis expired by then, and only those', async () => {
+        await store.oauth.useAssertion('client-1', 'old', T0 + MINUTE)
+        await store.oauth.useAssertion('client-1', 'new', T0 + MINUTE + 1)
+        assert.equal(await store.oauth.purgeExpired(T0 + MINUTE), 1)
+        assert.equal(await store.oauth.useAssertion('client-1', 'new', T0 + HOUR), false)
+        assert.equal(await store.oauth.useAssertion('client-1', 'old', T0 + HOUR), true)
+      })
+    })
+
+    describe('sessions: client', () => {
+      it('a session made without client, scope and resource is the first-party client’s, everywhere', async () => {
+        const u = await addUser(store)
+        await addSession(store, { userId: u.id, id: 'sess', tokenHash: 'tok-0' })
+        const found = await store.sessions.findSession('sess')
+        assert.equal(found?.clientId, 'tessera')
+        assert.equal(found?.scope, null)
+        assert.equal(found?.resource, null)
+        assert.deepEqual(await store.sessions.listSessions(u.id, T0), [found])
+        const rotated = await store.sessions.rotateRefreshToken({
+          tokenHash: 'tok-0',
+          now: T0 + 1,
+          graceMs: GRACE,
+          successor: next(1, T0 + 1),
+        })
+        assert.deepEqual(sessionOf(rotated), { ...found, lastUsedAt: T0 + 1 })
+      })
+
+      it('clientId, scope and resource round trip through every read', async () => {
+        const u = await addUser(store)
+        const granted = {
+          clientId: 'client-1',
+          scope: 'openid profile offline_access',
+          resource: 'https://api.example.com',
+        }
+        await addSession(store, { userId: u.id, id: 'sess', tokenHash: 'tok-0', ...granted })
+        const found = await store.sessions.findSession('sess')
+        assert.deepEqual(
+          { clientId: found?.clientId, scope: found?.scope, resource: found?.resource },
+          granted,
+        )
+        assert.deepEqual(await store.sessions.listSessions(u.id, T0), [found])
+        const rotated = await store.sessions.rotateRefreshToken({
+          tokenHash: 'tok-0',
+          now: T0 + 1,
+          graceMs: GRACE,
+          successor: next(1, T0 + 1),
+        })
+        assert.deepEqual(sessionOf(rotated), { ...found, lastUsedAt: T0 + 1 })
+        const graced = await store.sessions.rotateRefreshToken({
+          tokenHash: 'tok-0',
+          now: T0 + 2,
+          graceMs: GRACE,
+          successor: next(2, T0 + 2),
+        })
+        assert.equal(sessionOf(graced)?.scope, granted.scope)
+        const again = await store.sessions.reauthenticate('sess', T0 + 3, ['pwd'])
+        assert.equal(again?.resource, granted.resource)
+        assert.equal(again?.clientId, granted.clientId)
+      })
+
+      it('revokeClientSessions: one user’s sessions of the client, then every user’s', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await addSession(store, { userId: u.id, id: 'u-c1-a', clientId: 'client-1' })
+        await addSession(store, { userId: u.id, id: 'u-c1-b', clientId: 'client-1' })
+        await addSession(store, { userId: u.id, id: 'u-first-party' })
+        await addSession(store, { userId: u.id, id: 'u-c2', clientId: 'client-2' })
+        await addSession(store, {
+          userId: u.id,
+          id: 'u-c1-over',
+          clientId: 'client-1',
+          expiresAt: T0 + HOUR,
+        })
+        await addSession(store, { userId: u.id, id: 'u-c1-revoked', clientId: 'client-1' })
+        await store.sessions.revokeSession('u-c1-revoked', T0 + 1, 'logout')
+        await addSession(store, { userId: other.id, id: 'o-c1', clientId: 'client-1' })
+        await addSession(store, { userId: other.id, id: 'o-first-party' })
+
+        const now = T0 + DAY
+        const mine = await store.sessions.revokeClientSessions(
+          'client-1',
+          now,
+          'consent_revoked',
+          u.id,
+        )
+        assert.deepEqual(mine.sort(), ['u-c1-a', 'u-c1-b'])
+        const revoked = await store.sessions.findSession('u-c1-a')
+        assert.equal(revoked?.revokedAt, now)
+        assert.equal(revoked?.revokedReason, 'consent_revoked')
+        assert.equal(
+          (await store.sessions.findSession('u-c1-revoked'))?.revokedReason,
+          'logout',
+          'an earlier revocation stands',
+        )
+        assert.deepEqual((await store.sessions.listSessions(u.id, now)).map((s) => s.id).sort(), [
+          'u-c2',
+          'u-first-party',
+        ])
+        assert.ok(await store.sessions.listSessions(other.id, now).then((l) => l.length === 2))
+
+        const everyone = await store.sessions.revokeClientSessions(
+          'client-1',
+          now + 1,
+          'client_removed',
+        )
+        assert.deepEqual(everyone, ['o-c1'])
+        assert.deepEqual(
+          await store.sessions.revokeClientSessions('client-1', now + 2, 'client_removed'),
+          [],
+        )
+        assert.deepEqual(
+          (await store.sessions.listSessions(other.id, now + 2)).map((s) => s.id),
+          ['o-first-party'],
+        )
+        assert.equal((await store.sessions.findSession('u-c2'))?.revokedAt, null)
+      })
+    })
+
     if (options.raw) {
       const raw = options.raw
       describe('deleting a user', () => {
@@ -2278,6 +2664,32 @@ export function storageContract(
           assert.ok(await store.factors.findTotp(other.id))
           assert.ok(await store.challenges.findChallenge(`${other.id}-c`, 'mfa', T0))
           assert.ok(await store.challenges.findChallenge('nobody-c', 'passkey_login', T0))
+        })
+
+        it('takes their OAuth consents and codes with them, and nobody else’s', async () => {
+          const u = await addUser(store)
+          const other = await addUser(store)
+          await store.oauth.createClient(oauthClient({ id: 'client-1' }))
+          for (const userId of [u.id, other.id]) {
+            await store.oauth.grantConsent(userId, 'client-1', ['openid'], T0)
+            await store.oauth.createCode(
+              oauthCode({ hash: `${userId}-code`, clientId: 'client-1', userId }),
+            )
+            await addSession(store, { userId, id: `${userId}-s`, clientId: 'client-1' })
+          }
+          await raw.deleteUser(store, u.id)
+          assert.equal(await store.oauth.findConsent(u.id, 'client-1'), undefined)
+          assert.deepEqual(await store.oauth.listConsents(u.id), [])
+          assert.deepEqual(await store.oauth.redeemCode(`${u.id}-code`, T0 + 1), {
+            status: 'not_found',
+          })
+          assert.equal(await store.sessions.findSession(`${u.id}-s`), undefined)
+          assert.ok(await store.oauth.findConsent(other.id, 'client-1'))
+          assert.equal(
+            (await store.oauth.redeemCode(`${other.id}-code`, T0 + 1)).status,
+            'redeemed',
+          )
+          assert.ok(await store.oauth.findClient('client-1'), 'the client stays')
         })
       })
     }
@@ -2317,10 +2729,11 @@ async function addSession(
     tokenExpiresAt?: number
     authTime?: number
     amr?: string[]
-  },
+  } & Pick<NewSession, 'clientId' | 'scope' | 'resource'>,
 ): Promise<void> {
   const createdAt = options.createdAt ?? T0
   const expiresAt = options.expiresAt ?? createdAt + 30 * DAY
+  const { clientId, scope, resource } = options
   await store.sessions.createSession(
     {
       id: options.id,
@@ -2331,6 +2744,10 @@ async function addSession(
       ip: null,
       authTime: options.authTime ?? createdAt,
       amr: options.amr ?? ['pwd'],
+      // Only when given: a session made without them takes the store's defaults.
+      ...(clientId === undefined ? {} : { clientId }),
+      ...(scope === undefined ? {} : { scope }),
+      ...(resource === undefined ? {} : { resource }),
     },
     {
       tokenHash: options.tokenHash ?? `tok-${options.id}`,
@@ -2430,6 +2847,37 @@ function challenge(
     maxAttempts: 5,
     ...overrides,
   }
+}
+
+type NewCode = Omit<OAuthCodeRecord, 'usedAt' | 'sessionId'>
+
+function oauthClient(overrides: Partial<OAuthClientRecord> & Pick<OAuthClientRecord, 'id'>) {
+  const client: OAuthClientRecord = {
+    name: `Client ${overrides.id}`,
+    secretHash: `hash-${overrides.id}`,
+    redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1/cb'],
+    postLogoutRedirectUris: [],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    jwks: null,
+    firstParty: false,
+    accessTokenTtl: null,
+    refreshTokenTtl: null,
+    createdAt: T0,
+    ...overrides,
+  }
+  return client
+}
+
+function oauthCode(overrides: Partial<NewCode> & Pick<NewCode, 'hash' | 'clientId' | 'userId'>) {
+  const code: NewCode = {
+    data: JSON.stringify({ redirectUri: 'https://app.example.com/callback', scope: 'openid' }),
+    createdAt: T0,
+    expiresAt: T0 + MINUTE,
+    ...overrides,
+  }
+  return code
 }
 
 async function messageIds(store: Store): Promise<string[]> {

@@ -185,6 +185,10 @@ function registerSuites(baseUrl: string): void {
           'challenges',
           'kysely_migration',
           'kysely_migration_lock',
+          'oauth_assertions',
+          'oauth_clients',
+          'oauth_codes',
+          'oauth_consents',
           'one_time_tokens',
           'outbox',
           'passkeys',
@@ -202,13 +206,16 @@ function registerSuites(baseUrl: string): void {
          from information_schema.columns
          where table_schema = $1 and (table_name, column_name) in (
            ('users', 'created_at'), ('users', 'disabled'), ('sessions', 'auth_time'),
-           ('passkeys', 'counter'), ('passkeys', 'backed_up'), ('totp_factors', 'last_step'))
+           ('passkeys', 'counter'), ('passkeys', 'backed_up'), ('totp_factors', 'last_step'),
+           ('oauth_clients', 'first_party'), ('oauth_codes', 'expires_at'))
          order by 1`,
         [schemaA],
       )
       assert.deepEqual(
         types.rows.map((row) => `${row.column}:${row.data_type}`),
         [
+          'oauth_clients.first_party:boolean',
+          'oauth_codes.expires_at:bigint',
           'passkeys.backed_up:boolean',
           'passkeys.counter:bigint',
           'sessions.auth_time:bigint',

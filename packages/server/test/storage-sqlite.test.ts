@@ -363,13 +363,66 @@ describe('SQLite specifics', () => {
       }
     })
 
+    it('concurrent OAuth races: one process redeems the code, one uses the assertion jti', {
+      timeout: 20_000,
+    }, async () => {
+      const path = newPath()
+      const store = await openFile(path)
+      try {
+        await store.migrate()
+        await store.users.createUser({
+          id: 'u',
+          email: 'u@example.com',
+          name: null,
+          passwordHash: 'x',
+          roles: [],
+          createdAt: T0,
+        })
+        await store.oauth.createClient({
+          id: 'client-1',
+          name: 'App',
+          secretHash: null,
+          redirectUris: ['https://app.example.com/cb'],
+          postLogoutRedirectUris: [],
+          grantTypes: ['authorization_code'],
+          tokenEndpointAuthMethod: 'none',
+          scopes: ['openid'],
+          jwks: null,
+          firstParty: false,
+          accessTokenTtl: null,
+          refreshTokenTtl: null,
+          createdAt: T0,
+        })
+        await store.oauth.createCode({
+          hash: 'code',
+          clientId: 'client-1',
+          userId: 'u',
+          data: '{}',
+          createdAt: T0,
+          expiresAt: T0 + 60_000,
+        })
+        const results = await runWorkers(path, 'oauth')
+        for (const [what, won] of [
+          ['code', 'redeemed'],
+          ['assertion', true],
+        ] as const) {
+          const winners = results.filter((r) => isRecord(r) && r[what] === won)
+          assert.equal(winners.length, 1, `${what}: ${JSON.stringify(results)}`)
+        }
+        const losers = results.filter((r) => isRecord(r) && r['code'] === 'replayed')
+        assert.equal(losers.length, WORKERS - 1, JSON.stringify(results))
+      } finally {
+        await store.close()
+      }
+    })
+
     /**
      * Starts WORKERS threads that each open `path`, wait at a barrier so
      * they start together, run `mode`, and post the outcome.
      */
     async function runWorkers(
       path: string,
-      mode: 'migrate' | 'rotate' | 'lock' | 'claim' | 'consume' | 'factors',
+      mode: 'migrate' | 'rotate' | 'lock' | 'claim' | 'consume' | 'factors' | 'oauth',
     ): Promise<unknown[]> {
       // [0]: go flag, [1]: workers ready.
       const barrier = new Int32Array(new SharedArrayBuffer(8))
@@ -450,6 +503,11 @@ const { moduleUrl, path, mode, index, barrier, t0 } = workerData
         step: await store.factors.useTotpStep('u', 101),
         code: await store.factors.useRecoveryCode('u', 'code', t0 + 1),
         challenge: (await store.challenges.consumeChallenge('challenge', 'mfa', t0 + 1)) !== undefined,
+      }
+    } else if (mode === 'oauth') {
+      result = {
+        code: (await store.oauth.redeemCode('code', t0 + 1)).status,
+        assertion: await store.oauth.useAssertion('client-1', 'jti', t0 + 60000),
       }
     } else {
       result = await store.keys.withRotationLock(async () => {

@@ -43,6 +43,12 @@ export interface SessionsTable {
   auth_time: DbInteger | null
   /** JSON array of strings (RFC 8176 method references); null before issue 16: read as `["pwd"]`. */
   amr: string | null
+  /** The OAuth client it was granted to; `tessera` (the default) for first-party sessions. */
+  client_id: string
+  /** Space-separated scopes granted; null: the first-party default. */
+  scope: string | null
+  /** The RFC 8707 resource of its access tokens; null: the server's audience. */
+  resource: string | null
 }
 
 export interface RefreshTokensTable {
@@ -160,6 +166,57 @@ export interface ChallengesTable {
   used_at: DbInteger | null
 }
 
+export interface OAuthClientsTable {
+  id: string
+  name: string
+  secret_hash: string | null
+  /** JSON array of strings. */
+  redirect_uris: string
+  /** JSON array of strings. */
+  post_logout_redirect_uris: string
+  /** JSON array of strings (`authorization_code`, `refresh_token`, `client_credentials`). */
+  grant_types: string
+  /** `client_secret_basic` | `client_secret_post` | `private_key_jwt` | `none`. */
+  token_endpoint_auth_method: string
+  /** JSON array of strings. */
+  scopes: string
+  /** A JWK Set as JSON text. */
+  jwks: string | null
+  first_party: DbBoolean
+  /** Seconds. */
+  access_token_ttl: DbInteger | null
+  /** Seconds. */
+  refresh_token_ttl: DbInteger | null
+  created_at: DbInteger
+}
+
+export interface OAuthCodesTable {
+  hash: string
+  client_id: string
+  user_id: string
+  /** The authorization request, JSON. */
+  data: string
+  created_at: DbInteger
+  expires_at: DbInteger
+  used_at: DbInteger | null
+  session_id: string | null
+}
+
+export interface OAuthConsentsTable {
+  user_id: string
+  client_id: string
+  /** JSON array of strings. */
+  scopes: string
+  created_at: DbInteger
+  updated_at: DbInteger
+}
+
+export interface OAuthAssertionsTable {
+  client_id: string
+  jti: string
+  expires_at: DbInteger
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -173,4 +230,8 @@ export interface Database {
   recovery_codes: RecoveryCodesTable
   passkeys: PasskeysTable
   challenges: ChallengesTable
+  oauth_clients: OAuthClientsTable
+  oauth_codes: OAuthCodesTable
+  oauth_consents: OAuthConsentsTable
+  oauth_assertions: OAuthAssertionsTable
 }

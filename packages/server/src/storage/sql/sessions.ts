@@ -14,6 +14,9 @@ import { toNumber } from './dialect.ts'
 import { parseStringArray, toNullableNumber } from './rows.ts'
 import type { Database, RefreshTokensTable, SessionsTable } from './schema.ts'
 
+/** The built-in first-party client: sessions of /auth/* (and the column's default). */
+const FIRST_PARTY_CLIENT = 'tessera'
+
 /** The SessionStore of a SQL store. */
 export function createSessionStore(ctx: SqlContext): SessionStore {
   return {
@@ -33,6 +36,9 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
             revoked_reason: null,
             auth_time: session.authTime,
             amr: JSON.stringify(session.amr),
+            client_id: session.clientId ?? FIRST_PARTY_CLIENT,
+            scope: session.scope ?? null,
+            resource: session.resource ?? null,
           })
           .execute()
         await trx
@@ -121,6 +127,19 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
       if (exceptId !== undefined) query = query.where('id', '!=', exceptId)
+      const rows = await query.returning('id').execute()
+      return rows.map((row) => row.id)
+    },
+
+    async revokeClientSessions(clientId, now, reason, userId) {
+      let query = ctx
+        .db()
+        .updateTable('sessions')
+        .set({ revoked_at: now, revoked_reason: reason })
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+      if (userId !== undefined) query = query.where('user_id', '=', userId)
       const rows = await query.returning('id').execute()
       return rows.map((row) => row.id)
     },
@@ -269,6 +288,9 @@ function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
     // sign-in was then its only proof, and by password.
     authTime: row.auth_time === null ? toNumber(row.created_at) : toNumber(row.auth_time),
     amr: row.amr === null ? ['pwd'] : parseStringArray(row.amr),
+    clientId: row.client_id,
+    scope: row.scope,
+    resource: row.resource,
   }
 }
 

@@ -9,6 +9,7 @@ import { createDialect, parseDatabaseUrl } from './dialect.ts'
 import { createFactorStore } from './factors.ts'
 import { createKeyStore } from './keys.ts'
 import { createMigrationProvider } from './migrations/index.ts'
+import { createOAuthStore } from './oauth.ts'
 import { createOneTimeTokenStore } from './one-time-tokens.ts'
 import { createOutboxStore } from './outbox.ts'
 import { createRevocationStore } from './revocations.ts'
@@ -60,6 +61,7 @@ export async function createSqlStore(
     oneTimeTokens: createOneTimeTokenStore(ctx),
     factors: createFactorStore(ctx),
     challenges: createChallengeStore(ctx),
+    oauth: createOAuthStore(ctx),
 
     atomically: (fn) => ctx.atomically(fn),
 

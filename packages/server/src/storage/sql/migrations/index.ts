@@ -9,6 +9,7 @@ import * as initial from './2026-11-22T0600-initial.ts'
 import * as usersCreatedAt from './2026-12-06T0000-users-created-at.ts'
 import * as email from './2026-12-06T0100-email.ts'
 import * as secondFactors from './2026-12-07T0000-second-factors.ts'
+import * as oauth from './2026-12-08T0000-oauth.ts'
 
 interface SchemaMigration {
   up(db: Kysely<unknown>, schema: MigrationSchema): Promise<void>
@@ -20,6 +21,7 @@ const MIGRATIONS: Readonly<Record<string, SchemaMigration>> = {
   '2026-12-06T0000-users-created-at': usersCreatedAt,
   '2026-12-06T0100-email': email,
   '2026-12-07T0000-second-factors': secondFactors,
+  '2026-12-08T0000-oauth': oauth,
 }
 
 /** A Kysely migration provider for the dialect described by `schema`. */
