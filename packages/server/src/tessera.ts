@@ -36,6 +36,7 @@ import { createSqlStore } from './storage/sql/index.ts'
 import { createAccessTokenIssuer, createAccessTokenVerifier } from './tokens/access-tokens.ts'
 import { createKeyRing, type KeyRing } from './tokens/key-ring.ts'
 import { loadMasterKey } from './tokens/master-key.ts'
+import { createOAuthTokens } from './tokens/oauth-tokens.ts'
 import {
   createRefreshToken,
   hashRefreshToken,
@@ -201,6 +202,13 @@ export async function createTessera(
         throw error
       }
     }
+    const oauthTokens = createOAuthTokens({
+      ring: keyRing,
+      issuer: config.issuer,
+      audiences: [...new Set([config.audience, ...config.oauthResources])],
+      now,
+      isRevoked: (claims) => revocations.isRevoked(claims),
+    })
     const issuer = createAccessTokenIssuer({
       ring: keyRing,
       issuer: config.issuer,
@@ -257,6 +265,7 @@ export async function createTessera(
       keyRing,
       issuer,
       verifyAccessToken,
+      oauthTokens,
       revocations,
       passwords: createPasswordHasher(
         options.argon2 === undefined ? {} : { argon2: options.argon2 },

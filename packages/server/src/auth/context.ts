@@ -5,6 +5,7 @@
 import type { VerifiedJwt } from '@tessera/jwt'
 import type { Config } from '../config/types.ts'
 import type { Store } from '../storage/ports.ts'
+import type { OAuthTokens } from '../tokens/oauth-tokens.ts'
 import type { Audit } from './audit.ts'
 import type { Background } from './background.ts'
 import type { TokenIssuing } from './issue-tokens.ts'
@@ -40,6 +41,8 @@ export type AuthConfig = Pick<
   | 'reauthWindow'
   | 'webauthnRpId'
   | 'webauthnOrigins'
+  | 'audience'
+  | 'oauthResources'
 >
 
 /** What the composition root hands createAuthService. */
@@ -66,6 +69,8 @@ export interface AuthServiceDeps {
   log?: AuthLog
   /** Writes mail to the outbox (inside Store.atomically) and wakes the worker. */
   mail: MailQueue
+  /** ID tokens, and checking any access token of the server's (OAuth). */
+  oauthTokens: OAuthTokens
 }
 
 /** The deps with the shared helpers: what a flow module is built from. */

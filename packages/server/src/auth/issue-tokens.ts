@@ -4,13 +4,27 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/types.ts'
 import type { SessionRecord, Store, UserRecord } from '../storage/ports.ts'
+import { FIRST_PARTY_CLIENT_ID } from '../tokens/access-tokens.ts'
+import { FIRST_PARTY_SCOPE } from './oauth/scopes.ts'
 import type { AccessTokenIssuerPort, RefreshTokens } from './ports.ts'
 import type { Revoker } from './revoke.ts'
 import type { AuthResult, ClientInfo, IssuedTokens } from './types.ts'
 import { publicUser } from './views.ts'
 
-/** The session an access token speaks for: its id, and how and when the user last proved who they are. */
-export type TokenSession = Pick<SessionRecord, 'id' | 'amr' | 'authTime'>
+/**
+ * The session an access token speaks for: its id, how and when the user last
+ * proved who they are, and (OAuth) the client, scopes and resource it was
+ * granted; without those, Tessera's own API's (client `tessera`).
+ */
+export type TokenSession = Pick<SessionRecord, 'id' | 'amr' | 'authTime'> &
+  Partial<Pick<SessionRecord, 'clientId' | 'scope' | 'resource'>>
+
+export interface IssueOptions {
+  /** A narrower scope than the session's (an OAuth refresh asking for less). */
+  scope?: string
+  /** Seconds: the client's own access-token lifetime. */
+  ttl?: number
+}
 
 export interface TokenIssuing {
   /** The access token for `user` in `session`, with the refresh token it travels with. */
@@ -19,6 +33,7 @@ export interface TokenIssuing {
     session: TokenSession,
     refreshToken: string,
     refreshExpiresAt: number,
+    options?: IssueOptions,
   ): IssuedTokens
   /** A refresh token expires at the idle timeout, never after its session. */
   refreshExpiry(sessionExpiresAt: number, at: number): number
@@ -44,11 +59,16 @@ export function createTokenIssuing(deps: {
     session: TokenSession,
     refreshToken: string,
     refreshExpiresAt: number,
+    options: IssueOptions = {},
   ): IssuedTokens {
     const access = issuer.issue({
       userId: user.id,
       sessionId: session.id,
       roles: user.roles,
+      clientId: session.clientId ?? FIRST_PARTY_CLIENT_ID,
+      scope: options.scope ?? session.scope ?? FIRST_PARTY_SCOPE,
+      ...(session.resource == null ? {} : { audience: session.resource }),
+      ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
       amr: session.amr,
       authTime: Math.floor(session.authTime / 1000),
       ...(config.accessTokenEmail ? { email: user.email } : {}),

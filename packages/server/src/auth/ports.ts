@@ -66,8 +66,11 @@ export interface KeyRingPort {
 export interface AccessTokenIssuerPort {
   issue(input: {
     userId: string
-    sessionId: string
-    roles: string[]
+    sessionId?: string
+    roles?: string[]
+    clientId?: string
+    audience?: string
+    ttl?: number
     email?: string
     emailVerified?: boolean
     scope?: string

@@ -4,7 +4,8 @@
 // token? auth/access.ts. Mail: verification.ts, recovery.ts (reset),
 // passwordless.ts (sign-in code and link), email-change.ts. Second factors
 // and step-up: mfa.ts; passkeys (WebAuthn): passkeys.ts. New flows (OAuth)
-// are new modules beside these, built from the same FlowContext.
+// are new modules beside these, built from the same FlowContext: oauth/
+// (the authorization server and OpenID provider, under `auth.oauth`).
 
 import { createAccessFlows } from './access.ts'
 import { createAccountFlows } from './accounts.ts'
@@ -16,6 +17,8 @@ import { createEmailChangeFlows } from './email-change.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
 import { createMfaFlows } from './mfa.ts'
 import { createMfaEnrollmentFlows } from './mfa-enrollment.ts'
+import { createOAuthClientFlows } from './oauth/clients.ts'
+import { createOAuthFlows } from './oauth/index.ts'
 import { createPasskeyFlows } from './passkeys.ts'
 import { createPasswordlessFlows } from './passwordless.ts'
 import type { AuthMetrics } from './ports.ts'
@@ -72,5 +75,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createMfaFlows(ctx),
     ...createMfaEnrollmentFlows(ctx),
     ...createPasskeyFlows(ctx),
+    ...createOAuthClientFlows(ctx),
+    oauth: createOAuthFlows(ctx),
   }
 }

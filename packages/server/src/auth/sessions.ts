@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { decode } from '@tessera/jwt'
 import type { SessionRecord } from '../storage/ports.ts'
+import { FIRST_PARTY_CLIENT_ID } from '../tokens/access-tokens.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError } from './errors.ts'
 import type { ClientInfo, IssuedTokens, SessionFlows } from './types.ts'
@@ -76,7 +77,13 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
       const session = await store.sessions.findSession(record.sessionId)
       const user =
         session === undefined ? undefined : await store.users.findUserById(session.userId)
-      if (session === undefined || user === undefined || user.disabled) {
+      // An OAuth client's session refreshes at /oauth/token, with its client's authentication.
+      if (
+        session === undefined ||
+        session.clientId !== FIRST_PARTY_CLIENT_ID ||
+        user === undefined ||
+        user.disabled
+      ) {
         throw invalidRefreshToken()
       }
       if (config.emailVerification === 'required' && user.emailVerifiedAt === null) {

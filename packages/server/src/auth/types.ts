@@ -5,8 +5,9 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import type { AccessTokenClaims } from '@tessera/jwt'
-import type { StoredRevocation } from '../storage/ports.ts'
+import type { OAuthGrantType, StoredRevocation, TokenEndpointAuthMethod } from '../storage/ports.ts'
 import type { KeyView } from '../tokens/key-ring.ts'
+import type { OAuthFlows } from './oauth/index.ts'
 
 /** Claims of the access tokens Tessera issues: defined in @tessera/jwt, shared with resource servers. */
 export type { AccessTokenClaims } from '@tessera/jwt'
@@ -399,6 +400,84 @@ export interface AccessFlows {
 }
 
 /**
+ * Client metadata, as RFC 7591 §2 (and OpenID Connect Dynamic Client
+ * Registration §2, RP-Initiated Logout §3.1) name it, with Tessera's
+ * extensions `first_party`, `access_token_lifetime` and
+ * `refresh_token_lifetime` (seconds). Members not listed here are ignored
+ * (RFC 7591 §2), except those auth/oauth/clients.ts refuses by name.
+ *
+ * Defaults: `grant_types` authorization_code + refresh_token;
+ * `token_endpoint_auth_method` client_secret_basic; `scope` `openid profile
+ * email`, plus `offline_access` with the refresh_token grant (none for a
+ * client_credentials-only client: its scopes are named); `first_party`
+ * false; lifetimes the server's.
+ */
+export interface ClientMetadata {
+  client_name?: string
+  redirect_uris?: string[]
+  post_logout_redirect_uris?: string[]
+  grant_types?: string[]
+  response_types?: string[]
+  token_endpoint_auth_method?: string
+  scope?: string
+  jwks?: { keys: unknown[] }
+  first_party?: boolean
+  access_token_lifetime?: number
+  refresh_token_lifetime?: number
+  [member: string]: unknown
+}
+
+/** A registered client as RFC 7591 §3.2.1 answers it: never a secret or its hash. */
+export interface ClientRegistration {
+  client_id: string
+  client_name: string
+  /** Epoch seconds. */
+  client_id_issued_at: number
+  redirect_uris: string[]
+  post_logout_redirect_uris: string[]
+  grant_types: OAuthGrantType[]
+  /** `['code']` with the authorization_code grant, else empty. */
+  response_types: string[]
+  token_endpoint_auth_method: TokenEndpointAuthMethod
+  /** Space-separated (RFC 6749 §3.3). */
+  scope: string
+  /** The client's public keys (private_key_jwt), a JWK Set. */
+  jwks?: { keys: Record<string, unknown>[] }
+  first_party: boolean
+  /** Seconds; absent: the server's. */
+  access_token_lifetime?: number
+  /** Seconds; absent: the server's. */
+  refresh_token_lifetime?: number
+}
+
+/** The answer to a registration: the secret is in it this once, and stored only as a hash. */
+export interface RegisteredClient {
+  registration: ClientRegistration
+  /** For client_secret_basic and client_secret_post clients. */
+  clientSecret?: string
+}
+
+/** The OAuth client registry, for the admin API and `tessera clients` (auth/oauth/clients.ts). */
+export interface OAuthClientFlows {
+  /** validation_failed, an issue per field (RFC 7591 names as JSON Pointers), for bad metadata. */
+  registerClient(
+    actor: Actor,
+    metadata: ClientMetadata,
+    client: ClientInfo,
+  ): Promise<RegisteredClient>
+  /** Oldest first. */
+  listClients(): Promise<ClientRegistration[]>
+  /** not_found for an unknown id (and for `tessera`, built in, not registered). */
+  findClient(id: string): Promise<ClientRegistration>
+  /**
+   * Removes the client (its codes and consents go with it) and revokes
+   * every session granted to it, access tokens included; returns how many
+   * sessions that was. not_found for an unknown id.
+   */
+  removeClient(actor: Actor, id: string, client: ClientInfo): Promise<{ sessionsRevoked: number }>
+}
+
+/**
  * Every flow of the server, with plain inputs and results: no HTTP here.
  * Failures throw AuthError (auth/errors.ts) with a wire code. Route modules
  * take only the slice they use.
@@ -414,4 +493,8 @@ export interface AuthService
     EmailChangeFlows,
     MfaFlows,
     MfaEnrollmentFlows,
-    PasskeyFlows {}
+    PasskeyFlows,
+    OAuthClientFlows {
+  /** The authorization server and OpenID provider (auth/oauth/). */
+  readonly oauth: OAuthFlows
+}

@@ -337,6 +337,30 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     format: (value) => value,
   }),
   variable({
+    name: 'TESSERA_OAUTH_RESOURCES',
+    key: 'oauthResources',
+    doc: "The resources (RFC 8707) an OAuth client may ask a token for with `resource`: that value becomes the access token's `aud`. TESSERA_AUDIENCE is always one of them.",
+    unit: 'comma-separated absolute URIs',
+    secret: false,
+    defaultText: 'none besides TESSERA_AUDIENCE',
+    parse(raw) {
+      const resources = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+      for (const resource of resources) {
+        // RFC 8707 §2: an absolute URI without a fragment.
+        const url = URL.parse(resource)
+        if (url === null || url.hash !== '' || resource.includes('#')) {
+          throw new ExpectedValue('absolute URIs without a fragment, separated by commas')
+        }
+      }
+      return [...new Set(resources)]
+    },
+    default: () => [],
+    format: (value) => value.join(','),
+  }),
+  variable({
     name: 'TESSERA_DATA_DIR',
     key: 'dataDir',
     doc: 'Directory for the SQLite file and the development master key (made absolute against the working directory).',

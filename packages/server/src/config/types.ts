@@ -37,6 +37,8 @@ export interface Config {
   readonly issuer: string
   /** `aud` of access tokens. */
   readonly audience: string
+  /** RFC 8707 resources an OAuth client may name besides `audience`. */
+  readonly oauthResources: readonly string[]
   readonly dataDir: string
   /** `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…`. */
   readonly databaseUrl: string

@@ -30,6 +30,7 @@ import { lazyChildLoggerFactory } from './plugins/request-logger.ts'
 import { applySecurityHeaders } from './plugins/security-headers.ts'
 import { validatorCompiler } from './plugins/validation.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
+import { registerAdminClientRoutes } from './routes/admin-clients.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import type { RouteDeps } from './routes/deps.ts'
 import {
@@ -40,6 +41,7 @@ import {
 } from './routes/email.ts'
 import { registerMfaRoutes } from './routes/mfa.ts'
 import { registerMfaEnrollmentRoutes } from './routes/mfa-enrollment.ts'
+import { registerOAuthRoutes } from './routes/oauth.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerPasskeyRoutes } from './routes/passkeys.ts'
 import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
@@ -325,6 +327,8 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   registerPasskeyRoutes(app, routeDeps)
   if (config.mfa === 'required') registerMfaEnrollmentRoutes(app, routeDeps)
   registerAdminRoutes(app, routeDeps)
+  registerAdminClientRoutes(app, routeDeps)
+  registerOAuthRoutes(app, routeDeps)
   registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
   registerPageRoutes(app, { config })
   return root

@@ -510,9 +510,15 @@ export interface FactorStore {
 /**
  * `mfa`: the second step of a sign-in; `mfa_enrollment`: a sign-in that must
  * set up a factor first (TESSERA_MFA=required); `passkey_registration` and
- * `passkey_login`: a WebAuthn ceremony's challenge.
+ * `passkey_login`: a WebAuthn ceremony's challenge; `oauth_request`: an
+ * authorization request waiting for the user's sign-in or consent.
  */
-export type ChallengeKind = 'mfa' | 'mfa_enrollment' | 'passkey_registration' | 'passkey_login'
+export type ChallengeKind =
+  | 'mfa'
+  | 'mfa_enrollment'
+  | 'passkey_registration'
+  | 'passkey_login'
+  | 'oauth_request'
 
 /** A short-lived, single-use challenge, stored by the hash of its opaque token. */
 export interface ChallengeRecord {

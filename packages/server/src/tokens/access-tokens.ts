@@ -9,11 +9,24 @@ import type { KeyRing } from './key-ring.ts'
 /** RFC 9068 §2.1: access tokens are typed, so no other JWT can be replayed as one. */
 const ACCESS_TOKEN_TYP = 'at+jwt'
 const REQUIRED_CLAIMS = Object.freeze(['exp', 'iat', 'sub', 'jti', 'sid'])
+/** Every token of the server's, user or service (RFC 9068 §2.2 claims). */
+const OWN_TOKEN_CLAIMS = Object.freeze(['exp', 'iat', 'sub', 'jti', 'client_id'])
+/** The client id of tokens from Tessera's own API (/auth/*). */
+export const FIRST_PARTY_CLIENT_ID = 'tessera'
 
 export interface AccessTokenInput {
+  /** The user, or the client itself for a `client_credentials` token. */
   userId: string
-  sessionId: string
-  roles: readonly string[]
+  /** The session (`sid`); none for a `client_credentials` token. */
+  sessionId?: string
+  /** `roles`; none for a `client_credentials` token. */
+  roles?: readonly string[]
+  /** `client_id` (RFC 9068 §2.2): the OAuth client it was issued to; default `tessera`. */
+  clientId?: string
+  /** `aud`: an RFC 8707 resource chosen by the client; default the server's audience. */
+  audience?: string
+  /** Seconds: a client's own access-token lifetime; default the server's. */
+  ttl?: number
   email?: string
   /** `email_verified`, when the server verifies addresses. */
   emailVerified?: boolean
@@ -80,18 +93,20 @@ export function createAccessTokenIssuer(options: {
     issue(input: AccessTokenInput): IssuedAccessToken {
       const nowMs = now()
       const iat = Math.floor(nowMs / 1000)
-      const exp = iat + ttl
+      const lifetime = input.ttl ?? ttl
+      const exp = iat + lifetime
       const jti = randomUUID()
       const claims: Record<string, unknown> = {
         iss,
         sub: input.userId,
-        aud,
+        aud: input.audience ?? aud,
         exp,
         iat,
         jti,
-        sid: input.sessionId,
-        roles: [...input.roles],
+        client_id: input.clientId ?? FIRST_PARTY_CLIENT_ID,
       }
+      if (input.sessionId !== undefined) claims.sid = input.sessionId
+      if (input.roles !== undefined) claims.roles = [...input.roles]
       if (includeEmail && input.email !== undefined) claims.email = input.email
       if (input.emailVerified !== undefined) claims.email_verified = input.emailVerified
       if (input.scope !== undefined) claims.scope = input.scope
@@ -101,9 +116,39 @@ export function createAccessTokenIssuer(options: {
         typ: ACCESS_TOKEN_TYP,
         currentDate: new Date(nowMs),
       })
-      return { token, jti, expiresIn: ttl, exp, iat }
+      return { token, jti, expiresIn: lifetime, exp, iat }
     },
   }
+}
+
+/**
+ * The verifier for every access token the server issued, whatever its
+ * audience (RFC 8707 resources) and whether a user's or a service's
+ * (`client_credentials`, no `sid`): for introspection, userinfo and the
+ * revocation feed. The revocation check runs on every call.
+ *
+ * @example
+ * const verifyOwn = createOwnTokenVerifier({ ring, issuer, audiences: [config.audience], isRevoked })
+ */
+export function createOwnTokenVerifier(options: {
+  ring: Pick<KeyRing, 'verificationKeys' | 'alg'>
+  issuer: string
+  audiences: readonly string[]
+  now?: () => number
+  isRevoked?: (payload: JwtPayload, header: JwtHeader) => boolean
+}): Verifier<AccessTokenClaims> {
+  const { ring, now, isRevoked } = options
+  return createVerifier<AccessTokenClaims>({
+    key: ring.verificationKeys,
+    typ: ACCESS_TOKEN_TYP,
+    issuer: checkNonEmpty(options.issuer, 'issuer'),
+    audience: options.audiences,
+    algorithms: [ring.alg],
+    requiredClaims: OWN_TOKEN_CLAIMS,
+    cache: true,
+    ...(isRevoked === undefined ? {} : { isRevoked }),
+    ...(now === undefined ? {} : { clock: now }),
+  })
 }
 
 /**

@@ -129,15 +129,31 @@ function isAllowedOrigin(origin: string, config: Config): boolean {
   return config.allowedOrigins.includes('*') || allowedOrigins(config).includes(origin)
 }
 
-function cookieOptions(config: CookieConfig, maxAge: number) {
+/**
+ * The plain cookie's path before issue 17. /oauth/authorize must see the
+ * session too, so every refresh cookie now has Path=/ (as `__Host-` always
+ * required); a browser may still hold one on /auth from before.
+ */
+const LEGACY_PATH = '/auth'
+
+function cookieOptions(config: CookieConfig, maxAge: number, path = '/') {
   return {
     httpOnly: true,
     secure: config.cookieSecure,
     sameSite: 'strict' as const,
-    // `__Host-` requires Path=/; the plain cookie stays on /auth.
-    path: hostOnly(config) ? '/' : '/auth',
+    path,
     maxAge,
   }
+}
+
+/**
+ * Expires a plain cookie left on Path=/auth: beside the new one on Path=/
+ * the browser would send both to /auth/*, and two refresh cookies are
+ * refused as cookie tossing.
+ */
+function clearLegacyCookie(reply: FastifyReply, config: CookieConfig): void {
+  if (hostOnly(config)) return
+  reply.setCookie(refreshCookieName(config), '', cookieOptions(config, 0, LEGACY_PATH))
 }
 
 /** Sets the refresh cookie for `maxAge` seconds. */
@@ -152,9 +168,11 @@ export function setRefreshCookie(
     token,
     cookieOptions(config, Math.max(0, Math.floor(maxAge))),
   )
+  clearLegacyCookie(reply, config)
 }
 
 /** Expires the refresh cookie (same attributes, so the browser matches it). */
 export function clearRefreshCookie(reply: FastifyReply, config: Config): void {
   reply.setCookie(refreshCookieName(config), '', cookieOptions(config, 0))
+  clearLegacyCookie(reply, config)
 }

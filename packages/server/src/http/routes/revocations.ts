@@ -7,10 +7,10 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
-import { formatRevocationEvent } from '@tessera/jwt'
+import { decode, formatRevocationEvent } from '@tessera/jwt'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
-import type { AccessFlows } from '../../auth/types.ts'
+import type { AccessFlows, AuthService } from '../../auth/types.ts'
 import type { StoredRevocation } from '../../storage/ports.ts'
 import { readBearerToken } from '../plugins/authentication.ts'
 import {
@@ -39,6 +39,15 @@ export const DEFAULT_REVOCATION_FEED_OPTIONS: RevocationFeedOptions = Object.fre
 /** The roles whose access tokens may read the feed. */
 const FEED_ROLES = ['service', 'admin']
 export const FEED_KEY_HEADER = 'x-tessera-feed-key'
+/** A token without `sid`: a client's own (client_credentials), not a user's. */
+function isServiceToken(token: string): boolean {
+  try {
+    return decode(token).payload['sid'] === undefined
+  } catch {
+    return false
+  }
+}
+
 /** Catch-up page size: one store read per this many entries. */
 const PAGE = 1000
 /** SSE `retry`: how long a client waits before reconnecting (ms). */
@@ -84,7 +93,10 @@ interface OpenFeed {
  */
 export function registerRevocationRoutes(
   app: TypedApp,
-  deps: RouteDeps<Pick<AccessFlows, 'authenticate' | 'revocationsSince' | 'watchRevocations'>>,
+  deps: RouteDeps<
+    Pick<AccessFlows, 'authenticate' | 'revocationsSince' | 'watchRevocations'> &
+      Pick<AuthService, 'oauth'>
+  >,
   options: Partial<RevocationFeedOptions> = {},
 ): void {
   const { auth, config } = deps
@@ -119,6 +131,12 @@ export function registerRevocationRoutes(
     const token = readBearerToken(request.headers.authorization)
     if (token === undefined) {
       throw new AuthError('missing_token', 'an access token or the feed key is required')
+    }
+    // A service's own token (client_credentials, no session) with the
+    // scope tessera:revocations: no shared feed key needed.
+    if (isServiceToken(token)) {
+      await auth.oauth.authenticateFeedService(token)
+      return
     }
     const access = auth.authenticate(token)
     if (!FEED_ROLES.some((role) => access.roles.includes(role))) {

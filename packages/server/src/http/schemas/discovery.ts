@@ -27,18 +27,45 @@ export const PublicJwk = Type.Object(
 
 export const Jwks = Type.Object({ keys: Type.Array(PublicJwk) }, { additionalProperties: false })
 
-/** RFC 8414 metadata, limited to what Tessera honestly supports, plus its own endpoints. */
+const Strings = Type.Array(Type.String())
+const OptionalStrings = Type.Optional(Strings)
+
+/**
+ * RFC 8414 and OpenID Connect Discovery 1.0 metadata, limited to what
+ * Tessera honestly supports, plus its own endpoints under `tessera`.
+ */
 export const Discovery = Type.Object(
   {
     issuer: Type.String(),
-    jwks_uri: Type.String(),
+    authorization_endpoint: OptionalString,
     token_endpoint: Type.String(),
-    grant_types_supported: Type.Array(Type.String()),
-    response_types_supported: Type.Array(Type.String()),
-    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    userinfo_endpoint: Type.String(),
+    jwks_uri: Type.String(),
+    end_session_endpoint: OptionalString,
+    revocation_endpoint: Type.String(),
+    introspection_endpoint: Type.String(),
+    scopes_supported: Strings,
+    response_types_supported: Strings,
+    response_modes_supported: OptionalStrings,
+    grant_types_supported: Strings,
+    subject_types_supported: Strings,
+    id_token_signing_alg_values_supported: Strings,
+    token_endpoint_auth_methods_supported: Strings,
+    token_endpoint_auth_signing_alg_values_supported: Strings,
+    revocation_endpoint_auth_methods_supported: Strings,
+    revocation_endpoint_auth_signing_alg_values_supported: Strings,
+    introspection_endpoint_auth_methods_supported: Strings,
+    introspection_endpoint_auth_signing_alg_values_supported: Strings,
+    code_challenge_methods_supported: Strings,
+    claims_supported: Strings,
+    prompt_values_supported: OptionalStrings,
+    authorization_response_iss_parameter_supported: Type.Boolean(),
+    claims_parameter_supported: Type.Boolean(),
+    request_parameter_supported: Type.Boolean(),
+    request_uri_parameter_supported: Type.Boolean(),
     tessera: Type.Object(
       {
-        access_token_signing_alg_values_supported: Type.Array(Type.String()),
+        access_token_signing_alg_values_supported: Strings,
         signup_endpoint: Type.String(),
         login_endpoint: Type.String(),
         refresh_endpoint: Type.String(),

@@ -16,6 +16,7 @@ const KINDS: readonly ChallengeKind[] = [
   'mfa_enrollment',
   'passkey_registration',
   'passkey_login',
+  'oauth_request',
 ]
 
 /** The ChallengeStore of a SQL store. */

@@ -1,0 +1,49 @@
+// The errors of the OAuth endpoints: RFC 6749 §4.1.2.1 and §5.2, RFC 7009,
+// RFC 7662, RFC 8707 and OpenID Connect Core §3.1.2.6 name them, and
+// clients branch on these exact strings, so they stay apart from Tessera's
+// own error registry (error-codes.ts) and its `{error: {code}}` body.
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'access_denied'
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'registration_not_supported'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'unsupported_token_type'
+  | 'temporarily_unavailable'
+
+/** The HTTP status of each code at the token, introspection and revocation endpoints. */
+const STATUS: Partial<Record<OAuthErrorCode, number>> = {
+  invalid_client: 401,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  temporarily_unavailable: 503,
+}
+
+/**
+ * A refused OAuth request. `description` is public (RFC 6749
+ * `error_description`): never a token, secret or stored value.
+ */
+export class OAuthError extends Error {
+  readonly code: OAuthErrorCode
+  readonly status: number
+
+  constructor(code: OAuthErrorCode, description: string) {
+    super(description)
+    this.name = 'OAuthError'
+    this.code = code
+    this.status = STATUS[code] ?? 400
+  }
+}
