@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import * as benchCommand from './bench.ts'
+import * as clientsCommand from './clients.ts'
 import * as configCommand from './config.ts'
 import * as keysCommand from './keys.ts'
 import * as mailCommand from './mail.ts'
@@ -25,6 +26,7 @@ const COMMANDS: readonly CommandModule[] = [
   serveCommand,
   migrateCommand,
   usersCommand,
+  clientsCommand,
   keysCommand,
   mailCommand,
   configCommand,
