@@ -400,7 +400,7 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
     return { response, cookie }
   }
 
-  test('login: the refresh token only in an HttpOnly Secure SameSite=Strict cookie on /auth', async () => {
+  test('login: the refresh token only in an HttpOnly Secure SameSite=Strict cookie on Path=/', async () => {
     const h = await setup({ TESSERA_COOKIE_SECURE: 'true' })
     const { response, cookie } = await browserLogin(h.app)
     const body = response.json()
@@ -410,7 +410,12 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
     assert.equal(cookie.httpOnly, true)
     assert.equal(cookie.secure, true)
     assert.equal(cookie.sameSite, 'Strict')
-    assert.equal(cookie.path, '/auth')
+    // Path=/ since issue 17: /oauth/authorize must see the session too.
+    assert.equal(cookie.path, '/')
+    // A cookie left on /auth by an earlier version is expired, or the browser would send two.
+    const legacy = response.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/auth')
+    assert.equal(legacy?.maxAge, 0)
+    assert.equal(legacy?.value, '')
     // As long as the refresh token lives: the idle timeout, within the session's end.
     assert.equal(cookie.maxAge, h.tessera.config.refreshIdleTtl)
   })
@@ -561,7 +566,7 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
     assert.ok(cleared)
     assert.equal(cleared.value, '')
     assert.equal(cleared.maxAge, 0)
-    assert.equal(cleared.path, '/auth')
+    assert.equal(cleared.path, '/')
     assert.equal(cleared.httpOnly, true)
     assert.equal(cleared.secure, true)
     assert.equal(cleared.sameSite, 'Strict')
@@ -851,7 +856,19 @@ describe('discovery and operations', () => {
     assertShape(Discovery, body)
     assert.equal(body.issuer, 'https://auth.example.com')
     assert.equal(body.jwks_uri, 'https://auth.example.com/.well-known/jwks.json')
-    assert.equal(body.token_endpoint, 'https://auth.example.com/auth/login')
+    assert.equal(body.token_endpoint, 'https://auth.example.com/oauth/token')
+    assert.equal(body.authorization_endpoint, 'https://auth.example.com/oauth/authorize')
+    assert.equal(body.userinfo_endpoint, 'https://auth.example.com/oauth/userinfo')
+    assert.equal(body.end_session_endpoint, 'https://auth.example.com/oauth/logout')
+    assert.deepEqual(body.grant_types_supported, [
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+    ])
+    assert.deepEqual(body.id_token_signing_alg_values_supported, ['ES256'])
+    // RFC 8414's name for the same document.
+    const rfc8414 = await h.app.inject({ url: '/.well-known/oauth-authorization-server' })
+    assert.deepEqual(rfc8414.json(), body)
     assert.deepEqual(body.tessera.access_token_signing_alg_values_supported, ['ES256'])
     assert.equal(body.tessera.refresh_endpoint, 'https://auth.example.com/auth/refresh')
   })
@@ -884,12 +901,17 @@ describe('discovery and operations', () => {
     const paths = Object.keys(document.paths).sort()
     assert.deepEqual(paths, [
       '/.well-known/jwks.json',
+      '/.well-known/oauth-authorization-server',
       '/.well-known/openid-configuration',
       '/admin/audit',
+      '/admin/clients',
+      '/admin/clients/{id}',
       '/admin/keys',
       '/admin/keys/rotate',
       '/admin/users',
       '/admin/users/{id}',
+      '/auth/consents',
+      '/auth/consents/{id}',
       '/auth/email/change',
       '/auth/email/change/confirm',
       '/auth/email/verify',
@@ -925,6 +947,10 @@ describe('discovery and operations', () => {
       '/auth/signup',
       '/health',
       '/metrics',
+      '/oauth/introspect',
+      '/oauth/revoke',
+      '/oauth/token',
+      '/oauth/userinfo',
       '/openapi.json',
       '/ready',
     ])

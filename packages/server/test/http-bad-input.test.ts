@@ -59,6 +59,19 @@ const ATTESTATION = {
   clientExtensionResults: {},
 }
 
+/**
+ * The OAuth protocol endpoints take form posts and answer RFC 6749 errors
+ * (`{error, error_description}`), not this API's envelope: their bad input
+ * is in oauth-server.test.ts ("bad input on the protocol endpoints").
+ */
+const OAUTH_PROTOCOL_ROUTES = [
+  'POST /oauth/token',
+  'POST /oauth/introspect',
+  'POST /oauth/revoke',
+  'GET /oauth/userinfo',
+  'POST /oauth/userinfo',
+]
+
 const ROUTES: Route[] = [
   {
     method: 'POST',
@@ -279,6 +292,8 @@ const ROUTES: Route[] = [
   { method: 'GET', url: '/auth/me', access: 'user' },
   { method: 'GET', url: '/auth/sessions', access: 'user' },
   { method: 'DELETE', url: '/auth/sessions/:id', access: 'user' },
+  { method: 'GET', url: '/auth/consents', access: 'user' },
+  { method: 'DELETE', url: '/auth/consents/:id', access: 'user' },
   {
     method: 'POST',
     url: '/auth/password',
@@ -307,6 +322,7 @@ const ROUTES: Route[] = [
   },
   { method: 'GET', url: '/.well-known/jwks.json', access: 'public' },
   { method: 'GET', url: '/.well-known/openid-configuration', access: 'public' },
+  { method: 'GET', url: '/.well-known/oauth-authorization-server', access: 'public' },
   {
     method: 'GET',
     url: '/admin/users',
@@ -332,6 +348,18 @@ const ROUTES: Route[] = [
   },
   { method: 'POST', url: '/admin/keys/rotate', access: 'admin', body: {}, wrongTypes: { kid: 1 } },
   { method: 'GET', url: '/admin/keys', access: 'admin' },
+  {
+    method: 'POST',
+    url: '/admin/clients',
+    access: 'admin',
+    body: { client_name: 'App', redirect_uris: ['https://app.example.com/cb'] },
+    required: ['client_name'],
+    freeText: ['client_name'],
+    wrongTypes: { client_name: 5, redirect_uris: 'https://app.example.com/cb', first_party: 'yes' },
+  },
+  { method: 'GET', url: '/admin/clients', access: 'admin' },
+  { method: 'GET', url: '/admin/clients/:id', access: 'admin' },
+  { method: 'DELETE', url: '/admin/clients/:id', access: 'admin' },
   {
     method: 'GET',
     url: '/admin/audit',
@@ -528,7 +556,7 @@ describe('bad input on every route', () => {
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace('{id}', ':id')}`),
     )
     const tabled = new Set(ROUTES.map((route) => `${route.method} ${route.url}`))
-    assert.deepEqual([...tabled].toSorted(), served.toSorted())
+    assert.deepEqual([...tabled, ...OAUTH_PROTOCOL_ROUTES].toSorted(), served.toSorted())
   })
 
   for (const route of ROUTES) {

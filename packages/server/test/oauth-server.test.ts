@@ -179,8 +179,8 @@ describe('OAuth authorization server', () => {
     const { challenge } = pkce()
     const first = await get(h, authorizeUrl(client, challenge, { login_hint: 'ada@example.com' }))
     assert.equal(first.statusCode, 200)
-    const path = /data-continue="([^"]+)"/.exec(first.body)?.[1]?.replaceAll('&amp;', '&')
-    assert.ok(path?.startsWith('/oauth/authorize/continue?id='), first.body)
+    const path = /data-continue="([^"]+)"/.exec(first.body)?.[1]?.replaceAll('&amp;', '&') ?? ''
+    assert.ok(path.startsWith('/oauth/authorize/continue?id='), first.body)
     const signedOut = await get(h, path)
     assert.equal(signedOut.statusCode, 302)
     const login = new URL(signedOut.headers.location as string, ISSUER)
@@ -314,7 +314,7 @@ describe('OAuth authorization server', () => {
     const client = await addClient(h)
     const { cookie } = await browser(h)
     h.clock.advance(120)
-    for (const extra of [{ max_age: '60' }, { prompt: 'login' }]) {
+    for (const extra of [{ max_age: '60' }, { prompt: 'login' }] as Record<string, string>[]) {
       const response = await get(h, authorizeUrl(client, pkce().challenge, extra), cookie)
       assert.equal(response.statusCode, 302)
       assert.match(response.headers.location as string, /^\/login\?/, JSON.stringify(extra))
@@ -667,5 +667,88 @@ describe('OAuth authorization server', () => {
         .status,
       404,
     )
+  })
+
+  test('bad input on the protocol endpoints: always a 4xx with an RFC 6749 error, never a 500', async () => {
+    const h = await harness()
+    const client = await addClient(h)
+    const bodies: [string, string][] = [
+      ['application/json', '{"grant_type":"client_credentials"}'],
+      ['application/json', '{"grant_type": '],
+      ['text/plain', 'grant_type=client_credentials'],
+      ['multipart/form-data; boundary=x', '--x\r\n\r\n--x--'],
+      ['application/x-www-form-urlencoded', 'a'.repeat(70 * 1024)],
+      ['application/x-www-form-urlencoded', '%E0%A4%A=%%%&&&=='],
+      ['application/x-www-form-urlencoded', 'grant_type=authorization_code&code=x&code=y'],
+      [
+        'application/x-www-form-urlencoded',
+        `token=${'x.'.repeat(3000)}&grant_type=refresh_token&refresh_token=${'\u0000'}`,
+      ],
+      ['application/x-www-form-urlencoded', 'grant_type=refresh_token&refresh_token=%00%01'],
+      [
+        'application/x-www-form-urlencoded',
+        'grant_type=authorization_code&code=abc&code_verifier=short',
+      ],
+      ['application/x-www-form-urlencoded', '__proto__[admin]=1&constructor=x&token=a'],
+    ]
+    for (const url of ['/oauth/token', '/oauth/introspect', '/oauth/revoke', '/oauth/userinfo']) {
+      for (const [type, payload] of bodies) {
+        for (const authorization of [basic(client), 'Basic !!!', 'Bearer x', undefined]) {
+          const response = await h.app.inject({
+            method: 'POST',
+            url,
+            headers: {
+              'content-type': type,
+              ...(authorization === undefined ? {} : { authorization }),
+            },
+            payload,
+          })
+          const label = `${url} ${type} ${payload.slice(0, 40)} ${authorization}: ${response.statusCode} ${response.body.slice(0, 120)}`
+          if (response.statusCode === 200) {
+            // Revocation answers 200 to any token (RFC 7009 §2.2); introspection `active: false`.
+            assert.ok(url === '/oauth/revoke' || url === '/oauth/introspect', label)
+            continue
+          }
+          assert.ok(response.statusCode >= 400 && response.statusCode < 500, label)
+          assert.equal(typeof response.json().error, 'string', label)
+        }
+      }
+    }
+  })
+
+  test('a client_credentials token with tessera:revocations opens the revocation feed; without the scope it does not', async () => {
+    const h = await harness()
+    const client = await addClient(h)
+    const token = async (scope: string) =>
+      (
+        await form(
+          h,
+          '/oauth/token',
+          { grant_type: 'client_credentials', scope },
+          { authorization: basic(client) },
+        )
+      ).body.access_token as string
+    await h.app.listen({ host: '127.0.0.1', port: 0 })
+    const address = h.app.server.address() as { port: number }
+    const open = async (accessToken: string) => {
+      const abort = new AbortController()
+      const response = await fetch(`http://127.0.0.1:${address.port}/auth/revocations`, {
+        headers: { authorization: `Bearer ${accessToken}` },
+        signal: abort.signal,
+      })
+      const status = response.status
+      const type = response.headers.get('content-type')
+      abort.abort()
+      await response.body?.cancel().catch(() => {})
+      return { status, type }
+    }
+    const feed = await open(await token('tessera:revocations'))
+    assert.equal(feed.status, 200)
+    assert.match(feed.type ?? '', /^text\/event-stream/)
+    assert.equal((await open(await token('api:read'))).status, 401)
+    // A removed client's token opens nothing, even before it expires.
+    const kept = await token('tessera:revocations')
+    await h.tessera.store.oauth.deleteClient(client.id)
+    assert.equal((await open(kept)).status, 401)
   })
 })

@@ -5,9 +5,14 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import type { AccessTokenClaims } from '@tessera/jwt'
-import type { OAuthGrantType, StoredRevocation, TokenEndpointAuthMethod } from '../storage/ports.ts'
+import type {
+  OAuthGrantType,
+  SessionRecord,
+  StoredRevocation,
+  TokenEndpointAuthMethod,
+  UserRecord,
+} from '../storage/ports.ts'
 import type { KeyView } from '../tokens/key-ring.ts'
-import type { OAuthFlows } from './oauth/index.ts'
 
 /** Claims of the access tokens Tessera issues: defined in @tessera/jwt, shared with resource servers. */
 export type { AccessTokenClaims } from '@tessera/jwt'
@@ -476,6 +481,132 @@ export interface OAuthClientFlows {
    */
   removeClient(actor: Actor, id: string, client: ClientInfo): Promise<{ sessionsRevoked: number }>
 }
+
+// ---------------------------------------------------------------------------
+// OAuth 2.0 and OpenID Connect (auth/oauth/)
+
+/** What the endpoint does next; the HTTP layer turns each into a response. */
+export type AuthorizeStep =
+  /** Show the error page (the request cannot be sent back). */
+  | { kind: 'error_page'; error: string; description: string }
+  /** Redirect to the client (a code, or an error). */
+  | { kind: 'redirect'; location: string }
+  /** Show the page that moves on to /oauth/authorize/continue?id= (same-site, with the cookie). */
+  | { kind: 'continue'; requestId: string }
+  /** Send the browser to /login, which returns to the continue URL. */
+  | { kind: 'login'; requestId: string; loginHint?: string }
+  /** Show the consent page. */
+  | { kind: 'consent'; requestId: string; view: ConsentView; redirectUri: string }
+
+export interface ConsentView {
+  clientId: string
+  clientName: string
+  scopes: string[]
+  userEmail: string
+  redirectHost: string
+}
+
+/** The signed-in browser: its live first-party session and user. */
+export interface BrowserSession {
+  session: SessionRecord
+  user: UserRecord
+}
+
+export interface AuthorizeFlows {
+  authorize(
+    params: Readonly<Record<string, string>>,
+    repeated: readonly string[],
+    browser: BrowserSession | undefined,
+    client: ClientInfo,
+  ): Promise<AuthorizeStep>
+  continueAuthorization(
+    requestId: string,
+    browser: BrowserSession | undefined,
+    client: ClientInfo,
+  ): Promise<AuthorizeStep>
+  consent(
+    requestId: string,
+    decision: 'allow' | 'deny',
+    browser: BrowserSession | undefined,
+    client: ClientInfo,
+  ): Promise<AuthorizeStep>
+  /** The live first-party session a refresh cookie belongs to, without using the token. */
+  browserSession(refreshToken: string | undefined): Promise<BrowserSession | undefined>
+}
+
+/** What a request offers to authenticate its client. */
+export interface ClientCredentials {
+  /** The Authorization header, as sent. */
+  authorization: string | undefined
+  /** The form parameters. */
+  params: Readonly<Record<string, string>>
+}
+
+/** The successful answer (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3). */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+  id_token?: string
+}
+
+export interface TokenFlows {
+  /** `audiences`: what a client assertion's `aud` may name (the issuer, this endpoint). */
+  token(
+    credentials: ClientCredentials,
+    audiences: readonly string[],
+    client: ClientInfo,
+  ): Promise<TokenResponse>
+}
+
+export interface ConsentListing {
+  clientId: string
+  clientName: string
+  scopes: string[]
+  grantedAt: string
+}
+
+/** What RP-initiated logout does next. */
+export type LogoutStep =
+  | { kind: 'error_page'; error: string; description: string }
+  /** Ask the user first (no valid `id_token_hint`): these fields go back in the confirming POST. */
+  | { kind: 'confirm'; hidden: Record<string, string>; clientName: string | null }
+  /** Signed out: to the client's registered URI, or (undefined) our "signed out" page. */
+  | { kind: 'done'; location: string | undefined; endedSessions: string[] }
+
+export interface OAuthEndpointFlows {
+  introspect(
+    credentials: ClientCredentials,
+    audiences: readonly string[],
+  ): Promise<Record<string, unknown>>
+  revokeToken(
+    credentials: ClientCredentials,
+    audiences: readonly string[],
+    client: ClientInfo,
+  ): Promise<void>
+  /** The claims the access token's scopes allow; throws OAuthError invalid_token / insufficient_scope. */
+  userinfo(accessToken: string | undefined): Promise<Record<string, unknown>>
+  logout(
+    params: Readonly<Record<string, string>>,
+    browser: BrowserSession | undefined,
+    confirmed: boolean,
+    client: ClientInfo,
+  ): Promise<LogoutStep>
+  listConsents(access: AccessContext): Promise<ConsentListing[]>
+  /** Withdraws the consent and signs the app out of every session it holds for the user. */
+  revokeConsent(access: AccessContext, clientId: string, client: ClientInfo): Promise<void>
+  /**
+   * A `client_credentials` token with the scope `tessera:revocations`, of a
+   * client still registered: the revocation feed's service access. Throws
+   * AuthError when it is not one.
+   */
+  authenticateFeedService(token: string): Promise<{ clientId: string }>
+}
+
+/** The authorization server and OpenID provider: every flow of /oauth/*. */
+export type OAuthFlows = AuthorizeFlows & TokenFlows & OAuthEndpointFlows
 
 /**
  * Every flow of the server, with plain inputs and results: no HTTP here.

@@ -33,6 +33,7 @@ describe('loadConfig defaults', () => {
         port: 3000,
         issuer: 'http://localhost:3000',
         audience: 'http://localhost:3000',
+        oauthResources: [],
         dataDir: '/srv/tessera/data',
         databaseUrl: 'sqlite:/srv/tessera/data/tessera.db',
         redisUrl: undefined,

@@ -73,6 +73,7 @@ for (const alg of ['ES256', 'EdDSA', 'RS256', 'PS256'] as Algorithm[]) {
       exp: iat + TTL,
       iat,
       jti: issued.jti,
+      client_id: 'tessera',
       sid: 'session-1',
       roles: ['user', 'admin'],
       scope: 'read write',

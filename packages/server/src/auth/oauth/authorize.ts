@@ -13,40 +13,13 @@ import type { OAuthClientRecord, SessionRecord, UserRecord } from '../../storage
 import { FIRST_PARTY_CLIENT_ID } from '../../tokens/access-tokens.ts'
 import type { FlowContext } from '../context.ts'
 import { hashChallengeToken } from '../sign-in.ts'
-import type { ClientInfo } from '../types.ts'
+import type { AuthorizeFlows, AuthorizeStep, BrowserSession, ClientInfo } from '../types.ts'
 import { type AuthorizationRequest, checkAuthorizationRequest, redirectWith } from './requests.ts'
 
 /** Time to sign in (a second factor, perhaps setting one up) and consent. */
 const REQUEST_TTL_MS = 30 * 60_000
 /** RFC 6749 §4.1.2 recommends at most 10 minutes; a client redeems at once. */
 export const CODE_TTL_MS = 60_000
-
-/** What the endpoint does next; the HTTP layer turns each into a response. */
-export type AuthorizeStep =
-  /** Show the error page (the request cannot be sent back). */
-  | { kind: 'error_page'; error: string; description: string }
-  /** Redirect to the client (a code, or an error). */
-  | { kind: 'redirect'; location: string }
-  /** Show the page that moves on to /oauth/authorize/continue?id= (same-site, with the cookie). */
-  | { kind: 'continue'; requestId: string }
-  /** Send the browser to /login, which returns to the continue URL. */
-  | { kind: 'login'; requestId: string; loginHint?: string }
-  /** Show the consent page. */
-  | { kind: 'consent'; requestId: string; view: ConsentView; redirectUri: string }
-
-export interface ConsentView {
-  clientId: string
-  clientName: string
-  scopes: string[]
-  userEmail: string
-  redirectHost: string
-}
-
-/** The signed-in browser: its live first-party session and user. */
-export interface BrowserSession {
-  session: SessionRecord
-  user: UserRecord
-}
 
 /** What the code remembers for the token request. */
 export interface CodeData {
@@ -59,28 +32,6 @@ export interface CodeData {
   /** Epoch ms. */
   authTime: number
   amr: string[]
-}
-
-export interface AuthorizeFlows {
-  authorize(
-    params: Readonly<Record<string, string>>,
-    repeated: readonly string[],
-    browser: BrowserSession | undefined,
-    client: ClientInfo,
-  ): Promise<AuthorizeStep>
-  continueAuthorization(
-    requestId: string,
-    browser: BrowserSession | undefined,
-    client: ClientInfo,
-  ): Promise<AuthorizeStep>
-  consent(
-    requestId: string,
-    decision: 'allow' | 'deny',
-    browser: BrowserSession | undefined,
-    client: ClientInfo,
-  ): Promise<AuthorizeStep>
-  /** The live first-party session a refresh cookie belongs to, without using the token. */
-  browserSession(refreshToken: string | undefined): Promise<BrowserSession | undefined>
 }
 
 const EXPIRED_REQUEST: AuthorizeStep = {

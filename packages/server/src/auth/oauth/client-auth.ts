@@ -6,6 +6,7 @@
 import { decode, isJwtError, KeySet, verify } from '@tessera/jwt'
 import type { OAuthClientRecord, TokenEndpointAuthMethod } from '../../storage/ports.ts'
 import type { FlowContext } from '../context.ts'
+import type { ClientCredentials } from '../types.ts'
 import { clientSecretMatches } from './clients.ts'
 import { OAuthError } from './errors.ts'
 
@@ -28,14 +29,6 @@ const ASSERTION_ALGS = [
 const MAX_ASSERTION_LIFETIME_MS = 60 * 60_000
 /** Parsed client key sets, by the JWKS text they came from. */
 const KEY_SET_CACHE_SIZE = 256
-
-/** What a request offers to authenticate its client. */
-export interface ClientCredentials {
-  /** The Authorization header, as sent. */
-  authorization: string | undefined
-  /** The form parameters. */
-  params: Readonly<Record<string, string>>
-}
 
 /**
  * The registered method the client used, and who it claims to be; throws

@@ -9,57 +9,18 @@ import type { OAuthClientRecord } from '../../storage/ports.ts'
 import { FIRST_PARTY_CLIENT_ID } from '../../tokens/access-tokens.ts'
 import type { FlowContext } from '../context.ts'
 import { AuthError } from '../errors.ts'
-import type { AccessContext, ClientInfo } from '../types.ts'
-import type { BrowserSession } from './authorize.ts'
-import type { ClientAuthenticator, ClientCredentials } from './client-auth.ts'
+import type {
+  AccessContext,
+  ClientCredentials,
+  ClientInfo,
+  ConsentListing,
+  OAuthEndpointFlows,
+} from '../types.ts'
+import type { ClientAuthenticator } from './client-auth.ts'
 import { redirectUriMatches } from './clients.ts'
 import { OAuthError } from './errors.ts'
 import { redirectWith } from './requests.ts'
 import { OPENID, parseScope, REVOCATIONS_SCOPE } from './scopes.ts'
-
-export interface ConsentListing {
-  clientId: string
-  clientName: string
-  scopes: string[]
-  grantedAt: string
-}
-
-/** What RP-initiated logout does next. */
-export type LogoutStep =
-  | { kind: 'error_page'; error: string; description: string }
-  /** Ask the user first (no valid `id_token_hint`): these fields go back in the confirming POST. */
-  | { kind: 'confirm'; hidden: Record<string, string>; clientName: string | null }
-  /** Signed out: to the client's registered URI, or (undefined) our "signed out" page. */
-  | { kind: 'done'; location: string | undefined; endedSessions: string[] }
-
-export interface OAuthEndpointFlows {
-  introspect(
-    credentials: ClientCredentials,
-    audiences: readonly string[],
-  ): Promise<Record<string, unknown>>
-  revokeToken(
-    credentials: ClientCredentials,
-    audiences: readonly string[],
-    client: ClientInfo,
-  ): Promise<void>
-  /** The claims the access token's scopes allow; throws OAuthError invalid_token / insufficient_scope. */
-  userinfo(accessToken: string | undefined): Promise<Record<string, unknown>>
-  logout(
-    params: Readonly<Record<string, string>>,
-    browser: BrowserSession | undefined,
-    confirmed: boolean,
-    client: ClientInfo,
-  ): Promise<LogoutStep>
-  listConsents(access: AccessContext): Promise<ConsentListing[]>
-  /** Withdraws the consent and signs the app out of every session it holds for the user. */
-  revokeConsent(access: AccessContext, clientId: string, client: ClientInfo): Promise<void>
-  /**
-   * A `client_credentials` token with the scope `tessera:revocations`, of a
-   * client still registered: the revocation feed's service access. Throws
-   * AuthError when it is not one.
-   */
-  authenticateFeedService(token: string): Promise<{ clientId: string }>
-}
 
 function looksLikeJwt(token: string): boolean {
   return token.split('.').length === 3

@@ -6,12 +6,11 @@
 // consents: endpoints.ts.
 
 import type { FlowContext } from '../context.ts'
-import { type AuthorizeFlows, createAuthorizeFlows } from './authorize.ts'
+import type { OAuthFlows } from '../types.ts'
+import { createAuthorizeFlows } from './authorize.ts'
 import { createClientAuthenticator } from './client-auth.ts'
-import { createOAuthEndpointFlows, type OAuthEndpointFlows } from './endpoints.ts'
-import { createTokenFlows, type TokenFlows } from './token.ts'
-
-export type OAuthFlows = AuthorizeFlows & TokenFlows & OAuthEndpointFlows
+import { createOAuthEndpointFlows } from './endpoints.ts'
+import { createTokenFlows } from './token.ts'
 
 export function createOAuthFlows(ctx: FlowContext): OAuthFlows {
   const clients = createClientAuthenticator(ctx)

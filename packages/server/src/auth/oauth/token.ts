@@ -5,30 +5,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { OAuthClientRecord, SessionRecord, UserRecord } from '../../storage/ports.ts'
 import type { FlowContext } from '../context.ts'
-import type { ClientInfo } from '../types.ts'
+import type { ClientCredentials, ClientInfo, TokenFlows, TokenResponse } from '../types.ts'
 import { type CodeData, hashCode } from './authorize.ts'
-import type { ClientAuthenticator, ClientCredentials } from './client-auth.ts'
+import type { ClientAuthenticator } from './client-auth.ts'
 import { OAuthError } from './errors.ts'
 import { checkScopes, formatScope, OPENID, parseScope, USER_SCOPES } from './scopes.ts'
-
-/** The successful answer (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3). */
-export interface TokenResponse {
-  access_token: string
-  token_type: 'Bearer'
-  expires_in: number
-  scope: string
-  refresh_token?: string
-  id_token?: string
-}
-
-export interface TokenFlows {
-  /** `audiences`: what a client assertion's `aud` may name (the issuer, this endpoint). */
-  token(
-    credentials: ClientCredentials,
-    audiences: readonly string[],
-    client: ClientInfo,
-  ): Promise<TokenResponse>
-}
 
 const GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials'])
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */

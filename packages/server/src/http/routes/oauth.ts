@@ -2,16 +2,14 @@
 // protocol endpoints (token, introspect, revoke, userinfo) take form posts
 // and answer RFC 6749 §5.2 errors, `{error, error_description}`; the browser
 // endpoints (authorize, its continue step, consent, logout) answer pages and
-// redirects. GET /auth/consents and DELETE /auth/consents/:clientId are the
+// redirects. GET /auth/consents and DELETE /auth/consents/:id (a client id) are the
 // account page's "apps with access".
 
 import { type TSchema, Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
-import type { AuthorizeStep } from '../../auth/oauth/authorize.ts'
-import type { LogoutStep } from '../../auth/oauth/endpoints.ts'
 import { OAuthError } from '../../auth/oauth/errors.ts'
-import type { AuthService } from '../../auth/types.ts'
+import type { AuthorizeStep, AuthService, LogoutStep } from '../../auth/types.ts'
 import { pageHeaders } from '../pages/headers.ts'
 import {
   authorizeErrorPage,
@@ -26,7 +24,7 @@ import { accessOf } from '../plugins/authentication.ts'
 import { clearRefreshCookie, readRefreshCookie } from '../plugins/browser-session.ts'
 import { sendError } from '../plugins/errors.ts'
 import { clientInfo } from '../plugins/request-context.ts'
-import { BEARER, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
+import { BEARER, IdParams, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
 
 const TAGS = ['oauth']
@@ -119,11 +117,6 @@ const Consents = Type.Object({
     }),
   ),
 })
-
-const ClientIdParams = Type.Object(
-  { clientId: Type.String({ minLength: 1, maxLength: 200 }) },
-  { additionalProperties: false },
-)
 
 /** A form POST endpoint of the protocol: form body in, JSON or an RFC 6749 error out. */
 function protocolSchema(summary: string, ok: Record<number, TSchema>) {
@@ -434,20 +427,20 @@ export function registerOAuthRoutes(
   )
 
   app.delete(
-    '/auth/consents/:clientId',
+    '/auth/consents/:id',
     {
       schema: {
         tags: TAGS,
         querystring: NoQuery,
         summary: 'Remove an app’s access: withdraws the consent and ends its sessions',
         security: BEARER,
-        params: ClientIdParams,
+        params: IdParams,
         response: withErrors({ 204: NoContent }),
       },
       onRequest: authenticate,
     },
     async (request, reply) => {
-      await oauth.revokeConsent(accessOf(request), request.params.clientId, clientInfo(request))
+      await oauth.revokeConsent(accessOf(request), request.params.id, clientInfo(request))
       return reply.code(204).send(null)
     },
   )
