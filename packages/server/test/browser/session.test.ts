@@ -66,7 +66,7 @@ browserSuite('hosted pages: the session in a real browser', (browser) => {
     assert.equal(cookie?.httpOnly, true)
     assert.equal(cookie?.secure, true)
     assert.equal(cookie?.sameSite, 'Strict')
-    assert.equal(cookie?.path, '/auth')
+    assert.equal(cookie?.path, '/')
     assert.match(cookie?.value ?? '', /^[A-Za-z0-9_-]{43}$/, 'an opaque token, not a JWT')
 
     const from = server.seen.length
