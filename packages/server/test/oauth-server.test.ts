@@ -5,8 +5,12 @@
 
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 import { describe, test } from 'node:test'
-import { decode } from '@tessera/jwt'
+import { decode, KeySet } from '@tessera/jwt'
+import { authenticate, requireScopes } from '@tessera/jwt/express'
+import express from 'express'
 import { hashClientSecret } from '../src/auth/oauth/clients.ts'
 import type { OAuthClientRecord } from '../src/storage/ports.ts'
 import { type Harness, harness } from './support/harness.ts'
@@ -750,5 +754,35 @@ describe('OAuth authorization server', () => {
     const kept = await token('tessera:revocations')
     await h.tessera.store.oauth.deleteClient(client.id)
     assert.equal((await open(kept)).status, 401)
+  })
+
+  test('@tessera/jwt middleware takes the OAuth access tokens unchanged: requireScopes reads their scope', async () => {
+    const h = await harness()
+    const client = await addClient(h)
+    const { cookie } = await browser(h)
+    const { token } = await codeFlow(h, client, cookie, { scope: 'openid api:read' })
+    const keys = KeySet.fromJwks(h.tessera.keyRing.jwks())
+    const app = express()
+    app.use(authenticate({ keys, issuer: ISSUER, audience: ISSUER, now: () => h.clock.now }))
+    app.get('/reports', requireScopes('api:read'), (req, res) => {
+      res.json({ user: req.auth?.userId, scopes: req.auth?.scopes })
+    })
+    app.get('/admin', requireScopes('api:write'), (_req, res) => {
+      res.json({ ok: true })
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const headers = { authorization: `Bearer ${token.body.access_token}` }
+      const reports = await fetch(`${base}/reports`, { headers })
+      assert.equal(reports.status, 200)
+      assert.deepEqual((await reports.json()).scopes, ['openid', 'api:read'])
+      const admin = await fetch(`${base}/admin`, { headers })
+      assert.equal(admin.status, 403)
+      assert.match(admin.headers.get('www-authenticate') ?? '', /insufficient_scope/)
+    } finally {
+      server.close()
+    }
   })
 })

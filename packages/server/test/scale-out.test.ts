@@ -5,7 +5,7 @@
 // fails the suite instead of skipping it.
 
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
@@ -281,6 +281,107 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
       },
     })
     assert.equal(code(spent.body), 'invalid_code')
+  })
+
+  it('OAuth: a code issued on A is redeemed once over A, B and C; the racing replays revoke the grant everywhere', async () => {
+    const [a, b, c] = instances as [ServerProcess, ServerProcess, ServerProcess]
+    const added = await runCli(
+      data.dir,
+      [
+        'clients',
+        'add',
+        '--name',
+        'Scale App',
+        '--redirect-uri',
+        'https://app.example.com/cb',
+        '--grant',
+        'authorization_code,refresh_token,client_credentials',
+        '--scope',
+        'openid email offline_access api:read',
+        '--first-party',
+        '--json',
+      ],
+      env,
+    )
+    assert.equal(added.code, 0, added.stderr)
+    const registration = JSON.parse(added.stdout) as { client_id: string; client_secret: string }
+    const authorization = `Basic ${Buffer.from(`${registration.client_id}:${registration.client_secret}`).toString('base64')}`
+    const form = async (server: ServerProcess, path: string, params: Record<string, string>) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
+        body: new URLSearchParams(params),
+        signal: AbortSignal.timeout(10_000),
+      })
+      return { status: response.status, body: (await response.json()) as Json }
+    }
+    // A browser signed in on A: the refresh cookie of a browser-mode login.
+    const login = await fetch(`${a.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tessera-csrf': '1' },
+      body: JSON.stringify({ email: 'one@example.com', password: PASSWORD }),
+    })
+    assert.equal(login.status, 200)
+    const cookie = (login.headers.getSetCookie()[0] ?? '').split(';')[0] as string
+    const verifier = randomBytes(32).toString('base64url')
+    const challenge = createHash('sha256').update(verifier).digest('base64url')
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: registration.client_id,
+      redirect_uri: 'https://app.example.com/cb',
+      scope: 'openid email',
+      state: 's',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })
+    const authorize = await fetch(`${b.url}/oauth/authorize?${query}`, {
+      headers: { cookie },
+      redirect: 'manual',
+    })
+    assert.equal(authorize.status, 302)
+    const code = new URL(authorize.headers.get('location') as string).searchParams.get(
+      'code',
+    ) as string
+    const params = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'https://app.example.com/cb',
+      code_verifier: verifier,
+    }
+    const race = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => form(instances[i % 3]!, '/oauth/token', params)),
+    )
+    const won = race.filter((r) => r.status === 200)
+    assert.equal(won.length, 1, JSON.stringify(race.map((r) => r.status)))
+    for (const lost of race.filter((r) => r.status !== 200))
+      assert.equal(lost.body.error, 'invalid_grant')
+    // The replays revoked what the one redemption issued, on every instance.
+    const access = won[0]!.body.access_token as string
+    const started = Date.now()
+    for (const s of [a, b, c]) {
+      while ((await form(s, '/oauth/introspect', { token: access })).body.active !== false) {
+        assert.ok(Date.now() - started < 2_000, 'inactive everywhere within a second or so')
+        await sleep(50)
+      }
+    }
+    assert.equal(
+      (
+        await form(c, '/oauth/token', {
+          grant_type: 'refresh_token',
+          refresh_token: won[0]!.body.refresh_token as string,
+        })
+      ).body.error,
+      'invalid_grant',
+    )
+    // A service token from C is active on A.
+    const service = await form(c, '/oauth/token', {
+      grant_type: 'client_credentials',
+      scope: 'api:read',
+    })
+    assert.equal(service.status, 200, JSON.stringify(service.body))
+    const seen = await form(a, '/oauth/introspect', { token: service.body.access_token as string })
+    assert.equal(seen.body.active, true)
+    assert.equal(seen.body.client_id, registration.client_id)
   })
 
   it('Redis stopped during logins: no 5xx (each instance limits alone); restarted: limits are shared again', async () => {
