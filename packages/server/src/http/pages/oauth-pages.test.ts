@@ -309,7 +309,7 @@ describe('form-action for the redirect after a form', () => {
     for (const [uri, source] of table) assert.equal(formActionSource(uri), source, uri)
   })
 
-  test('withFormTarget adds that one source to form-action and nothing else', () => {
+  test('withFormTarget: the page’s origin goes with its form post, and form-action admits that one redirect', () => {
     const base = pageHeaders({ brandLogoUrl: undefined, production: false })
     const headers = withFormTarget(base, 'https://app.example.com/cb')
     assert.equal(
@@ -323,15 +323,21 @@ describe('form-action for the redirect after a form', () => {
       headers['content-security-policy'] ?? '',
       /; form-action 'self' https:\/\/app\.example\.com; /,
     )
-    assert.deepEqual(
-      { ...headers, 'content-security-policy': '' },
-      {
-        ...base,
-        'content-security-policy': '',
-      },
-    )
+    assert.equal(base['referrer-policy'], 'no-referrer')
+    assert.equal(headers['referrer-policy'], 'same-origin')
+    // Nothing else changes.
+    const rest = (h: Readonly<Record<string, string>>) => ({
+      ...h,
+      'content-security-policy': '',
+      'referrer-policy': '',
+    })
+    assert.deepEqual(rest(headers), rest(base))
     assert.ok(Object.isFrozen(headers))
-    // Unusable: the policy stays as it was (the form is then blocked, not opened wider).
-    assert.equal(withFormTarget(base, 'https://a;b.example/'), base)
+    // No redirect elsewhere, or an unusable one: form-action stays 'self' (blocked, not opened wider).
+    for (const target of [undefined, 'https://a;b.example/']) {
+      const same = withFormTarget(base, target)
+      assert.equal(same['content-security-policy'], base['content-security-policy'])
+      assert.equal(same['referrer-policy'], 'same-origin')
+    }
   })
 })

@@ -230,25 +230,37 @@ export function formActionSource(redirectUri: string): string | undefined {
 }
 
 /**
- * The page headers with `form-action` widened to the redirect URI that the
- * form's answer leads to. Browsers apply `form-action` to every redirect of
- * a form submission (CSP 3 §6.3.1; Chromium blocks it), so with `'self'`
- * alone POST /oauth/consent's 302 to the client, and POST /oauth/logout's
- * to a `post_logout_redirect_uri`, would leave the user on a blank page.
- * One origin is added, the one this request was checked against.
+ * The headers of a page whose plain form posts to this server (the consent
+ * page, the logout question), from the pages' `headers`:
+ *
+ * - `Referrer-Policy: same-origin` in place of `no-referrer`. Under
+ *   `no-referrer` a browser sends a form post's `Origin` as `null` (Fetch,
+ *   "append a request Origin header"), so the route could not tell its own
+ *   page from a sandboxed frame of another site. `same-origin` sends the
+ *   page's origin, and still no URL of the page to any other site.
+ * - `form-action` widened to `redirectUri`, where the form's answer
+ *   redirects, when there is one: browsers apply `form-action` to every
+ *   redirect of a form submission (CSP 3 §6.3.1; Chromium blocks it), so
+ *   with `'self'` alone POST /oauth/consent's redirect to the client, or
+ *   POST /oauth/logout's to a `post_logout_redirect_uri`, would leave the
+ *   user on a blank page. Only that one origin (or scheme) is added.
  *
  * @example
- * reply.headers(withFormTarget(pageHeaders(config), request.redirectUri))
+ * reply.headers(withFormTarget(pageHeaders(config), step.redirectUri))
+ * reply.headers(withFormTarget(pageHeaders(config), undefined)) // posts here, redirects nowhere else
  */
 export function withFormTarget(
   headers: Readonly<Record<string, string>>,
-  redirectUri: string,
+  redirectUri: string | undefined,
 ): Readonly<Record<string, string>> {
-  const source = formActionSource(redirectUri)
+  const widened: Record<string, string> = { ...headers, 'referrer-policy': 'same-origin' }
+  const source = redirectUri === undefined ? undefined : formActionSource(redirectUri)
   const csp = headers['content-security-policy']
-  if (source === undefined || csp === undefined) return headers
-  return Object.freeze({
-    ...headers,
-    'content-security-policy': csp.replace("form-action 'self'", `form-action 'self' ${source}`),
-  })
+  if (source !== undefined && csp !== undefined) {
+    widened['content-security-policy'] = csp.replace(
+      "form-action 'self'",
+      `form-action 'self' ${source}`,
+    )
+  }
+  return Object.freeze(widened)
 }

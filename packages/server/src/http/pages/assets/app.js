@@ -2392,6 +2392,17 @@ function initConsent() {
   })
 }
 
+/**
+ * The end of RP-initiated logout: this browser's session is over, so the
+ * other tabs of /account go to /login now rather than at their next call
+ * (the news only, on the channel /account listens to).
+ */
+function initSignedOut() {
+  const tabs = new BroadcastChannel('tessera-session')
+  tabs.postMessage('signed-out')
+  tabs.close()
+}
+
 function start() {
   const page = document.body.dataset.page
   if (page === 'login') initLogin()
@@ -2406,6 +2417,7 @@ function start() {
   else if (page === 'confirm-email') initConfirmEmail()
   else if (page === 'oauth-continue') initOauthContinue()
   else if (page === 'oauth-consent') initConsent()
+  else if (page === 'oauth-signed-out') initSignedOut()
 }
 
 if (typeof document !== 'undefined') start()
