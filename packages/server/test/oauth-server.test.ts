@@ -777,7 +777,10 @@ describe('OAuth authorization server', () => {
       const headers = { authorization: `Bearer ${token.body.access_token}` }
       const reports = await fetch(`${base}/reports`, { headers })
       assert.equal(reports.status, 200)
-      assert.deepEqual((await reports.json()).scopes, ['openid', 'api:read'])
+      assert.deepEqual(((await reports.json()) as { scopes: string[] }).scopes, [
+        'openid',
+        'api:read',
+      ])
       const admin = await fetch(`${base}/admin`, { headers })
       assert.equal(admin.status, 403)
       assert.match(admin.headers.get('www-authenticate') ?? '', /insufficient_scope/)

@@ -388,15 +388,14 @@ export function registerOAuthRoutes(
       switch (step.kind) {
         case 'error_page':
           return page(reply, authorizeErrorPage(brand, step), 400)
-        case 'confirm': {
-          const target = step.hidden['post_logout_redirect_uri']
+        case 'confirm':
+          // The answer may redirect to the client; and the form must carry its Origin (withFormTarget).
           return page(
             reply,
             logoutConfirmPage(brand, step),
             200,
-            target === undefined ? headers : withFormTarget(headers, target),
+            withFormTarget(headers, step.hidden['post_logout_redirect_uri']),
           )
-        }
         case 'done':
           clearRefreshCookie(reply, config)
           if (step.location !== undefined) {
