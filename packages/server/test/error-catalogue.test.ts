@@ -18,6 +18,7 @@ const SCRIPT_NAMES = new Set([
   'cookie_conflict', // a /login reason
   'duplicate_cookie', // the `reason` of a csrf_failed body
   'key_ops', // a JWK member
+  'offline_access', // an OAuth scope (the consent page's words for it)
   'origin_refused', // a /login reason
   'password_changed', // a /login reason
   'recovery_code', // a second factor's method (POST /auth/mfa/verify)

@@ -191,6 +191,11 @@ describe('OAuth authorization server', () => {
     assert.equal(login.pathname, '/login')
     assert.equal(login.searchParams.get('redirect_to'), path)
     assert.equal(login.searchParams.get('email'), 'ada@example.com')
+    // The login page starts with the hinted address, escaped like any text.
+    const page = await get(h, `${login.pathname}${login.search}`)
+    assert.match(page.body, /id="login-email"[^>]* value="ada@example\.com"/)
+    const odd = await get(h, `/login?email=${encodeURIComponent('"><script>x</script>')}`)
+    assert.ok(!odd.body.includes('<script>x'), 'escaped')
     const { cookie } = await browser(h)
     const back = await get(h, path, cookie)
     assert.equal(back.statusCode, 302)

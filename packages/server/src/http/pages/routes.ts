@@ -53,6 +53,12 @@ function readAsset(name: string): string {
   return readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8')
 }
 
+/** `email` of /login (an OAuth `login_hint`): one address-sized string, or nothing. */
+function emailHintOf(query: unknown): string | undefined {
+  const raw = (query as Record<string, unknown> | undefined)?.['email']
+  return typeof raw === 'string' && raw.length > 0 && raw.length <= 254 ? raw : undefined
+}
+
 /** The origins a redirect_to may point at: the issuer's and the allowed ones (`*` excluded). */
 export function redirectOrigins(config: Pick<Config, 'issuer' | 'allowedOrigins'>): string[] {
   const own = new URL(config.issuer).origin
@@ -113,6 +119,7 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
     redirectOrigins: origins,
     signupEnabled: config.signupEnabled,
     mailEnabled,
+    email: emailHintOf(query),
   })
 
   /** The mailed link's token is well-formed (else its page shows no button). */

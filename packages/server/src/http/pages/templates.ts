@@ -103,6 +103,8 @@ interface FieldOptions {
   readonly inputMode?: 'numeric'
   /** An HTML pattern, and what app.js says when the value does not match it. */
   readonly pattern?: { readonly regex: string; readonly message: string }
+  /** A value to start with (an OAuth `login_hint`); escaped like any text. */
+  readonly value?: string | undefined
 }
 
 /**
@@ -127,7 +129,9 @@ ${options.hint === undefined ? '' : html`<p class="hint" id="${hintId}">${option
     options.pattern === undefined
       ? ''
       : html` pattern="${options.pattern.regex}" data-pattern-message="${options.pattern.message}"`
-  } aria-describedby="${describedBy}"${textual ? html` spellcheck="false" autocapitalize="off"` : ''}>
+  }${options.value === undefined ? '' : html` value="${options.value}"`} aria-describedby="${describedBy}"${
+    textual ? html` spellcheck="false" autocapitalize="off"` : ''
+  }>
 <p class="field-error" id="${errorId}"></p>
 </div>`
 }
@@ -238,6 +242,8 @@ interface AuthPageOptions {
    * then /login offers "Forgot your password?" and "Email me a code".
    */
   readonly mailEnabled: boolean
+  /** The address to fill in: an OAuth client's `login_hint`, passed on as `email`. */
+  readonly email?: string | undefined
 }
 
 function authData(options: AuthPageOptions): Record<string, string> {
@@ -269,7 +275,7 @@ function newPasswordField(form: string, name: string, label: string): SafeHtml {
  * may offer the passkeys it holds for this site right in the field's
  * autofill (app.js starts the conditional request that feeds it).
  */
-function emailField(form: string, autocomplete = 'username'): SafeHtml {
+function emailField(form: string, autocomplete = 'username', value?: string): SafeHtml {
   return field({
     form,
     name: 'email',
@@ -278,6 +284,7 @@ function emailField(form: string, autocomplete = 'username'): SafeHtml {
     autocomplete,
     required: true,
     maxLength: 254,
+    value,
   })
 }
 
@@ -451,7 +458,7 @@ ${form({
   id: 'login',
   legend: 'Your email and password',
   fields: [
-    emailField('login', 'username webauthn'),
+    emailField('login', 'username webauthn', options.email),
     field({
       form: 'login',
       name: 'password',
