@@ -34,6 +34,16 @@ export interface CodeData {
   amr: string[]
 }
 
+/**
+ * A checked request: stored (its `id` set) only once a step must wait for
+ * the browser (continue, login, consent); one that can be answered at once
+ * never touches the store.
+ */
+interface Pending {
+  id?: string
+  readonly request: AuthorizationRequest
+}
+
 const EXPIRED_REQUEST: AuthorizeStep = {
   kind: 'error_page',
   error: 'invalid_request',
@@ -82,12 +92,22 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
     return record === undefined ? undefined : (JSON.parse(record.data) as AuthorizationRequest)
   }
 
-  /** Ends the stored request: one code (or one answer) per request. */
-  async function endRequest(id: string): Promise<boolean> {
+  /** Ends the stored request: one code (or one answer) per request. True when it was never stored. */
+  async function endRequest(pending: Pending): Promise<boolean> {
+    if (pending.id === undefined) return true
     return (
-      (await store.challenges.consumeChallenge(hashChallengeToken(id), 'oauth_request', now())) !==
-      undefined
+      (await store.challenges.consumeChallenge(
+        hashChallengeToken(pending.id),
+        'oauth_request',
+        now(),
+      )) !== undefined
     )
+  }
+
+  /** The request's id, storing it first if it waits for the first time. */
+  async function idOf(pending: Pending): Promise<string> {
+    pending.id ??= await storeRequest(pending.request)
+    return pending.id
   }
 
   /** Whether this sign-in satisfies the request: `prompt=login` and `max_age` ask for a recent one. */
@@ -113,12 +133,12 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
 
   /** Issues the code for a request the user may complete, and ends the request. */
   async function issueCode(
-    id: string,
-    request: AuthorizationRequest,
+    pending: Pending,
     browser: BrowserSession,
     client: ClientInfo,
   ): Promise<AuthorizeStep> {
-    if (!(await endRequest(id))) return EXPIRED_REQUEST
+    const { request } = pending
+    if (!(await endRequest(pending))) return EXPIRED_REQUEST
     const code = randomBytes(32).toString('base64url')
     const at = now()
     const data: CodeData = {
@@ -148,14 +168,15 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
     return respond(request, { code })
   }
 
-  /** From a checked, stored request and what the browser holds, the next step. */
+  /** From a checked request and what the browser holds, the next step. */
   async function proceed(
-    id: string,
-    request: AuthorizationRequest,
+    pending: Pending,
     browser: BrowserSession | undefined,
     client: ClientInfo,
+    known?: OAuthClientRecord,
   ): Promise<AuthorizeStep> {
-    const registered = await store.oauth.findClient(request.clientId)
+    const { request } = pending
+    const registered = known ?? (await store.oauth.findClient(request.clientId))
     if (registered === undefined) {
       return {
         kind: 'error_page',
@@ -166,7 +187,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
     const silent = request.prompt.includes('none')
     if (browser === undefined || !signInIsFresh(request, browser.session)) {
       if (silent) {
-        await endRequest(id)
+        await endRequest(pending)
         return respond(request, {
           error: 'login_required',
           error_description: 'the user must sign in',
@@ -174,13 +195,13 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
       }
       return {
         kind: 'login',
-        requestId: id,
+        requestId: await idOf(pending),
         ...(request.loginHint === undefined ? {} : { loginHint: request.loginHint }),
       }
     }
     if (await needsConsent(request, registered, browser.user.id)) {
       if (silent) {
-        await endRequest(id)
+        await endRequest(pending)
         return respond(request, {
           error: 'consent_required',
           error_description: 'the user must consent',
@@ -188,7 +209,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
       }
       return {
         kind: 'consent',
-        requestId: id,
+        requestId: await idOf(pending),
         view: {
           clientId: registered.id,
           clientName: registered.name,
@@ -199,7 +220,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
         redirectUri: request.redirectUri,
       }
     }
-    return await issueCode(id, request, browser, client)
+    return await issueCode(pending, browser, client)
   }
 
   return {
@@ -227,16 +248,16 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
           }),
         }
       }
-      const id = await storeRequest(checked)
+      const pending: Pending = { request: checked }
       // Without the cookie this may be a cross-site arrival that did not bring it: look again, same-site.
-      if (browser === undefined) return { kind: 'continue', requestId: id }
-      return await proceed(id, checked, browser, client)
+      if (browser === undefined) return { kind: 'continue', requestId: await idOf(pending) }
+      return await proceed(pending, browser, client, registered)
     },
 
     async continueAuthorization(id, browser, client) {
       const request = await loadRequest(id)
       if (request === undefined) return EXPIRED_REQUEST
-      return await proceed(id, request, browser, client)
+      return await proceed({ id, request }, browser, client)
     },
 
     async consent(id, decision, browser, client) {
@@ -246,7 +267,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
         return { kind: 'login', requestId: id }
       }
       if (decision === 'deny') {
-        await endRequest(id)
+        await endRequest({ id, request })
         await ctx.audit(
           'oauth.denied',
           client,
@@ -266,7 +287,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
         { userId: browser.user.id },
         { clientId: request.clientId, scope: consented.join(' ') },
       )
-      return await issueCode(id, request, browser, client)
+      return await issueCode({ id, request }, browser, client)
     },
 
     async browserSession(refreshToken) {
