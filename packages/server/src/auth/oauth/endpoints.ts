@@ -120,10 +120,14 @@ export function createOAuthEndpointFlows(
     async revokeToken(credentials, audiences, info) {
       const client = await authenticated(credentials, audiences)
       const token = credentials.params['token'] as string
-      // RFC 7009 §2.2: an unknown, invalid or foreign token is answered 200 all the same.
+      // RFC 7009 §2.2: an unknown or invalid token is answered 200 all the
+      // same; §2.1: a good token of another client is refused, and left alone.
+      const foreign = () =>
+        new OAuthError('invalid_request', 'the token was not issued to this client')
       if (looksLikeJwt(token)) {
         const verified = verifyAccess(token)
-        if (verified === undefined || verified.payload.client_id !== client.id) return
+        if (verified === undefined) return
+        if (verified.payload.client_id !== client.id) throw foreign()
         const { jti, exp } = verified.payload
         if (typeof jti === 'string' && typeof exp === 'number') {
           await ctx.revocations.add([{ kind: 'jti', value: jti, expiresAt: exp * 1000 }])
@@ -131,7 +135,8 @@ export function createOAuthEndpointFlows(
         return
       }
       const grant = await refreshGrantOf(token)
-      if (grant === undefined || grant.session.clientId !== client.id) return
+      if (grant === undefined) return
+      if (grant.session.clientId !== client.id) throw foreign()
       // A refresh token's revocation ends its grant: the session and its access tokens.
       if (await store.sessions.revokeSession(grant.session.id, now(), 'revoked_by_client')) {
         await revoke.sessions([grant.session.id])
@@ -145,8 +150,11 @@ export function createOAuthEndpointFlows(
     },
 
     async userinfo(accessToken) {
-      if (accessToken === undefined)
-        throw new OAuthError('invalid_token', 'an access token is required')
+      if (accessToken === undefined) {
+        throw new OAuthError('invalid_token', 'an access token is required', {
+          noCredentials: true,
+        })
+      }
       const verified = verifyAccess(accessToken)
       if (verified === undefined || typeof verified.payload.sid !== 'string') {
         throw new OAuthError('invalid_token', 'the access token is not valid')

@@ -39,11 +39,21 @@ const STATUS: Partial<Record<OAuthErrorCode, number>> = {
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode
   readonly status: number
+  /**
+   * The request carried no credentials at all: RFC 6750 §3.1 says its
+   * challenge names no error, only the scheme.
+   */
+  readonly noCredentials: boolean
 
-  constructor(code: OAuthErrorCode, description: string) {
+  constructor(
+    code: OAuthErrorCode,
+    description: string,
+    options: { noCredentials?: boolean } = {},
+  ) {
     super(description)
     this.name = 'OAuthError'
     this.code = code
     this.status = STATUS[code] ?? 400
+    this.noCredentials = options.noCredentials ?? false
   }
 }

@@ -157,6 +157,8 @@ function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: unk
   if (error.code === 'invalid_client') {
     // RFC 6749 §5.2: a 401 names the scheme the client may authenticate with.
     reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"')
+  } else if (error.noCredentials) {
+    reply.header('www-authenticate', 'Bearer realm="tessera"')
   } else if (error.code === 'invalid_token' || error.code === 'insufficient_scope') {
     reply.header(
       'www-authenticate',
