@@ -61,10 +61,11 @@ export async function startServer(
   const logs: string[] = []
   const exited = once(child, 'exit')
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start:\n${logs.join('\n')}`)),
-      20_000,
-    )
+    const timer = setTimeout(() => {
+      // A server that never said it listens must not outlive the test run.
+      child.kill('SIGKILL')
+      reject(new Error(`server did not start:\n${logs.join('\n')}`))
+    }, 20_000)
     const lines = createInterface({ input: child.stdout! })
     lines.on('line', (line) => {
       logs.push(line)
