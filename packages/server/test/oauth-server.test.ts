@@ -793,4 +793,64 @@ describe('OAuth authorization server', () => {
       server.close()
     }
   })
+
+  test('an OAuth client’s user token opens nothing of Tessera’s own API, even an admin’s', async () => {
+    const h = await harness()
+    const client = await addClient(h)
+    await h.user('root@example.com', { roles: ['admin'] })
+    const { token } = await codeFlow(
+      h,
+      client,
+      `tessera_refresh=${(await h.login('root@example.com')).tokens.refreshToken}`,
+    )
+    const access = token.body.access_token as string
+    for (const [method, url] of [
+      ['GET', '/auth/me'],
+      ['GET', '/auth/sessions'],
+      ['GET', '/auth/consents'],
+      ['GET', '/admin/users'],
+      ['POST', '/auth/logout-all'],
+    ] as const) {
+      const response = await h.call(method, url, { token: access })
+      assert.equal(response.status, 401, `${method} ${url}`)
+    }
+    // …while userinfo, which is the client's, answers it.
+    assert.equal((await h.call('GET', '/oauth/userinfo', { token: access })).status, 200)
+  })
+
+  test('CORS: the protocol endpoints and the public documents answer any origin, without credentials', async () => {
+    const h = await harness()
+    const client = await addClient(h, { tokenEndpointAuthMethod: 'none', secretHash: null })
+    const origin = 'https://spa.example.net'
+    const preflight = await h.app.inject({
+      method: 'OPTIONS',
+      url: '/oauth/token',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'dpop',
+      },
+    })
+    assert.equal(preflight.statusCode, 204)
+    assert.equal(preflight.headers['access-control-allow-origin'], '*')
+    assert.match(preflight.headers['access-control-allow-headers'] as string, /DPoP/)
+    assert.equal(preflight.headers['access-control-allow-credentials'], undefined)
+    const answer = await form(
+      h,
+      '/oauth/token',
+      { grant_type: 'authorization_code', client_id: client.id, code: 'x', code_verifier: 'y' },
+      { origin },
+    )
+    assert.equal(answer.status, 400)
+    assert.equal(answer.headers['access-control-allow-origin'], '*')
+    for (const url of ['/.well-known/openid-configuration', '/.well-known/jwks.json']) {
+      assert.equal(
+        (await h.app.inject({ url, headers: { origin } })).headers['access-control-allow-origin'],
+        '*',
+      )
+    }
+    // Tessera's own API stays same-origin.
+    const me = await h.app.inject({ url: '/auth/me', headers: { origin } })
+    assert.equal(me.headers['access-control-allow-origin'], undefined)
+  })
 })

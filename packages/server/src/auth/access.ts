@@ -2,6 +2,7 @@
 // that verify tokens elsewhere, and the revocation list the feed publishes.
 
 import { AuthFailure, createAuthenticator } from '@tessera/jwt'
+import { FIRST_PARTY_CLIENT_ID } from '../tokens/access-tokens.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError } from './errors.ts'
 import type { AccessContext, AccessFlows } from './types.ts'
@@ -24,6 +25,13 @@ export function createAccessFlows(ctx: FlowContext): AccessFlows {
       // tokens); this server issues none such, so one is not its own.
       if (checked.sessionId === undefined || !Array.isArray(checked.claims.roles)) {
         throw new AuthError('invalid_token', 'the access token is not valid')
+      }
+      // A token an OAuth client got speaks to the resources it was granted,
+      // never to Tessera's own API (the account, the admin routes): only the
+      // built-in client's do (and those from before client_id existed).
+      const clientId = checked.claims['client_id']
+      if (clientId !== undefined && clientId !== FIRST_PARTY_CLIENT_ID) {
+        throw new AuthError('invalid_token', 'this access token was issued to another client')
       }
       // The core's AuthInfo, frozen and cached with the verified token: no
       // allocation per request.

@@ -33,6 +33,23 @@ const FORM_LIMIT = 64 * 1024
 /** RFC 6749 §5.1: token answers are never cached. */
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
+/** The endpoints a client calls from script: open to every origin (no cookie is read there). */
+const PROTOCOL_PATHS: ReadonlySet<string> = new Set([
+  '/oauth/token',
+  '/oauth/introspect',
+  '/oauth/revoke',
+  '/oauth/userinfo',
+])
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'WWW-Authenticate, DPoP-Nonce',
+}
+const CORS_PREFLIGHT = {
+  'access-control-allow-methods': 'GET, POST',
+  'access-control-allow-headers': 'Authorization, Content-Type, DPoP',
+  'access-control-max-age': '600',
+}
+
 /** A parsed `application/x-www-form-urlencoded` body or query. */
 interface Form {
   readonly params: Readonly<Record<string, string>>
@@ -198,6 +215,26 @@ export function registerOAuthRoutes(
       (_request, body, done) => done(null, { [FORM]: parseForm(body as string) }),
     )
     scope.setErrorHandler((error, request, reply) => sendOAuthError(request, reply, error))
+    // An SPA or another site's app calls these from its own origin. They
+    // read no cookie (the client's credentials, code and tokens come in the
+    // request), so any origin may, without credentials.
+    scope.addHook('onRequest', (request, reply, done) => {
+      if (
+        request.headers.origin !== undefined &&
+        PROTOCOL_PATHS.has(request.routeOptions.url ?? '')
+      ) {
+        reply.headers(CORS_HEADERS)
+      }
+      done()
+    })
+    for (const path of PROTOCOL_PATHS) {
+      scope.options(path, { schema: { hide: true } }, async (_request, reply) =>
+        reply
+          .code(204)
+          .headers({ ...CORS_HEADERS, ...CORS_PREFLIGHT })
+          .send(),
+      )
+    }
 
     const credentialsOf = (request: FastifyRequest) => {
       const form = formOf(request)

@@ -53,7 +53,10 @@ export function registerWellKnownRoutes(
       const jwks = auth.jwks()
       // The tag covers the whole document, so it changes whenever a key does.
       const etag = `"${createHash('sha256').update(JSON.stringify(jwks)).digest('base64url').slice(0, 27)}"`
-      reply.header('cache-control', PUBLIC_CACHE).header('etag', etag)
+      reply
+        .header('cache-control', PUBLIC_CACHE)
+        .header('etag', etag)
+        .header('access-control-allow-origin', '*')
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
       // The service types JWKs loosely; the response schema lets only public members out.
       return jwks as Static<typeof Jwks>
@@ -163,7 +166,8 @@ export function registerWellKnownRoutes(
         },
       },
       async (_request, reply) => {
-        reply.header('cache-control', PUBLIC_CACHE)
+        // Public documents: any origin's script may read them (OpenID Connect Discovery §4).
+        reply.header('cache-control', PUBLIC_CACHE).header('access-control-allow-origin', '*')
         return metadata()
       },
     )
