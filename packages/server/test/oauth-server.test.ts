@@ -641,12 +641,38 @@ describe('OAuth authorization server', () => {
     assert.equal(next.statusCode, 200)
     const unregistered = await get(
       h,
-      `/oauth/logout?${new URLSearchParams({ client_id: client.id, post_logout_redirect_uri: 'https://evil.example' })}`,
+      `/oauth/logout?${new URLSearchParams({ client_id: client.id, post_logout_redirect_uri: 'https://evil.example', continued: '1' })}`,
     )
     assert.equal(unregistered.statusCode, 400)
-    const noHint = await get(h, '/oauth/logout')
+    const noHint = await get(h, '/oauth/logout?continued=1')
     assert.equal(noHint.statusCode, 200)
     assert.match(noHint.body, /name="confirm"/)
+  })
+
+  test('RP-initiated logout from the app’s site (no cookie sent) looks again same-site, and ends the browser’s session too', async () => {
+    const h = await harness()
+    const client = await addClient(h)
+    const { cookie } = await browser(h)
+    const { token } = await codeFlow(h, client, cookie)
+    const query = new URLSearchParams({
+      id_token_hint: token.body.id_token as string,
+      post_logout_redirect_uri: 'https://app.example.com/bye',
+      state: 'bye-2',
+    })
+    const first = await get(h, `/oauth/logout?${query}`)
+    assert.equal(first.statusCode, 200)
+    const path = /data-continue="([^"]+)"/.exec(first.body)?.[1]?.replaceAll('&amp;', '&') ?? ''
+    assert.ok(path.startsWith('/oauth/logout?'), first.body)
+    const done = await get(h, path, cookie)
+    assert.equal(done.statusCode, 302)
+    assert.equal(done.headers.location, 'https://app.example.com/bye?state=bye-2')
+    // The browser's first-party session is over as well.
+    const refreshed = await h.app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      headers: { cookie, 'x-tessera-csrf': '1' },
+    })
+    assert.equal(refreshed.statusCode, 401)
   })
 
   test('removing an app from the account ends its sessions', async () => {

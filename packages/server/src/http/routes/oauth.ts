@@ -21,7 +21,11 @@ import {
 } from '../pages/oauth-pages.ts'
 import type { Branding } from '../pages/templates.ts'
 import { accessOf } from '../plugins/authentication.ts'
-import { clearRefreshCookie, readRefreshCookie } from '../plugins/browser-session.ts'
+import {
+  clearRefreshCookie,
+  hasRefreshCookie,
+  readRefreshCookie,
+} from '../plugins/browser-session.ts'
 import { sendError } from '../plugins/errors.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import { BEARER, IdParams, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
@@ -30,6 +34,8 @@ import type { RouteDeps, TypedApp } from './deps.ts'
 const TAGS = ['oauth']
 /** Form bodies of the protocol endpoints: parameters are short. */
 const FORM_LIMIT = 64 * 1024
+/** Marks a logout request sent on by the continue page (same-site now). */
+const LOOKED_AGAIN = 'continued'
 /** RFC 6749 §5.1: token answers are never cached. */
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
@@ -417,6 +423,17 @@ export function registerOAuthRoutes(
       const posted = request.method === 'POST'
       if (posted) checkOrigin(request)
       const form = posted ? formOf(request) : queryOf(request)
+      // From the app's site the SameSite=Strict cookie stays home, and the
+      // browser's own session would outlive the logout: look again, same-site.
+      if (
+        !posted &&
+        !hasRefreshCookie(request, config) &&
+        form.params[LOOKED_AGAIN] === undefined
+      ) {
+        const query = new URLSearchParams(form.params)
+        query.set(LOOKED_AGAIN, '1')
+        return page(reply, oauthContinuePage(brand, `/oauth/logout?${query}`))
+      }
       const confirmed = posted && form.params['confirm'] === 'yes'
       const step: LogoutStep = await oauth.logout(
         form.params,
