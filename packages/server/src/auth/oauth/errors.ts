@@ -15,21 +15,17 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'login_required'
   | 'consent_required'
-  | 'interaction_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
   | 'registration_not_supported'
   | 'invalid_token'
   | 'insufficient_scope'
-  | 'unsupported_token_type'
-  | 'temporarily_unavailable'
 
 /** The HTTP status of each code at the token, introspection and revocation endpoints. */
 const STATUS: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
   invalid_token: 401,
   insufficient_scope: 403,
-  temporarily_unavailable: 503,
 }
 
 /**

@@ -3,6 +3,7 @@
 // /auth/refresh) and client credentials grants.
 
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { OAuthClientRecord, SessionRecord, UserRecord } from '../../storage/ports.ts'
 import type { FlowContext } from '../context.ts'
 import type { ClientCredentials, ClientInfo, TokenFlows, TokenResponse } from '../types.ts'
@@ -113,6 +114,24 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
     }
   }
 
+  /**
+   * The session the first redemption of a code started. A replay racing it
+   * may arrive before the session is recorded: wait for it a little (up to
+   * a second, on this rare path only) rather than revoke nothing.
+   */
+  async function sessionOfRedeemed(
+    codeHash: string,
+    code: { sessionId: string | null },
+  ): Promise<string | null> {
+    let sessionId = code.sessionId
+    for (let tries = 0; sessionId === null && tries < 20; tries++) {
+      await delay(50)
+      const again = await store.oauth.redeemCode(codeHash, now())
+      sessionId = again.status === 'replayed' ? again.code.sessionId : null
+    }
+    return sessionId
+  }
+
   async function codeGrant(
     client: OAuthClientRecord,
     params: Readonly<Record<string, string>>,
@@ -126,8 +145,11 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       throw new OAuthError('invalid_grant', 'the code is not valid or has expired')
     if (redeemed.status === 'replayed') {
       // RFC 6749 §4.1.2: a code used twice was stolen or leaked; what it gave is revoked.
-      const sessionId = redeemed.code.sessionId
-      if (redeemed.code.clientId === client.id && sessionId !== null) {
+      const sessionId =
+        redeemed.code.clientId === client.id
+          ? await sessionOfRedeemed(codeHash, redeemed.code)
+          : null
+      if (sessionId !== null) {
         if (await store.sessions.revokeSession(sessionId, now(), 'code_replayed')) {
           await revoke.sessions([sessionId])
         }
