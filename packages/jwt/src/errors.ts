@@ -13,6 +13,15 @@ export type JwtErrorCode =
   | 'key_invalid'
   | 'jwks_unavailable'
   | 'revoked'
+  /** A DPoP proof (RFC 9449) failed a check; `claim` names which. */
+  | 'invalid_dpop_proof'
+  /** A DPoP proof lacks the server's current nonce (RFC 9449 §8, §9). */
+  | 'use_dpop_nonce'
+  /**
+   * A JWE did not decrypt: wrong key, tampered ciphertext, tag, IV, header or
+   * encrypted key. One message for all, so the error tells an attacker nothing.
+   */
+  | 'decryption_failed'
 
 /**
  * The one error class of `@tessera/jwt`. Messages never contain the token, a

@@ -4,9 +4,52 @@ export type { AccessTokenClaims } from './access-token.ts'
 export { ALGORITHMS, type Algorithm } from './algorithms.ts'
 export { TokenCache } from './cache.ts'
 export { decode } from './decode.ts'
+export {
+  accessTokenHash,
+  createDpopReplayCache,
+  DPOP_ALGORITHMS,
+  type DpopAlgorithm,
+  type DpopProofClaims,
+  type DpopProofHeader,
+  type DpopProofOptions,
+  type DpopReplayCache,
+  htuMatches,
+  jwkThumbprint,
+  type MemoryDpopReplayCache,
+  normalizeHtu,
+  type VerifiedDpopProof,
+  verifyDpopProof,
+} from './dpop.ts'
 export { type Duration, parseDuration } from './duration.ts'
 export { type AuthErrorCode, authErrorCodes, type ErrorCodeInfo } from './error-codes.ts'
 export { isJwtError, JwtError, type JwtErrorCode } from './errors.ts'
+export {
+  decrypt,
+  type DecryptedJwe,
+  type DecryptOptions,
+  type EncryptOptions,
+  encrypt,
+  type JweHeader,
+} from './jwe.ts'
+export {
+  CONTENT_ENCRYPTIONS,
+  type ContentEncryption,
+  type EcdhCurve,
+  KEY_MANAGEMENT_ALGORITHMS,
+  type KeyManagementAlgorithm,
+} from './jwe-algorithms.ts'
+export { type DecryptJwtOptions, decryptJwt, type EncryptJwtOptions, encryptJwt } from './jwe-jwt.ts'
+export {
+  EncryptionKey,
+  type EncryptionKeyOptions,
+  EncryptionKeySet,
+  exportEncryptionJwk,
+  generateEncryptionKeyPair,
+  generateEncryptionSecret,
+  importEncryptionJwk,
+  importEncryptionKeyObject,
+  importEncryptionSecret,
+} from './jwe-keys.ts'
 export {
   exportJwk,
   generateKeyPair,
