@@ -50,8 +50,14 @@ const REGISTERED_HEADER = new Set([
 const HEADER_CACHE_SIZE = 256
 const headerCache = new Map<string, ParsedHeader>()
 
-/** Splits and checks a compact JWS: three canonical base64url segments. */
-export function parseToken(token: unknown, maxLength: number): ParsedToken {
+/**
+ * Splits and checks a compact JWS: three canonical base64url segments. The
+ * payload may be empty only where `emptyPayload` allows it: RFC 7515 §2
+ * makes the payload any octet sequence, the empty one included, and
+ * Appendix F's detached content leaves the segment empty; a JWT always has a
+ * claims set.
+ */
+export function parseToken(token: unknown, maxLength: number, emptyPayload = false): ParsedToken {
   if (typeof token !== 'string') throw new JwtError('malformed', 'the token must be a string')
   if (token.length > maxLength) throw new JwtError('malformed', 'the token is too long')
   const dot1 = token.indexOf('.')
@@ -61,7 +67,7 @@ export function parseToken(token: unknown, maxLength: number): ParsedToken {
   }
   const headerSegment = token.slice(0, dot1)
   const payloadSegment = token.slice(dot1 + 1, dot2)
-  if (payloadSegment.length === 0 || !isCanonicalBase64url(payloadSegment)) {
+  if ((payloadSegment.length === 0 && !emptyPayload) || !isCanonicalBase64url(payloadSegment)) {
     throw new JwtError('malformed', 'the payload is not canonical base64url')
   }
   return {

@@ -160,6 +160,40 @@ test('verifyJws returns the payload bytes without claim checks', () => {
   assert.deepEqual(JSON.parse(payload.toString()), { a: 1 })
 })
 
+test('verifyJws accepts an empty payload (RFC 7515 §2: any octet sequence); verify, a JWT, does not', () => {
+  const input = `${Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'k1' })).toString('base64url')}.`
+  const token = `${input}.${privateKey.signData(input)}`
+  const { header, payload } = verifyJws(token, publicKey)
+  assert.equal(header.alg, 'ES256')
+  assert.equal(payload.length, 0)
+  assert.throws(() => verify(token, publicKey), { code: 'malformed' })
+  // The signature still covers the empty payload: another payload does not verify.
+  const [h, , signature] = token.split('.')
+  assert.throws(() => verifyJws(`${h}.e30.${signature}`, publicKey), { code: 'invalid_signature' })
+})
+
+test('verifyJws checks detached content (RFC 7515 Appendix F) against the signature', () => {
+  const content = '{"amount":100,"to":"acct-1"}'
+  const attached = sign(JSON.parse(content), privateKey, { timestamp: false })
+  const [h, , signature] = attached.split('.')
+  const detached = `${h}..${signature}`
+  const { payload } = verifyJws(detached, publicKey, { detachedPayload: content })
+  assert.equal(payload.toString(), content)
+  assert.deepEqual(
+    verifyJws(detached, publicKey, { detachedPayload: Buffer.from(content) }).payload,
+    payload,
+  )
+  assert.throws(() => verifyJws(detached, publicKey, { detachedPayload: `${content} ` }), {
+    code: 'invalid_signature',
+  })
+  // Detached content only where the payload segment is empty.
+  assert.throws(() => verifyJws(attached, publicKey, { detachedPayload: content }), {
+    code: 'malformed',
+  })
+  assert.throws(() => verifyJws(detached, publicKey), { code: 'invalid_signature' })
+  assert.throws(() => verifyJws(detached, publicKey, { detachedPayload: 42 as never }), TypeError)
+})
+
 test('decode reads without verifying and still rejects malformed input', () => {
   const token = sign({ a: 1 }, privateKey)
   assert.equal(decode(token).payload.a, 1)

@@ -116,18 +116,39 @@ export async function verifyWithResolver(
 /**
  * Verifies a compact JWS whose payload need not be JSON (RFC 7515/7520 test
  * vectors, detached data). No claims are checked: for JWTs use {@link verify}.
+ * The payload may be empty (RFC 7515 §2: any octet sequence); with `detachedPayload` the
+ * token must carry an empty payload segment and the signature is checked over
+ * the content given here instead (RFC 7515 Appendix F, detached content).
+ *
+ * @example
+ * const { payload } = verifyJws('eyJhbGciOiJFUzI1NiJ9..MEUCIQ…', key, { detachedPayload: body })
  */
 export function verifyJws(
   token: string,
   keys: Key | KeySet,
-  options: Pick<VerifyOptions, 'algorithms' | 'crit' | 'maxTokenLength'> = {},
+  options: Pick<VerifyOptions, 'algorithms' | 'crit' | 'maxTokenLength'> & {
+    /** The content of a JWS whose payload was detached (Appendix F). */
+    detachedPayload?: Uint8Array | string
+  } = {},
 ): { header: JwtHeader; payload: Buffer } {
   const compiled = compileOptions(options)
-  const parsed = parseToken(token, compiled.maxTokenLength)
+  let parsed = parseToken(token, compiled.maxTokenLength, true)
   checkHeader(parsed.header, compiled)
-  checkSignature(parsed, selectKey(parsed, keys))
-  return {
-    header: parsed.header.value as JwtHeader,
-    payload: decodeBase64url(parsed.payloadSegment),
+  const detached = options.detachedPayload
+  let payload: Buffer
+  if (detached === undefined) {
+    payload = decodeBase64url(parsed.payloadSegment)
+  } else {
+    if (typeof detached !== 'string' && !(detached instanceof Uint8Array)) {
+      throw new TypeError('detachedPayload must be bytes or a string')
+    }
+    if (parsed.payloadSegment.length !== 0) {
+      throw new JwtError('malformed', 'a JWS with detached content has an empty payload segment')
+    }
+    payload = typeof detached === 'string' ? Buffer.from(detached, 'utf8') : Buffer.from(detached)
+    const headerSegment = parsed.signingInput.slice(0, -1)
+    parsed = { ...parsed, signingInput: `${headerSegment}.${payload.toString('base64url')}` }
   }
+  checkSignature(parsed, selectKey(parsed, keys))
+  return { header: parsed.header.value as JwtHeader, payload }
 }
