@@ -14,10 +14,17 @@ export interface ErrorCodeInfo {
    * requires one): `'bare'`, without an error attribute, when the request
    * presented no credentials (RFC 6750 §3.1);
    * `'insufficient_user_authentication'` (RFC 9470 §3) when the token is good
-   * but its authentication is not strong enough; `'invalid_token'` with an
-   * `error_description` otherwise. Absent on other statuses.
+   * but its authentication is not strong enough; `'invalid_dpop_proof'` and
+   * `'use_dpop_nonce'` (RFC 9449 §7.1, §9), in the `DPoP` scheme, when the
+   * DPoP proof is at fault; `'invalid_token'` with an `error_description`
+   * otherwise. Absent on other statuses.
    */
-  readonly challenge?: 'bare' | 'invalid_token' | 'insufficient_user_authentication'
+  readonly challenge?:
+    | 'bare'
+    | 'invalid_token'
+    | 'insufficient_user_authentication'
+    | 'invalid_dpop_proof'
+    | 'use_dpop_nonce'
   /** One line: when the code is answered. */
   readonly description: string
 }
@@ -54,6 +61,18 @@ export const authErrorCodes = Object.freeze({
     status: 401,
     challenge: 'invalid_token',
     description: 'The access token (or its session) has been revoked.',
+  },
+  invalid_dpop_proof: {
+    status: 401,
+    challenge: 'invalid_dpop_proof',
+    description:
+      'The DPoP proof (RFC 9449) is missing, repeated, malformed, replayed, or does not match the request: its method, URL, access token (`ath`) or time (`iat`).',
+  },
+  use_dpop_nonce: {
+    status: 401,
+    challenge: 'use_dpop_nonce',
+    description:
+      'The DPoP proof must carry the server nonce: retry with a new proof holding the `DPoP-Nonce` response header (RFC 9449 §9).',
   },
   mfa_required: {
     status: 401,

@@ -3,7 +3,13 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { it } from 'node:test'
 import express, { type ErrorRequestHandler, type Request } from 'express'
-import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware-suite.ts'
+import {
+  baseOptions,
+  issue,
+  middlewareSuite,
+  toHeaders,
+  toReply,
+} from '../test/middleware-suite.ts'
 import {
   authenticate,
   requireAllRoles,
@@ -23,6 +29,7 @@ function me(req: Request) {
     scopes: auth.scopes,
     iss: auth.claims.iss,
     token: auth.token,
+    jkt: auth.jkt ?? null,
   }
 }
 
@@ -69,7 +76,9 @@ middlewareSuite('express', async (options) => {
   await once(server, 'listening')
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
-    request: async (path, headers) => toReply(await fetch(base + path, { headers })),
+    request: async (path, headers) =>
+      toReply(await fetch(base + path, { headers: toHeaders(headers) })),
+    origin: base,
     close: async () => {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))

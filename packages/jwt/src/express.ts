@@ -14,6 +14,7 @@ import {
   createRoleGuard,
   createScopeGuard,
   type Guard,
+  type RequestReader,
 } from './middleware-core.ts'
 import type { RevocationFeed } from './revocation-feed.ts'
 
@@ -38,6 +39,18 @@ export type AuthenticateMiddleware = RequestHandler & {
   close(): Promise<void>
 }
 
+/**
+ * What DPoP reads from an Express request: `originalUrl` (the path before
+ * any mount point took its prefix), and `req.protocol` and `req.host`, which
+ * follow Express's `trust proxy` setting.
+ */
+const EXPRESS_REQUEST: RequestReader<Request> = Object.freeze({
+  method: (req: Request) => req.method,
+  target: (req: Request) => req.originalUrl,
+  origin: (req: Request) => (req.host === undefined ? undefined : `${req.protocol}://${req.host}`),
+  header: (req: Request, name: string) => req.headers[name],
+})
+
 function send(res: Response, failure: AuthFailure): void {
   res.statusCode = failure.status
   for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value)
@@ -54,9 +67,10 @@ function settle(req: Request, res: Response, next: NextFunction, result: AuthInf
 
 /**
  * Express middleware that verifies the Bearer access token (or the opt-in
- * cookie) and puts the verified claims on `req.auth`; refusals are answered
- * here (401 with `WWW-Authenticate`, 503 when keys or the revocation list are
- * unavailable). Options are checked now: a `TypeError` for any misuse.
+ * cookie), or the DPoP-bound token and its proof (RFC 9449), and puts the
+ * verified claims on `req.auth`; refusals are answered here (401 with
+ * `WWW-Authenticate`, 503 when keys or the revocation list are unavailable).
+ * Options are checked now: a `TypeError` for any misuse.
  *
  * @example
  * import { authenticate, requireRoles } from '@tessera/jwt/express'
@@ -65,11 +79,11 @@ function settle(req: Request, res: Response, next: NextFunction, result: AuthInf
  * app.delete('/users/:id', requireRoles('admin'), handler)
  */
 export function authenticate(options: AuthenticateOptions): AuthenticateMiddleware {
-  const authenticator = createAuthenticator(options)
+  const authenticator = createAuthenticator(options, EXPRESS_REQUEST)
   const middleware: RequestHandler = (req, res, next) => {
     let result: ReturnType<typeof authenticator.check>
     try {
-      result = authenticator.check(req.headers.authorization, req.headers.cookie)
+      result = authenticator.check(req.headers.authorization, req.headers.cookie, req)
     } catch (error) {
       next(error)
       return

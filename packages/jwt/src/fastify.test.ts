@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import Fastify, { type FastifyRequest } from 'fastify'
-import { baseOptions, issue, middlewareSuite, type Reply } from '../test/middleware-suite.ts'
+import {
+  baseOptions,
+  issue,
+  middlewareSuite,
+  type Reply,
+  type RequestHeaders,
+} from '../test/middleware-suite.ts'
 import {
   authenticate,
   requireAllRoles,
@@ -22,13 +28,14 @@ function me(request: FastifyRequest) {
     scopes: auth.scopes,
     iss: auth.claims.iss,
     token: auth.token,
+    jkt: auth.jkt ?? null,
   }
 }
 
 async function inject(
   app: ReturnType<typeof Fastify>,
   path: string,
-  headers: Record<string, string> = {},
+  headers: RequestHeaders = {},
 ): Promise<Reply> {
   const response = await app.inject({ method: 'GET', url: path, headers })
   const responseHeaders = new Headers()
@@ -74,6 +81,8 @@ middlewareSuite('fastify', async (options) => {
   await app.ready()
   return {
     request: (path, headers) => inject(app, path, headers),
+    // light-my-request's default Host.
+    origin: 'http://localhost:80',
     close: async () => {
       await app.close()
       await auth.close()

@@ -20,6 +20,7 @@ import {
   createRoleGuard,
   createScopeGuard,
   type Guard,
+  type RequestReader,
 } from './middleware-core.ts'
 import type { RevocationFeed } from './revocation-feed.ts'
 
@@ -47,13 +48,26 @@ export type AuthenticateHook = AuthHook & {
   close(): Promise<void>
 }
 
+/**
+ * What DPoP reads from a Fastify request: `request.url` as received, and
+ * `request.protocol` and `request.host`, which follow Fastify's `trustProxy`.
+ */
+const FASTIFY_REQUEST: RequestReader<FastifyRequest> = Object.freeze({
+  method: (request: FastifyRequest) => request.method,
+  target: (request: FastifyRequest) => request.url,
+  origin: (request: FastifyRequest) =>
+    request.host === '' ? undefined : `${request.protocol}://${request.host}`,
+  header: (request: FastifyRequest, name: string) => request.headers[name],
+})
+
 function send(reply: FastifyReply, failure: AuthFailure): void {
   reply.code(failure.status).headers(failure.headers).send(failure.body)
 }
 
 /**
- * A hook that verifies the Bearer access token (or the opt-in cookie) and
- * puts the verified claims on `request.auth`; refusals are answered here
+ * A hook that verifies the Bearer access token (or the opt-in cookie), or
+ * the DPoP-bound token and its proof (RFC 9449), and puts the verified
+ * claims on `request.auth`; refusals are answered here
  * (401 with `WWW-Authenticate`, 503 when keys or the revocation list are
  * unavailable). Options are checked now: a `TypeError` for any misuse.
  *
@@ -66,7 +80,7 @@ function send(reply: FastifyReply, failure: AuthFailure): void {
  * app.delete('/users/:id', { preHandler: requireRoles('admin') }, handler)
  */
 export function authenticate(options: AuthenticateOptions): AuthenticateHook {
-  const authenticator = createAuthenticator(options)
+  const authenticator = createAuthenticator(options, FASTIFY_REQUEST)
   const settle = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -83,7 +97,7 @@ export function authenticate(options: AuthenticateOptions): AuthenticateHook {
   const hook: AuthHook = (request, reply, done) => {
     let result: ReturnType<typeof authenticator.check>
     try {
-      result = authenticator.check(request.headers.authorization, request.headers.cookie)
+      result = authenticator.check(request.headers.authorization, request.headers.cookie, request)
     } catch (error) {
       done(error as Error)
       return

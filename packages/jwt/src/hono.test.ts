@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { baseOptions, issue, middlewareSuite, toReply } from '../test/middleware-suite.ts'
+import {
+  baseOptions,
+  issue,
+  middlewareSuite,
+  toHeaders,
+  toReply,
+} from '../test/middleware-suite.ts'
 import {
   authenticate,
   requireAllRoles,
@@ -21,7 +27,8 @@ middlewareSuite('hono', async (options) => {
   app.use('/api/*', auth)
   app.get('/api/me', (c) => {
     const { userId, sessionId, roles, scopes, claims, token } = c.get('auth')
-    return c.json({ userId, sessionId, roles, scopes, iss: claims.iss, token })
+    const jkt = c.get('auth').jkt ?? null
+    return c.json({ userId, sessionId, roles, scopes, iss: claims.iss, token, jkt })
   })
   app.get('/api/admin', requireRoles('admin', 'owner'), (c) => c.json({ ok: true }))
   app.get('/api/owners', requireAllRoles('admin', 'owner'), (c) => c.json({ ok: true }))
@@ -39,7 +46,9 @@ middlewareSuite('hono', async (options) => {
     c.json({ error: { code: 'internal', message: 'internal error' } }, 500),
   )
   return {
-    request: async (path, headers) => toReply(await app.request(path, { headers })),
+    request: async (path, headers) =>
+      toReply(await app.request(path, { headers: toHeaders(headers) })),
+    origin: 'http://localhost',
     close: () => auth.close(),
   }
 })

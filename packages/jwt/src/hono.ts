@@ -14,6 +14,7 @@ import {
   createRoleGuard,
   createScopeGuard,
   type Guard,
+  type RequestReader,
 } from './middleware-core.ts'
 import type { RevocationFeed } from './revocation-feed.ts'
 
@@ -34,6 +35,26 @@ export type AuthenticateMiddleware = MiddlewareHandler<TesseraEnv> & {
   close(): Promise<void>
 }
 
+/** The end of the scheme and host in an absolute URL (`https://h/p` → 9). */
+function pathStart(url: string): number {
+  const slash = url.indexOf('/', url.indexOf('//') + 2)
+  return slash === -1 ? url.length : slash
+}
+
+/** What DPoP reads from a Hono context: the request's own URL, as the runtime built it. */
+const HONO_REQUEST: RequestReader<Context> = Object.freeze({
+  method: (c: Context) => c.req.method,
+  target(c: Context): string {
+    const url = c.req.url
+    return url.slice(pathStart(url)) || '/'
+  },
+  origin(c: Context): string {
+    const url = c.req.url
+    return url.slice(0, pathStart(url))
+  },
+  header: (c: Context, name: string) => c.req.header(name),
+})
+
 function send(c: Context, failure: AuthFailure): Response {
   // A copy: @hono/node-server adds Content-Length to the headers object it is given.
   return c.body(failure.body, failure.status, { ...failure.headers })
@@ -41,7 +62,8 @@ function send(c: Context, failure: AuthFailure): Response {
 
 /**
  * Hono middleware that verifies the Bearer access token (or the opt-in
- * cookie) and sets the verified claims as `c.get('auth')`; refusals are
+ * cookie), or the DPoP-bound token and its proof (RFC 9449), and sets the
+ * verified claims as `c.get('auth')`; refusals are
  * answered here (401 with `WWW-Authenticate`, 503 when keys or the
  * revocation list are unavailable). Options are checked now: a `TypeError`
  * for any misuse.
@@ -54,9 +76,9 @@ function send(c: Context, failure: AuthFailure): Response {
  * app.delete('/api/users/:id', requireRoles('admin'), handler)
  */
 export function authenticate(options: AuthenticateOptions): AuthenticateMiddleware {
-  const authenticator = createAuthenticator(options)
+  const authenticator = createAuthenticator(options, HONO_REQUEST)
   const middleware: MiddlewareHandler<TesseraEnv> = async (c, next) => {
-    const checked = authenticator.check(c.req.header('authorization'), c.req.header('cookie'))
+    const checked = authenticator.check(c.req.header('authorization'), c.req.header('cookie'), c)
     const result = checked instanceof Promise ? await checked : checked
     if (result instanceof AuthFailure) return send(c, result)
     c.set('auth', result)

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { baseOptions, clock, ISSUER, issue, trustedKeys } from '../test/middleware-suite.ts'
+import { accessTokenHash, type DpopReplayCache } from './dpop.ts'
 import { type AuthErrorCode, authErrorCodes } from './error-codes.ts'
 import { JwtError } from './errors.ts'
-import { generateSecret } from './keys.ts'
+import { exportJwk, generateKeyPair, generateSecret, type Key } from './keys.ts'
 import {
   type AuthenticateOptions,
+  type Authenticator,
   AuthFailure,
   type AuthInfo,
   challengeValue,
@@ -263,9 +266,12 @@ describe('the catalogue (error-codes.ts)', () => {
       const challenge = failure.headers['www-authenticate']
       if (entry.challenge === 'bare') assert.equal(challenge, 'Bearer realm="api"')
       else if (entry.challenge !== undefined) {
+        // RFC 9449 §7.1: the DPoP errors belong to the DPoP scheme.
+        const scheme =
+          code === 'invalid_dpop_proof' || code === 'use_dpop_nonce' ? 'DPoP' : 'Bearer'
         assert.equal(
           challenge,
-          `Bearer error="${entry.challenge}", error_description="a 'quoted' message"`,
+          `${scheme} error="${entry.challenge}", error_description="a 'quoted' message"`,
         )
       } else assert.equal(challenge, undefined, code)
     }
@@ -327,6 +333,7 @@ describe('guards', () => {
     sessionId: undefined,
     roles,
     scopes,
+    jkt: undefined,
   })
 
   it('requireRoles needs any one role; requireAllRoles every role; requireScopes every scope', () => {
@@ -422,6 +429,7 @@ describe('guards', () => {
       'sessionId',
       'roles',
       'scopes',
+      'jkt',
     ])
     clock.t += 61_000
     try {
@@ -432,5 +440,141 @@ describe('guards', () => {
     } finally {
       clock.t -= 61_000
     }
+  })
+})
+
+describe('DPoP in the core', () => {
+  const client = generateKeyPair('ES256')
+  const URL_ = 'https://api.example.test/orders?page=1'
+
+  /** A proof by `key` for GET `htu` with `token`. */
+  function proofOf(key: Key, token: string, htu = 'https://api.example.test/orders'): string {
+    const { kid: _kid, alg: _alg, use: _use, ...jwk } = exportJwk(key.publicKey)
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+    const payload = {
+      jti: randomUUID(),
+      htm: 'GET',
+      htu,
+      iat: Math.floor(clock.t / 1000),
+      ath: accessTokenHash(token),
+    }
+    const input = `${encode({ typ: 'dpop+jwt', alg: key.alg, jwk })}.${encode(payload)}`
+    return `${input}.${key.signData(input)}`
+  }
+  const bound = () => issue({ cnf: { jkt: client.privateKey.kid } })
+
+  it('throws a TypeError at creation for every DPoP misuse', () => {
+    const bad: Partial<AuthenticateOptions>[] = [
+      { dpop: 'sometimes' as 'allowed' },
+      { dpop: 'required', cookie: 'at' },
+      { dpopAlgorithms: ['HS256' as 'ES256'] },
+      { dpopAlgorithms: [] },
+      { dpopMaxAge: 'a minute' },
+      { dpopReplayCache: {} as DpopReplayCache },
+      { dpopNonce: 'n-1' as unknown as () => string },
+      { publicUrl: 'api.example.test' },
+      { publicUrl: 'ftp://api.example.test' },
+      { publicUrl: 'https://api.example.test/?a=1' },
+      { publicUrl: 'https://api.example.test', forwardedHeader: 'x-forwarded' },
+      { forwardedHeader: 'x-real-ip' as 'forwarded' },
+    ]
+    for (const extra of bad) {
+      assert.throws(() => createAuthenticator(baseOptions(extra)), TypeError, JSON.stringify(extra))
+    }
+  })
+
+  it('checkToken(token, { proof, method, url }): the path of a server that extracts the token itself', () => {
+    const verify = createVerifier({
+      key: trustedKeys,
+      issuer: ISSUER,
+      audience: 'orders-api',
+      clock: clock.now,
+    })
+    const own = createAuthenticator({ verify, now: clock.now })
+    const token = bound()
+    const info = own.checkToken(token, {
+      proof: proofOf(client.privateKey, token),
+      method: 'GET',
+      url: URL_,
+    })
+    assert.ok(!(info instanceof AuthFailure) && !(info instanceof Promise))
+    assert.equal(info.jkt, client.privateKey.kid)
+    const asBearer = own.checkToken(token) as AuthFailure
+    assert.equal(asBearer.code, 'invalid_token')
+    const wrongUrl = own.checkToken(token, {
+      proof: proofOf(client.privateKey, token),
+      method: 'GET',
+      url: 'https://api.example.test/other',
+    }) as AuthFailure
+    assert.equal(wrongUrl.code, 'invalid_dpop_proof')
+    assert.equal(wrongUrl.cause?.claim, 'htu')
+    // createAuthenticator({ verify }) takes the DPoP options too.
+    const strict = createAuthenticator({ verify, dpop: 'required', now: clock.now })
+    assert.equal((strict.checkToken(issue()) as AuthFailure).code, 'invalid_token')
+  })
+
+  it('reads a Node IncomingMessage-like request by default, and refuses DPoP when it is not given', () => {
+    const authenticator: Authenticator = createAuthenticator(baseOptions())
+    const token = bound()
+    const request = {
+      method: 'GET',
+      url: '/orders?page=1',
+      headers: { host: 'api.example.test', dpop: proofOf(client.privateKey, token) },
+      socket: { encrypted: true },
+    }
+    const info = authenticator.check(`DPoP ${token}`, undefined, request)
+    assert.ok(!(info instanceof AuthFailure) && !(info instanceof Promise), JSON.stringify(info))
+    const absolute = { ...request, url: URL_, headers: { dpop: proofOf(client.privateKey, token) } }
+    assert.ok(!(authenticator.check(`DPoP ${token}`, undefined, absolute) instanceof AuthFailure))
+    const plainHttp = {
+      ...request,
+      socket: {},
+      headers: { ...request.headers, dpop: proofOf(client.privateKey, token) },
+    }
+    assert.equal(
+      (authenticator.check(`DPoP ${token}`, undefined, plainHttp) as AuthFailure).code,
+      'invalid_dpop_proof',
+    )
+    const none = authenticator.check(`DPoP ${token}`, undefined) as AuthFailure
+    assert.equal(none.code, 'invalid_dpop_proof')
+    assert.match(none.message, /not passed/)
+  })
+
+  it('an async replay cache makes the check a promise; its failure is not a token failure', async () => {
+    const seen = new Set<string>()
+    const replayCache: DpopReplayCache = {
+      checkAndAdd: async (key) => !seen.has(key) && seen.add(key) !== undefined,
+    }
+    const authenticator = createAuthenticator(
+      baseOptions({ dpopReplayCache: replayCache, publicUrl: 'https://api.example.test' }),
+    )
+    const token = bound()
+    const request = {
+      method: 'GET',
+      url: '/orders',
+      headers: { dpop: proofOf(client.privateKey, token) },
+    }
+    const pending = authenticator.check(`DPoP ${token}`, undefined, request)
+    assert.ok(pending instanceof Promise)
+    assert.equal(((await pending) as AuthInfo).jkt, client.privateKey.kid)
+    assert.equal(seen.size, 1)
+    const replayed = (await authenticator.check(`DPoP ${token}`, undefined, request)) as AuthFailure
+    assert.equal(replayed.code, 'invalid_dpop_proof')
+    assert.equal(replayed.cause?.claim, 'jti')
+    // Bearer requests never touch it.
+    assert.ok(!(authenticator.check(`Bearer ${issue()}`, undefined) instanceof Promise))
+
+    const down = new Error('redis is down')
+    const failing = createAuthenticator(
+      baseOptions({
+        dpopReplayCache: { checkAndAdd: () => Promise.reject(down) },
+        publicUrl: 'https://api.example.test',
+      }),
+    )
+    const fresh = { ...request, headers: { dpop: proofOf(client.privateKey, token) } }
+    await assert.rejects(
+      async () => failing.check(`DPoP ${token}`, undefined, fresh),
+      (error) => error === down,
+    )
   })
 })

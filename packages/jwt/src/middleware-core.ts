@@ -1,12 +1,21 @@
 // What the Express, Fastify and Hono adapters share, and what the Tessera
 // server checks its own access tokens with: option checks, one verifier built
-// at creation, Bearer and cookie extraction, the mapping of failures to the
-// wire codes of error-codes.ts and RFC 6750 answers, and the role, scope and
-// step-up (RFC 9470) guards. The adapters only move headers and statuses
-// between this and their framework.
+// at creation, Bearer, DPoP (RFC 9449) and cookie extraction, the mapping of
+// failures to the wire codes of error-codes.ts and RFC 6750 / RFC 9449
+// answers, and the role, scope and step-up (RFC 9470) guards. The adapters
+// only move headers and statuses between this and their framework, and say
+// how to read a request's method, URL and headers (a RequestReader).
 
 import type { AccessTokenClaims } from './access-token.ts'
 import { type Algorithm, isAlgorithm } from './algorithms.ts'
+import {
+  checkDpopProof,
+  createDpopReplayCache,
+  DPOP_ALGORITHMS,
+  type DpopAlgorithm,
+  type DpopReplayCache,
+  type VerifiedDpopProof,
+} from './dpop.ts'
 import { type Duration, parseDuration } from './duration.ts'
 import { type AuthErrorCode, authErrorCodes, type ErrorCodeInfo } from './error-codes.ts'
 import { JwtError } from './errors.ts'
@@ -21,8 +30,55 @@ import {
 import type { JwtPayload, VerifiedJwt } from './types.ts'
 import { createVerifier } from './verifier.ts'
 
+/** The DPoP (RFC 9449) options of `authenticate()` and of `createAuthenticator({ verify })`. */
+export interface DpopAuthenticateOptions {
+  /**
+   * DPoP (RFC 9449). `'allowed'` (default): Bearer tokens, and DPoP-bound
+   * tokens sent as `Authorization: DPoP <token>` with a `DPoP` proof header;
+   * `'required'`: DPoP-bound tokens only. Whatever this says, a token bound
+   * to a key (`cnf.jkt`) is never accepted without a valid proof by that key.
+   */
+  dpop?: 'allowed' | 'required'
+  /**
+   * Algorithms accepted for DPoP proofs, and advertised in the challenge's
+   * `algs`. Default: every asymmetric one (`DPOP_ALGORITHMS`).
+   */
+  dpopAlgorithms?: DpopAlgorithm[]
+  /** How old a proof's `iat` may be (`60`, `'2m'`). Default 60 seconds. */
+  dpopMaxAge?: Duration
+  /**
+   * Where the `jti`s of accepted proofs are remembered. Default: an in-memory
+   * cache per authenticator (`createDpopReplayCache()`). Several instances
+   * behind one URL need a shared one, such as Redis.
+   */
+  dpopReplayCache?: DpopReplayCache
+  /**
+   * The server's current DPoP nonce (RFC 9449 §9): a proof must carry it,
+   * else 401 `use_dpop_nonce` with a `DPoP-Nonce` header holding it.
+   */
+  dpopNonce?: () => string
+  /**
+   * The base URL clients call this service at (`https://api.example.com`,
+   * with a path prefix if a proxy strips one): a proof's `htu` must be it
+   * plus the request's path. Without it (nor `forwardedHeader`), the URL is
+   * the request's own as the framework sees it (its scheme and `Host`):
+   * behind a TLS-terminating proxy that is `http://` and an internal host,
+   * so proofs fail; and where the framework trusts `X-Forwarded-*` from
+   * anyone, a client chooses the URL its proofs are checked against.
+   */
+  publicUrl?: string
+  /**
+   * Behind a proxy that sets this header (and drops it from what clients
+   * send): the public scheme and host for `htu` come from `Forwarded`
+   * (RFC 7239 `proto` and `host`) or from `X-Forwarded-Proto` and
+   * `X-Forwarded-Host`, the values the proxy added last (rightmost). A
+   * request without them is refused. Not with `publicUrl`.
+   */
+  forwardedHeader?: 'forwarded' | 'x-forwarded'
+}
+
 /** Options of `authenticate()` other than the key source. */
-export interface AuthenticateBaseOptions {
+export interface AuthenticateBaseOptions extends DpopAuthenticateOptions {
   /** The Tessera server's issuer (`TESSERA_ISSUER`); the token's `iss` must equal it. */
   issuer: string
   /**
@@ -34,7 +90,10 @@ export interface AuthenticateBaseOptions {
   algorithms?: Algorithm[]
   /** Expected `typ` header. Default `'at+jwt'` (RFC 9068); `false` to not check it. */
   typ?: string | false
-  /** Leeway for `exp`, `nbf`, `iat` and `auth_time`, and for `maxAuthAge` (`30`, `'30s'`). Default 0. */
+  /**
+   * Leeway for `exp`, `nbf`, `iat` and `auth_time`, and for `maxAuthAge` (`30`, `'30s'`).
+   * Default 0 (and 5 seconds for the `iat` of DPoP proofs).
+   */
   clockTolerance?: Duration
   /**
    * Step-up for every route this guards: the token's `auth_time` must be at
@@ -67,8 +126,8 @@ export interface AuthenticateBaseOptions {
   /** Verified-token cache: `true` (1000 tokens, the default), a size, or `false`. */
   cache?: boolean | number
   /**
-   * The clock, in epoch ms; for tests. Default `Date.now`. `maxAuthAge` and
-   * `requireRecentAuth()` read it too.
+   * The clock, in epoch ms; for tests. Default `Date.now`. `maxAuthAge`,
+   * `requireRecentAuth()` and DPoP proofs read it too.
    */
   now?: () => number
 }
@@ -96,12 +155,17 @@ export interface AuthInfo {
   readonly roles: readonly string[]
   /** `scope` split on spaces, or empty. */
   readonly scopes: readonly string[]
+  /**
+   * `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key the token is bound
+   * to, whose DPoP proof this request carried; undefined for a bearer token.
+   */
+  readonly jkt: string | undefined
 }
 
 export type { AuthErrorCode } from './error-codes.ts'
 
 /** The options of `createAuthenticator()` over a verifier of your own instead of a key source. */
-export interface VerifierAuthenticateOptions {
+export interface VerifierAuthenticateOptions extends DpopAuthenticateOptions {
   /**
    * Verifies one token, throwing (or rejecting with) a `JwtError` when it
    * fails: e.g. a `createVerifier()` over keys that rotate, bound to the
@@ -110,6 +174,48 @@ export interface VerifierAuthenticateOptions {
   verify: (token: string) => VerifiedJwt | Promise<VerifiedJwt>
   /** As in {@link AuthenticateBaseOptions.cookie}. */
   cookie?: string
+  /** The clock of DPoP proofs, in epoch ms. Default `Date.now`. */
+  now?: () => number
+}
+
+/**
+ * A request as {@link Authenticator.check} reads it for DPoP, shaped like
+ * Node's `IncomingMessage` (which can be passed as it is): `url` is the
+ * request target as received (`/orders?page=2`) or an absolute URL.
+ */
+export interface HttpRequestLike {
+  readonly method?: string
+  readonly url?: string
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  readonly socket?: { readonly encrypted?: boolean }
+}
+
+/**
+ * How an adapter reads what DPoP needs from its framework's request. Called
+ * only for requests that use the DPoP scheme: the Bearer path reads nothing.
+ */
+export interface RequestReader<R> {
+  /** The method as received (`'GET'`). */
+  method(request: R): string
+  /** The request target: path and query as received (`/api/orders?page=2`). */
+  target(request: R): string
+  /**
+   * The scheme and host the framework believes the request was sent to
+   * (`https://api.example.com`): the default public origin for `htu`.
+   */
+  origin(request: R): string | undefined
+  /** A header by lower-case name; an array when the framework keeps repeats apart. */
+  header(request: R, name: string): string | readonly string[] | undefined
+}
+
+/** A token sent as `Authorization: DPoP <token>`, with what its proof is checked against. */
+export interface DpopPresentation {
+  /** The `DPoP` header's value (an array if the request repeated it). */
+  readonly proof: string | readonly string[] | undefined
+  /** The request method (`'GET'`). */
+  readonly method: string
+  /** The request's public absolute URL (`https://api.example.com/orders?page=2`). */
+  readonly url: string
 }
 
 /**
@@ -157,28 +263,46 @@ export class AuthFailure {
 }
 
 /** The core of `authenticate()`: one verifier, bound at creation. */
-export interface Authenticator {
+export interface Authenticator<R = HttpRequestLike> {
   /**
    * Checks a request from its `Authorization` and `Cookie` headers. Returns
    * at once when it can (local keys, cached tokens), a promise otherwise.
-   * Errors that are not token failures (bugs) throw or reject.
+   * Errors that are not token failures (bugs, a failing replay cache) throw
+   * or reject. `request` is read only for `Authorization: DPoP` (its `DPoP`
+   * header, method and URL); without it such a request is refused.
    */
   check(
     authorization: string | undefined,
     cookieHeader: string | undefined,
+    request?: R,
   ): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure>
   /**
-   * The same check for a token already taken from the request (by
-   * {@link extractBearerToken}, say).
+   * The same check for a token already taken from the request: a bearer
+   * token (by {@link extractBearerToken}, say), or, with `dpop`, one sent as
+   * `Authorization: DPoP <token>` with its proof.
    */
-  checkToken(token: string): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure>
+  checkToken(
+    token: string,
+    dpop?: DpopPresentation,
+  ): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure>
   /** The revocation feed in use, if any. */
   readonly revocations: RevocationFeed | undefined
   /** Closes the revocation feed when `authenticate()` created it from options. */
   close(): Promise<void>
 }
 
+const DPOP_OPTIONS = [
+  'dpop',
+  'dpopAlgorithms',
+  'dpopMaxAge',
+  'dpopReplayCache',
+  'dpopNonce',
+  'publicUrl',
+  'forwardedHeader',
+] as const
+
 const KNOWN_OPTIONS = new Set<string>([
+  ...DPOP_OPTIONS,
   'issuer',
   'audience',
   'jwksUrl',
@@ -228,9 +352,10 @@ type Challenge = NonNullable<ErrorCodeInfo['challenge']>
  * `insufficient_user_authentication`) and the message.
  */
 function challengeOf(kind: Challenge, message: string): string {
-  return kind === 'bare'
-    ? 'Bearer realm="api"'
-    : `Bearer error="${kind}", error_description="${challengeValue(message)}"`
+  if (kind === 'bare') return 'Bearer realm="api"'
+  // RFC 9449 §7.1: the DPoP errors belong to the DPoP scheme.
+  const scheme = kind === 'invalid_dpop_proof' || kind === 'use_dpop_nonce' ? 'DPoP' : 'Bearer'
+  return `${scheme} error="${kind}", error_description="${challengeValue(message)}"`
 }
 
 const MISSING_TOKEN = new AuthFailure('missing_token', 'an access token is required')
@@ -254,6 +379,92 @@ const FEED_REFUSED = new AuthFailure(
   'revoked tokens cannot be checked: the revocation feed refuses this service (misconfigured key or token)',
   { headers: { 'retry-after': REFUSED_RETRY_AFTER } },
 )
+
+/** A token whose `cnf` names another confirmation method (an mTLS certificate, say) or none. */
+const UNCHECKED_CONFIRMATION = new AuthFailure(
+  'invalid_token',
+  'the access token is bound by a confirmation method ("cnf") this service cannot check',
+)
+const BOUND_AS_BEARER = new AuthFailure(
+  'invalid_token',
+  'the access token is bound to a DPoP key: send it as Authorization: DPoP with a proof',
+)
+const DPOP_ONLY = new AuthFailure(
+  'invalid_token',
+  'this service accepts DPoP-bound access tokens only (Authorization: DPoP, with a proof)',
+)
+const NOT_BOUND = new AuthFailure(
+  'invalid_token',
+  'a token sent as DPoP must be bound to the proof key ("cnf.jkt")',
+)
+// RFC 9449 §7.1's own example answers a key mismatch with invalid_token.
+const KEY_MISMATCH = new AuthFailure(
+  'invalid_token',
+  'the DPoP proof is signed by another key than the one the token is bound to',
+)
+const MALFORMED_DPOP_HEADER = new AuthFailure(
+  'invalid_token',
+  'the Authorization header must hold one DPoP token',
+)
+const MISSING_PROOF = new AuthFailure('invalid_dpop_proof', 'the request carries no DPoP proof')
+const TWO_PROOFS = new AuthFailure(
+  'invalid_dpop_proof',
+  'the request must carry exactly one DPoP header',
+)
+const NO_REQUEST = new AuthFailure(
+  'invalid_dpop_proof',
+  'the DPoP proof cannot be checked: the request was not passed to the authenticator',
+)
+const NO_PUBLIC_URL = new AuthFailure(
+  'invalid_dpop_proof',
+  "the DPoP proof cannot be checked: the request's public URL is unknown",
+)
+
+/**
+ * RFC 9449 §7.1 and §7.2: the challenges of a 401 for the scheme a request
+ * used. With Bearer allowed both schemes are offered, the one used first and
+ * carrying the error; `DPoP` names the accepted algorithms (`algs`). With
+ * `dpop: 'required'` only `DPoP` is. Rewritten failures are kept per
+ * original, so the constant ones are rewritten once.
+ */
+function createChallenges(dpop: DpopSettings): {
+  bearer(failure: AuthFailure): AuthFailure
+  dpop(failure: AuthFailure): AuthFailure
+} {
+  const algs = `algs="${dpop.algs}"`
+  function rewrite(failure: AuthFailure, scheme: 'Bearer' | 'DPoP'): AuthFailure {
+    const kind = (authErrorCodes[failure.code] as ErrorCodeInfo).challenge
+    // Step-up answers (RFC 9470) keep their own challenge.
+    if (kind === undefined || kind === 'insufficient_user_authentication') return failure
+    const error =
+      kind === 'bare'
+        ? undefined
+        : `error="${kind}", error_description="${challengeValue(failure.message)}"`
+    const onDpop = scheme === 'DPoP' || dpop.required
+    const dpopChallenge = onDpop && error !== undefined ? `DPoP ${error}, ${algs}` : `DPoP ${algs}`
+    let header: string
+    if (dpop.required) header = dpopChallenge
+    else if (scheme === 'DPoP') header = `${dpopChallenge}, Bearer realm="api"`
+    else
+      header = `${error === undefined ? 'Bearer realm="api"' : `Bearer ${error}`}, ${dpopChallenge}`
+    return new AuthFailure(failure.code, failure.message, {
+      headers: { ...failure.headers, 'www-authenticate': header },
+      ...(failure.cause === undefined ? {} : { cause: failure.cause }),
+    })
+  }
+  function via(scheme: 'Bearer' | 'DPoP'): (failure: AuthFailure) => AuthFailure {
+    const rewritten = new WeakMap<AuthFailure, AuthFailure>()
+    return (failure) => {
+      let answer = rewritten.get(failure)
+      if (answer === undefined) {
+        answer = rewrite(failure, scheme)
+        rewritten.set(failure, answer)
+      }
+      return answer
+    }
+  }
+  return { bearer: via('Bearer'), dpop: via('DPoP') }
+}
 
 /** The answer for a verification error; anything but a JwtError is a bug and is rethrown. */
 function failureOf(error: unknown): AuthFailure {
@@ -401,6 +612,8 @@ function authInfoOf(
   if (scope !== undefined && typeof scope !== 'string') {
     return invalidClaim('"scope" must be a string')
   }
+  const jkt = confirmedKey(payload.cnf)
+  if (jkt === null) return UNCHECKED_CONFIRMATION
   return Object.freeze({
     token,
     claims: payload as AccessTokenClaims,
@@ -408,8 +621,24 @@ function authInfoOf(
     sessionId: sid,
     roles: (roles as string[] | undefined) ?? [],
     scopes: Object.freeze(scope === undefined ? [] : scope.split(' ').filter((s) => s !== '')),
+    jkt,
     [STEP_UP_CLOCK]: clock,
   })
+}
+
+/**
+ * The DPoP key a token's `cnf` (RFC 7800) binds it to: undefined for an
+ * unbound token, null for a confirmation this core cannot check (another
+ * method, such as an mTLS certificate's `x5t#S256`, or a malformed one): a
+ * sender-constrained token is never taken for a bearer token.
+ */
+function confirmedKey(cnf: unknown): string | undefined | null {
+  if (cnf === undefined) return undefined
+  if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf)) return null
+  const jkt = (cnf as { jkt?: unknown }).jkt
+  if (typeof jkt !== 'string' || jkt === '') return null
+  for (const member in cnf) if (member !== 'jkt') return null
+  return jkt
 }
 
 /**
@@ -425,13 +654,15 @@ function authInfoOf(
  * const result = await authenticator.check(req.headers.authorization, req.headers.cookie)
  * if (result instanceof AuthFailure) res.writeHead(result.status, result.headers).end(result.body)
  */
-export function createAuthenticator(
+export function createAuthenticator<R = HttpRequestLike>(
   options: AuthenticateOptions | VerifierAuthenticateOptions,
-): Authenticator {
+  reader?: RequestReader<R>,
+): Authenticator<R> {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('authenticate() takes an options object')
   }
-  if ('verify' in options) return createVerifierAuthenticator(options)
+  const read = (reader ?? NODE_READER) as RequestReader<R>
+  if ('verify' in options) return createVerifierAuthenticator(options, read)
   checkOptionNames(options)
   const { issuer, jwksUrl, keys, cookie, revocations, whenStale = 'serve' } = options
   if (typeof issuer !== 'string' || issuer === '') {
@@ -492,6 +723,11 @@ export function createAuthenticator(
         ? 0
         : parseDuration(options.clockTolerance, 'clockTolerance'),
   })
+  const dpop = compileDpop(
+    options,
+    clock.now,
+    options.clockTolerance === undefined ? undefined : clock.tolerance,
+  )
 
   let feed: RevocationFeed | undefined
   let ownsFeed = false
@@ -528,14 +764,19 @@ export function createAuthenticator(
     // Starting twice is harmless; forgetting to start would leave the list empty.
     Promise.resolve(feed.start()).catch(() => {})
   }
-  return bindAuthenticator(verify, {
-    cookie,
-    feed,
-    ownsFeed,
-    refuseWhenStale: whenStale === 'refuse',
-    clock,
-    maxAuthAge,
-  })
+  return bindAuthenticator(
+    verify,
+    {
+      cookie,
+      feed,
+      ownsFeed,
+      refuseWhenStale: whenStale === 'refuse',
+      clock,
+      maxAuthAge,
+      dpop,
+    },
+    read,
+  )
 }
 
 function checkCookieName(cookie: unknown): void {
@@ -544,27 +785,214 @@ function checkCookieName(cookie: unknown): void {
   }
 }
 
-function createVerifierAuthenticator(options: VerifierAuthenticateOptions): Authenticator {
+const VERIFIER_OPTIONS = new Set<string>(['verify', 'cookie', 'now', ...DPOP_OPTIONS])
+
+function createVerifierAuthenticator<R>(
+  options: VerifierAuthenticateOptions,
+  reader: RequestReader<R>,
+): Authenticator<R> {
   for (const name of Object.keys(options)) {
     // Issuer, audience, keys…: the verifier is bound to them already.
-    if (name !== 'verify' && name !== 'cookie') {
+    if (!VERIFIER_OPTIONS.has(name)) {
       throw new TypeError(`createAuthenticator({ verify }) takes no option "${name}"`)
     }
   }
   if (typeof options.verify !== 'function') throw new TypeError('verify must be a function')
   checkCookieName(options.cookie)
-  return bindAuthenticator(options.verify, {
-    cookie: options.cookie,
-    feed: undefined,
-    ownsFeed: false,
-    refuseWhenStale: false,
-    clock: SYSTEM_CLOCK,
-    maxAuthAge: undefined,
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new TypeError('now must be a function')
+  }
+  return bindAuthenticator(
+    options.verify,
+    {
+      cookie: options.cookie,
+      feed: undefined,
+      ownsFeed: false,
+      refuseWhenStale: false,
+      clock: SYSTEM_CLOCK,
+      maxAuthAge: undefined,
+      dpop: compileDpop(options, options.now ?? Date.now, undefined),
+    },
+    reader,
+  )
+}
+
+/** The DPoP options, checked once. */
+interface DpopSettings {
+  readonly required: boolean
+  readonly algorithms: readonly DpopAlgorithm[]
+  readonly maxAge: number | undefined
+  /** Seconds; undefined for the proof default (5 s). */
+  readonly tolerance: number | undefined
+  readonly replayCache: DpopReplayCache | undefined
+  readonly nonce: (() => string) | undefined
+  /** `publicUrl` without its trailing slash. */
+  readonly publicBase: string | undefined
+  readonly forwarded: 'forwarded' | 'x-forwarded' | undefined
+  readonly now: () => number
+  /** The `DPoP` challenge's `algs` parameter. */
+  readonly algs: string
+}
+
+function compileDpop(
+  options: DpopAuthenticateOptions & { cookie?: string | undefined },
+  now: () => number,
+  tolerance: number | undefined,
+): DpopSettings {
+  const mode = options.dpop ?? 'allowed'
+  if (mode !== 'allowed' && mode !== 'required') {
+    throw new TypeError("dpop must be 'allowed' or 'required'")
+  }
+  if (mode === 'required' && options.cookie !== undefined) {
+    // A cookie carries a bearer token, which 'required' refuses.
+    throw new TypeError("dpop: 'required' refuses bearer tokens: drop cookie")
+  }
+  const algorithms = options.dpopAlgorithms ?? DPOP_ALGORITHMS
+  if (
+    !Array.isArray(algorithms) ||
+    algorithms.length === 0 ||
+    !algorithms.every((alg) => DPOP_ALGORITHMS.includes(alg))
+  ) {
+    throw new TypeError('dpopAlgorithms must be a non-empty array of DPoP algorithms')
+  }
+  const replayCache = options.dpopReplayCache
+  if (replayCache !== undefined && typeof replayCache?.checkAndAdd !== 'function') {
+    throw new TypeError('dpopReplayCache must have a checkAndAdd method')
+  }
+  if (options.dpopNonce !== undefined && typeof options.dpopNonce !== 'function') {
+    throw new TypeError('dpopNonce must be a function returning the current nonce')
+  }
+  const { publicUrl, forwardedHeader } = options
+  if (publicUrl !== undefined && forwardedHeader !== undefined) {
+    throw new TypeError('pass at most one of publicUrl and forwardedHeader')
+  }
+  if (
+    forwardedHeader !== undefined &&
+    forwardedHeader !== 'forwarded' &&
+    forwardedHeader !== 'x-forwarded'
+  ) {
+    throw new TypeError("forwardedHeader must be 'forwarded' or 'x-forwarded'")
+  }
+  let publicBase: string | undefined
+  if (publicUrl !== undefined) {
+    let url: URL | undefined
+    try {
+      url = typeof publicUrl === 'string' ? new URL(publicUrl) : undefined
+    } catch {}
+    if (
+      url === undefined ||
+      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      url.username !== '' ||
+      url.password !== ''
+    ) {
+      throw new TypeError('publicUrl must be an absolute http(s) URL without query or fragment')
+    }
+    publicBase = url.origin + url.pathname.replace(/\/+$/, '')
+  }
+  return Object.freeze({
+    required: mode === 'required',
+    algorithms: Object.freeze([...algorithms]),
+    maxAge:
+      options.dpopMaxAge === undefined
+        ? undefined
+        : parseDuration(options.dpopMaxAge, 'dpopMaxAge'),
+    tolerance,
+    replayCache,
+    nonce: options.dpopNonce,
+    publicBase,
+    forwarded: forwardedHeader,
+    now,
+    algs: algorithms.join(' '),
   })
 }
 
+/** Reads Node's IncomingMessage, and any object shaped like it. */
+const NODE_READER: RequestReader<HttpRequestLike> = Object.freeze({
+  method: (request: HttpRequestLike) => request.method ?? 'GET',
+  target(request: HttpRequestLike): string {
+    const url = request.url ?? '/'
+    if (url.startsWith('/')) return url
+    try {
+      const parsed = new URL(url)
+      return parsed.pathname + parsed.search
+    } catch {
+      return url
+    }
+  },
+  origin(request: HttpRequestLike): string | undefined {
+    const url = request.url
+    if (url !== undefined && !url.startsWith('/')) {
+      try {
+        return new URL(url).origin
+      } catch {}
+    }
+    const host = request.headers.host
+    if (typeof host !== 'string' || host === '') return undefined
+    return `${request.socket?.encrypted === true ? 'https' : 'http'}://${host}`
+  },
+  header: (request: HttpRequestLike, name: string) => request.headers[name],
+})
+
+/** The rightmost element of a list header (RFC 9110 §5.3), repeated or comma-joined. */
+function lastListElement(value: string | readonly string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const joined = typeof value === 'string' ? value : value.join(',')
+  const last = joined.slice(joined.lastIndexOf(',') + 1).trim()
+  return last === '' ? undefined : last
+}
+
+/** RFC 7239 §4: `proto=https;host="api.example.com"` in the element the proxy added. */
+function forwardedOrigin(value: string | readonly string[] | undefined): string | undefined {
+  const element = lastListElement(value)
+  if (element === undefined) return undefined
+  let proto: string | undefined
+  let host: string | undefined
+  for (const pair of element.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq === -1) continue
+    const name = pair.slice(0, eq).trim().toLowerCase()
+    let text = pair.slice(eq + 1).trim()
+    if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1)
+    if (name === 'proto') proto = text
+    else if (name === 'host') host = text
+  }
+  return originOf(proto, host)
+}
+
+const HOST = /^[A-Za-z0-9.\-_~!$&'()*+,;=:[\]%]+$/
+
+function originOf(proto: string | undefined, host: string | undefined): string | undefined {
+  if (proto === undefined || host === undefined || !HOST.test(host)) return undefined
+  const scheme = proto.toLowerCase()
+  return scheme === 'https' || scheme === 'http' ? `${scheme}://${host}` : undefined
+}
+
+/** One proof from the `DPoP` header, or why not (RFC 9449 §4.3 check 1). */
+function singleProof(value: string | readonly string[] | undefined): string | AuthFailure {
+  if (value === undefined) return MISSING_PROOF
+  let proof: string
+  if (typeof value === 'string') proof = value
+  else if (value.length === 1) proof = value[0]!
+  else return value.length === 0 ? MISSING_PROOF : TWO_PROOFS
+  proof = proof.trim()
+  if (proof === '') return MISSING_PROOF
+  // A JWT holds no comma: one means the header was sent twice and joined.
+  return proof.includes(',') ? TWO_PROOFS : proof
+}
+
+/** `DPoP` (RFC 9449 §7.1), case-insensitive as every scheme (RFC 7235 §2.1), alone or before a space. */
+function isDpopScheme(authorization: string): boolean {
+  return (
+    authorization.length >= 4 &&
+    (authorization.length === 4 || authorization.charCodeAt(4) === 32) &&
+    authorization.slice(0, 4).toLowerCase() === 'dpop'
+  )
+}
+
 /** The per-request part, over options already checked. */
-function bindAuthenticator(
+function bindAuthenticator<R>(
   verify: (token: string) => VerifiedJwt | Promise<VerifiedJwt>,
   settings: {
     cookie: string | undefined
@@ -574,9 +1002,15 @@ function bindAuthenticator(
     clock: StepUpClock
     /** Seconds; undefined when every authentication age is fine. */
     maxAuthAge: number | undefined
+    dpop: DpopSettings
   },
-): Authenticator {
-  const { cookie, feed, ownsFeed, refuseWhenStale, clock, maxAuthAge } = settings
+  reader: RequestReader<R>,
+): Authenticator<R> {
+  const { cookie, feed, ownsFeed, refuseWhenStale, clock, maxAuthAge, dpop } = settings
+  const challenges = createChallenges(dpop)
+  const forBearer = challenges.bearer
+  const forDpop = challenges.dpop
+  let replayCache = dpop.replayCache
   // Cached verifications return the same frozen payload: reuse its AuthInfo too.
   const infos = new WeakMap<JwtPayload, AuthInfo>()
   const infoOf = (token: string, { payload }: VerifiedJwt): AuthInfo | AuthFailure => {
@@ -587,48 +1021,171 @@ function bindAuthenticator(
     return info
   }
   // The age is checked on every request, after the caches: a cached token grows
-  // older. Without maxAuthAge the path is the one it was, with no extra call.
+  // older. Without maxAuthAge the path has no extra call.
   const checkAge = maxAuthAge === undefined ? undefined : createAgeCheck(maxAuthAge)
-  const finish =
-    checkAge === undefined
-      ? infoOf
-      : (token: string, verified: VerifiedJwt): AuthInfo | AuthFailure => {
-          const info = infoOf(token, verified)
-          return info instanceof AuthFailure ? info : (checkAge(info, clock) ?? info)
-        }
+  const bearerFailureOf = (error: unknown): AuthFailure => forBearer(failureOf(error))
+  const dpopFailureOf = (error: unknown): AuthFailure => forDpop(failureOf(error))
 
-  function extract(authorization: string | undefined, cookieHeader: string | undefined) {
-    if (authorization !== undefined && authorization !== '')
-      return extractBearerToken(authorization)
-    if (cookie !== undefined && cookieHeader !== undefined) {
-      return readCookie(cookieHeader, cookie) ?? MISSING_TOKEN
-    }
-    return MISSING_TOKEN
+  function finishBearer(token: string, verified: VerifiedJwt): AuthInfo | AuthFailure {
+    const info = infoOf(token, verified)
+    if (info instanceof AuthFailure) return forBearer(info)
+    // RFC 9449 §7.2: a token bound to a key is not a bearer token.
+    if (info.jkt !== undefined) return forBearer(BOUND_AS_BEARER)
+    return checkAge === undefined ? info : (checkAge(info, clock) ?? info)
   }
 
-  function checkToken(token: string): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure> {
-    if (refuseWhenStale && feed!.stale) {
-      // `unauthorized` is checked as a boolean: a hand-made RevocationFeed may lack it.
-      return feed!.unauthorized === true ? FEED_REFUSED : FEED_STALE
+  /** The stale-feed refusal (503, no challenge), or undefined to go on. */
+  function staleFeed(): AuthFailure | undefined {
+    if (!refuseWhenStale || !feed!.stale) return undefined
+    // `unauthorized` is checked as a boolean: a hand-made RevocationFeed may lack it.
+    return feed!.unauthorized === true ? FEED_REFUSED : FEED_STALE
+  }
+
+  function checkBearer(token: string): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure> {
+    if (refuseWhenStale) {
+      const stale = staleFeed()
+      if (stale !== undefined) return stale
     }
     let result: VerifiedJwt | Promise<VerifiedJwt>
     try {
       result = verify(token)
     } catch (error) {
-      return failureOf(error)
+      return bearerFailureOf(error)
     }
     if (result instanceof Promise) {
-      return result.then((verified) => finish(token, verified), failureOf)
+      return result.then((verified) => finishBearer(token, verified), bearerFailureOf)
     }
-    return finish(token, result)
+    return finishBearer(token, result)
+  }
+
+  /** RFC 9449 §7.1: a token sent with the DPoP scheme, and its proof. */
+  function checkPresentation(
+    token: string,
+    presentation: DpopPresentation,
+  ): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure> {
+    const stale = staleFeed()
+    if (stale !== undefined) return stale
+    let result: VerifiedJwt | Promise<VerifiedJwt>
+    try {
+      result = verify(token)
+    } catch (error) {
+      return dpopFailureOf(error)
+    }
+    if (result instanceof Promise) {
+      return result.then((verified) => proveBinding(token, verified, presentation), dpopFailureOf)
+    }
+    return proveBinding(token, result, presentation)
+  }
+
+  function proveBinding(
+    token: string,
+    verified: VerifiedJwt,
+    presentation: DpopPresentation,
+  ): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure> {
+    const info = infoOf(token, verified)
+    if (info instanceof AuthFailure) return forDpop(info)
+    if (info.jkt === undefined) return forDpop(NOT_BOUND)
+    const proof = singleProof(presentation.proof)
+    if (typeof proof !== 'string') return forDpop(proof)
+    const nonce = dpop.nonce?.()
+    const refusal = (error: unknown): AuthFailure => {
+      if (!(error instanceof JwtError)) throw error
+      if (error.code === 'use_dpop_nonce') {
+        return forDpop(
+          new AuthFailure('use_dpop_nonce', error.message, {
+            headers: { 'dpop-nonce': nonce! },
+            cause: error,
+          }),
+        )
+      }
+      // Anything else the engine throws is a refusal of the proof.
+      return forDpop(new AuthFailure('invalid_dpop_proof', error.message, { cause: error }))
+    }
+    replayCache ??= createDpopReplayCache()
+    let checked: VerifiedDpopProof | Promise<VerifiedDpopProof>
+    try {
+      checked = checkDpopProof(proof, {
+        method: presentation.method,
+        url: presentation.url,
+        // §4.3 check 12 (ath): the proof is for this very token.
+        accessToken: token,
+        ...(nonce === undefined ? {} : { nonce }),
+        ...(dpop.maxAge === undefined ? {} : { maxAge: dpop.maxAge }),
+        ...(dpop.tolerance === undefined ? {} : { clockTolerance: dpop.tolerance }),
+        replayCache,
+        algorithms: dpop.algorithms,
+        now: dpop.now,
+      })
+    } catch (error) {
+      return refusal(error)
+    }
+    const bind = (proven: VerifiedDpopProof): AuthInfo | AuthFailure => {
+      // §4.3 check 12 (jkt): the proof's key is the one the token is bound to.
+      if (proven.jkt !== info.jkt) return forDpop(KEY_MISMATCH)
+      return checkAge === undefined ? info : (checkAge(info, clock) ?? info)
+    }
+    return checked instanceof Promise ? checked.then(bind, refusal) : bind(checked)
+  }
+
+  /** The public URL of a request, for `htu`: from the options, never guessed when they say. */
+  function publicUrlOf(request: R): string | AuthFailure {
+    const target = reader.target(request)
+    if (dpop.publicBase !== undefined) return dpop.publicBase + target
+    let origin: string | undefined
+    if (dpop.forwarded === 'forwarded')
+      origin = forwardedOrigin(reader.header(request, 'forwarded'))
+    else if (dpop.forwarded === 'x-forwarded') {
+      origin = originOf(
+        lastListElement(reader.header(request, 'x-forwarded-proto')),
+        lastListElement(reader.header(request, 'x-forwarded-host')),
+      )
+    } else origin = reader.origin(request)
+    return origin === undefined ? NO_PUBLIC_URL : origin + target
+  }
+
+  function checkDpopRequest(
+    authorization: string,
+    request: R | undefined,
+  ): AuthInfo | AuthFailure | Promise<AuthInfo | AuthFailure> {
+    const token = authorization.slice(5).trim()
+    if (token === '' || token.indexOf(' ') !== -1) return forDpop(MALFORMED_DPOP_HEADER)
+    if (request === undefined) return forDpop(NO_REQUEST)
+    const url = publicUrlOf(request)
+    if (typeof url !== 'string') return forDpop(url)
+    return checkPresentation(token, {
+      proof: reader.header(request, 'dpop'),
+      method: reader.method(request),
+      url,
+    })
   }
 
   return {
-    check(authorization, cookieHeader) {
-      const token = extract(authorization, cookieHeader)
-      return typeof token === 'string' ? checkToken(token) : token
+    check(authorization, cookieHeader, request) {
+      if (authorization !== undefined && authorization !== '') {
+        // 'D' or 'd': the only scheme besides Bearer this reads.
+        const first = authorization.charCodeAt(0)
+        if ((first === 68 || first === 100) && isDpopScheme(authorization)) {
+          return checkDpopRequest(authorization, request)
+        }
+        const token = extractBearerToken(authorization)
+        if (typeof token !== 'string') return forBearer(token)
+        return dpop.required ? forBearer(DPOP_ONLY) : checkBearer(token)
+      }
+      if (cookie !== undefined && cookieHeader !== undefined) {
+        const token = readCookie(cookieHeader, cookie)
+        if (token !== undefined) return checkBearer(token)
+      }
+      return forBearer(MISSING_TOKEN)
     },
-    checkToken,
+    checkToken(token, presentation) {
+      if (presentation !== undefined) {
+        if (presentation === null || typeof presentation !== 'object') {
+          throw new TypeError('checkToken: dpop must be { proof, method, url }')
+        }
+        return checkPresentation(token, presentation)
+      }
+      return dpop.required ? forBearer(DPOP_ONLY) : checkBearer(token)
+    },
     revocations: feed,
     async close() {
       if (ownsFeed) await feed!.close()

@@ -3,7 +3,7 @@
 // Express, Fastify and Hono answer alike by construction.
 //
 // Routes the app under test must serve:
-//   GET /api/me        authenticate, then 200 { userId, sessionId, roles, scopes, iss, token }
+//   GET /api/me        authenticate, then 200 { userId, sessionId, roles, scopes, iss, token, jkt } (jkt: null when unbound)
 //   GET /api/admin     authenticate, requireRoles('admin', 'owner'), then 200 { ok: true }
 //   GET /api/owners    authenticate, requireAllRoles('admin', 'owner'), then 200 { ok: true }
 //   GET /api/reports   authenticate, requireScopes('reports:read', 'reports:export'), then 200 { ok: true }
@@ -20,6 +20,9 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
+import * as dpop from 'dpop'
+import * as oauth from 'oauth4webapi'
+import { accessTokenHash, DPOP_ALGORITHMS } from '../src/dpop.ts'
 import { exportJwk, generateKeyPair, type Key, KeySet } from '../src/keys.ts'
 import type { AuthenticateBaseOptions, AuthenticateOptions } from '../src/middleware-core.ts'
 import { sign } from '../src/sign.ts'
@@ -84,9 +87,23 @@ export interface Reply {
   body: unknown
 }
 
+/** Request headers; an array sends the header once per value. */
+export type RequestHeaders = Record<string, string | string[]>
+
 export interface AppUnderTest {
-  request(path: string, headers?: Record<string, string>): Promise<Reply>
+  request(path: string, headers?: RequestHeaders): Promise<Reply>
+  /** The scheme and host the framework sees for a request (the default base of a proof's `htu`). */
+  readonly origin: string
   close(): Promise<void>
+}
+
+/** Request headers for fetch. */
+export function toHeaders(headers: RequestHeaders = {}): Headers {
+  const result = new Headers()
+  for (const [name, value] of Object.entries(headers)) {
+    for (const item of typeof value === 'string' ? [value] : value) result.append(name, item)
+  }
+  return result
 }
 
 /** Builds the framework's app with `authenticate(options)` on /api/*. */
@@ -125,6 +142,9 @@ async function deadUrl(): Promise<string> {
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
 
+/** The `DPoP` challenge every 401 offers beside Bearer's (RFC 9449 §7.2), with the default `algs`. */
+export const DPOP_CHALLENGE = `DPoP algs="${DPOP_ALGORITHMS.join(' ')}"`
+
 function errorCode(reply: Reply): unknown {
   return (reply.body as { error?: { code?: unknown } } | null)?.error?.code
 }
@@ -157,8 +177,9 @@ function assertInvalid(reply: Reply, code: string, token?: string): string {
   assert.equal(errorCode(reply), code)
   assert.equal(typeof (reply.body as { error: { message: unknown } }).error.message, 'string')
   const challenge = reply.headers.get('www-authenticate') ?? ''
+  assert.ok(challenge.endsWith(`, ${DPOP_CHALLENGE}`), challenge)
   assert.match(
-    challenge,
+    challenge.slice(0, -DPOP_CHALLENGE.length - 2),
     /^Bearer error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]+"$/,
   )
   assert.match(reply.headers.get('content-type') ?? '', /^application\/json/)
@@ -190,6 +211,7 @@ export function middlewareSuite(framework: string, build: BuildApp): void {
         scopes: ['reports:read', 'profile'],
         iss: ISSUER,
         token,
+        jkt: null,
       })
       // Again: the cached verification gives the same answer.
       assert.equal((await api.request('/api/me', bearer(token))).status, 200)
@@ -206,7 +228,7 @@ export function middlewareSuite(framework: string, build: BuildApp): void {
         const reply = await api.request('/api/me', headers)
         assert.equal(reply.status, 401)
         assert.equal(errorCode(reply), 'missing_token')
-        assert.equal(reply.headers.get('www-authenticate'), 'Bearer realm="api"')
+        assert.equal(reply.headers.get('www-authenticate'), `Bearer realm="api", ${DPOP_CHALLENGE}`)
       }
     })
 
@@ -616,6 +638,331 @@ export function middlewareSuite(framework: string, build: BuildApp): void {
       const api = await app(t, baseOptions())
       const token = issue({ auth_time: authAgo(0), amr: ['mfa'] })
       assert.equal((await api.request('/bare/recent', bearer(token))).status, 500)
+    })
+  })
+
+  describe(`${framework}: DPoP (RFC 9449)`, () => {
+    const PUBLIC = 'https://api.example.test'
+    const HTU = `${PUBLIC}/api/me`
+    const options = (extra: Partial<AuthenticateBaseOptions> = {}) =>
+      baseOptions({ publicUrl: PUBLIC, ...extra })
+    const client = generateKeyPair('ES256')
+    const thief = generateKeyPair('ES256')
+    /** A token bound to `key` (`cnf.jkt`, its RFC 7638 thumbprint, which is its kid here). */
+    const bound = (key: Key = client.privateKey, claims: Record<string, unknown> = {}) =>
+      issue({ cnf: { jkt: key.kid }, ...claims })
+    const dpopAuth = (token: string, proof: string | string[]): RequestHeaders => ({
+      authorization: `DPoP ${token}`,
+      dpop: proof,
+    })
+
+    /** A proof by `key` for GET `htu` with `token`; `claims` override (undefined removes). */
+    function proofOf(
+      key: Key,
+      token: string | undefined,
+      claims: Record<string, unknown> = {},
+      htu = HTU,
+    ): string {
+      const { kid: _kid, alg: _alg, use: _use, ...jwk } = exportJwk(key.publicKey)
+      const payload: Record<string, unknown> = {
+        jti: randomUUID(),
+        htm: 'GET',
+        htu,
+        iat: Math.floor(clock.t / 1000),
+        ath: token === undefined ? undefined : accessTokenHash(token),
+        ...claims,
+      }
+      for (const [name, value] of Object.entries(payload)) {
+        if (value === undefined) delete payload[name]
+      }
+      const header = { typ: 'dpop+jwt', alg: key.alg, jwk }
+      const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
+      return `${input}.${key.signData(input)}`
+    }
+
+    /** A 401 in the DPoP scheme (RFC 9449 §7.1), Bearer offered after it. */
+    function assertDpopRefusal(reply: Reply, code: string, error = code): void {
+      assert.equal(reply.status, 401, JSON.stringify(reply.body))
+      assert.equal(errorCode(reply), code)
+      assert.match(
+        reply.headers.get('www-authenticate') ?? '',
+        new RegExp(
+          `^DPoP error="${error}", error_description="[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]+", algs="${DPOP_ALGORITHMS.join(' ')}", Bearer realm="api"$`,
+        ),
+      )
+    }
+
+    it('lets a bound token through with a fresh proof each time, and refuses a replayed proof', async (t) => {
+      const api = await app(t, options())
+      const token = bound()
+      const first = proofOf(client.privateKey, token)
+      for (const proof of [first, proofOf(client.privateKey, token)]) {
+        const reply = await api.request('/api/me', dpopAuth(token, proof))
+        assert.equal(reply.status, 200, JSON.stringify(reply.body))
+        const body = reply.body as { jkt: unknown; token: unknown }
+        assert.equal(body.jkt, client.privateKey.kid)
+        assert.equal(body.token, token)
+      }
+      // The token's verification is cached; its proofs are checked every time.
+      assertDpopRefusal(await api.request('/api/me', dpopAuth(token, first)), 'invalid_dpop_proof')
+      const lower = await api.request('/api/me', {
+        authorization: `dpop ${token}`,
+        dpop: proofOf(client.privateKey, token),
+      })
+      assert.equal(lower.status, 200, 'the scheme is case-insensitive')
+      // A query string is not part of htu.
+      const query = await api.request(
+        '/api/me?page=2',
+        dpopAuth(token, proofOf(client.privateKey, token)),
+      )
+      assert.equal(query.status, 200)
+    })
+
+    it('never takes a bound token as a bearer token, nor without a proof by its key', async (t) => {
+      const api = await app(t, options({ cookie: 'tessera_access' }))
+      const token = bound()
+      const asBearer = await api.request('/api/me', bearer(token))
+      assertInvalid(asBearer, 'invalid_token', token)
+      assert.match(JSON.stringify(asBearer.body), /DPoP/)
+      assertInvalid(
+        await api.request('/api/me', { cookie: `tessera_access=${token}` }),
+        'invalid_token',
+      )
+      assertDpopRefusal(
+        await api.request('/api/me', { authorization: `DPoP ${token}` }),
+        'invalid_dpop_proof',
+      )
+      const two = [proofOf(client.privateKey, token), proofOf(client.privateKey, token)]
+      assertDpopRefusal(await api.request('/api/me', dpopAuth(token, two)), 'invalid_dpop_proof')
+      assertDpopRefusal(
+        await api.request('/api/me', dpopAuth(token, two.join(', '))),
+        'invalid_dpop_proof',
+      )
+      // The thief's own, valid proof: the token is bound to another key.
+      const stolen = await api.request('/api/me', dpopAuth(token, proofOf(thief.privateKey, token)))
+      assertDpopRefusal(stolen, 'invalid_token')
+      assert.match(
+        String((stolen.body as { error: { message: string } }).error.message),
+        /another key/,
+      )
+      // An unbound token is not a DPoP token, whatever proof comes with it.
+      const unbound = issue()
+      assertDpopRefusal(
+        await api.request('/api/me', dpopAuth(unbound, proofOf(client.privateKey, unbound))),
+        'invalid_token',
+      )
+      for (const authorization of ['DPoP', `DPoP ${token} ${token}`]) {
+        const reply = await api.request('/api/me', {
+          authorization,
+          dpop: proofOf(client.privateKey, token),
+        })
+        assertDpopRefusal(reply, 'invalid_token')
+      }
+      // Other confirmation methods (mTLS) cannot be checked here: refused, not ignored.
+      for (const cnf of [
+        { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' },
+        { jkt: 7 },
+        'jkt',
+      ]) {
+        assertInvalid(await api.request('/api/me', bearer(issue({ cnf }))), 'invalid_token')
+      }
+    })
+
+    it('refuses a proof made for another method, URL, token or time', async (t) => {
+      const api = await app(t, options())
+      const token = bound()
+      const key = client.privateKey
+      const other = bound()
+      const now = Math.floor(clock.t / 1000)
+      for (const [what, proof] of [
+        ['POST', proofOf(key, token, { htm: 'POST' })],
+        ['another path', proofOf(key, token, {}, `${PUBLIC}/api/admin`)],
+        ['another host', proofOf(key, token, {}, 'https://evil.example.test/api/me')],
+        ['http', proofOf(key, token, {}, 'http://api.example.test/api/me')],
+        ['another token', proofOf(key, other)],
+        ['no ath', proofOf(key, undefined)],
+        ['stale', proofOf(key, token, { iat: now - 70 })],
+        ['future', proofOf(key, token, { iat: now + 60 })],
+        ['HS256', 'eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkhTMjU2In0.e30.AAAA'],
+      ] as const) {
+        const reply = await api.request('/api/me', dpopAuth(token, proof))
+        assertDpopRefusal(reply, 'invalid_dpop_proof')
+        assert.ok(!JSON.stringify(reply.body).includes(proof.split('.')[2]!), what)
+      }
+      // An expired token is expired, proof or not.
+      clock.t += 901_000
+      t.after(() => {
+        clock.t -= 901_000
+      })
+      assertDpopRefusal(
+        await api.request('/api/me', dpopAuth(token, proofOf(key, token))),
+        'token_expired',
+        'invalid_token',
+      )
+    })
+
+    it("dpop: 'required' refuses bearer tokens and offers DPoP alone", async (t) => {
+      const api = await app(t, options({ dpop: 'required', dpopAlgorithms: ['ES256', 'EdDSA'] }))
+      const missing = await api.request('/api/me')
+      assert.equal(errorCode(missing), 'missing_token')
+      assert.equal(missing.headers.get('www-authenticate'), 'DPoP algs="ES256 EdDSA"')
+      const asBearer = await api.request('/api/me', bearer(issue()))
+      assert.equal(errorCode(asBearer), 'invalid_token')
+      assert.match(
+        asBearer.headers.get('www-authenticate') ?? '',
+        /^DPoP error="invalid_token", error_description="[^"]+", algs="ES256 EdDSA"$/,
+      )
+      const token = bound()
+      assert.equal(
+        (await api.request('/api/me', dpopAuth(token, proofOf(client.privateKey, token)))).status,
+        200,
+      )
+      const rsa = generateKeyPair('PS256')
+      const rsaToken = bound(rsa.privateKey)
+      const refused = await api.request(
+        '/api/me',
+        dpopAuth(rsaToken, proofOf(rsa.privateKey, rsaToken)),
+      )
+      assert.equal(errorCode(refused), 'invalid_dpop_proof', 'PS256 is not in dpopAlgorithms')
+    })
+
+    it('a server nonce: use_dpop_nonce with DPoP-Nonce, then a proof carrying it passes', async (t) => {
+      let nonce = 'nonce-1'
+      const api = await app(t, options({ dpopNonce: () => nonce }))
+      const token = bound()
+      for (const claims of [{}, { nonce: 'nonce-0' }]) {
+        const reply = await api.request(
+          '/api/me',
+          dpopAuth(token, proofOf(client.privateKey, token, claims)),
+        )
+        assertDpopRefusal(reply, 'use_dpop_nonce')
+        assert.equal(reply.headers.get('dpop-nonce'), 'nonce-1')
+      }
+      const ok = await api.request(
+        '/api/me',
+        dpopAuth(token, proofOf(client.privateKey, token, { nonce: 'nonce-1' })),
+      )
+      assert.equal(ok.status, 200)
+      nonce = 'nonce-2'
+      const stale = await api.request(
+        '/api/me',
+        dpopAuth(token, proofOf(client.privateKey, token, { nonce: 'nonce-1' })),
+      )
+      assert.equal(stale.headers.get('dpop-nonce'), 'nonce-2')
+    })
+
+    it('takes the proofs of dpop (panva) and oauth4webapi, whose nonce retry works', async (t) => {
+      // These clients sign with the real time: so does this authenticator.
+      let nonce = 'n-1'
+      const api = await app(t, options({ now: Date.now, dpopNonce: () => nonce }))
+      const realToken = (jkt: string) => {
+        const iat = Math.floor(Date.now() / 1000)
+        return issue({ cnf: { jkt }, iat, exp: iat + 900 })
+      }
+
+      const pair = await dpop.generateKeyPair('ES256')
+      const token = realToken(await dpop.calculateThumbprint(pair.publicKey))
+      const proof = await dpop.generateProof(pair, HTU, 'GET', nonce, token)
+      assert.equal((await api.request('/api/me', dpopAuth(token, proof))).status, 200)
+
+      const keys = await oauth.generateKeyPair('EdDSA')
+      const handle = oauth.DPoP({}, keys)
+      const bound4 = realToken(await handle.calculateThumbprint())
+      const customFetch = async (url: string, init: RequestInit): Promise<Response> => {
+        const { pathname, search } = new URL(url)
+        const headers: RequestHeaders = {}
+        new Headers(init.headers).forEach((value, name) => {
+          headers[name] = value
+        })
+        const reply = await api.request(pathname + search, headers)
+        const body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
+        return new Response(body, { status: reply.status, headers: reply.headers })
+      }
+      const call = () =>
+        oauth.protectedResourceRequest(bound4, 'GET', new URL(`${HTU}?x=1`), new Headers(), null, {
+          DPoP: handle,
+          [oauth.customFetch]: customFetch,
+        })
+      nonce = 'n-2'
+      // No nonce yet: refused, and the client learns it from DPoP-Nonce.
+      const first = await call().catch((error: unknown) => error)
+      assert.ok(oauth.isDPoPNonceError(first), String(first))
+      const retried = await call()
+      assert.equal(retried.status, 200)
+      assert.equal(
+        ((await retried.json()) as { jkt: string }).jkt,
+        await handle.calculateThumbprint(),
+      )
+    })
+
+    it("checks htu against the request's own URL by default, or the public one the options give", async (t) => {
+      const plain = await app(t, baseOptions())
+      const token = bound()
+      const own = `${plain.origin}/api/me`
+      assert.equal(
+        (
+          await plain.request(
+            '/api/me',
+            dpopAuth(token, proofOf(client.privateKey, token, {}, own)),
+          )
+        ).status,
+        200,
+      )
+      assertDpopRefusal(
+        await plain.request('/api/me', dpopAuth(token, proofOf(client.privateKey, token))),
+        'invalid_dpop_proof',
+      )
+
+      const prefixed = await app(
+        t,
+        baseOptions({ publicUrl: 'https://gateway.example.test/orders/' }),
+      )
+      const viaGateway = 'https://gateway.example.test/orders/api/me'
+      assert.equal(
+        (
+          await prefixed.request(
+            '/api/me',
+            dpopAuth(token, proofOf(client.privateKey, token, {}, viaGateway)),
+          )
+        ).status,
+        200,
+      )
+      // With publicUrl, forwarded headers are not read.
+      const spoofed = await prefixed.request('/api/me', {
+        ...dpopAuth(
+          token,
+          proofOf(client.privateKey, token, {}, 'https://evil.example.test/api/me'),
+        ),
+        'x-forwarded-host': 'evil.example.test',
+        'x-forwarded-proto': 'https',
+      })
+      assertDpopRefusal(spoofed, 'invalid_dpop_proof')
+
+      const proxied = await app(t, baseOptions({ forwardedHeader: 'x-forwarded' }))
+      const through = (proof: string, extra: RequestHeaders) =>
+        proxied.request('/api/me', { ...dpopAuth(token, proof), ...extra })
+      const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.test' }
+      assert.equal((await through(proofOf(client.privateKey, token), forwarded)).status, 200)
+      // What a client sent is left of what the proxy appended.
+      const appended = {
+        'x-forwarded-proto': 'http, https',
+        'x-forwarded-host': 'evil.example.test, api.example.test',
+      }
+      assert.equal((await through(proofOf(client.privateKey, token), appended)).status, 200)
+      const evil = proofOf(client.privateKey, token, {}, 'https://evil.example.test/api/me')
+      assertDpopRefusal(await through(evil, appended), 'invalid_dpop_proof')
+      // Not through the proxy: no public URL, no guess from Host.
+      assertDpopRefusal(
+        await through(proofOf(client.privateKey, token, {}, own), {}),
+        'invalid_dpop_proof',
+      )
+
+      const rfc7239 = await app(t, baseOptions({ forwardedHeader: 'forwarded' }))
+      const reply = await rfc7239.request('/api/me', {
+        ...dpopAuth(token, proofOf(client.privateKey, token)),
+        forwarded: 'for=192.0.2.60;proto=https;host="api.example.test"',
+      })
+      assert.equal(reply.status, 200)
     })
   })
 }

@@ -30,6 +30,8 @@ const catalogue = {
   invalid_token: authErrorCodes.invalid_token,
   token_expired: authErrorCodes.token_expired,
   token_revoked: authErrorCodes.token_revoked,
+  invalid_dpop_proof: authErrorCodes.invalid_dpop_proof,
+  use_dpop_nonce: authErrorCodes.use_dpop_nonce,
   invalid_refresh_token: {
     status: 401,
     challenge: 'invalid_token',

@@ -27,6 +27,8 @@ describe('toWireError', () => {
       invalid_token: 401,
       token_expired: 401,
       token_revoked: 401,
+      invalid_dpop_proof: 401,
+      use_dpop_nonce: 401,
       invalid_refresh_token: 401,
       refresh_token_reused: 401,
       mfa_required: 401,
