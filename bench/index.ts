@@ -7,6 +7,7 @@
  *   3  refresh rotation: SQLite, PostgreSQL with one and three instances
  *   4  memory: RSS idle and under scenario 1; tokens per KB of cache
  *   5  cost growth: scenarios 1 and 3 as users, sessions and revocations grow
+ *   6  OAuth: client_credentials, introspection and code + PKCE against oidc-provider
  *
  * Every server is its own process on 127.0.0.1, stopped on exit, error or
  * Ctrl-C. Prints a report per scenario and the targets with PASS/MISS; a
@@ -44,6 +45,7 @@ import { growthScenario } from './scenarios/growth.ts'
 import { floodScenario } from './scenarios/login-flood.ts'
 import { meScenario } from './scenarios/me.ts'
 import { memoryScenario } from './scenarios/memory.ts'
+import { oauthScenario } from './scenarios/oauth.ts'
 import { refreshScenario } from './scenarios/refresh.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: scenarios differ in their data type
@@ -53,6 +55,7 @@ const SCENARIOS: readonly Scenario<any>[] = [
   refreshScenario,
   memoryScenario,
   growthScenario,
+  oauthScenario,
 ]
 
 const BENCH_DIR = import.meta.dirname

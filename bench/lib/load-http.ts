@@ -21,6 +21,8 @@ export interface Reply {
   readonly status: number
   /** The body when asked for (or on an error status); '' otherwise. */
   readonly text: string
+  /** The Location header of a 3xx answer (an OAuth authorization response). */
+  readonly location?: string
 }
 
 /** A request that got no HTTP answer: refused, reset, or over the time limit. */
@@ -140,7 +142,9 @@ class Connection {
     }
     this.#buffer = Buffer.alloc(0)
     const keep = pending.keepBody || status < 200 || status >= 300
-    this.#finish({ status, text: keep ? body.toString() : '' })
+    const location =
+      status >= 300 && status < 400 ? /\r\nlocation:[ \t]*([^\r]*)/i.exec(head)?.[1] : undefined
+    this.#finish({ status, text: keep ? body.toString() : '', location })
   }
 
   destroy(): void {
@@ -176,12 +180,20 @@ export async function send(
   target: Target,
   method: 'GET' | 'POST',
   path: string,
-  options: { body?: unknown; headers?: Record<string, string>; readBody?: boolean } = {},
+  options: {
+    body?: unknown
+    /** An application/x-www-form-urlencoded body, already encoded (OAuth endpoints). */
+    form?: string
+    headers?: Record<string, string>
+    readBody?: boolean
+  } = {},
 ): Promise<Reply> {
   let head = `${method} ${path} HTTP/1.1\r\nhost: ${target.host}:${target.port}\r\n`
   for (const [name, value] of Object.entries(options.headers ?? {})) head += `${name}: ${value}\r\n`
   let bytes: string
-  if (options.body === undefined) {
+  if (options.form !== undefined) {
+    bytes = `${head}content-type: application/x-www-form-urlencoded\r\ncontent-length: ${Buffer.byteLength(options.form)}\r\n\r\n${options.form}`
+  } else if (options.body === undefined) {
     bytes = `${head}\r\n`
   } else {
     const payload = JSON.stringify(options.body)
