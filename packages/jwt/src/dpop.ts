@@ -19,7 +19,7 @@
 
 import { createHash, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto'
 import { type AlgorithmSpec, algorithmSpec } from './algorithms.ts'
-import { isCanonicalBase64url } from './base64url.ts'
+import { base64urlLength, isCanonicalBase64url } from './base64url.ts'
 import { TokenCache } from './cache.ts'
 import { type Duration, parseDuration } from './duration.ts'
 import { JwtError } from './errors.ts'
@@ -294,8 +294,10 @@ function readProofHeader(segment: string): ProofHeader {
   }
   let key: Key
   try {
-    // No kid in the material: the key's kid is then its RFC 7638 thumbprint.
-    key = importJwk(material, { alg: spec.alg })
+    // The key's kid is its RFC 7638 thumbprint: from the members when they
+    // are canonical, else computed by the Key from the imported key.
+    const jkt = canonicalThumbprint(material)
+    key = importJwk(material, jkt === undefined ? { alg: spec.alg } : { alg: spec.alg, kid: jkt })
   } catch (error) {
     // RFC 8725 §3.1 as everywhere else: the alg must be the key's own.
     throw new JwtError('invalid_dpop_proof', 'the proof "jwk" is not a valid key for its "alg"', {
@@ -310,6 +312,54 @@ function readProofHeader(segment: string): ProofHeader {
     jkt: key.kid,
     jwk: Object.freeze(material),
   }
+}
+
+/** Bytes of a coordinate of each curve (RFC 7518 §6.2.1.2, RFC 8037 §2). */
+const COORDINATE_BYTES: Readonly<Record<string, number>> = {
+  'P-256': 32,
+  'P-384': 48,
+  'P-521': 66,
+  Ed25519: 32,
+}
+
+function isCoordinate(value: unknown, bytes: number): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length === base64urlLength(bytes) &&
+    isCanonicalBase64url(value)
+  )
+}
+
+/** A big-endian integer in its one canonical spelling: no leading zero byte (RFC 7518 §2). */
+function isMinimalInteger(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length < 2 || !isCanonicalBase64url(value)) return false
+  // The first byte is the first character's 6 bits and the second's top 2:
+  // zero when the first is 'A' (0) and the second 'A' to 'P' (0 to 15).
+  const second = value.charCodeAt(1)
+  return !(value.charCodeAt(0) === 65 && second >= 65 && second <= 80)
+}
+
+/**
+ * RFC 7638 §3.2 straight from the members, when they are in the canonical
+ * form RFC 7518 prescribes (node:crypto imports shorter or zero-padded
+ * spellings too, whose thumbprint would differ): the required members, in
+ * lexicographic order, no whitespace. Undefined otherwise.
+ */
+function canonicalThumbprint(jwk: Jwk): string | undefined {
+  let json: string
+  if (jwk.kty === 'EC' || jwk.kty === 'OKP') {
+    const bytes = COORDINATE_BYTES[jwk.crv as string]
+    if (bytes === undefined || (jwk.kty === 'OKP') !== (jwk.crv === 'Ed25519')) return undefined
+    if (!isCoordinate(jwk.x, bytes)) return undefined
+    if (jwk.kty === 'OKP') json = `{"crv":"Ed25519","kty":"OKP","x":"${jwk.x}"}`
+    else {
+      if (!isCoordinate(jwk.y, bytes)) return undefined
+      json = `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`
+    }
+  } else if (jwk.kty === 'RSA' && isMinimalInteger(jwk.e) && isMinimalInteger(jwk.n)) {
+    json = `{"e":"${jwk.e}","kty":"RSA","n":"${jwk.n}"}`
+  } else return undefined
+  return createHash('sha256').update(json).digest('base64url')
 }
 
 function proofHeader(segment: string): ProofHeader {

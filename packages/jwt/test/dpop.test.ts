@@ -191,6 +191,22 @@ describe('proofs from real clients', () => {
     })
   }
 
+  it('the same thumbprint for any spelling of a key: a short or zero-padded coordinate is not canonical', async () => {
+    let key: Key | undefined
+    // A P-256 key whose x starts with a zero byte, which node:crypto also imports without it.
+    while (key === undefined) {
+      const candidate = generateKeyPair('ES256').privateKey
+      if (Buffer.from(publicJwk(candidate).x!, 'base64url')[0] === 0) key = candidate
+    }
+    const x = Buffer.from(publicJwk(key).x!, 'base64url')
+    for (const spelling of [x.subarray(1), Buffer.concat([Buffer.alloc(1), x])]) {
+      const jwk = { ...publicJwk(key), x: spelling.toString('base64url') }
+      const verified = await verifyDpopProof(handmade(key, {}, { jwk }), options())
+      assert.equal(verified.jkt, key.kid)
+      assert.equal(jwkThumbprint(jwk), key.kid)
+    }
+  })
+
   it('proofs signed by Tessera keys of every asymmetric algorithm', async () => {
     for (const alg of ['ES256', 'ES384', 'ES512', 'PS384', 'RS512', 'EdDSA'] as const) {
       const { privateKey } = generateKeyPair(alg)
