@@ -535,6 +535,19 @@ describe('DPoP in the core', () => {
       (authenticator.check(`DPoP ${token}`, undefined, plainHttp) as AuthFailure).code,
       'invalid_dpop_proof',
     )
+    // A target that is not a path cannot extend the public origin.
+    const behind = createAuthenticator(baseOptions({ publicUrl: 'https://api.example.test' }))
+    const extended = {
+      ...request,
+      url: '.evil.example/orders',
+      headers: {
+        dpop: proofOf(client.privateKey, token, 'https://api.example.test.evil.example/orders'),
+      },
+    }
+    assert.equal(
+      (behind.check(`DPoP ${token}`, undefined, extended) as AuthFailure).code,
+      'invalid_dpop_proof',
+    )
     const none = authenticator.check(`DPoP ${token}`, undefined) as AuthFailure
     assert.equal(none.code, 'invalid_dpop_proof')
     assert.match(none.message, /not passed/)

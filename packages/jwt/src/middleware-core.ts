@@ -651,7 +651,8 @@ function confirmedKey(cnf: unknown): string | undefined | null {
  * @example
  * import { AuthFailure, createAuthenticator } from '@tessera/jwt'
  * const authenticator = createAuthenticator({ issuer, jwksUrl })
- * const result = await authenticator.check(req.headers.authorization, req.headers.cookie)
+ * // `req` is read only for `Authorization: DPoP` (its DPoP header, method and URL).
+ * const result = await authenticator.check(req.headers.authorization, req.headers.cookie, req)
  * if (result instanceof AuthFailure) res.writeHead(result.status, result.headers).end(result.body)
  */
 export function createAuthenticator<R = HttpRequestLike>(
@@ -911,16 +912,7 @@ function compileDpop(
 /** Reads Node's IncomingMessage, and any object shaped like it. */
 const NODE_READER: RequestReader<HttpRequestLike> = Object.freeze({
   method: (request: HttpRequestLike) => request.method ?? 'GET',
-  target(request: HttpRequestLike): string {
-    const url = request.url ?? '/'
-    if (url.startsWith('/')) return url
-    try {
-      const parsed = new URL(url)
-      return parsed.pathname + parsed.search
-    } catch {
-      return url
-    }
-  },
+  target: (request: HttpRequestLike) => request.url ?? '/',
   origin(request: HttpRequestLike): string | undefined {
     const url = request.url
     if (url !== undefined && !url.startsWith('/')) {
@@ -934,6 +926,21 @@ const NODE_READER: RequestReader<HttpRequestLike> = Object.freeze({
   },
   header: (request: HttpRequestLike, name: string) => request.headers[name],
 })
+
+/**
+ * The request target as a path and query (RFC 9112 §3.2.1 origin-form): an
+ * absolute-form target gives its path, anything else nothing, so that no
+ * target can extend the public origin it is appended to (`.evil.example`).
+ */
+function originForm(target: string): string | undefined {
+  if (target.startsWith('/')) return target
+  try {
+    const url = new URL(target)
+    return url.pathname + url.search
+  } catch {
+    return undefined
+  }
+}
 
 /** The rightmost element of a list header (RFC 9110 §5.3), repeated or comma-joined. */
 function lastListElement(value: string | readonly string[] | undefined): string | undefined {
@@ -1129,7 +1136,8 @@ function bindAuthenticator<R>(
 
   /** The public URL of a request, for `htu`: from the options, never guessed when they say. */
   function publicUrlOf(request: R): string | AuthFailure {
-    const target = reader.target(request)
+    const target = originForm(reader.target(request))
+    if (target === undefined) return NO_PUBLIC_URL
     if (dpop.publicBase !== undefined) return dpop.publicBase + target
     let origin: string | undefined
     if (dpop.forwarded === 'forwarded')

@@ -198,12 +198,13 @@ describe('proofs from real clients', () => {
       const candidate = generateKeyPair('ES256').privateKey
       if (Buffer.from(publicJwk(candidate).x!, 'base64url')[0] === 0) key = candidate
     }
-    const x = Buffer.from(publicJwk(key).x!, 'base64url')
+    const found: Key = key
+    const x = Buffer.from(publicJwk(found).x!, 'base64url')
     for (const spelling of [x.subarray(1), Buffer.concat([Buffer.alloc(1), x])]) {
-      const jwk = { ...publicJwk(key), x: spelling.toString('base64url') }
-      const verified = await verifyDpopProof(handmade(key, {}, { jwk }), options())
-      assert.equal(verified.jkt, key.kid)
-      assert.equal(jwkThumbprint(jwk), key.kid)
+      const jwk: Jwk = { ...publicJwk(found), x: spelling.toString('base64url') }
+      const verified = await verifyDpopProof(handmade(found, {}, { jwk }), options())
+      assert.equal(verified.jkt, found.kid)
+      assert.equal(jwkThumbprint(jwk), found.kid)
     }
   })
 
