@@ -32,9 +32,15 @@ test('encrypt: kid false leaves it out, a string replaces it, extra header membe
   const jwe = encrypt('x', key, { enc: 'A128GCM', header: { 'urn:example': [1] } })
   assert.deepEqual(headerOf(jwe)['urn:example'], [1])
   assert.equal(decrypt(jwe, key).plaintext.toString(), 'x')
-  // Cached headers do not leak between option sets.
+  // Cached headers do not leak between option sets, however their strings look.
   assert.equal(headerOf(encrypt('x', key, { enc: 'A128GCM' })).kid, 'wrap')
   assert.equal(headerOf(encrypt('x', key, { enc: 'A256GCM' })).enc, 'A256GCM')
+  const spaced = headerOf(encrypt('x', key, { enc: 'A128GCM', kid: 'k undefined' }))
+  const typed = headerOf(
+    encrypt('x', key, { enc: 'A128GCM', kid: 'k', typ: 'undefined', cty: 'undefined undefined' }),
+  )
+  assert.deepEqual([spaced.kid, spaced.typ, spaced.cty], ['k undefined', undefined, undefined])
+  assert.deepEqual([typed.kid, typed.typ, typed.cty], ['k', 'undefined', 'undefined undefined'])
 })
 
 test('encrypt: misuse is a TypeError or key_invalid at once', () => {

@@ -676,7 +676,8 @@ export function encrypt(
 function cachedHeader(key: EncryptionKey, enc: ContentEncryption, options: EncryptOptions): string {
   const cacheable =
     options.header === undefined && options.apu === undefined && options.apv === undefined
-  const cacheKey = cacheable ? `${enc} ${String(options.kid)} ${options.typ} ${options.cty}` : ''
+  // JSON, not a joined string: no two option sets may share a key (a kid with a space in it).
+  const cacheKey = cacheable ? JSON.stringify([enc, options.kid, options.typ, options.cty]) : ''
   if (cacheable) {
     const cached = key.headerCache.get(cacheKey)
     if (cached !== undefined) return cached
