@@ -47,6 +47,19 @@ import {
   dpopRatios,
   dpopRatioTable,
 } from './lib/dpop.ts'
+import {
+  benchJwe,
+  DEFAULT_PAIRS,
+  JweGateError,
+  type JwePair,
+  type JweRatio,
+  type JweResult,
+  jweOpsTable,
+  jweRatios,
+  jweRatioTable,
+  pairLabel,
+  parseJwePairs,
+} from './lib/jwe.ts'
 import { type MachineInfo, machineInfo, packageVersion } from './lib/machine.ts'
 import {
   type Contender,
@@ -73,6 +86,8 @@ const USAGE = `Usage: npm run bench:jwt -- [options]
 
   --quick            tiny rounds, for a CI smoke run (~20 s); does not write results
   --alg <ALG>        only these algorithms (repeat or comma-separate): ${ALGORITHMS.join(', ')}
+  --jwe <pairs>      JWE rows: default, all, none, or pairs as alg/enc[/crv] (ECDH-ES/A256GCM/X25519);
+                     default: every alg and enc once (none when --alg is given)
   --rounds <n>       rounds per scenario (default 7, quick 3)
   --time <ms>        time per contender per round (default 400, quick 40)
   --write            write results/jwt.json and RESULTS.md even for a quick or filtered run
@@ -90,6 +105,8 @@ interface Config {
   poolSize: number
   /** Distinct tokens cycled by the cached verifiers: all fit in every cache. */
   cachePoolSize: number
+  /** JWE alg/enc pairs timed (bench/lib/jwe.ts). */
+  jwe: JwePair[]
   write: boolean
   strict: boolean
 }
@@ -110,6 +127,7 @@ function parseConfig(argv: string[]): Config | undefined {
     options: {
       quick: { type: 'boolean', default: false },
       alg: { type: 'string', multiple: true },
+      jwe: { type: 'string', multiple: true },
       rounds: { type: 'string' },
       time: { type: 'string' },
       write: { type: 'boolean' },
@@ -133,7 +151,19 @@ function parseConfig(argv: string[]): Config | undefined {
   }
   const quick = values.quick
   const roundMs = positiveInteger(values.time, 'time', quick ? 40 : 400)
-  const complete = algs.length === ALGORITHMS.length
+  let jwe: JwePair[] = values.alg === undefined ? [...DEFAULT_PAIRS] : []
+  if (values.jwe !== undefined) {
+    const parsed = parseJwePairs(values.jwe)
+    if (typeof parsed === 'string') {
+      throw new UsageError(
+        `unknown --jwe ${JSON.stringify(parsed)}: default, all, none, or alg/enc[/crv]`,
+      )
+    }
+    jwe = parsed
+  }
+  const complete =
+    algs.length === ALGORITHMS.length &&
+    DEFAULT_PAIRS.every((pair) => jwe.some((p) => pairLabel(p) === pairLabel(pair)))
   return {
     algs,
     quick,
@@ -142,6 +172,7 @@ function parseConfig(argv: string[]): Config | undefined {
     warmupMs: Math.max(10, Math.round(roundMs / 2)),
     poolSize: quick ? 500 : 2000,
     cachePoolSize: 500,
+    jwe,
     // A quick or partial run must not replace the committed full results by accident.
     write: values.write ?? (!quick && complete),
     strict: values.strict,
@@ -903,6 +934,8 @@ interface Report {
   ratios: Ratio[]
   /** DPoP proof verification (bench/lib/dpop.ts), for the algorithms run that DPoP clients use. */
   dpop: { results: DpopResult[]; ratios: DpopRatio[] }
+  /** JWE encrypt and decrypt (bench/lib/jwe.ts), for the pairs run. */
+  jwe: { results: JweResult[]; ratios: JweRatio[] }
   allTargetsMet: boolean
 }
 
@@ -913,7 +946,7 @@ function markdownSection(report: Report, results: ScenarioResult[], ratios: Rati
     .join(', ')
   const verdict = report.allTargetsMet
     ? 'Every target met.'
-    : `Missed: ${[...ratios, ...report.dpop.ratios]
+    : `Missed: ${[...ratios, ...report.dpop.ratios, ...report.jwe.ratios]
         .filter((r) => r.pass === false)
         .map(
           (r) =>
@@ -936,8 +969,23 @@ ${renderMarkdown(opsTable(results))}
 Tessera's throughput divided by each peer's (above 1 means Tessera is faster):
 
 ${renderMarkdown(ratioTable(results, ratios))}
-${dpopMarkdown(report.dpop)}
+${dpopMarkdown(report.dpop)}${jweMarkdown(report.jwe)}
 ${verdict}
+`
+}
+
+/** The JWE section of the results: absent when no JWE pair ran. */
+function jweMarkdown(jwe: Report['jwe']): string {
+  if (jwe.results.length === 0) return ''
+  return `
+JWE (RFC 7516, compact): \`encrypt\` and \`decrypt\` against jose's \`CompactEncrypt\` and
+\`compactDecrypt\` (keys from \`importJWK\`, the same alg and enc allowlists) and against a bare
+node:crypto floor (the least code that writes and reads the same JWE, checking nothing but the
+tag), on ID-token-sized plaintexts (a ~600-byte signed JWT), operations per second:
+
+${renderMarkdown(jweOpsTable(jwe.results))}
+
+${renderMarkdown(jweRatioTable(jwe.results, jwe.ratios))}
 `
 }
 
@@ -984,6 +1032,7 @@ async function main(): Promise<number> {
 
   const results: ScenarioResult[] = []
   const dpopResults: DpopResult[] = []
+  const jweResults: JweResult[] = []
   try {
     for (const alg of config.algs) results.push(...(await benchAlgorithm(alg, config)))
     const dpopAlgs = config.algs.filter((alg): alg is DpopBenchAlg =>
@@ -991,8 +1040,19 @@ async function main(): Promise<number> {
     )
     const measure = { rounds: config.rounds, roundMs: config.roundMs, warmupMs: config.warmupMs }
     dpopResults.push(...(await benchDpop(dpopAlgs, measure, progress)))
+    const jweMeasure = {
+      rounds: config.rounds,
+      roundMs: config.roundMs,
+      warmupMs: config.warmupMs,
+      poolSize: config.quick ? 50 : 200,
+    }
+    jweResults.push(...(await benchJwe(config.jwe, jweMeasure, progress)))
   } catch (error) {
-    if (error instanceof GateError || error instanceof DpopGateError) {
+    if (
+      error instanceof GateError ||
+      error instanceof DpopGateError ||
+      error instanceof JweGateError
+    ) {
       process.stderr.write(
         `\ncorrectness gate failed, nothing was timed for it: ${error.message}\n`,
       )
@@ -1004,8 +1064,11 @@ async function main(): Promise<number> {
 
   const ratios = computeRatios(results)
   const dpop = { results: dpopResults, ratios: dpopRatios(dpopResults) }
+  const jwe = { results: jweResults, ratios: jweRatios(jweResults) }
   const allTargetsMet =
-    ratios.every((r) => r.pass !== false) && dpop.ratios.every((r) => r.pass !== false)
+    ratios.every((r) => r.pass !== false) &&
+    dpop.ratios.every((r) => r.pass !== false) &&
+    jwe.ratios.every((r) => r.pass)
   const { write, strict, ...shownConfig } = config
   const report: Report = {
     benchmark: 'jwt',
@@ -1017,6 +1080,7 @@ async function main(): Promise<number> {
     results,
     ratios,
     dpop,
+    jwe,
     allTargetsMet,
   }
 
@@ -1028,6 +1092,11 @@ async function main(): Promise<number> {
     process.stdout.write('\nDPoP proof verification, operations per second, and Tessera / jose\n\n')
     process.stdout.write(`${renderText(dpopOpsTable(dpop.results))}\n\n`)
     process.stdout.write(`${renderText(dpopRatioTable(dpop.results, dpop.ratios))}\n`)
+  }
+  if (jwe.results.length > 0) {
+    process.stdout.write('\nJWE encrypt and decrypt, operations per second, and Tessera / peer\n\n')
+    process.stdout.write(`${renderText(jweOpsTable(jwe.results))}\n\n`)
+    process.stdout.write(`${renderText(jweRatioTable(jwe.results, jwe.ratios))}\n`)
   }
   process.stdout.write(
     `\n${allTargetsMet ? 'All targets met.' : 'Some targets missed.'} (${report.durationSeconds} s)\n`,
