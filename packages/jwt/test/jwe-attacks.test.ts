@@ -333,7 +333,8 @@ describe('refused algorithms and parameters', () => {
       const jwe = withHeader({ alg, enc: 'A128GCM', p2s: b64(randomBytes(16)), p2c: 2 ** 31 - 1 })
       const started = performance.now()
       expectCode(() => decrypt(jwe, someKey), 'alg_not_allowed', /PBES2 is refused.*p2c/)
-      assert.ok(performance.now() - started < 50, 'no key derivation ran')
+      // 2^31 PBKDF2 iterations would take minutes: a second is proof enough, even on a busy machine.
+      assert.ok(performance.now() - started < 1000, 'no key derivation ran')
     }
   })
 
