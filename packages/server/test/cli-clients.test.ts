@@ -7,7 +7,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { exportJwk, generateKeyPair } from '@tessera/jwt'
+import {
+  exportEncryptionJwk,
+  exportJwk,
+  generateEncryptionKeyPair,
+  generateKeyPair,
+} from '@tessera/jwt'
 import pino from 'pino'
 import { hashClientSecret } from '../src/auth/oauth/clients.ts'
 import { loadConfig } from '../src/config/load.ts'
@@ -154,6 +159,34 @@ describe('tessera clients', () => {
         /^error: --access-token-lifetime: a duration such as 15m/,
       ],
       [['add', '--name', 'Web', '--jwks', join(data.dir, 'missing.json')], /^error: cannot read /],
+      [
+        [
+          'add',
+          '--name',
+          'Web',
+          '--redirect-uri',
+          'https://a.example/cb',
+          '--id-token-encryption',
+          'dir',
+        ],
+        /^error: id_token_encrypted_response_alg: dir needs a secret key shared with the client/,
+      ],
+      [
+        [
+          'add',
+          '--name',
+          'Web',
+          '--redirect-uri',
+          'https://a.example/cb',
+          '--id-token-encryption',
+          'ECDH-ES',
+        ],
+        /^error: jwks: is required for ECDH-ES encryption/,
+      ],
+      [
+        ['add', '--name', 'Web', '--userinfo-encryption', 'ECDH-ES/'],
+        /^error: --userinfo-encryption: <alg> or <alg>\/<enc>/,
+      ],
     ]
     for (const [args, message] of cases) {
       const refused = await cli(args)
@@ -230,5 +263,50 @@ describe('tessera clients', () => {
     assert.equal(again.stderr, 'error: no such client\n')
     assert.equal((await cli(['remove', 'tessera'])).code, 2)
     assert.doesNotMatch((await cli(['list'])).stdout, /Dashboard/)
+  })
+
+  it('add --dpop-bound, --id-token-encryption alg/enc and --userinfo-encryption alg: registered, described', async () => {
+    const jwksFile = join(data.dir, 'client-enc-keys.json')
+    const ec = exportEncryptionJwk(generateEncryptionKeyPair('ECDH-ES', { kid: 'e1' }).publicKey)
+    const rsa = exportEncryptionJwk(
+      generateEncryptionKeyPair('RSA-OAEP-256', { kid: 'r1' }).publicKey,
+    )
+    writeFileSync(jwksFile, JSON.stringify({ keys: [ec, rsa] }))
+    const args = [
+      'add',
+      '--name',
+      'Encrypted',
+      '--redirect-uri',
+      'https://enc.example.com/cb',
+      '--auth-method',
+      'none',
+      '--jwks',
+      jwksFile,
+      '--dpop-bound',
+      '--id-token-encryption',
+      'ECDH-ES/A256GCM',
+      '--userinfo-encryption',
+      'RSA-OAEP-256',
+    ]
+    const added = await cli([...args, '--json'])
+    assert.equal(added.code, 0, added.stderr)
+    const registration = JSON.parse(added.stdout) as Record<string, unknown>
+    assert.equal(registration.dpop_bound_access_tokens, true)
+    assert.equal(registration.id_token_encrypted_response_alg, 'ECDH-ES')
+    assert.equal(registration.id_token_encrypted_response_enc, 'A256GCM')
+    assert.equal(registration.userinfo_encrypted_response_alg, 'RSA-OAEP-256')
+    assert.equal(registration.userinfo_encrypted_response_enc, 'A128CBC-HS256', 'the default enc')
+
+    const shown = await cli(['show', String(registration.client_id)])
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.match(shown.stdout, /dpop: +required/)
+    assert.match(shown.stdout, /id token jwe: +ECDH-ES \/ A256GCM/)
+    assert.match(shown.stdout, /userinfo jwe: +RSA-OAEP-256 \/ A128CBC-HS256/)
+    const plain = await cli([
+      'show',
+      String(JSON.parse((await cli(['list', '--json'])).stdout)[0].client_id),
+    ])
+    assert.match(plain.stdout, /dpop: +optional/)
+    assert.doesNotMatch(plain.stdout, /jwe/)
   })
 })

@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
-import { exportJwk, generateKeyPair } from '@tessera/jwt'
+import {
+  exportEncryptionJwk,
+  exportJwk,
+  generateEncryptionKeyPair,
+  generateKeyPair,
+} from '@tessera/jwt'
 import {
   clientSecretMatches,
   hashClientSecret,
@@ -110,6 +115,7 @@ describe('/admin/clients', () => {
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid profile email offline_access',
       first_party: false,
+      dpop_bound_access_tokens: false,
     })
 
     const stored = await h.tessera.store.oauth.findClient(String(id))
@@ -320,11 +326,6 @@ describe('/admin/clients', () => {
       ['keys without private_key_jwt', { ...WEB_APP, jwks: { keys: [ec] } }, ['/jwks']],
       ['jwks_uri', { ...WEB_APP, jwks_uri: 'https://a.example/jwks' }, ['/jwks_uri']],
       [
-        'an encrypted ID token (JWE)',
-        { ...WEB_APP, id_token_encrypted_response_alg: 'RSA-OAEP' },
-        ['/id_token_encrypted_response_alg'],
-      ],
-      [
         'another ID token algorithm',
         { ...WEB_APP, id_token_signed_response_alg: 'none' },
         ['/id_token_signed_response_alg'],
@@ -474,6 +475,267 @@ describe('redirectUriMatches', () => {
   })
 })
 
+describe('/admin/clients: DPoP and encrypted responses (issue 18)', () => {
+  const ecEnc = () =>
+    exportEncryptionJwk(generateEncryptionKeyPair('ECDH-ES', { kid: 'enc-ec' }).publicKey)
+  const rsaEnc = () =>
+    exportEncryptionJwk(generateEncryptionKeyPair('RSA-OAEP-256', { kid: 'enc-rsa' }).publicKey)
+
+  test('dpop_bound_access_tokens: false by default, true when asked, stored and shown', async () => {
+    const { h, admin, register } = await setup()
+    const plain = await register(WEB_APP)
+    assert.equal(plain.body.dpop_bound_access_tokens, false)
+    const bound = await register({ ...WEB_APP, dpop_bound_access_tokens: true })
+    assert.equal(bound.status, 201, JSON.stringify(bound.body))
+    assert.equal(bound.body.dpop_bound_access_tokens, true)
+    const id = String(bound.body.client_id)
+    assert.equal((await h.tessera.store.oauth.findClient(id))?.dpopBoundAccessTokens, true)
+    const shown = await h.call('GET', `/admin/clients/${id}`, { token: admin })
+    assert.equal(shown.body.dpop_bound_access_tokens, true)
+    const notBoolean = await register({ ...WEB_APP, dpop_bound_access_tokens: 'yes' })
+    assert.equal(notBoolean.status, 400)
+    assert.deepEqual(issuePaths(notBoolean.body), ['/dpop_bound_access_tokens'])
+  })
+
+  test('encrypted ID tokens and userinfo: enc defaults to A128CBC-HS256, round trip through the store and the view', async () => {
+    const { h, admin, register } = await setup()
+    // Keys are bound to their alg: an ECDH-ES+A256KW key, not an ECDH-ES one.
+    const ec = exportEncryptionJwk(generateEncryptionKeyPair('ECDH-ES+A256KW').publicKey)
+    const rsa = rsaEnc()
+    const created = await register({
+      ...WEB_APP,
+      jwks: { keys: [ec, rsa] },
+      id_token_encrypted_response_alg: 'ECDH-ES+A256KW',
+      userinfo_encrypted_response_alg: 'RSA-OAEP-256',
+      userinfo_encrypted_response_enc: 'A256GCM',
+    })
+    assert.equal(created.status, 201, JSON.stringify(created.body))
+    assert.equal(created.body.id_token_encrypted_response_alg, 'ECDH-ES+A256KW')
+    assert.equal(created.body.id_token_encrypted_response_enc, 'A128CBC-HS256')
+    assert.equal(created.body.userinfo_encrypted_response_alg, 'RSA-OAEP-256')
+    assert.equal(created.body.userinfo_encrypted_response_enc, 'A256GCM')
+    assert.deepEqual(created.body.jwks, { keys: [ec, rsa] })
+    const id = String(created.body.client_id)
+    const stored = await h.tessera.store.oauth.findClient(id)
+    assert.deepEqual(stored?.idTokenEncryption, { alg: 'ECDH-ES+A256KW', enc: 'A128CBC-HS256' })
+    assert.deepEqual(stored?.userinfoEncryption, { alg: 'RSA-OAEP-256', enc: 'A256GCM' })
+    const shown = await h.call('GET', `/admin/clients/${id}`, { token: admin })
+    const {
+      client_secret: _secret,
+      client_secret_expires_at: _expires,
+      ...registration
+    } = created.body
+    assert.deepEqual(shown.body, registration)
+    const audit = await h.tessera.store.audit.listAudit({ limit: 10, event: 'client.registered' })
+    assert.deepEqual(audit[0]?.details['idTokenEncryption'], stored?.idTokenEncryption)
+
+    // Without encryption the members are absent, not null.
+    const plain = await register(WEB_APP)
+    assert.equal(plain.body.id_token_encrypted_response_alg, undefined)
+    assert.equal(plain.body.userinfo_encrypted_response_enc, undefined)
+    assert.equal(
+      (await h.tessera.store.oauth.findClient(String(plain.body.client_id)))?.idTokenEncryption,
+      null,
+    )
+  })
+
+  test('one JWKS may hold private_key_jwt signing keys (use sig) and encryption keys (use enc)', async () => {
+    const { h, register } = await setup()
+    const sig = exportJwk(generateKeyPair('ES256', { kid: 'sig-1' }).publicKey)
+    const enc = ecEnc()
+    const created = await register({
+      ...WEB_APP,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [sig, enc] },
+      id_token_encrypted_response_alg: 'ECDH-ES',
+      id_token_encrypted_response_enc: 'A256GCM',
+    })
+    assert.equal(created.status, 201, JSON.stringify(created.body))
+    assert.deepEqual(created.body.jwks, { keys: [sig, enc] })
+    const stored = await h.tessera.store.oauth.findClient(String(created.body.client_id))
+    assert.deepEqual(stored?.idTokenEncryption, { alg: 'ECDH-ES', enc: 'A256GCM' })
+
+    // A key without `use` serves whatever it fits: this EC key is for ECDH-ES.
+    const { use: _use, alg: _alg, ...bare } = ecEnc()
+    const unlabelled = await register({
+      ...WEB_APP,
+      token_endpoint_auth_method: 'none',
+      jwks: { keys: [bare] },
+      userinfo_encrypted_response_alg: 'ECDH-ES',
+    })
+    assert.equal(unlabelled.status, 201, JSON.stringify(unlabelled.body))
+  })
+
+  test('each rule of encryption and keys is validation_failed, naming the member', async () => {
+    const { register } = await setup()
+    const ec = ecEnc()
+    const rsa = rsaEnc()
+    const sig = exportJwk(generateKeyPair('ES256', { kid: 'sig-1' }).publicKey)
+    const withKeys = { ...WEB_APP, jwks: { keys: [ec] } }
+    const cases: [string, Record<string, unknown>, string[], RegExp?][] = [
+      [
+        'dir: no key is shared with a client',
+        { ...withKeys, id_token_encrypted_response_alg: 'dir' },
+        ['/id_token_encrypted_response_alg'],
+        /shared/,
+      ],
+      [
+        'A128KW: a shared secret too',
+        { ...withKeys, id_token_encrypted_response_alg: 'A128KW' },
+        ['/id_token_encrypted_response_alg'],
+        /shared/,
+      ],
+      [
+        'A256KW',
+        { ...withKeys, userinfo_encrypted_response_alg: 'A256KW' },
+        ['/userinfo_encrypted_response_alg'],
+        /shared/,
+      ],
+      [
+        'RSA1_5: padding oracles',
+        { ...withKeys, id_token_encrypted_response_alg: 'RSA1_5' },
+        ['/id_token_encrypted_response_alg'],
+        /padding-oracle/,
+      ],
+      [
+        'PBES2',
+        { ...withKeys, id_token_encrypted_response_alg: 'PBES2-HS256+A128KW' },
+        ['/id_token_encrypted_response_alg'],
+        /PBES2 is refused/,
+      ],
+      [
+        'an unknown alg',
+        { ...withKeys, id_token_encrypted_response_alg: 'RSA-OAEP' },
+        ['/id_token_encrypted_response_alg'],
+        /RSA-OAEP-256/,
+      ],
+      [
+        'an unknown enc',
+        {
+          ...withKeys,
+          id_token_encrypted_response_alg: 'ECDH-ES',
+          id_token_encrypted_response_enc: 'A192GCM',
+        },
+        ['/id_token_encrypted_response_enc'],
+      ],
+      [
+        'enc without alg',
+        { ...WEB_APP, id_token_encrypted_response_enc: 'A128GCM' },
+        ['/id_token_encrypted_response_enc'],
+        /needs id_token_encrypted_response_alg/,
+      ],
+      [
+        'userinfo enc without alg',
+        { ...WEB_APP, userinfo_encrypted_response_enc: 'A128GCM' },
+        ['/userinfo_encrypted_response_enc'],
+      ],
+      [
+        'an encryption alg without jwks',
+        { ...WEB_APP, id_token_encrypted_response_alg: 'ECDH-ES' },
+        ['/jwks'],
+        /ECDH-ES/,
+      ],
+      [
+        'no key for the alg (an EC key for RSA-OAEP-256)',
+        { ...withKeys, id_token_encrypted_response_alg: 'RSA-OAEP-256' },
+        ['/jwks/keys/0'],
+      ],
+      [
+        'a key for one alg but none for the other',
+        {
+          ...withKeys,
+          id_token_encrypted_response_alg: 'ECDH-ES',
+          userinfo_encrypted_response_alg: 'RSA-OAEP-256',
+        },
+        ['/jwks'],
+        /no public key to encrypt to with RSA-OAEP-256/,
+      ],
+      [
+        'one key for each alg: accepted',
+        {
+          ...WEB_APP,
+          jwks: { keys: [ec, rsa] },
+          id_token_encrypted_response_alg: 'ECDH-ES',
+          userinfo_encrypted_response_alg: 'RSA-OAEP-256',
+        },
+        [],
+      ],
+      [
+        'only a signing key (use sig) for encryption',
+        {
+          ...WEB_APP,
+          jwks: { keys: [sig] },
+          id_token_encrypted_response_alg: 'ECDH-ES',
+        },
+        ['/jwks/keys/0'],
+        /signing key/,
+      ],
+      [
+        'an encryption key (use enc) for private_key_jwt alone',
+        { ...WEB_APP, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [ec] } },
+        ['/jwks/keys/0'],
+        /encryption key/,
+      ],
+      [
+        'private_key_jwt with encryption keys only',
+        {
+          ...WEB_APP,
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [ec] },
+          id_token_encrypted_response_alg: 'ECDH-ES',
+        },
+        ['/jwks'],
+        /signing key/,
+      ],
+      [
+        'a private encryption key',
+        {
+          ...WEB_APP,
+          jwks: {
+            keys: [
+              exportEncryptionJwk(generateEncryptionKeyPair('ECDH-ES').privateKey, {
+                includePrivate: true,
+              }),
+            ],
+          },
+          id_token_encrypted_response_alg: 'ECDH-ES',
+        },
+        ['/jwks/keys/0'],
+        /private key material/,
+      ],
+      [
+        'a use other than sig or enc',
+        {
+          ...WEB_APP,
+          jwks: { keys: [{ ...ec, use: 'wrap' }] },
+          id_token_encrypted_response_alg: 'ECDH-ES',
+        },
+        ['/jwks/keys/0'],
+      ],
+      [
+        'dpop_bound_access_tokens not a boolean',
+        { ...WEB_APP, dpop_bound_access_tokens: 1 },
+        ['/dpop_bound_access_tokens'],
+      ],
+    ]
+    for (const [name, body, paths, message] of cases) {
+      const response = await register(body)
+      if (paths.length === 0) {
+        assert.equal(response.status, 201, `${name}: ${JSON.stringify(response.body)}`)
+        continue
+      }
+      assert.equal(response.status, 400, `${name}: ${JSON.stringify(response.body)}`)
+      assert.equal(code(response.body), 'validation_failed', name)
+      assert.deepEqual(
+        issuePaths(response.body).toSorted(),
+        paths,
+        `${name}: ${JSON.stringify(response.body)}`,
+      )
+      if (message !== undefined) assert.match(JSON.stringify(response.body), message, name)
+    }
+  })
+})
+
 describe('client secrets and the registration view', () => {
   const record: OAuthClientRecord = {
     id: 'c1',
@@ -488,6 +750,9 @@ describe('client secrets and the registration view', () => {
     firstParty: false,
     accessTokenTtl: null,
     refreshTokenTtl: null,
+    dpopBoundAccessTokens: false,
+    idTokenEncryption: null,
+    userinfoEncryption: null,
     createdAt: Date.parse('2026-06-01T12:00:00.999Z'),
   }
 
@@ -517,6 +782,7 @@ describe('client secrets and the registration view', () => {
       token_endpoint_auth_method: 'client_secret_post',
       scope: 'openid email',
       first_party: false,
+      dpop_bound_access_tokens: false,
     })
     const keys = { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'abc' }] }
     const view = registrationView({
@@ -528,5 +794,16 @@ describe('client secrets and the registration view', () => {
     assert.deepEqual(view.jwks, keys)
     assert.equal(view.access_token_lifetime, 60)
     assert.equal(view.refresh_token_lifetime, 3600)
+    const encrypted = registrationView({
+      ...record,
+      dpopBoundAccessTokens: true,
+      idTokenEncryption: { alg: 'ECDH-ES', enc: 'A256GCM' },
+      userinfoEncryption: { alg: 'RSA-OAEP-256', enc: 'A128CBC-HS256' },
+    })
+    assert.equal(encrypted.dpop_bound_access_tokens, true)
+    assert.equal(encrypted.id_token_encrypted_response_alg, 'ECDH-ES')
+    assert.equal(encrypted.id_token_encrypted_response_enc, 'A256GCM')
+    assert.equal(encrypted.userinfo_encrypted_response_alg, 'RSA-OAEP-256')
+    assert.equal(encrypted.userinfo_encrypted_response_enc, 'A128CBC-HS256')
   })
 })

@@ -36,6 +36,9 @@ async function addClient(
     firstParty: true,
     accessTokenTtl: null,
     refreshTokenTtl: null,
+    dpopBoundAccessTokens: false,
+    idTokenEncryption: null,
+    userinfoEncryption: null,
     createdAt: h.clock.now,
     ...overrides,
   }

@@ -46,6 +46,12 @@ export interface StorageContractOptions {
     deleteUser(store: Store, userId: string): Promise<void>
     /** Sets the session's auth_time and amr to NULL, as in a row written before issue 16. */
     clearSessionAuth(store: Store, sessionId: string): Promise<void>
+    /**
+     * Inserts a client_credentials client `id` naming only the columns from
+     * before issue 18, so the database's defaults fill the rest, as in a row
+     * written before the migration.
+     */
+    insertClientBeforeIssue18(store: Store, id: string): Promise<void>
   }
 }
 
@@ -405,6 +411,7 @@ export function storageContract(
           clientId: 'tessera',
           scope: null,
           resource: null,
+          dpopJkt: null,
         })
         assert.deepEqual(await store.sessions.findRefreshToken('tok-1'), {
           tokenHash: 'tok-1',
@@ -2283,6 +2290,44 @@ export function storageContract(
         assert.deepEqual(await store.oauth.listClients(), [earliest, confidential, keyed])
       })
 
+      it('dpopBoundAccessTokens and the ID token and userinfo encryption round trip', async () => {
+        const bound = oauthClient({
+          id: 'client-bound',
+          tokenEndpointAuthMethod: 'none',
+          secretHash: null,
+          jwks: JSON.stringify({
+            keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', use: 'enc' }],
+          }),
+          dpopBoundAccessTokens: true,
+          idTokenEncryption: { alg: 'ECDH-ES', enc: 'A128CBC-HS256' },
+          userinfoEncryption: { alg: 'ECDH-ES+A256KW', enc: 'A256GCM' },
+        })
+        const idTokenOnly = oauthClient({
+          id: 'client-id-token',
+          idTokenEncryption: { alg: 'RSA-OAEP-256', enc: 'A256CBC-HS512' },
+        })
+        const plain = oauthClient({ id: 'client-plain' })
+        for (const client of [bound, idTokenOnly, plain]) await store.oauth.createClient(client)
+        assert.deepEqual(await store.oauth.findClient('client-bound'), bound)
+        assert.deepEqual(await store.oauth.findClient('client-id-token'), idTokenOnly)
+        const found = await store.oauth.findClient('client-plain')
+        assert.equal(found?.dpopBoundAccessTokens, false)
+        assert.equal(found?.idTokenEncryption, null)
+        assert.equal(found?.userinfoEncryption, null)
+        assert.deepEqual(await store.oauth.listClients(), [bound, idTokenOnly, plain])
+      })
+
+      if (options.raw) {
+        const raw = options.raw
+        it('a client written before issue 18 is not DPoP-bound and not encrypted', async () => {
+          await raw.insertClientBeforeIssue18(store, 'old-client')
+          const found = await store.oauth.findClient('old-client')
+          assert.equal(found?.dpopBoundAccessTokens, false)
+          assert.equal(found?.idTokenEncryption, null)
+          assert.equal(found?.userinfoEncryption, null)
+        })
+      }
+
       it('a duplicate id is an error, and leaves the first client as it was', async () => {
         const first = oauthClient({ id: 'client-1' })
         await store.oauth.createClient(first)
@@ -2531,6 +2576,7 @@ export function storageContract(
         assert.equal(found?.clientId, 'tessera')
         assert.equal(found?.scope, null)
         assert.equal(found?.resource, null)
+        assert.equal(found?.dpopJkt, null, 'not DPoP-bound')
         assert.deepEqual(await store.sessions.listSessions(u.id, T0), [found])
         const rotated = await store.sessions.rotateRefreshToken({
           tokenHash: 'tok-0',
@@ -2541,17 +2587,24 @@ export function storageContract(
         assert.deepEqual(sessionOf(rotated), { ...found, lastUsedAt: T0 + 1 })
       })
 
-      it('clientId, scope and resource round trip through every read', async () => {
+      it('clientId, scope, resource and dpopJkt round trip through every read', async () => {
         const u = await addUser(store)
         const granted = {
           clientId: 'client-1',
           scope: 'openid profile offline_access',
           resource: 'https://api.example.com',
+          // An RFC 7638 thumbprint: 43 base64url characters.
+          dpopJkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',
         }
         await addSession(store, { userId: u.id, id: 'sess', tokenHash: 'tok-0', ...granted })
         const found = await store.sessions.findSession('sess')
         assert.deepEqual(
-          { clientId: found?.clientId, scope: found?.scope, resource: found?.resource },
+          {
+            clientId: found?.clientId,
+            scope: found?.scope,
+            resource: found?.resource,
+            dpopJkt: found?.dpopJkt,
+          },
           granted,
         )
         assert.deepEqual(await store.sessions.listSessions(u.id, T0), [found])
@@ -2569,9 +2622,11 @@ export function storageContract(
           successor: next(2, T0 + 2),
         })
         assert.equal(sessionOf(graced)?.scope, granted.scope)
+        assert.equal(sessionOf(graced)?.dpopJkt, granted.dpopJkt)
         const again = await store.sessions.reauthenticate('sess', T0 + 3, ['pwd'])
         assert.equal(again?.resource, granted.resource)
         assert.equal(again?.clientId, granted.clientId)
+        assert.equal(again?.dpopJkt, granted.dpopJkt)
       })
 
       it('revokeClientSessions: one user’s sessions of the client, then every user’s', async () => {
@@ -2729,11 +2784,11 @@ async function addSession(
     tokenExpiresAt?: number
     authTime?: number
     amr?: string[]
-  } & Pick<NewSession, 'clientId' | 'scope' | 'resource'>,
+  } & Pick<NewSession, 'clientId' | 'scope' | 'resource' | 'dpopJkt'>,
 ): Promise<void> {
   const createdAt = options.createdAt ?? T0
   const expiresAt = options.expiresAt ?? createdAt + 30 * DAY
-  const { clientId, scope, resource } = options
+  const { clientId, scope, resource, dpopJkt } = options
   await store.sessions.createSession(
     {
       id: options.id,
@@ -2748,6 +2803,7 @@ async function addSession(
       ...(clientId === undefined ? {} : { clientId }),
       ...(scope === undefined ? {} : { scope }),
       ...(resource === undefined ? {} : { resource }),
+      ...(dpopJkt === undefined ? {} : { dpopJkt }),
     },
     {
       tokenHash: options.tokenHash ?? `tok-${options.id}`,
@@ -2864,6 +2920,9 @@ function oauthClient(overrides: Partial<OAuthClientRecord> & Pick<OAuthClientRec
     firstParty: false,
     accessTokenTtl: null,
     refreshTokenTtl: null,
+    dpopBoundAccessTokens: false,
+    idTokenEncryption: null,
+    userinfoEncryption: null,
     createdAt: T0,
     ...overrides,
   }

@@ -121,6 +121,16 @@ function registerSuites(baseUrl: string): void {
           [sessionId],
         )
       },
+      async insertClientBeforeIssue18(store, id) {
+        await admin.query(
+          `insert into ${schemaFor(store)}.oauth_clients (id, name, redirect_uris,
+             post_logout_redirect_uris, grant_types, token_endpoint_auth_method, scopes,
+             first_party, created_at)
+           values ($1, 'Old', '[]', '[]', '["client_credentials"]', 'client_secret_basic', '[]',
+             false, 0)`,
+          [id],
+        )
+      },
     },
   })
 

@@ -56,6 +56,14 @@ storageContract('SQLite file', () => openFile(newPath()), {
     deleteUser: (store, userId) => runRaw(store, 'delete from users where id = ?', userId),
     clearSessionAuth: (store, sessionId) =>
       runRaw(store, 'update sessions set auth_time = null, amr = null where id = ?', sessionId),
+    insertClientBeforeIssue18: (store, id) =>
+      runRaw(
+        store,
+        `insert into oauth_clients (id, name, redirect_uris, post_logout_redirect_uris,
+           grant_types, token_endpoint_auth_method, scopes, first_party, created_at)
+         values (?, 'Old', '[]', '[]', '["client_credentials"]', 'client_secret_basic', '[]', 0, 0)`,
+        id,
+      ),
   },
 })
 
@@ -391,6 +399,9 @@ describe('SQLite specifics', () => {
           firstParty: false,
           accessTokenTtl: null,
           refreshTokenTtl: null,
+          dpopBoundAccessTokens: false,
+          idTokenEncryption: null,
+          userinfoEncryption: null,
           createdAt: T0,
         })
         await store.oauth.createCode({

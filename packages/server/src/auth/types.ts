@@ -4,7 +4,7 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server'
-import type { AccessTokenClaims } from '@tessera/jwt'
+import type { AccessTokenClaims, DpopPresentation } from '@tessera/jwt'
 import type {
   OAuthGrantType,
   SessionRecord,
@@ -13,6 +13,7 @@ import type {
   UserRecord,
 } from '../storage/ports.ts'
 import type { KeyView } from '../tokens/key-ring.ts'
+import type { DpopPolicy } from './dpop.ts'
 
 /** Claims of the access tokens Tessera issues: defined in @tessera/jwt, shared with resource servers. */
 export type { AccessTokenClaims } from '@tessera/jwt'
@@ -21,6 +22,11 @@ export type { AccessTokenClaims } from '@tessera/jwt'
 export interface ClientInfo {
   ip: string | null
   userAgent: string | null
+  /**
+   * The RFC 7638 thumbprint of the key a valid DPoP proof of this request
+   * proved (RFC 9449): what the tokens it gets are bound to. Absent: none.
+   */
+  dpopJkt?: string
 }
 
 /** The user as the API shows it: never the password hash. */
@@ -42,7 +48,8 @@ export interface AdminUser extends PublicUser {
 
 export interface IssuedTokens {
   accessToken: string
-  tokenType: 'Bearer'
+  /** `DPoP` when the access token is bound to a DPoP key (RFC 9449 §5). */
+  tokenType: 'Bearer' | 'DPoP'
   /** Seconds until the access token expires. */
   expiresIn: number
   refreshToken: string
@@ -263,7 +270,7 @@ export interface MfaFlows {
       | { method: 'totp' | 'recovery_code'; code: string }
       | { method: 'passkey'; response: AuthenticationResponseJSON; challengeId: string },
     client: ClientInfo,
-  ): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: number }>
+  ): Promise<{ accessToken: string; tokenType: 'Bearer' | 'DPoP'; expiresIn: number }>
 }
 
 /** A passkey as the API shows it: never its public key. */
@@ -396,6 +403,12 @@ export interface AdminFlows {
 export interface AccessFlows {
   /** Verifies an access token for a protected route: signature, claims, revocation list. */
   authenticate(token: string): AccessContext
+  /**
+   * The same for `Authorization: DPoP <token>` (RFC 9449 §7): the token must
+   * be bound (`cnf.jkt`) to the key of a valid proof of this request.
+   * invalid_dpop_proof when the proof is missing, bad, replayed or of another key.
+   */
+  authenticateDpop(token: string, presentation: DpopPresentation): Promise<AccessContext>
   /** The public JWKS document (next, current, retired-but-valid keys). */
   jwks(): { keys: Record<string, unknown>[] }
   /** Revocation entries after `since`, for the feed. */
@@ -429,6 +442,13 @@ export interface ClientMetadata {
   first_party?: boolean
   access_token_lifetime?: number
   refresh_token_lifetime?: number
+  /** RFC 9449 §5.2. Default false. */
+  dpop_bound_access_tokens?: boolean
+  /** OpenID Connect Registration §2; `_enc` defaults to A128CBC-HS256 and needs `_alg`. */
+  id_token_encrypted_response_alg?: string
+  id_token_encrypted_response_enc?: string
+  userinfo_encrypted_response_alg?: string
+  userinfo_encrypted_response_enc?: string
   [member: string]: unknown
 }
 
@@ -446,9 +466,17 @@ export interface ClientRegistration {
   token_endpoint_auth_method: TokenEndpointAuthMethod
   /** Space-separated (RFC 6749 §3.3). */
   scope: string
-  /** The client's public keys (private_key_jwt), a JWK Set. */
+  /** The client's public keys (private_key_jwt, encryption), a JWK Set. */
   jwks?: { keys: Record<string, unknown>[] }
   first_party: boolean
+  /** RFC 9449 §5.2: its access tokens must be DPoP-bound. */
+  dpop_bound_access_tokens: boolean
+  /** Present when its ID tokens are encrypted (OpenID Connect Core §10.2). */
+  id_token_encrypted_response_alg?: string
+  id_token_encrypted_response_enc?: string
+  /** Present when its userinfo answers are encrypted. */
+  userinfo_encrypted_response_alg?: string
+  userinfo_encrypted_response_enc?: string
   /** Seconds; absent: the server's. */
   access_token_lifetime?: number
   /** Seconds; absent: the server's. */
@@ -545,7 +573,8 @@ export interface ClientCredentials {
 /** The successful answer (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3). */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  /** `DPoP` when the access token is bound to the proof's key (RFC 9449 §5). */
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   scope: string
   refresh_token?: string
@@ -587,7 +616,14 @@ export interface OAuthEndpointFlows {
     client: ClientInfo,
   ): Promise<void>
   /** The claims the access token's scopes allow; throws OAuthError invalid_token / insufficient_scope. */
-  userinfo(accessToken: string | undefined): Promise<Record<string, unknown>>
+  userinfo(
+    accessToken: string | undefined,
+    /**
+     * How the token came (`Authorization: Bearer` or `DPoP`) and, for DPoP,
+     * the key its proof proved: a token bound to a key (`cnf.jkt`) needs both.
+     */
+    presented?: { scheme: 'Bearer' | 'DPoP'; jkt?: string },
+  ): Promise<Record<string, unknown>>
   logout(
     params: Readonly<Record<string, string>>,
     browser: BrowserSession | undefined,
@@ -628,4 +664,6 @@ export interface AuthService
     OAuthClientFlows {
   /** The authorization server and OpenID provider (auth/oauth/). */
   readonly oauth: OAuthFlows
+  /** DPoP proofs (RFC 9449): checked by the routes that issue or accept bound tokens. */
+  readonly dpop: DpopPolicy
 }

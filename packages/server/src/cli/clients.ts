@@ -54,6 +54,26 @@ function readJwks(path: string): { keys: unknown[] } {
   }
 }
 
+/**
+ * `--id-token-encryption RSA-OAEP-256` or `ECDH-ES/A256GCM`: the alg and,
+ * after a slash, the enc (default A128CBC-HS256, chosen by the registry).
+ * The names have no slash (RFC 7518 §4.1, §5.1), so it separates them.
+ */
+function encryption(
+  option: string,
+  value: string,
+  member: 'id_token' | 'userinfo',
+): Record<string, string> {
+  const [alg, enc, ...rest] = value.split('/').map((part) => part.trim())
+  if (alg === undefined || alg === '' || enc === '' || rest.length > 0) {
+    throw new CliError(`${option}: <alg> or <alg>/<enc>, e.g. ECDH-ES or RSA-OAEP-256/A256GCM`)
+  }
+  return {
+    [`${member}_encrypted_response_alg`]: alg,
+    ...(enc === undefined ? {} : { [`${member}_encrypted_response_enc`]: enc }),
+  }
+}
+
 interface AddOptions {
   name: string
   redirectUri: string[]
@@ -63,6 +83,9 @@ interface AddOptions {
   scope?: string
   jwks?: string
   firstParty?: boolean
+  dpopBound?: boolean
+  idTokenEncryption?: string
+  userinfoEncryption?: string
   accessTokenLifetime?: string
   refreshTokenLifetime?: string
   json?: boolean
@@ -81,6 +104,13 @@ export function metadataFrom(options: AddOptions): ClientMetadata {
     ...(options.scope === undefined ? {} : { scope: options.scope }),
     ...(options.jwks === undefined ? {} : { jwks: readJwks(options.jwks) }),
     ...(options.firstParty === true ? { first_party: true } : {}),
+    ...(options.dpopBound === true ? { dpop_bound_access_tokens: true } : {}),
+    ...(options.idTokenEncryption === undefined
+      ? {}
+      : encryption('--id-token-encryption', options.idTokenEncryption, 'id_token')),
+    ...(options.userinfoEncryption === undefined
+      ? {}
+      : encryption('--userinfo-encryption', options.userinfoEncryption, 'userinfo')),
     ...(options.accessTokenLifetime === undefined
       ? {}
       : {
@@ -119,7 +149,20 @@ export function describeClient(client: ClientRegistration): string {
     ...client.redirect_uris.map((uri): [string, string] => ['redirect uri', uri]),
     ...client.post_logout_redirect_uris.map((uri): [string, string] => ['post-logout uri', uri]),
     ['first party', client.first_party ? 'yes (no consent page)' : 'no'],
+    ['dpop', client.dpop_bound_access_tokens ? 'required (RFC 9449 §5.2)' : 'optional'],
   ]
+  if (client.id_token_encrypted_response_alg !== undefined) {
+    lines.push([
+      'id token jwe',
+      `${client.id_token_encrypted_response_alg} / ${client.id_token_encrypted_response_enc}`,
+    ])
+  }
+  if (client.userinfo_encrypted_response_alg !== undefined) {
+    lines.push([
+      'userinfo jwe',
+      `${client.userinfo_encrypted_response_alg} / ${client.userinfo_encrypted_response_enc}`,
+    ])
+  }
   if (client.jwks !== undefined) lines.push(['keys', `${client.jwks.keys.length} public key(s)`])
   if (client.access_token_lifetime !== undefined) {
     lines.push(['access token', `${client.access_token_lifetime} s`])
@@ -194,9 +237,21 @@ export function register(program: Command): void {
     )
     .option(
       '--jwks <file>',
-      'a JSON file with its public keys (a JWK Set or one JWK), for private_key_jwt',
+      'a JSON file with its public keys (a JWK Set or one JWK): use sig keys for private_key_jwt, use enc keys for --id-token-encryption and --userinfo-encryption',
     )
     .option('--first-party', 'one of your own apps: skip the consent page')
+    .option(
+      '--dpop-bound',
+      'require DPoP-bound access tokens: its token requests must carry a DPoP proof (RFC 9449 §5.2 dpop_bound_access_tokens)',
+    )
+    .option(
+      '--id-token-encryption <alg[/enc]>',
+      'encrypt its ID tokens to a key of --jwks: alg ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A256KW or RSA-OAEP-256; enc A128CBC-HS256 (default), A256CBC-HS512, A128GCM or A256GCM; e.g. ECDH-ES/A256GCM',
+    )
+    .option(
+      '--userinfo-encryption <alg[/enc]>',
+      'encrypt its userinfo answers the same way (same alg and enc choices)',
+    )
     .option('--access-token-lifetime <duration>', "e.g. 5m (default: the server's)")
     .option('--refresh-token-lifetime <duration>', "e.g. 7d (default: the server's)")
     .option('--json', 'print the RFC 7591 registration as JSON (the secret included)')

@@ -98,6 +98,11 @@ export interface SessionRecord {
   scope: string | null
   /** The RFC 8707 resource its access tokens are for (their `aud`); null: the server's audience. */
   resource: string | null
+  /**
+   * The RFC 7638 thumbprint of the DPoP key its refresh token is bound to
+   * (RFC 9449 §5): a refresh must prove that key. Null: not bound.
+   */
+  dpopJkt: string | null
 }
 
 export interface NewSession {
@@ -115,6 +120,8 @@ export interface NewSession {
   scope?: string | null
   /** Default null. */
   resource?: string | null
+  /** Default null. */
+  dpopJkt?: string | null
 }
 
 export interface RefreshTokenRecord {
@@ -597,6 +604,14 @@ export interface OAuthClientRecord {
   accessTokenTtl: number | null
   /** Refresh-token (session) lifetime in seconds; null: the server's. */
   refreshTokenTtl: number | null
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: its token requests must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean
+  /**
+   * OpenID Connect Core §10.2: its ID tokens (and userinfo) are encrypted to
+   * a key of its `jwks` with this `alg` and `enc`; null: signed only.
+   */
+  idTokenEncryption: { alg: string; enc: string } | null
+  userinfoEncryption: { alg: string; enc: string } | null
   createdAt: number
 }
 

@@ -113,6 +113,9 @@ browserSuite('hosted pages: OAuth', (browser) => {
       firstParty: false,
       accessTokenTtl: null,
       refreshTokenTtl: null,
+      dpopBoundAccessTokens: false,
+      idTokenEncryption: null,
+      userinfoEncryption: null,
       createdAt: Date.now(),
     }
     await server.tessera.store.oauth.createClient(client)

@@ -4,7 +4,16 @@
 // (the secret check, redirect URI matching, the RFC 7591 view).
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { importJwk, isJwtError, type Jwk, KeySet } from '@tessera/jwt'
+import {
+  CONTENT_ENCRYPTIONS,
+  type ContentEncryption,
+  importEncryptionJwk,
+  importJwk,
+  isJwtError,
+  type Jwk,
+  type KeyManagementAlgorithm,
+  KeySet,
+} from '@tessera/jwt'
 import type {
   OAuthClientRecord,
   OAuthGrantType,
@@ -55,6 +64,23 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/
 const LOOPBACK_IP = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?].*)?$/s
 /** What http may be used with (RFC 8252 §7.3, and `localhost` as §8.3 tolerates). */
 const HTTP_LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:\d{1,5})?([/?]|$)/
+/**
+ * JWE key management a client may register for its ID tokens and userinfo
+ * (OpenID Connect Registration §2): the asymmetric ones @tessera/jwt
+ * implements. `dir`, `A128KW` and `A256KW` need a secret shared with the
+ * client, which a client has no way to register here (its `jwks` holds
+ * public keys only), so they are refused with that reason.
+ */
+const CLIENT_KEY_MANAGEMENT: readonly KeyManagementAlgorithm[] = [
+  'ECDH-ES',
+  'ECDH-ES+A128KW',
+  'ECDH-ES+A256KW',
+  'RSA-OAEP-256',
+]
+/** OpenID Connect Registration §2: "If ..._alg is specified, the default for this value is A128CBC-HS256." */
+const DEFAULT_CONTENT_ENCRYPTION: ContentEncryption = 'A128CBC-HS256'
+/** The two things a client's responses may be encrypted for, by their metadata prefix. */
+const ENCRYPTED_RESPONSES = ['id_token', 'userinfo'] as const
 /** JWK members that hold private or secret key material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
 
@@ -134,6 +160,19 @@ export function registrationView(record: OAuthClientRecord): ClientRegistration 
       ? {}
       : { jwks: JSON.parse(record.jwks) as { keys: Record<string, unknown>[] } }),
     first_party: record.firstParty,
+    dpop_bound_access_tokens: record.dpopBoundAccessTokens,
+    ...(record.idTokenEncryption === null
+      ? {}
+      : {
+          id_token_encrypted_response_alg: record.idTokenEncryption.alg,
+          id_token_encrypted_response_enc: record.idTokenEncryption.enc,
+        }),
+    ...(record.userinfoEncryption === null
+      ? {}
+      : {
+          userinfo_encrypted_response_alg: record.userinfoEncryption.alg,
+          userinfo_encrypted_response_enc: record.userinfoEncryption.enc,
+        }),
     ...(record.accessTokenTtl === null ? {} : { access_token_lifetime: record.accessTokenTtl }),
     ...(record.refreshTokenTtl === null ? {} : { refresh_token_lifetime: record.refreshTokenTtl }),
   }
@@ -151,10 +190,6 @@ interface Issue {
  * what to do instead.
  */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  id_token_encrypted_response_alg: 'encrypted ID tokens (JWE) are not supported before issue 18',
-  id_token_encrypted_response_enc: 'encrypted ID tokens (JWE) are not supported before issue 18',
-  userinfo_encrypted_response_alg: 'encrypted userinfo (JWE) is not supported before issue 18',
-  userinfo_encrypted_response_enc: 'encrypted userinfo (JWE) is not supported before issue 18',
   userinfo_signed_response_alg: 'userinfo is answered as plain JSON, not as a signed JWT',
   jwks_uri: 'keys are not fetched from a URL: register them inline as jwks',
   software_statement: 'software statements are not supported: send the metadata itself',
@@ -191,6 +226,61 @@ function redirectUriIssue(uri: string): string | undefined {
     return 'must be https, loopback http, or a private-use scheme with a dot (com.example.app:/callback, RFC 8252 §7.1)'
   }
   return undefined
+}
+
+/** Why a key management `alg` is not one a client may register, in words that say what to use. */
+function encryptionAlgIssue(alg: unknown): string | undefined {
+  if (typeof alg === 'string' && (CLIENT_KEY_MANAGEMENT as readonly string[]).includes(alg)) {
+    return undefined
+  }
+  const allowed = `use one of ${CLIENT_KEY_MANAGEMENT.join(', ')}`
+  if (typeof alg !== 'string') return `must be one of ${CLIENT_KEY_MANAGEMENT.join(', ')}`
+  if (alg === 'dir' || alg === 'A128KW' || alg === 'A256KW') {
+    return `${alg} needs a secret key shared with the client, and a client registers public keys only: ${allowed}`
+  }
+  // As @tessera/jwt's refusedAlgorithmReason words them.
+  if (alg === 'RSA1_5') {
+    // RFC 8725 §3.2; Bleichenbacher (CRYPTO '98).
+    return `RSA1_5 is refused: RSA PKCS #1 v1.5 key encryption is open to padding-oracle attacks (RFC 8725 §3.2); ${allowed}`
+  }
+  if (alg.startsWith('PBES2-')) {
+    return `PBES2 is refused: password-based key encryption takes its work factor from the token, and passwords make weak keys; ${allowed}`
+  }
+  return `is not supported: ${allowed}`
+}
+
+/**
+ * The `<prefix>_encrypted_response_alg` / `_enc` pair (OpenID Connect
+ * Registration §2): null when neither is given; `enc` defaults to
+ * A128CBC-HS256, and alone means nothing (it is refused, not ignored: the
+ * client would expect encryption that never comes).
+ */
+function checkEncryption(
+  metadata: ClientMetadata,
+  prefix: (typeof ENCRYPTED_RESPONSES)[number],
+  issues: Issue[],
+): { alg: string; enc: string } | null {
+  const algMember = `${prefix}_encrypted_response_alg`
+  const encMember = `${prefix}_encrypted_response_enc`
+  const alg = metadata[algMember]
+  const enc = metadata[encMember]
+  if (alg === undefined) {
+    if (enc !== undefined) {
+      issues.push({ path: `/${encMember}`, message: `needs ${algMember} (OIDC Registration §2)` })
+    }
+    return null
+  }
+  const before = issues.length
+  const algProblem = encryptionAlgIssue(alg)
+  if (algProblem !== undefined) issues.push({ path: `/${algMember}`, message: algProblem })
+  if (enc !== undefined && !(CONTENT_ENCRYPTIONS as readonly unknown[]).includes(enc)) {
+    issues.push({
+      path: `/${encMember}`,
+      message: `must be one of ${CONTENT_ENCRYPTIONS.join(', ')} (default ${DEFAULT_CONTENT_ENCRYPTION})`,
+    })
+  }
+  if (issues.length > before) return null
+  return { alg: alg as string, enc: (enc as string | undefined) ?? DEFAULT_CONTENT_ENCRYPTION }
 }
 
 /**
@@ -374,20 +464,59 @@ function checkMetadata(
     }
   }
 
-  // jwks (private_key_jwt, RFC 7523): public keys the @tessera/jwt verifier takes as they are
+  // dpop_bound_access_tokens (RFC 9449 §5.2)
+  let dpopBoundAccessTokens = false
+  if (has('dpop_bound_access_tokens')) {
+    if (typeof metadata['dpop_bound_access_tokens'] !== 'boolean') {
+      issues.push({ path: '/dpop_bound_access_tokens', message: 'must be true or false' })
+    } else {
+      dpopBoundAccessTokens = metadata['dpop_bound_access_tokens']
+    }
+  }
+
+  // Encrypted ID tokens and userinfo (OpenID Connect Core §10.2, Registration §2)
+  const idTokenEncryption = checkEncryption(metadata, 'id_token', issues)
+  const userinfoEncryption = checkEncryption(metadata, 'userinfo', issues)
+  const encryptionAlgs = [
+    ...new Set(
+      [idTokenEncryption, userinfoEncryption].flatMap((choice) =>
+        choice === null ? [] : [choice.alg as KeyManagementAlgorithm],
+      ),
+    ),
+  ]
+  // A refused alg still asked for keys: do not also call its jwks unwanted.
+  const asksEncryption = ENCRYPTED_RESPONSES.some((prefix) =>
+    has(`${prefix}_encrypted_response_alg`),
+  )
+
+  // jwks: public keys for private_key_jwt (RFC 7523) and to encrypt to (OIDC Core §10.2)
   let jwks: string | null = null
+  const signing = authMethod === 'private_key_jwt'
   if (has('jwks')) {
-    if (authMethod !== 'private_key_jwt') {
+    if (!signing && !asksEncryption) {
       issues.push({
         path: '/jwks',
-        message: 'is only for token_endpoint_auth_method private_key_jwt',
+        message:
+          'is only for token_endpoint_auth_method private_key_jwt, or with id_token_encrypted_response_alg or userinfo_encrypted_response_alg',
       })
     } else {
-      const checked = checkJwks(metadata.jwks, issues)
+      const checked = checkJwks(metadata.jwks, issues, {
+        signing,
+        encryption: encryptionAlgs,
+        encryptionAsked: asksEncryption,
+      })
       if (checked !== undefined) jwks = JSON.stringify(checked)
     }
-  } else if (authMethod === 'private_key_jwt') {
-    issues.push({ path: '/jwks', message: 'is required for private_key_jwt: the public keys' })
+  } else {
+    if (signing) {
+      issues.push({ path: '/jwks', message: 'is required for private_key_jwt: the public keys' })
+    }
+    for (const alg of encryptionAlgs) {
+      issues.push({
+        path: '/jwks',
+        message: `is required for ${alg} encryption: the public key to encrypt to`,
+      })
+    }
   }
 
   // Tessera's extensions
@@ -426,16 +555,35 @@ function checkMetadata(
     firstParty,
     accessTokenTtl,
     refreshTokenTtl,
+    dpopBoundAccessTokens,
+    idTokenEncryption,
+    userinfoEncryption,
   }
 }
 
 /**
- * The client's JWK Set, when every key is a public signing key that
- * @tessera/jwt imports as it is (so KeySet.fromJwks at the token endpoint
- * skips none of them): no private members, an asymmetric algorithm, a
- * distinct `kid`. RSA keys fit several algorithms, so they need `alg`.
+ * The client's JWK Set, when every key is a public key that serves what was
+ * registered: a signing key @tessera/jwt imports as it is (so
+ * KeySet.fromJwks at the token endpoint skips none of them) for
+ * private_key_jwt, an encryption key for a registered encryption `alg`. A
+ * key says what it is for with `use` (RFC 7517 §4.2): `sig` keys are only
+ * checked as signing keys, `enc` keys only as encryption keys (the two
+ * importers refuse the other `use`); a key without `use` must fit one of the
+ * purposes registered. No private members; signing keys have distinct
+ * `kid`s; RSA signing keys need `alg`, as they fit several. Each registered
+ * purpose needs at least one key: private_key_jwt a signing key, each
+ * encryption `alg` a key for it.
  */
-function checkJwks(value: unknown, issues: Issue[]): { keys: Jwk[] } | undefined {
+function checkJwks(
+  value: unknown,
+  issues: Issue[],
+  purposes: {
+    signing: boolean
+    encryption: readonly KeyManagementAlgorithm[]
+    /** An encryption alg was given, even a refused one (whose issue is reported already). */
+    encryptionAsked: boolean
+  },
+): { keys: Jwk[] } | undefined {
   const keys = (value as { keys?: unknown } | null)?.keys
   if (value === null || typeof value !== 'object' || !Array.isArray(keys)) {
     issues.push({ path: '/jwks', message: 'must be a JWK Set: { "keys": [...] }' })
@@ -447,6 +595,10 @@ function checkJwks(value: unknown, issues: Issue[]): { keys: Jwk[] } | undefined
   }
   const before = issues.length
   const set = new KeySet()
+  const encryptable = new Set<KeyManagementAlgorithm>()
+  // JwtError messages never quote key material (@tessera/jwt's contract).
+  const reason = (error: unknown, fallback: string) =>
+    isJwtError(error) ? error.message : fallback
   keys.forEach((jwk: unknown, index) => {
     const path = `/jwks/keys/${index}`
     if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) {
@@ -463,18 +615,60 @@ function checkJwks(value: unknown, issues: Issue[]): { keys: Jwk[] } | undefined
       })
       return
     }
-    try {
-      const key = importJwk(members)
-      if (key.type !== 'public') throw new Error('not a public key')
-      set.add(key)
-    } catch (error) {
+    const use = members.use
+    if (use !== undefined && use !== 'sig' && use !== 'enc') {
+      issues.push({ path, message: '"use" must be sig or enc (RFC 7517 §4.2)' })
+      return
+    }
+    if (use === 'sig' && !purposes.signing) {
+      issues.push({ path, message: 'is a signing key (use: sig): only private_key_jwt uses one' })
+      return
+    }
+    if (use === 'enc' && purposes.encryption.length === 0) {
+      if (purposes.encryptionAsked) return
       issues.push({
         path,
-        // JwtError messages never quote key material (@tessera/jwt's contract).
-        message: isJwtError(error) ? error.message : 'is not a usable public signing key',
+        message:
+          'is an encryption key (use: enc): only an id_token or userinfo encrypted_response_alg uses one',
       })
+      return
     }
+    const problems: string[] = []
+    let fits = false
+    if (purposes.signing && use !== 'enc') {
+      try {
+        const key = importJwk(members)
+        if (key.type !== 'public') throw new Error('not a public key')
+        set.add(key)
+        fits = true
+      } catch (error) {
+        problems.push(reason(error, 'is not a usable public signing key'))
+      }
+    }
+    if (use !== 'sig') {
+      for (const alg of purposes.encryption) {
+        try {
+          const key = importEncryptionJwk(members, { alg })
+          if (key.type !== 'public') throw new Error('not a public key')
+          encryptable.add(alg)
+          fits = true
+        } catch (error) {
+          problems.push(`${alg}: ${reason(error, 'is not a usable public encryption key')}`)
+        }
+      }
+    }
+    // Nothing to check it against: the refused alg's issue says why.
+    if (!fits && problems.length > 0) issues.push({ path, message: problems.join('; ') })
   })
+  if (issues.length > before) return undefined
+  if (purposes.signing && set.size === 0) {
+    issues.push({ path: '/jwks', message: 'holds no public signing key for private_key_jwt' })
+  }
+  for (const alg of purposes.encryption) {
+    if (!encryptable.has(alg)) {
+      issues.push({ path: '/jwks', message: `holds no public key to encrypt to with ${alg}` })
+    }
+  }
   return issues.length === before ? { keys: keys as Jwk[] } : undefined
 }
 
@@ -520,6 +714,9 @@ export function createOAuthClientFlows(ctx: FlowContext): OAuthClientFlows {
           tokenEndpointAuthMethod: record.tokenEndpointAuthMethod,
           scope: record.scopes.join(' '),
           firstParty: record.firstParty,
+          dpopBoundAccessTokens: record.dpopBoundAccessTokens,
+          idTokenEncryption: record.idTokenEncryption,
+          userinfoEncryption: record.userinfoEncryption,
         },
       )
       return {

@@ -17,12 +17,13 @@ import { Text } from './common.ts'
 const MAX_URI = 2000
 
 /** Printable text with no control characters: URIs, names, algorithm names. */
-const Str = (maxLength: number) =>
+const Str = (maxLength: number, description?: string) =>
   Type.String({
     minLength: 1,
     maxLength,
     pattern: '^[^\\x00-\\x1f\\x7f]*$',
     errorMessage: 'must not contain control characters',
+    ...(description === undefined ? {} : { description }),
   })
 
 const Uri = Str(MAX_URI)
@@ -55,18 +56,27 @@ const IGNORED: Record<string, TSchema> = {
   backchannel_logout_session_required: Type.Boolean(),
 }
 
-/** Members the domain refuses with a reason (JWE before issue 18, jwks_uri, ...): typed here only. */
+/** Members the domain refuses with a reason (jwks_uri, a signed userinfo, ...): typed here only. */
 const REFUSED: Record<string, TSchema> = {
   jwks_uri: Uri,
   software_statement: Str(8000),
   subject_type: Word,
   id_token_signed_response_alg: Word,
-  id_token_encrypted_response_alg: Word,
-  id_token_encrypted_response_enc: Word,
   userinfo_signed_response_alg: Word,
-  userinfo_encrypted_response_alg: Word,
-  userinfo_encrypted_response_enc: Word,
 }
+
+/** OpenID Connect Registration §2 encryption members; the domain checks the values. */
+const encryptionAlg = (what: string) =>
+  Type.Optional(
+    Str(
+      64,
+      `Encrypt ${what} (JWE) to a key of jwks: ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A256KW or RSA-OAEP-256.`,
+    ),
+  )
+const encryptionEnc = (alg: string) =>
+  Type.Optional(
+    Str(64, `A128CBC-HS256 (default), A256CBC-HS512, A128GCM or A256GCM; needs ${alg}.`),
+  )
 
 const optional = (members: Record<string, TSchema>) =>
   Object.fromEntries(Object.entries(members).map(([name, schema]) => [name, Type.Optional(schema)]))
@@ -115,7 +125,10 @@ export const ClientMetadataBody = Type.Object(
     jwks: Type.Optional(
       Type.Object(
         { keys: Type.Array(JwkInput, { maxItems: 10 }) },
-        { description: 'Public keys for private_key_jwt (RFC 7523).' },
+        {
+          description:
+            'Public keys: use sig for private_key_jwt (RFC 7523), use enc to encrypt ID tokens and userinfo to.',
+        },
       ),
     ),
     first_party: Type.Optional(
@@ -123,6 +136,15 @@ export const ClientMetadataBody = Type.Object(
         description: "Skip the consent page (the operator's own apps). Default false.",
       }),
     ),
+    dpop_bound_access_tokens: Type.Optional(
+      Type.Boolean({
+        description: 'RFC 9449 §5.2: its token requests must carry a DPoP proof. Default false.',
+      }),
+    ),
+    id_token_encrypted_response_alg: encryptionAlg('its ID tokens'),
+    id_token_encrypted_response_enc: encryptionEnc('id_token_encrypted_response_alg'),
+    userinfo_encrypted_response_alg: encryptionAlg('its userinfo answers'),
+    userinfo_encrypted_response_enc: encryptionEnc('userinfo_encrypted_response_alg'),
     access_token_lifetime: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 86_400, description: "Seconds; default: the server's." }),
     ),
@@ -157,6 +179,11 @@ export const ClientRegistration = Type.Object(
       ),
     ),
     first_party: Type.Boolean(),
+    dpop_bound_access_tokens: Type.Boolean(),
+    id_token_encrypted_response_alg: Type.Optional(Type.String()),
+    id_token_encrypted_response_enc: Type.Optional(Type.String()),
+    userinfo_encrypted_response_alg: Type.Optional(Type.String()),
+    userinfo_encrypted_response_enc: Type.Optional(Type.String()),
     access_token_lifetime: Type.Optional(Type.Integer()),
     refresh_token_lifetime: Type.Optional(Type.Integer()),
   },

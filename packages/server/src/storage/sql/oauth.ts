@@ -53,6 +53,11 @@ export function createOAuthStore(ctx: SqlContext): OAuthStore {
           access_token_ttl: client.accessTokenTtl,
           refresh_token_ttl: client.refreshTokenTtl,
           created_at: client.createdAt,
+          dpop_bound_access_tokens: dialect.toDbBoolean(client.dpopBoundAccessTokens),
+          id_token_encrypted_alg: client.idTokenEncryption?.alg ?? null,
+          id_token_encrypted_enc: client.idTokenEncryption?.enc ?? null,
+          userinfo_encrypted_alg: client.userinfoEncryption?.alg ?? null,
+          userinfo_encrypted_enc: client.userinfoEncryption?.enc ?? null,
         })
         .execute()
     },
@@ -278,8 +283,20 @@ function toClientRecord(row: Selectable<OAuthClientsTable>): OAuthClientRecord {
     firstParty: toBoolean(row.first_party),
     accessTokenTtl: toNullableNumber(row.access_token_ttl),
     refreshTokenTtl: toNullableNumber(row.refresh_token_ttl),
+    dpopBoundAccessTokens: toBoolean(row.dpop_bound_access_tokens),
+    idTokenEncryption: toEncryption(row.id_token_encrypted_alg, row.id_token_encrypted_enc),
+    userinfoEncryption: toEncryption(row.userinfo_encrypted_alg, row.userinfo_encrypted_enc),
     createdAt: toNumber(row.created_at),
   }
+}
+
+// Written in pairs by createClient; a half pair is a hand-edited row, which
+// would otherwise silently send plaintext or fail at issuance.
+function toEncryption(alg: string | null, enc: string | null): { alg: string; enc: string } | null {
+  if (alg === null && enc === null) return null
+  if (alg === null || enc === null)
+    throw new TypeError('stored encryption has an alg or an enc alone')
+  return { alg, enc }
 }
 
 function toCodeRecord(row: Selectable<OAuthCodesTable>): OAuthCodeRecord {

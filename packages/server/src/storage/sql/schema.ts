@@ -49,6 +49,8 @@ export interface SessionsTable {
   scope: string | null
   /** The RFC 8707 resource of its access tokens; null: the server's audience. */
   resource: string | null
+  /** RFC 7638 thumbprint of the DPoP key its refresh token is bound to; null: not bound. */
+  dpop_jkt: string | null
 }
 
 export interface RefreshTokensTable {
@@ -188,6 +190,13 @@ export interface OAuthClientsTable {
   /** Seconds. */
   refresh_token_ttl: DbInteger | null
   created_at: DbInteger
+  /** RFC 9449 §5.2; false for clients registered before issue 18. */
+  dpop_bound_access_tokens: DbBoolean
+  /** OpenID Connect Registration §2: both null, or both set. */
+  id_token_encrypted_alg: string | null
+  id_token_encrypted_enc: string | null
+  userinfo_encrypted_alg: string | null
+  userinfo_encrypted_enc: string | null
 }
 
 export interface OAuthCodesTable {

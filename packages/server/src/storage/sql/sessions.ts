@@ -39,6 +39,7 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
             client_id: session.clientId ?? FIRST_PARTY_CLIENT,
             scope: session.scope ?? null,
             resource: session.resource ?? null,
+            dpop_jkt: session.dpopJkt ?? null,
           })
           .execute()
         await trx
@@ -291,6 +292,7 @@ function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
     clientId: row.client_id,
     scope: row.scope,
     resource: row.resource,
+    dpopJkt: row.dpop_jkt,
   }
 }
 

@@ -10,6 +10,7 @@ import * as usersCreatedAt from './2026-12-06T0000-users-created-at.ts'
 import * as email from './2026-12-06T0100-email.ts'
 import * as secondFactors from './2026-12-07T0000-second-factors.ts'
 import * as oauth from './2026-12-08T0000-oauth.ts'
+import * as dpopJwe from './2026-12-09T0000-dpop-jwe.ts'
 
 interface SchemaMigration {
   up(db: Kysely<unknown>, schema: MigrationSchema): Promise<void>
@@ -22,6 +23,7 @@ const MIGRATIONS: Readonly<Record<string, SchemaMigration>> = {
   '2026-12-06T0100-email': email,
   '2026-12-07T0000-second-factors': secondFactors,
   '2026-12-08T0000-oauth': oauth,
+  '2026-12-09T0000-dpop-jwe': dpopJwe,
 }
 
 /** A Kysely migration provider for the dialect described by `schema`. */
