@@ -24,9 +24,9 @@ export { type Duration, parseDuration } from './duration.ts'
 export { type AuthErrorCode, authErrorCodes, type ErrorCodeInfo } from './error-codes.ts'
 export { isJwtError, JwtError, type JwtErrorCode } from './errors.ts'
 export {
-  decrypt,
   type DecryptedJwe,
   type DecryptOptions,
+  decrypt,
   type EncryptOptions,
   encrypt,
   type JweHeader,
@@ -38,7 +38,12 @@ export {
   KEY_MANAGEMENT_ALGORITHMS,
   type KeyManagementAlgorithm,
 } from './jwe-algorithms.ts'
-export { type DecryptJwtOptions, decryptJwt, type EncryptJwtOptions, encryptJwt } from './jwe-jwt.ts'
+export {
+  type DecryptJwtOptions,
+  decryptJwt,
+  type EncryptJwtOptions,
+  encryptJwt,
+} from './jwe-jwt.ts'
 export {
   EncryptionKey,
   type EncryptionKeyOptions,
@@ -72,7 +77,11 @@ export {
   AuthFailure,
   type AuthInfo,
   createAuthenticator,
+  type DpopAuthenticateOptions,
+  type DpopPresentation,
   extractBearerToken,
+  type HttpRequestLike,
+  type RequestReader,
   type VerifierAuthenticateOptions,
 } from './middleware-core.ts'
 export {
