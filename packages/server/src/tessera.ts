@@ -2,12 +2,13 @@
 // Only this file and cli/ choose concrete implementations; everything else
 // receives its collaborators.
 
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash, hkdfSync, randomUUID } from 'node:crypto'
 import { setImmediate } from 'node:timers/promises'
 import { JwtError } from '@tessera/jwt'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
 import type { AuthServiceDeps } from './auth/context.ts'
+import { createDpopPolicy } from './auth/dpop.ts'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from './auth/passwords.ts'
 import type { MailQueue } from './auth/ports.ts'
 import { createRateLimits } from './auth/rate-limits.ts'
@@ -27,6 +28,7 @@ import type { Store } from './storage/ports.ts'
 import {
   closeRedis,
   createRedisConnection,
+  createRedisDpopReplayCache,
   createRedisRateLimiterFactory,
   createRevocationFanout,
   ensureConnecting,
@@ -131,16 +133,30 @@ export async function createTessera(
     const loadedMarker = await store.changeMarker()
     // After the store: a lost development key file must not be replaced by a
     // new key that cannot open the keys already in the database.
-    const sealer = createSealer(
-      await loadMasterKey({
-        masterKey: config.masterKey,
-        production: config.production,
-        dataDir: config.dataDir,
-        warn: (message: string) => log.warn(message),
-        hasSealedKeys: async () => (await store.keys.listKeys()).length > 0,
-        databaseUrl: config.databaseUrl,
-      }),
-    )
+    const masterKey = await loadMasterKey({
+      masterKey: config.masterKey,
+      production: config.production,
+      dataDir: config.dataDir,
+      warn: (message: string) => log.warn(message),
+      hasSealedKeys: async () => (await store.keys.listKeys()).length > 0,
+      databaseUrl: config.databaseUrl,
+    })
+    const sealer = createSealer(masterKey)
+    // DPoP: proof jtis shared through Redis; nonces every instance derives alike.
+    const dpop = createDpopPolicy({
+      ...(redis === undefined
+        ? {}
+        : {
+            replayCache: createRedisDpopReplayCache(redis, {
+              prefix: `tessera:${deployment}:dpop:`,
+              log,
+            }),
+          }),
+      ...(config.dpopNonces
+        ? { nonceKey: Buffer.from(hkdfSync('sha256', masterKey, '', 'tessera dpop nonces', 32)) }
+        : {}),
+      now,
+    })
 
     const keyRing = createKeyRing({
       store: store.keys,
@@ -266,6 +282,7 @@ export async function createTessera(
       issuer,
       verifyAccessToken,
       oauthTokens,
+      dpop,
       revocations,
       passwords: createPasswordHasher(
         options.argon2 === undefined ? {} : { argon2: options.argon2 },

@@ -8,6 +8,7 @@ import type { Store } from '../storage/ports.ts'
 import type { OAuthTokens } from '../tokens/oauth-tokens.ts'
 import type { Audit } from './audit.ts'
 import type { Background } from './background.ts'
+import type { DpopPolicy } from './dpop.ts'
 import type { TokenIssuing } from './issue-tokens.ts'
 import type {
   AccessTokenIssuerPort,
@@ -71,6 +72,8 @@ export interface AuthServiceDeps {
   mail: MailQueue
   /** ID tokens, and checking any access token of the server's (OAuth). */
   oauthTokens: OAuthTokens
+  /** DPoP proofs (RFC 9449): their check, replay cache and nonces. */
+  dpop: DpopPolicy
 }
 
 /** The deps with the shared helpers: what a flow module is built from. */

@@ -24,6 +24,8 @@ export interface IssueOptions {
   scope?: string
   /** Seconds: the client's own access-token lifetime. */
   ttl?: number
+  /** The DPoP key the access token is bound to (RFC 9449 §6, `cnf.jkt`). */
+  jkt?: string
 }
 
 export interface TokenIssuing {
@@ -69,6 +71,7 @@ export function createTokenIssuing(deps: {
       scope: options.scope ?? session.scope ?? FIRST_PARTY_SCOPE,
       ...(session.resource == null ? {} : { audience: session.resource }),
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
+      ...(options.jkt === undefined ? {} : { jkt: options.jkt }),
       amr: session.amr,
       authTime: Math.floor(session.authTime / 1000),
       ...(config.accessTokenEmail ? { email: user.email } : {}),
@@ -78,7 +81,7 @@ export function createTokenIssuing(deps: {
     })
     return {
       accessToken: access.token,
-      tokenType: 'Bearer',
+      tokenType: options.jkt === undefined ? 'Bearer' : 'DPoP',
       expiresIn: access.expiresIn,
       refreshToken,
       refreshExpiresIn: Math.max(0, Math.floor((refreshExpiresAt - now()) / 1000)),
@@ -107,6 +110,9 @@ export function createTokenIssuing(deps: {
           expiresAt: sessionExpiresAt,
           userAgent: client.userAgent,
           ip: client.ip,
+          // RFC 9449 §5: a first-party session started with a DPoP proof
+          // refreshes only with that key.
+          dpopJkt: client.dpopJkt ?? null,
         },
         {
           tokenHash: refresh.hash,
@@ -118,7 +124,13 @@ export function createTokenIssuing(deps: {
       return {
         user: publicUser(user),
         sessionId: session.id,
-        tokens: issueTokens(user, session, refresh.token, refreshExpiresAt),
+        tokens: issueTokens(
+          user,
+          session,
+          refresh.token,
+          refreshExpiresAt,
+          client.dpopJkt === undefined ? {} : { jkt: client.dpopJkt },
+        ),
       }
     },
   }

@@ -223,8 +223,14 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
         { userId: user.id, sessionId: session.id },
         { method },
       )
-      const tokens = ctx.tokens.issueTokens(user, session, '', 0)
-      return { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn }
+      // A session bound to a DPoP key gets its new access token bound to it too.
+      const jkt = session.dpopJkt ?? client.dpopJkt
+      const tokens = ctx.tokens.issueTokens(user, session, '', 0, jkt === undefined ? {} : { jkt })
+      return {
+        accessToken: tokens.accessToken,
+        tokenType: tokens.tokenType,
+        expiresIn: tokens.expiresIn,
+      }
     },
   }
 }

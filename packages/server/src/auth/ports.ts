@@ -71,6 +71,7 @@ export interface AccessTokenIssuerPort {
     clientId?: string
     audience?: string
     ttl?: number
+    jkt?: string
     email?: string
     emailVerified?: boolean
     scope?: string

@@ -77,5 +77,6 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createPasskeyFlows(ctx),
     ...createOAuthClientFlows(ctx),
     oauth: createOAuthFlows(ctx),
+    dpop: deps.dpop,
   }
 }

@@ -89,6 +89,13 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
       if (config.emailVerification === 'required' && user.emailVerifiedAt === null) {
         throw new AuthError('email_not_verified', 'verify your email address first')
       }
+      // RFC 9449 §5: a session bound to a DPoP key refreshes only with a proof of it.
+      if (session.dpopJkt !== null && session.dpopJkt !== client.dpopJkt) {
+        throw new AuthError(
+          'invalid_dpop_proof',
+          'this refresh token is bound to a DPoP key: send a proof signed with it',
+        )
+      }
 
       await revoke.awaitCutover(user.id)
       // The successor pair is made before the race is decided, so the winner can
@@ -96,7 +103,15 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
       const at = now()
       const successor = refreshTokens.createRefreshToken()
       const successorExpiresAt = issuing.refreshExpiry(session.expiresAt, at)
-      const tokens = issuing.issueTokens(user, session, successor.token, successorExpiresAt)
+      // A proof binds the new access token, whether or not the session is bound.
+      const binding = client.dpopJkt === undefined ? {} : { jkt: client.dpopJkt }
+      const tokens = issuing.issueTokens(
+        user,
+        session,
+        successor.token,
+        successorExpiresAt,
+        binding,
+      )
       const fingerprint = clientFingerprint(client)
       const pair: SealedPair = { tokens, userId: user.id, client: fingerprint }
       const outcome = await store.sessions.rotateRefreshToken({
@@ -130,7 +145,7 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
           // A cut-over since the pair was sealed (a role change) killed its
           // access token: the same refresh token, a fresh access token.
           if (revocations.isRevoked(decode(earlierTokens.accessToken).payload)) {
-            const fresh = issuing.issueTokens(user, outcome.session, '', 0)
+            const fresh = issuing.issueTokens(user, outcome.session, '', 0, binding)
             earlierTokens = {
               ...earlierTokens,
               accessToken: fresh.accessToken,

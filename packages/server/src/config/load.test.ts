@@ -71,6 +71,7 @@ describe('loadConfig defaults', () => {
         keepAliveTimeout: 72,
         revocationFeedKey: undefined,
         pagesEnabled: true,
+        dpopNonces: false,
         brandName: 'Tessera',
         brandColor: '#2f54c6',
         brandLogoUrl: undefined,

@@ -715,6 +715,16 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
     format: secretShown,
   }),
   variable({
+    name: 'TESSERA_DPOP_NONCES',
+    key: 'dpopNonces',
+    doc: 'Require server nonces in DPoP proofs (RFC 9449 §8): a proof without the current `DPoP-Nonce` is answered `use_dpop_nonce` with a fresh one. Each nonce lasts 5 to 10 minutes; every instance derives the same from the master key.',
+    unit: 'boolean',
+    secret: false,
+    parse: parseBoolean,
+    default: false,
+    format: String,
+  }),
+  variable({
     name: 'TESSERA_PAGES',
     key: 'pagesEnabled',
     doc: 'Serve the hosted pages: /login, /signup, /account and the /inspect token inspector (docs/pages.md).',

@@ -91,6 +91,8 @@ export interface Config {
   readonly revocationFeedKey: string | undefined
   /** Serve the hosted pages (/login, /signup, /account, /inspect). */
   readonly pagesEnabled: boolean
+  /** Require DPoP server nonces (RFC 9449 §8). */
+  readonly dpopNonces: boolean
   /** Product name in the hosted pages. */
   readonly brandName: string
   /** Accent colour of the hosted pages, `#rrggbb` in lower case. */

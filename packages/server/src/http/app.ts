@@ -312,7 +312,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     },
   })
 
-  const routeDeps: RouteDeps = { config, auth, authenticate: createAuthenticate(auth) }
+  const routeDeps: RouteDeps = { config, auth, authenticate: createAuthenticate(auth, config) }
   registerAuthRoutes(app, routeDeps)
   registerRevocationRoutes(app, routeDeps, deps.revocationFeed)
   registerWellKnownRoutes(app, routeDeps)

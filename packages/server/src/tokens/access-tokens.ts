@@ -27,6 +27,8 @@ export interface AccessTokenInput {
   audience?: string
   /** Seconds: a client's own access-token lifetime; default the server's. */
   ttl?: number
+  /** RFC 9449 §6: binds the token to this DPoP key (`cnf.jkt`). */
+  jkt?: string
   email?: string
   /** `email_verified`, when the server verifies addresses. */
   emailVerified?: boolean
@@ -107,6 +109,7 @@ export function createAccessTokenIssuer(options: {
       }
       if (input.sessionId !== undefined) claims.sid = input.sessionId
       if (input.roles !== undefined) claims.roles = [...input.roles]
+      if (input.jkt !== undefined) claims.cnf = { jkt: input.jkt }
       if (includeEmail && input.email !== undefined) claims.email = input.email
       if (input.emailVerified !== undefined) claims.email_verified = input.emailVerified
       if (input.scope !== undefined) claims.scope = input.scope

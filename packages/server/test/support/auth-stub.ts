@@ -7,6 +7,7 @@
 
 import { afterEach } from 'node:test'
 import type { FastifyInstance } from 'fastify'
+import { createDpopPolicy } from '../../src/auth/dpop.ts'
 import type { AuthService } from '../../src/auth/types.ts'
 import { type BuildAppDeps, buildApp } from '../../src/http/app.ts'
 import { testConfig } from './harness.ts'
@@ -18,7 +19,9 @@ afterEach(async () => {
 
 /** An AuthService made of `methods`; calling any other method throws. */
 export function stubAuthService(methods: Partial<AuthService>): AuthService {
-  return new Proxy(methods, {
+  // Not a flow but the routes' DPoP check, which every token-issuing route runs: the real one.
+  const withDpop = { dpop: createDpopPolicy({ now: Date.now }), ...methods }
+  return new Proxy(withDpop, {
     get(target, name) {
       if (typeof name !== 'string' || name in target) return Reflect.get(target, name)
       // Not a method of the service's type: it is not a thenable, say.

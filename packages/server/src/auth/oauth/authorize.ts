@@ -9,7 +9,7 @@
 // request comes with the cookie (a same-site start), it goes straight on.
 
 import { createHash, randomBytes } from 'node:crypto'
-import type { OAuthClientRecord, SessionRecord, UserRecord } from '../../storage/ports.ts'
+import type { OAuthClientRecord, SessionRecord } from '../../storage/ports.ts'
 import { FIRST_PARTY_CLIENT_ID } from '../../tokens/access-tokens.ts'
 import type { FlowContext } from '../context.ts'
 import { hashChallengeToken } from '../sign-in.ts'

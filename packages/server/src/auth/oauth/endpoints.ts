@@ -9,13 +9,7 @@ import type { OAuthClientRecord } from '../../storage/ports.ts'
 import { FIRST_PARTY_CLIENT_ID } from '../../tokens/access-tokens.ts'
 import type { FlowContext } from '../context.ts'
 import { AuthError } from '../errors.ts'
-import type {
-  AccessContext,
-  ClientCredentials,
-  ClientInfo,
-  ConsentListing,
-  OAuthEndpointFlows,
-} from '../types.ts'
+import type { ClientCredentials, ConsentListing, OAuthEndpointFlows } from '../types.ts'
 import type { ClientAuthenticator } from './client-auth.ts'
 import { redirectUriMatches } from './clients.ts'
 import { OAuthError } from './errors.ts'
@@ -85,7 +79,8 @@ export function createOAuthEndpointFlows(
         const claims = verified.payload as AccessTokenClaims & Record<string, unknown>
         return {
           active: true,
-          token_type: 'Bearer',
+          // RFC 9449 §6.2: a bound token is a DPoP token, with its cnf.
+          token_type: claims['cnf'] === undefined ? 'Bearer' : 'DPoP',
           ...pick(claims, [
             'scope',
             'client_id',
@@ -99,6 +94,7 @@ export function createOAuthEndpointFlows(
             'auth_time',
             'amr',
             'roles',
+            'cnf',
           ]),
         }
       }
@@ -149,7 +145,7 @@ export function createOAuthEndpointFlows(
       }
     },
 
-    async userinfo(accessToken) {
+    async userinfo(accessToken, presented = { scheme: 'Bearer' }) {
       if (accessToken === undefined) {
         throw new OAuthError('invalid_token', 'an access token is required', {
           noCredentials: true,
@@ -160,6 +156,14 @@ export function createOAuthEndpointFlows(
         throw new OAuthError('invalid_token', 'the access token is not valid')
       }
       const claims = verified.payload
+      // RFC 9449 §7: a bound token only with a proof of its key; never as a bearer token.
+      const bound = (claims['cnf'] as { jkt?: unknown } | undefined)?.jkt
+      if (bound !== undefined && (presented.scheme !== 'DPoP' || presented.jkt !== bound)) {
+        throw new OAuthError(
+          presented.scheme === 'DPoP' ? 'invalid_dpop_proof' : 'invalid_token',
+          'the access token is bound to a DPoP key: send it as DPoP with a proof of that key',
+        )
+      }
       const scopes = parseScope(typeof claims.scope === 'string' ? claims.scope : '')
       if (!scopes.includes(OPENID))
         throw new OAuthError('insufficient_scope', 'the openid scope is required')

@@ -19,6 +19,8 @@ export type OAuthErrorCode =
   | 'request_uri_not_supported'
   | 'registration_not_supported'
   | 'invalid_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'insufficient_scope'
 
 /** The HTTP status of each code at the token, introspection and revocation endpoints. */
@@ -44,12 +46,12 @@ export class OAuthError extends Error {
   constructor(
     code: OAuthErrorCode,
     description: string,
-    options: { noCredentials?: boolean } = {},
+    options: { noCredentials?: boolean; status?: number } = {},
   ) {
     super(description)
     this.name = 'OAuthError'
     this.code = code
-    this.status = STATUS[code] ?? 400
+    this.status = options.status ?? STATUS[code] ?? 400
     this.noCredentials = options.noCredentials ?? false
   }
 }

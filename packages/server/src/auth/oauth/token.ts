@@ -6,7 +6,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { OAuthClientRecord, SessionRecord, UserRecord } from '../../storage/ports.ts'
 import type { FlowContext } from '../context.ts'
-import type { ClientCredentials, ClientInfo, TokenFlows, TokenResponse } from '../types.ts'
+import type { ClientInfo, TokenFlows, TokenResponse } from '../types.ts'
 import { type CodeData, hashCode } from './authorize.ts'
 import type { ClientAuthenticator } from './client-auth.ts'
 import { OAuthError } from './errors.ts'
@@ -96,15 +96,17 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
     refreshToken: string,
     refreshExpiresAt: number,
     scopes: readonly string[],
+    jkt: string | undefined,
     nonce?: string,
   ): TokenResponse {
     const issued = issuing.issueTokens(user, session, refreshToken, refreshExpiresAt, {
       scope: formatScope(scopes),
       ...(client.accessTokenTtl === null ? {} : { ttl: client.accessTokenTtl }),
+      ...(jkt === undefined ? {} : { jkt }),
     })
     return {
       access_token: issued.accessToken,
-      token_type: 'Bearer',
+      token_type: issued.tokenType,
       expires_in: issued.expiresIn,
       scope: formatScope(scopes),
       ...(client.grantTypes.includes('refresh_token') ? { refresh_token: refreshToken } : {}),
@@ -204,6 +206,9 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       clientId: client.id,
       scope: formatScope(data.scopes),
       resource: resource ?? null,
+      // RFC 9449 §5: a public client's refresh token is bound to its DPoP key
+      // (a confidential client's is bound to its authentication already).
+      dpopJkt: client.tokenEndpointAuthMethod === 'none' ? (info.dpopJkt ?? null) : null,
     }
     await store.sessions.createSession(session, {
       tokenHash: refresh.hash,
@@ -218,7 +223,16 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       { userId: user.id, sessionId: session.id },
       { clientId: client.id, grant: 'authorization_code' },
     )
-    return answer(client, user, session, refresh.token, refreshExpiresAt, data.scopes, data.nonce)
+    return answer(
+      client,
+      user,
+      session,
+      refresh.token,
+      refreshExpiresAt,
+      data.scopes,
+      info.dpopJkt,
+      data.nonce,
+    )
   }
 
   async function refreshGrant(
@@ -252,7 +266,21 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
     const at = now()
     const successor = refreshTokens.createRefreshToken()
     const successorExpiresAt = issuing.refreshExpiry(session.expiresAt, at)
-    const response = answer(client, user, session, successor.token, successorExpiresAt, scopes)
+    if (session.dpopJkt !== null && session.dpopJkt !== info.dpopJkt) {
+      throw new OAuthError(
+        'invalid_dpop_proof',
+        'this refresh token is bound to a DPoP key: send a proof signed with it',
+      )
+    }
+    const response = answer(
+      client,
+      user,
+      session,
+      successor.token,
+      successorExpiresAt,
+      scopes,
+      info.dpopJkt,
+    )
     const fingerprint = client.tokenEndpointAuthMethod === 'none' ? fingerprintOf(info) : undefined
     const sealed: SealedAnswer = { response, ...(fingerprint === undefined ? {} : { fingerprint }) }
     const outcome = await store.sessions.rotateRefreshToken({
@@ -315,6 +343,7 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
   function clientCredentialsGrant(
     client: OAuthClientRecord,
     params: Readonly<Record<string, string>>,
+    jkt: string | undefined,
   ): TokenResponse {
     if (client.tokenEndpointAuthMethod === 'none') {
       throw new OAuthError('unauthorized_client', 'a public client cannot use client credentials')
@@ -332,10 +361,11 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       scope: formatScope(scopes),
       ...(resource === undefined ? {} : { audience: resource }),
       ...(client.accessTokenTtl === null ? {} : { ttl: client.accessTokenTtl }),
+      ...(jkt === undefined ? {} : { jkt }),
     })
     return {
       access_token: issued.token,
-      token_type: 'Bearer',
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
       expires_in: issued.expiresIn,
       scope: formatScope(scopes),
     }
@@ -351,10 +381,14 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       if (!client.grantTypes.includes(grant as OAuthClientRecord['grantTypes'][number])) {
         throw new OAuthError('unauthorized_client', `this client may not use the ${grant} grant`)
       }
+      // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens gets none without a proof.
+      if (client.dpopBoundAccessTokens && info.dpopJkt === undefined) {
+        throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof')
+      }
       const { params } = credentials
       if (grant === 'authorization_code') return await codeGrant(client, params, info)
       if (grant === 'refresh_token') return await refreshGrant(client, params, info)
-      return clientCredentialsGrant(client, params)
+      return clientCredentialsGrant(client, params, info.dpopJkt)
     },
   }
 }

@@ -6,6 +6,8 @@ import { extractBearerToken } from '@tessera/jwt'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
 import type { AccessContext, AuthService } from '../../auth/types.ts'
+import type { Config } from '../../config/types.ts'
+import { offerDpopNonce, publicUrlOf } from './dpop.ts'
 
 /**
  * The token of an `Authorization` header, parsed by @tessera/jwt's
@@ -34,14 +36,38 @@ export function accessOf(request: FastifyRequest): AccessContext {
  * throws for a bad token). Callback-style and synchronous: it runs on every
  * protected request, and an async hook costs a promise and a microtask each.
  */
-export function createAuthenticate(auth: AuthService): onRequestHookHandler {
-  return function authenticate(request, _reply, done) {
-    const token = readBearerToken(request.headers.authorization)
+export function createAuthenticate(
+  auth: AuthService,
+  config: Pick<Config, 'issuer'>,
+): onRequestHookHandler {
+  return function authenticate(request, reply, done) {
+    const header = request.headers.authorization
+    // RFC 9449 §7.1: a DPoP-bound token with its proof. The only async path:
+    // the proof's jti goes through the (maybe shared) replay cache.
+    if (header !== undefined && DPOP_SCHEME.test(header)) {
+      const token = header.slice(5).trim()
+      offerDpopNonce(auth, reply)
+      auth
+        .authenticateDpop(token, {
+          proof: request.headers.dpop,
+          method: request.method,
+          url: publicUrlOf(config, request),
+        })
+        .then((access) => {
+          request.access = access
+          done()
+        }, done)
+      return
+    }
+    const token = readBearerToken(header)
     if (token === undefined) throw new AuthError('missing_token', 'an access token is required')
     request.access = auth.authenticate(token)
     done()
   }
 }
+
+/** `Authorization: DPoP <token>` (the scheme is case-insensitive, RFC 9110 §11.1). */
+const DPOP_SCHEME = /^dpop [^\s]/i
 
 /**
  * A hook, after `authenticate`, that lets through only callers holding at

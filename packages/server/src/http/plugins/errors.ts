@@ -114,9 +114,16 @@ function quotable(text: string): string {
  * challenge has no error code; otherwise `error="invalid_token"` and a
  * description.
  */
+/** The proof algorithms a DPoP challenge offers (every asymmetric JWS algorithm). */
+const DPOP_ALGS = 'ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA'
+
 export function wwwAuthenticate(code: WireCode, message: string): string {
   const challenge = isErrorCode(code) ? errorCodes[code].challenge : 'invalid_token'
   if (challenge === 'bare') return `Bearer realm="${REALM}"`
+  // RFC 9449 §7.1: a refused DPoP proof is answered in the DPoP scheme.
+  if (challenge === 'invalid_dpop_proof' || challenge === 'use_dpop_nonce') {
+    return `DPoP algs="${DPOP_ALGS}", error="${challenge}", error_description="${quotable(message)}"`
+  }
   // RFC 9470: a token that is fine but proves too little asks for more authentication.
   const error = challenge === 'insufficient_user_authentication' ? challenge : 'invalid_token'
   return `Bearer realm="${REALM}", error="${error}", error_description="${quotable(message)}"`

@@ -3,7 +3,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AuthError } from '../../auth/errors.ts'
-import type { AccessFlows, AccountFlows, SessionFlows } from '../../auth/types.ts'
+import type { AccessFlows, AccountFlows, AuthService, SessionFlows } from '../../auth/types.ts'
 import { accessOf, readBearerToken } from '../plugins/authentication.ts'
 import {
   assertCsrf,
@@ -12,6 +12,7 @@ import {
   isBrowserRequest,
   readRefreshCookie,
 } from '../plugins/browser-session.ts'
+import { clientWithProof } from '../plugins/dpop.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import {
   Accepted,
@@ -50,7 +51,9 @@ const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{1,512}$/
  */
 export function registerAuthRoutes(
   app: TypedApp,
-  deps: RouteDeps<AccountFlows & SessionFlows & Pick<AccessFlows, 'authenticate'>>,
+  deps: RouteDeps<
+    AccountFlows & SessionFlows & Pick<AccessFlows, 'authenticate'> & Pick<AuthService, 'dpop'>
+  >,
 ): void {
   const { auth, config, authenticate } = deps
 
@@ -87,7 +90,7 @@ export function registerAuthRoutes(
       },
     },
     async (request, reply) => {
-      const result = await auth.signup(request.body, clientInfo(request))
+      const result = await auth.signup(request.body, await clientWithProof(request, reply, deps))
       if ('verificationSent' in result) {
         reply.code(202)
         return { status: 'verification_sent' as const }
@@ -111,7 +114,7 @@ export function registerAuthRoutes(
       },
     },
     async (request, reply) => {
-      const result = await auth.login(request.body, clientInfo(request))
+      const result = await auth.login(request.body, await clientWithProof(request, reply, deps))
       return tokenResponse(config, request, reply, result)
     },
   )
@@ -140,7 +143,12 @@ export function registerAuthRoutes(
         throw new AuthError('invalid_refresh_token', 'the refresh token is invalid or expired')
       }
       try {
-        return tokenResponse(config, request, reply, await auth.refresh(token, clientInfo(request)))
+        return tokenResponse(
+          config,
+          request,
+          reply,
+          await auth.refresh(token, await clientWithProof(request, reply, deps)),
+        )
       } catch (error) {
         // A dead cookie would be sent again and again: expire it with the refusal.
         if (

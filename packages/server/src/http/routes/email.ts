@@ -5,12 +5,14 @@
 
 import { invalidField } from '../../auth/errors.ts'
 import type {
+  AuthService,
   EmailChangeFlows,
   EmailFlows,
   PasswordlessFlows,
   RecoveryFlows,
 } from '../../auth/types.ts'
 import { accessOf } from '../plugins/authentication.ts'
+import { clientWithProof } from '../plugins/dpop.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import {
   EmailBody,
@@ -119,7 +121,7 @@ export function registerRecoveryRoutes(
 /** Signing in by mail: a code and a link asked for (202 whatever the address), then used. */
 export function registerSignInByMailRoutes(
   app: TypedApp,
-  deps: Omit<RouteDeps<PasswordlessFlows>, 'authenticate'>,
+  deps: Omit<RouteDeps<PasswordlessFlows & Pick<AuthService, 'dpop'>>, 'authenticate'>,
 ): void {
   const { auth, config } = deps
 
@@ -170,7 +172,7 @@ export function registerSignInByMailRoutes(
       } else {
         input = { email, code }
       }
-      const result = await auth.signInByMail(input, clientInfo(request))
+      const result = await auth.signInByMail(input, await clientWithProof(request, reply, deps))
       return tokenResponse(config, request, reply, result)
     },
   )

@@ -2,7 +2,8 @@
 // sign-in's answer, set up an authenticator app; its first code finishes the
 // sign-in.
 
-import type { MfaEnrollmentFlows } from '../../auth/types.ts'
+import type { AuthService, MfaEnrollmentFlows } from '../../auth/types.ts'
+import { clientWithProof } from '../plugins/dpop.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import { NoQuery, withErrors } from '../schemas/common.ts'
 import { TotpEnrollment } from '../schemas/mfa.ts'
@@ -14,7 +15,7 @@ const TAGS = ['mfa']
 
 export function registerMfaEnrollmentRoutes(
   app: TypedApp,
-  deps: Omit<RouteDeps<MfaEnrollmentFlows>, 'authenticate'>,
+  deps: Omit<RouteDeps<MfaEnrollmentFlows & Pick<AuthService, 'dpop'>>, 'authenticate'>,
 ): void {
   const { auth, config } = deps
 
@@ -50,7 +51,7 @@ export function registerMfaEnrollmentRoutes(
     async (request, reply) => {
       const { recoveryCodes, ...result } = await auth.finishTotpEnrollment(
         request.body,
-        clientInfo(request),
+        await clientWithProof(request, reply, deps),
       )
       return { ...tokenResponse(config, request, reply, result), recoveryCodes }
     },

@@ -3,8 +3,9 @@
 // re-authentication for step-up. Handlers only translate HTTP.
 
 import { invalidField } from '../../auth/errors.ts'
-import type { MfaFlows } from '../../auth/types.ts'
+import type { AuthService, MfaFlows } from '../../auth/types.ts'
 import { accessOf } from '../plugins/authentication.ts'
+import { clientWithProof } from '../plugins/dpop.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import { TokenResponse } from '../schemas/auth.ts'
 import { BEARER, EmptyBody, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
@@ -25,7 +26,10 @@ const TAGS = ['mfa']
 const STEP_UP =
   'Needs a sign-in (or POST /auth/reauthenticate) at most TESSERA_REAUTH_WINDOW old: else 403 `reauthentication_required`.'
 
-export function registerMfaRoutes(app: TypedApp, deps: RouteDeps<MfaFlows>): void {
+export function registerMfaRoutes(
+  app: TypedApp,
+  deps: RouteDeps<MfaFlows & Pick<AuthService, 'dpop'>>,
+): void {
   const { auth, config, authenticate } = deps
 
   app.get(
@@ -138,7 +142,7 @@ export function registerMfaRoutes(app: TypedApp, deps: RouteDeps<MfaFlows>): voi
         if (code === undefined) throw invalidField('/code', 'is required with this method')
         input = { mfaToken, method, code }
       }
-      const result = await auth.verifyMfa(input, clientInfo(request))
+      const result = await auth.verifyMfa(input, await clientWithProof(request, reply, deps))
       return tokenResponse(config, request, reply, result)
     },
   )

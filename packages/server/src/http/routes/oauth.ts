@@ -26,6 +26,7 @@ import {
   hasRefreshCookie,
   readRefreshCookie,
 } from '../plugins/browser-session.ts'
+import { clientWithProof, offerDpopNonce, publicUrlOf } from '../plugins/dpop.ts'
 import { sendError } from '../plugins/errors.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import { BEARER, IdParams, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
@@ -34,6 +35,8 @@ import type { RouteDeps, TypedApp } from './deps.ts'
 const TAGS = ['oauth']
 /** Form bodies of the protocol endpoints: parameters are short. */
 const FORM_LIMIT = 64 * 1024
+/** What a DPoP challenge offers (RFC 9449 §7.1). */
+const DPOP_ALGS = 'ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA'
 /** Marks a logout request sent on by the continue page (same-site now). */
 const LOOKED_AGAIN = 'continued'
 /** RFC 6749 §5.1: token answers are never cached. */
@@ -104,7 +107,7 @@ const OAuthErrorBody = Type.Object(
 
 const TokenAnswer = Type.Object({
   access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
+  token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')]),
   expires_in: Type.Integer(),
   scope: Type.String(),
   refresh_token: Type.Optional(Type.String()),
@@ -152,6 +155,25 @@ function protocolSchema(summary: string, ok: Record<number, TSchema>) {
 }
 
 /**
+ * Runs `step` and turns a refused DPoP proof (AuthError) into the OAuth
+ * error of the same name (RFC 9449 §5.1, §7.1): 400 at the token endpoint,
+ * `status` elsewhere.
+ */
+async function asOAuthError<T>(step: () => Promise<T>, status?: number): Promise<T> {
+  try {
+    return await step()
+  } catch (error) {
+    if (
+      error instanceof AuthError &&
+      (error.code === 'invalid_dpop_proof' || error.code === 'use_dpop_nonce')
+    ) {
+      throw new OAuthError(error.code, error.message, status === undefined ? {} : { status })
+    }
+    throw error
+  }
+}
+
+/**
  * Sends an OAuth error as RFC 6749 §5.2 (and RFC 6750 §3 for userinfo)
  * says; anything else as the rest of the API does.
  */
@@ -182,6 +204,11 @@ function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: unk
     reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"')
   } else if (error.noCredentials) {
     reply.header('www-authenticate', 'Bearer realm="tessera"')
+  } else if (
+    error.status === 401 &&
+    (error.code === 'invalid_dpop_proof' || error.code === 'use_dpop_nonce')
+  ) {
+    reply.header('www-authenticate', `DPoP error="${error.code}", algs="${DPOP_ALGS}"`)
   } else if (error.code === 'invalid_token' || error.code === 'insufficient_scope') {
     reply.header(
       'www-authenticate',
@@ -206,7 +233,7 @@ function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: unk
  */
 export function registerOAuthRoutes(
   app: TypedApp,
-  deps: RouteDeps<Pick<AuthService, 'oauth'>>,
+  deps: RouteDeps<Pick<AuthService, 'oauth' | 'dpop'>>,
 ): void {
   const { config, auth, authenticate } = deps
   const { oauth } = auth
@@ -259,11 +286,9 @@ export function registerOAuthRoutes(
         ),
       },
       async (request, reply) => {
-        const answer = await oauth.token(
-          credentialsOf(request),
-          audiences('/oauth/token'),
-          clientInfo(request),
-        )
+        const credentials = credentialsOf(request)
+        const client = await asOAuthError(() => clientWithProof(request, reply, deps))
+        const answer = await oauth.token(credentials, audiences('/oauth/token'), client)
         return reply.headers(NO_STORE).send(answer)
       },
     )
@@ -306,12 +331,33 @@ export function registerOAuthRoutes(
       const header = request.headers.authorization
       const bearer =
         header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : undefined
+      const dpop =
+        header !== undefined && /^dpop /i.test(header) ? header.slice(5).trim() : undefined
       const inBody =
         request.method === 'POST' && request.body !== undefined && request.body !== null
           ? formOf(request).params['access_token']
           : undefined
-      if (bearer !== undefined && inBody !== undefined) {
+      if ([bearer, dpop, inBody].filter((token) => token !== undefined).length > 1) {
         throw new OAuthError('invalid_request', 'send the access token once')
+      }
+      if (dpop !== undefined) {
+        // RFC 9449 §7.1: the proof carries the token's hash; a refusal is a 401 challenge.
+        offerDpopNonce(auth, reply)
+        const jkt = await asOAuthError(
+          () =>
+            auth.dpop.proofKey({
+              proofs: request.headers.dpop ?? '',
+              method: request.method,
+              url: publicUrlOf(config, request),
+              accessToken: dpop,
+            }),
+          401,
+        )
+        const claims = await oauth.userinfo(dpop, {
+          scheme: 'DPoP',
+          ...(jkt === undefined ? {} : { jkt }),
+        })
+        return reply.headers(NO_STORE).send(claims)
       }
       const claims = await oauth.userinfo(bearer ?? inBody)
       return reply.headers(NO_STORE).send(claims)

@@ -4,8 +4,9 @@
 // POST /auth/reauthenticate). Handlers only translate HTTP.
 
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
-import type { PasskeyFlows } from '../../auth/types.ts'
+import type { AuthService, PasskeyFlows } from '../../auth/types.ts'
 import { accessOf } from '../plugins/authentication.ts'
+import { clientWithProof } from '../plugins/dpop.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import { TokenResponse } from '../schemas/auth.ts'
 import { BEARER, EmptyBody, NoContent, NoQuery, withErrors } from '../schemas/common.ts'
@@ -43,7 +44,10 @@ export const asRegistrationResponse = (body: RegistrationResponseBody) =>
 export const asAuthenticationResponse = (body: AuthenticationResponseBody) =>
   body as AuthenticationResponseJSON
 
-export function registerPasskeyRoutes(app: TypedApp, deps: RouteDeps<PasskeyFlows>): void {
+export function registerPasskeyRoutes(
+  app: TypedApp,
+  deps: RouteDeps<PasskeyFlows & Pick<AuthService, 'dpop'>>,
+): void {
   const { auth, config, authenticate } = deps
 
   app.post(
@@ -178,7 +182,7 @@ export function registerPasskeyRoutes(app: TypedApp, deps: RouteDeps<PasskeyFlow
       const { response, challengeId } = request.body
       const result = await auth.signInWithPasskey(
         { response: asAuthenticationResponse(response), challengeId },
-        clientInfo(request),
+        await clientWithProof(request, reply, deps),
       )
       return tokenResponse(config, request, reply, result)
     },

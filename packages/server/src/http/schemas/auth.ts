@@ -39,7 +39,10 @@ export const TokenResponse = Type.Object(
   {
     user: PublicUser,
     accessToken: Type.String(),
-    tokenType: Type.Literal('Bearer'),
+    tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], {
+      description:
+        'DPoP when the request carried a DPoP proof: the access token is bound to its key (RFC 9449).',
+    }),
     expiresIn: Type.Integer({ description: 'Seconds until the access token expires.' }),
     refreshToken: Type.Optional(Type.String({ description: 'Native clients only.' })),
   },

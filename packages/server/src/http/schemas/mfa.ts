@@ -94,7 +94,10 @@ export const ReauthenticateBody = Type.Object(
 export const AccessTokenResponse = Type.Object(
   {
     accessToken: Type.String(),
-    tokenType: Type.Literal('Bearer'),
+    tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], {
+      description:
+        'DPoP when the request carried a DPoP proof: the access token is bound to its key (RFC 9449).',
+    }),
     expiresIn: Type.Integer({ description: 'Seconds until the access token expires.' }),
   },
   { additionalProperties: false },

@@ -8,6 +8,7 @@ export {
   type RedisConnectionOptions,
   type RedisLog,
 } from './connection.ts'
+export { createRedisDpopReplayCache, DEFAULT_DPOP_REPLAY_PREFIX } from './dpop-replay.ts'
 export {
   createRedisRateLimiterFactory,
   DEFAULT_RATE_LIMIT_NAMESPACE,
