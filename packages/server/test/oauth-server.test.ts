@@ -11,6 +11,7 @@ import { describe, test } from 'node:test'
 import { decode, KeySet } from '@tessera/jwt'
 import { authenticate, requireScopes } from '@tessera/jwt/express'
 import express from 'express'
+import * as jose from 'jose'
 import { hashClientSecret } from '../src/auth/oauth/clients.ts'
 import type { OAuthClientRecord } from '../src/storage/ports.ts'
 import { type Harness, harness } from './support/harness.ts'
@@ -881,5 +882,53 @@ describe('OAuth authorization server', () => {
     // Tessera's own API stays same-origin.
     const me = await h.app.inject({ url: '/auth/me', headers: { origin } })
     assert.equal(me.headers['access-control-allow-origin'], undefined)
+  })
+
+  test('encrypted ID tokens and userinfo for a client that registered them (read back with jose)', async () => {
+    const h = await harness()
+    const ec = await jose.generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true })
+    const rsa = await jose.generateKeyPair('RSA-OAEP-256', { extractable: true })
+    const ecJwk = { ...(await jose.exportJWK(ec.publicKey)), use: 'enc', kid: 'ec-1' }
+    const rsaJwk = {
+      ...(await jose.exportJWK(rsa.publicKey)),
+      use: 'enc',
+      alg: 'RSA-OAEP-256',
+      kid: 'rsa-1',
+    }
+    const client = await addClient(h, {
+      jwks: JSON.stringify({ keys: [ecJwk, rsaJwk] }),
+      idTokenEncryption: { alg: 'ECDH-ES', enc: 'A128CBC-HS256' },
+      userinfoEncryption: { alg: 'RSA-OAEP-256', enc: 'A256GCM' },
+    })
+    const { cookie, userId } = await browser(h)
+    const { token } = await codeFlow(h, client, cookie, { scope: 'openid email' })
+    assert.equal(token.status, 200, JSON.stringify(token.body))
+    const idToken = token.body.id_token as string
+    assert.equal(idToken.split('.').length, 5, 'a compact JWE')
+    const outer = await jose.compactDecrypt(idToken, ec.privateKey)
+    assert.equal(outer.protectedHeader.cty, 'JWT')
+    assert.equal(outer.protectedHeader.enc, 'A128CBC-HS256')
+    const jwks = jose.createLocalJWKSet(h.tessera.keyRing.jwks() as jose.JSONWebKeySet)
+    const inner = await jose.jwtVerify(new TextDecoder().decode(outer.plaintext), jwks, {
+      issuer: ISSUER,
+      audience: client.id,
+      currentDate: new Date(h.clock.now),
+    })
+    assert.equal(inner.payload.sub, userId)
+    assert.equal(inner.payload.nonce, 'n-1')
+
+    const info = await h.app.inject({
+      url: '/oauth/userinfo',
+      headers: { authorization: `Bearer ${token.body.access_token}` },
+    })
+    assert.equal(info.statusCode, 200)
+    assert.match(info.headers['content-type'] as string, /^application\/jwt/)
+    const claims = await jose.compactDecrypt(info.body, rsa.privateKey)
+    assert.equal(claims.protectedHeader.alg, 'RSA-OAEP-256')
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(claims.plaintext)), {
+      sub: userId,
+      email: 'ada@example.com',
+      email_verified: false,
+    })
   })
 })

@@ -623,7 +623,11 @@ export interface OAuthEndpointFlows {
      * the key its proof proved: a token bound to a key (`cnf.jkt`) needs both.
      */
     presented?: { scheme: 'Bearer' | 'DPoP'; jkt?: string },
-  ): Promise<Record<string, unknown>>
+  ): Promise<{
+    claims: Record<string, unknown>
+    /** For a client registered with userinfo encryption: the claims as a JWE (`application/jwt`). */
+    encrypted?: string
+  }>
   logout(
     params: Readonly<Record<string, string>>,
     browser: BrowserSession | undefined,

@@ -12,6 +12,7 @@ import { AuthError } from '../errors.ts'
 import type { ClientCredentials, ConsentListing, OAuthEndpointFlows } from '../types.ts'
 import type { ClientAuthenticator } from './client-auth.ts'
 import { redirectUriMatches } from './clients.ts'
+import { encryptForClient } from './encryption.ts'
 import { OAuthError } from './errors.ts'
 import { redirectWith } from './requests.ts'
 import { OPENID, parseScope, REVOCATIONS_SCOPE } from './scopes.ts'
@@ -168,7 +169,15 @@ export function createOAuthEndpointFlows(
       if (!scopes.includes(OPENID))
         throw new OAuthError('insufficient_scope', 'the openid scope is required')
       const user = await store.users.findUserById(claims.sub as string)
-      if (user === undefined || user.disabled || !(await clientExists(claims.client_id))) {
+      const client =
+        claims.client_id === FIRST_PARTY_CLIENT_ID || typeof claims.client_id !== 'string'
+          ? undefined
+          : await store.oauth.findClient(claims.client_id)
+      if (
+        user === undefined ||
+        user.disabled ||
+        (claims.client_id !== FIRST_PARTY_CLIENT_ID && client === undefined)
+      ) {
         throw new OAuthError('invalid_token', 'the access token is not valid')
       }
       const info: Record<string, unknown> = { sub: user.id }
@@ -180,7 +189,14 @@ export function createOAuthEndpointFlows(
         info.email = user.email
         info.email_verified = user.emailVerifiedAt !== null
       }
-      return info
+      // OpenID Connect Core §5.3.2: for a client that asked, a JWE of the claims.
+      if (client?.userinfoEncryption != null) {
+        return {
+          claims: info,
+          encrypted: encryptForClient(client, client.userinfoEncryption, JSON.stringify(info)),
+        }
+      }
+      return { claims: info }
     },
 
     async logout(params, browser, confirmed, info) {

@@ -9,6 +9,7 @@ import type { FlowContext } from '../context.ts'
 import type { ClientInfo, TokenFlows, TokenResponse } from '../types.ts'
 import { type CodeData, hashCode } from './authorize.ts'
 import type { ClientAuthenticator } from './client-auth.ts'
+import { encryptForClient } from './encryption.ts'
 import { OAuthError } from './errors.ts'
 import { checkScopes, formatScope, OPENID, parseScope, USER_SCOPES } from './scopes.ts'
 
@@ -79,7 +80,11 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       claims.email_verified = user.emailVerifiedAt !== null
     }
     if (scopes.includes('profile') && user.name !== null) claims.name = user.name
-    return oauthTokens.signIdToken(claims)
+    const signed = oauthTokens.signIdToken(claims)
+    // OpenID Connect Core §10.2: signed, then encrypted to the client (a nested JWT).
+    return client.idTokenEncryption === null
+      ? signed
+      : encryptForClient(client, client.idTokenEncryption, signed, 'JWT')
   }
 
   async function activeUser(userId: string): Promise<UserRecord> {

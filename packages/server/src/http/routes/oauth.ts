@@ -326,6 +326,15 @@ export function registerOAuthRoutes(
       },
     )
 
+    /** The claims as JSON, or as the JWE the client asked for (OpenID Connect Core §5.3.2). */
+    const sendUserinfo = (
+      reply: FastifyReply,
+      answer: { claims: Record<string, unknown>; encrypted?: string },
+    ) =>
+      answer.encrypted === undefined
+        ? reply.headers(NO_STORE).send(answer.claims)
+        : reply.headers(NO_STORE).type('application/jwt').send(answer.encrypted)
+
     /** RFC 6750 §2.1 (header) or §2.2 (form body of a POST), not both. */
     const userinfo = async (request: FastifyRequest, reply: FastifyReply) => {
       const header = request.headers.authorization
@@ -353,14 +362,12 @@ export function registerOAuthRoutes(
             }),
           401,
         )
-        const claims = await oauth.userinfo(dpop, {
-          scheme: 'DPoP',
-          ...(jkt === undefined ? {} : { jkt }),
-        })
-        return reply.headers(NO_STORE).send(claims)
+        return sendUserinfo(
+          reply,
+          await oauth.userinfo(dpop, { scheme: 'DPoP', ...(jkt === undefined ? {} : { jkt }) }),
+        )
       }
-      const claims = await oauth.userinfo(bearer ?? inBody)
-      return reply.headers(NO_STORE).send(claims)
+      return sendUserinfo(reply, await oauth.userinfo(bearer ?? inBody))
     }
     const userinfoSchema = {
       tags: TAGS,
