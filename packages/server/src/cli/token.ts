@@ -2,12 +2,17 @@
 // decode trusts nothing and says what it sees; verify is as strict as the
 // engine; sign is for tests and local development.
 
-import { createPublicKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey } from 'node:crypto'
 import {
   ALGORITHMS,
   type Algorithm,
   createRemoteKeySet,
   decode,
+  decrypt,
+  type EncryptionKey,
+  EncryptionKeySet,
+  importEncryptionJwk,
+  importEncryptionKeyObject,
   importJwk,
   importPem,
   importSecret,
@@ -15,6 +20,7 @@ import {
   JwtError,
   type JwtPayload,
   type Key,
+  type KeyManagementAlgorithm,
   type KeyResolver,
   KeySet,
   parseDuration,
@@ -586,11 +592,71 @@ function signAction(options: SignCliOptions, command: Command): void {
 }
 
 // ---------------------------------------------------------------------------
+// decrypt
+
+/** The JWE's protected header, read only to pick a PEM key's algorithm. */
+function jweAlg(jwe: string): KeyManagementAlgorithm {
+  try {
+    const header = JSON.parse(Buffer.from(jwe.split('.')[0] ?? '', 'base64url').toString('utf8'))
+    return header.alg as KeyManagementAlgorithm
+  } catch {
+    throw new JwtError('malformed', 'the JWE header is not JSON')
+  }
+}
+
+/** The private key(s) of `--key`: a JWK, a JWKS (its `kid` picks the key) or a PEM private key. */
+function decryptionKeys(path: string, jwe: string): EncryptionKey | EncryptionKeySet {
+  const text = readTextFile(path, 'key file').trim()
+  if (text.startsWith('-----BEGIN')) {
+    let keyObject: ReturnType<typeof createPrivateKey>
+    try {
+      keyObject = createPrivateKey(text)
+    } catch {
+      throw new CliError('the key file is not a PEM private key')
+    }
+    return importEncryptionKeyObject(keyObject, jweAlg(jwe))
+  }
+  const document = parseJsonObject(text, 'key file')
+  if (Array.isArray(document.keys)) {
+    return EncryptionKeySet.fromJwks(document as unknown as { keys: Jwk[] })
+  }
+  return importEncryptionJwk(document as Jwk)
+}
+
+async function decryptAction(arg: string, options: { key: string; json?: boolean }): Promise<void> {
+  const jwe = await readToken(arg)
+  const { header, plaintext } = decrypt(jwe, decryptionKeys(options.key, jwe))
+  const text = plaintext.toString('utf8')
+  const nested = typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT'
+  let content: unknown = text
+  try {
+    content = nested ? decode(text) : JSON.parse(text)
+  } catch {
+    // Not JSON (or not a JWT after all): shown as text.
+  }
+  if (options.json === true) {
+    printJson({ header, ...(nested ? { jwt: text, nested: content } : { plaintext: content }) })
+    return
+  }
+  printLine('Header:')
+  printJson(header)
+  if (nested) {
+    printLine('Nested JWT (its signature is NOT verified here: `tessera token verify` it):')
+    printLine(text)
+    if (typeof content === 'object') printJson(content)
+  } else {
+    printLine('Plaintext:')
+    if (typeof content === 'string') printLine(content)
+    else printJson(content)
+  }
+}
+
+// ---------------------------------------------------------------------------
 
 export function register(program: Command): void {
   const token = program
     .command('token')
-    .description('decode, verify and sign JWTs (a local jwt.io)')
+    .description('decode, verify, sign and decrypt JWTs (a local jwt.io)')
 
   token
     .command('decode')
@@ -598,6 +664,16 @@ export function register(program: Command): void {
     .argument('<jwt>', 'the token, or - to read it from stdin')
     .option('--json', 'print one JSON object {header, payload, warnings, expiresIn}')
     .action(decodeAction)
+
+  token
+    .command('decrypt')
+    .description(
+      'decrypt a JWE (an encrypted ID token or userinfo); exit 0 decrypted, 1 not, 2 bad input',
+    )
+    .argument('<jwe>', 'the JWE, or - to read it from stdin')
+    .requiredOption('--key <file>', 'private key: a JWK, a JWKS (by kid) or a PEM private key')
+    .option('--json', 'print one JSON object {header, plaintext} (or {header, jwt, nested})')
+    .action(decryptAction)
 
   token
     .command('verify')
