@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { generateKeyPair, generateProof } from 'dpop'
 import pg from 'pg'
 import { totpCode } from '../src/auth/totp.ts'
 import { type RedisProcess, startRedisServer } from './support/redis-server.ts'
@@ -382,6 +383,30 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
     const seen = await form(a, '/oauth/introspect', { token: service.body.access_token as string })
     assert.equal(seen.body.active, true)
     assert.equal(seen.body.client_id, registration.client_id)
+  })
+
+  it('DPoP: a proof accepted by A is a replay on B and C (its jti is shared through Redis)', async () => {
+    const [a, b, c] = instances as [ServerProcess, ServerProcess, ServerProcess]
+    const keys = await generateKeyPair('ES256')
+    // Every instance has the one issuer: a proof's htu is the same URL on each.
+    const proof = await generateProof(keys, 'http://localhost:3999/auth/login', 'POST')
+    const login = (server: ServerProcess) =>
+      fetch(`${server.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', dpop: proof },
+        body: JSON.stringify({ email: 'one@example.com', password: PASSWORD }),
+      }).then(async (response) => ({
+        status: response.status,
+        body: (await response.json()) as Json,
+      }))
+    const first = await login(a)
+    assert.equal(first.status, 200, JSON.stringify(first.body))
+    assert.equal(first.body.tokenType, 'DPoP')
+    for (const other of [b, c]) {
+      const replay = await login(other)
+      assert.equal(replay.status, 401)
+      assert.equal(code(replay.body), 'invalid_dpop_proof')
+    }
   })
 
   it('Redis stopped during logins: no 5xx (each instance limits alone); restarted: limits are shared again', async () => {
