@@ -204,7 +204,7 @@ function readResults(): ResultsFile {
 
 // ---------------------------------------------------------------- report
 
-function provenance(meta: RunMeta): string {
+function provenance(meta: RunMeta, scenario: Scenario): string {
   const { machine } = meta
   const versions = Object.entries(meta.versions)
     .map(([name, version]) => `${name} ${version}`)
@@ -212,7 +212,7 @@ function provenance(meta: RunMeta): string {
   return [
     `Measured ${meta.generatedAt}${meta.quick ? ' (a --quick run: indicative only)' : ''} on ${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemoryGiB} GiB, ${machine.platform}, Node ${machine.node};`,
     `load average ${machine.loadAverageAtStart.join(' / ')} at the start of the run, ${meta.loadAverageAtEnd.join(' / ')} at the end of the scenario.`,
-    `Load generator ${meta.generator.name} ${meta.generator.version}; ${versions}.`,
+    `Load generator ${scenario.loadGenerator ?? `${meta.generator.name} ${meta.generator.version}`}; ${versions}.`,
   ].join('\n')
 }
 
@@ -288,7 +288,7 @@ function sectionMarkdown(items: readonly RenderedScenario[], chart: Chart): stri
       '',
       `### ${scenario.number}. ${scenario.title}`,
       '',
-      provenance(meta),
+      provenance(meta, scenario),
       '',
       rendered.markdown,
     )

@@ -157,6 +157,11 @@ export interface Scenario<D = unknown> {
   render(data: D, meta: RunMeta): Rendered
   /** Versions of what it loads, recorded with its data. */
   versions(context: BenchContext): Promise<Record<string, string>>
+  /**
+   * What loads its servers, when not the run's generator (wrk or
+   * autocannon): named in its provenance line instead.
+   */
+  readonly loadGenerator?: string
 }
 
 /** Markdown image links for charts. */

@@ -1066,13 +1066,14 @@ export function renderOAuth(data: OAuthData, meta: RunMeta): Rendered {
       }),
     },
   ]
-  const refresh = (id: OAuthServerId): string => (data.refreshTokens[id] ? 'with' : 'without')
+  const refresh = (id: OAuthServerId): string =>
+    data.refreshTokens[id] ? 'a refresh token too' : 'no refresh token'
   const intro = [
     `Both servers side by side on this machine, each its own process on 127.0.0.1 over HTTP/1.1 keep-alive, loaded in alternation by the same closed-loop generator (${data.concurrency} concurrent clients, each with one request or exchange in flight; ${meta.rounds} rounds of ${meta.seconds} s after a ${meta.warmupSeconds} s warm-up, medians). Configured alike: one confidential client (client_secret_basic), PKCE S256 required, ES256 ID tokens and ES256 JWT access tokens (typ at+jwt) for the resource ${RESOURCE}, two-hour access tokens, no consent for the client.`,
     '',
     `- **client_credentials**: POST token, \`grant_type=client_credentials&scope=${API_SCOPE}&resource=...\`, Basic auth.`,
     `- **introspection**: POST introspect on a signed-in user's access token, Basic auth. Tessera checks its JWT (signature, claims, revocation); oidc-provider refuses to introspect JWTs (\`unsupported_token_type\`: they are self-contained), so its token is the opaque one it issues without a resource, looked up in memory.`,
-    `- **code + PKCE**: GET authorize with the signed-in session's cookie → 302 with \`code\`, \`state\`, \`iss\` → POST token with the \`code_verifier\` → access token and ID token (scope \`${CODE_SCOPE}\`; Tessera answers ${refresh('tessera')} a refresh token, oidc-provider ${refresh('oidc-provider')}). One exchange is both requests; its latency is theirs added.`,
+    `- **code + PKCE**: GET authorize with the signed-in session's cookie → 302/303 with \`code\`, \`state\`, \`iss\` → POST token with the \`code_verifier\` → access token and ID token (scope \`${CODE_SCOPE}\`; Tessera answers with ${refresh('tessera')}, oidc-provider with ${refresh('oidc-provider')}). One exchange is both requests; its latency is theirs added.`,
     '',
     `Storage differs, as each ships: ${data.setups.tessera}. ${data.setups['oidc-provider']}. "server CPU" is the server process's cores busy on average (1.00 = one core); "per server CPU-s" divides the rate by it, which is less sensitive to the generator and other work sharing the ${meta.machine.cores} cores. Every answer of every run was checked (status and shape), and the last of each run verified with jose against the server's JWKS.`,
   ]
@@ -1112,6 +1113,7 @@ export const oauthScenario: Scenario<OAuthData> = {
     'OAuth: tessera serve against oidc-provider (client_credentials, introspection, code + PKCE)',
   run: (context) => runOAuth(context),
   render: renderOAuth,
+  loadGenerator: 'bench/lib/load-http.ts (in process, closed loop)',
   versions: async () => ({
     'oidc-provider': packageVersion('oidc-provider'),
     jose: packageVersion('jose'),
