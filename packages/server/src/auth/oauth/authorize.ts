@@ -151,20 +151,22 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
       authTime: browser.session.authTime,
       amr: browser.session.amr,
     }
-    await store.oauth.createCode({
-      hash: hashCode(code),
-      clientId: request.clientId,
-      userId: browser.user.id,
-      data: JSON.stringify(data),
-      createdAt: at,
-      expiresAt: at + CODE_TTL_MS,
+    await store.atomically(async () => {
+      await store.oauth.createCode({
+        hash: hashCode(code),
+        clientId: request.clientId,
+        userId: browser.user.id,
+        data: JSON.stringify(data),
+        createdAt: at,
+        expiresAt: at + CODE_TTL_MS,
+      })
+      await ctx.audit(
+        'oauth.authorized',
+        client,
+        { userId: browser.user.id, sessionId: browser.session.id },
+        { clientId: request.clientId, scope: request.scopes.join(' ') },
+      )
     })
-    await ctx.audit(
-      'oauth.authorized',
-      client,
-      { userId: browser.user.id, sessionId: browser.session.id },
-      { clientId: request.clientId, scope: request.scopes.join(' ') },
-    )
     return respond(request, { code })
   }
 

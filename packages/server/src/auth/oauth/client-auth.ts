@@ -187,13 +187,14 @@ export function createClientAuthenticator(
       const client = await ctx.store.oauth.findClient(offer.clientId)
       // One answer for an unknown client, a wrong secret and a wrong method:
       // nothing tells which client ids exist.
-      const refused = new OAuthError('invalid_client', 'client authentication failed')
-      if (client === undefined || client.tokenEndpointAuthMethod !== offer.method) throw refused
+      // (Built only when needed: an Error's stack trace costs on every request.)
+      const refused = () => new OAuthError('invalid_client', 'client authentication failed')
+      if (client === undefined || client.tokenEndpointAuthMethod !== offer.method) throw refused()
       switch (offer.method) {
         case 'client_secret_basic':
         case 'client_secret_post':
           if (offer.secret === undefined || !clientSecretMatches(client, offer.secret))
-            throw refused
+            throw refused()
           break
         case 'private_key_jwt':
           await checkAssertion(client, offer.assertion as string, audiences)

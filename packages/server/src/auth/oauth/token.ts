@@ -215,19 +215,23 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       // (a confidential client's is bound to its authentication already).
       dpopJkt: client.tokenEndpointAuthMethod === 'none' ? (info.dpopJkt ?? null) : null,
     }
-    await store.sessions.createSession(session, {
-      tokenHash: refresh.hash,
-      sessionId: session.id,
-      createdAt: at,
-      expiresAt: refreshExpiresAt,
+    // One commit: the session, the code's record of it (what a replay
+    // revokes) and the audit entry.
+    await store.atomically(async () => {
+      await store.sessions.createSession(session, {
+        tokenHash: refresh.hash,
+        sessionId: session.id,
+        createdAt: at,
+        expiresAt: refreshExpiresAt,
+      })
+      await store.oauth.attachCodeSession(codeHash, session.id)
+      await ctx.audit(
+        'oauth.token_issued',
+        info,
+        { userId: user.id, sessionId: session.id },
+        { clientId: client.id, grant: 'authorization_code' },
+      )
     })
-    await store.oauth.attachCodeSession(codeHash, session.id)
-    await ctx.audit(
-      'oauth.token_issued',
-      info,
-      { userId: user.id, sessionId: session.id },
-      { clientId: client.id, grant: 'authorization_code' },
-    )
     return answer(
       client,
       user,
@@ -246,14 +250,14 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
     info: ClientInfo,
   ): Promise<TokenResponse> {
     const token = required(params, 'refresh_token')
-    const invalid = new OAuthError('invalid_grant', 'the refresh token is not valid')
-    if (!refreshTokens.isWellFormedRefreshToken(token)) throw invalid
+    const invalid = () => new OAuthError('invalid_grant', 'the refresh token is not valid')
+    if (!refreshTokens.isWellFormedRefreshToken(token)) throw invalid()
     const tokenHash = refreshTokens.hashRefreshToken(token)
     const record = await store.sessions.findRefreshToken(tokenHash)
-    if (record === undefined) throw invalid
+    if (record === undefined) throw invalid()
     const session = await store.sessions.findSession(record.sessionId)
     // Another client's token is not this client's to use, nor to burn.
-    if (session === undefined || session.clientId !== client.id) throw invalid
+    if (session === undefined || session.clientId !== client.id) throw invalid()
     const granted = parseScope(session.scope ?? '')
     const requested = parseScope(params['scope'])
     // RFC 6749 §6: the same scope or less, never more.
@@ -320,7 +324,7 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       case 'reused':
         return await reused(outcome.session, info, false)
       default:
-        throw invalid
+        throw invalid()
     }
   }
 
