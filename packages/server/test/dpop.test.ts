@@ -268,6 +268,15 @@ describe('DPoP on the server', () => {
       headers: { authorization: `Bearer ${access}` },
     })
     assert.equal(asBearer.status, 401)
+    const other = await generateKeyPair('ES256')
+    const otherKey = await send(h, 'GET', '/oauth/userinfo', {
+      headers: {
+        authorization: `DPoP ${access}`,
+        dpop: await proof(other, 'GET', '/oauth/userinfo', { token: access }),
+      },
+    })
+    assert.equal(otherKey.status, 401)
+    assert.match(otherKey.headers['www-authenticate'] as string, /error="invalid_token"/)
     const unbound = await send(h, 'POST', '/oauth/token', {
       form: {
         grant_type: 'refresh_token',
@@ -306,6 +315,24 @@ describe('DPoP on the server', () => {
     })
     assert.equal(second.status, 200, JSON.stringify(second.body))
     assert.equal(second.body.tokenType, 'DPoP')
+    // Tessera's own routes ask the proofs for the nonce too.
+    const token = second.body.accessToken as string
+    const me = await send(h, 'GET', '/auth/me', {
+      headers: {
+        authorization: `DPoP ${token}`,
+        dpop: await proof(keys, 'GET', '/auth/me', { token }),
+      },
+    })
+    assert.equal(me.status, 401)
+    assert.equal(code(me.body), 'use_dpop_nonce')
+    const fresh = me.headers['dpop-nonce'] as string
+    const retried = await send(h, 'GET', '/auth/me', {
+      headers: {
+        authorization: `DPoP ${token}`,
+        dpop: await proof(keys, 'GET', '/auth/me', { token, nonce: fresh }),
+      },
+    })
+    assert.equal(retried.status, 200, JSON.stringify(retried.body))
     const client = await addClient(h)
     const oauth = await send(h, 'POST', '/oauth/token', {
       form: { grant_type: 'client_credentials' },

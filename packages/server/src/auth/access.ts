@@ -12,9 +12,12 @@ export function createAccessFlows(ctx: FlowContext): AccessFlows {
   // @tessera/jwt's authenticator core over the key ring's verifier: a
   // JwtError maps to the same wire code here as in every resource server.
   // Proof jtis go where the token-issuing routes put theirs (Redis when shared).
+  // With TESSERA_DPOP_NONCES the proofs sent to Tessera's own routes carry the nonce too.
+  const nonce = ctx.dpop.nonce() === undefined ? undefined : () => ctx.dpop.nonce() as string
   const authenticator = createAuthenticator({
     verify: ctx.verifyAccessToken,
     dpopReplayCache: ctx.dpop.replayCache,
+    ...(nonce === undefined ? {} : { dpopNonce: nonce }),
   })
 
   /** What Tessera's own routes demand of a token the core accepted. */

@@ -92,7 +92,7 @@ export function createDpopPolicy(options: {
       } catch (error) {
         if (!isJwtError(error)) throw error
         if (error.code === 'use_dpop_nonce') {
-          throw new AuthError('use_dpop_nonce', 'the DPoP proof must carry the server’s nonce')
+          throw new AuthError('use_dpop_nonce', 'the DPoP proof must carry the nonce of the server')
         }
         throw new AuthError('invalid_dpop_proof', `the DPoP proof is not valid: ${error.message}`)
       }

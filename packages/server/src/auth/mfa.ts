@@ -223,8 +223,11 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
         { userId: user.id, sessionId: session.id },
         { method },
       )
-      // A session bound to a DPoP key gets its new access token bound to it too.
-      const jkt = session.dpopJkt ?? client.dpopJkt
+      // A session bound to a DPoP key, or a bound access token (proved with
+      // its key to reach this route), gets its new access token bound alike.
+      const cnf = (access.claims as { cnf?: { jkt?: unknown } }).cnf
+      const jkt =
+        session.dpopJkt ?? (typeof cnf?.jkt === 'string' ? cnf.jkt : undefined) ?? client.dpopJkt
       const tokens = ctx.tokens.issueTokens(user, session, '', 0, jkt === undefined ? {} : { jkt })
       return {
         accessToken: tokens.accessToken,

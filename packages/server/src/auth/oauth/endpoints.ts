@@ -164,9 +164,13 @@ export function createOAuthEndpointFlows(
       const bound = (claims['cnf'] as { jkt?: unknown } | undefined)?.jkt
       if (bound !== undefined && (presented.scheme !== 'DPoP' || presented.jkt !== bound)) {
         throw new OAuthError(
-          presented.scheme === 'DPoP' ? 'invalid_dpop_proof' : 'invalid_token',
+          'invalid_token',
           'the access token is bound to a DPoP key: send it as DPoP with a proof of that key',
         )
+      }
+      // The DPoP scheme is for bound tokens only (RFC 9449 §7.1).
+      if (bound === undefined && presented.scheme === 'DPoP') {
+        throw new OAuthError('invalid_token', 'the access token is not bound to a DPoP key')
       }
       const scopes = parseScope(typeof claims.scope === 'string' ? claims.scope : '')
       if (!scopes.includes(OPENID))

@@ -115,7 +115,7 @@ function quotable(text: string): string {
  * description.
  */
 /** The proof algorithms a DPoP challenge offers (every asymmetric JWS algorithm). */
-const DPOP_ALGS = 'ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA'
+const DPOP_ALGS = 'ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519'
 
 export function wwwAuthenticate(code: WireCode, message: string): string {
   const challenge = isErrorCode(code) ? errorCodes[code].challenge : 'invalid_token'

@@ -36,7 +36,7 @@ const TAGS = ['oauth']
 /** Form bodies of the protocol endpoints: parameters are short. */
 const FORM_LIMIT = 64 * 1024
 /** What a DPoP challenge offers (RFC 9449 §7.1). */
-const DPOP_ALGS = 'ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA'
+const DPOP_ALGS = 'ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519'
 /** Marks a logout request sent on by the continue page (same-site now). */
 const LOOKED_AGAIN = 'continued'
 /** RFC 6749 §5.1: token answers are never cached. */

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto'
 import { type Static, Type } from '@sinclair/typebox'
+import { DPOP_ALGORITHMS } from '@tessera/jwt'
 import { REVOCATIONS_SCOPE } from '../../auth/oauth/scopes.ts'
 import type { AccessFlows } from '../../auth/types.ts'
 import { refreshCookieName } from '../plugins/browser-session.ts'
@@ -110,6 +111,8 @@ export function registerWellKnownRoutes(
       introspection_endpoint_auth_methods_supported: clientAuth,
       introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
       code_challenge_methods_supported: ['S256'],
+      // RFC 9449 §5.1: the algorithms a DPoP proof may use (every asymmetric one).
+      dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
       claims_supported: [
         'iss',
         'sub',

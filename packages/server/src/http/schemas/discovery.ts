@@ -57,6 +57,7 @@ export const Discovery = Type.Object(
     introspection_endpoint_auth_methods_supported: Strings,
     introspection_endpoint_auth_signing_alg_values_supported: Strings,
     code_challenge_methods_supported: Strings,
+    dpop_signing_alg_values_supported: Strings,
     claims_supported: Strings,
     prompt_values_supported: OptionalStrings,
     authorization_response_iss_parameter_supported: Type.Boolean(),
