@@ -8,6 +8,7 @@
  *   4  memory: RSS idle and under scenario 1; tokens per KB of cache
  *   5  cost growth: scenarios 1 and 3 as users, sessions and revocations grow
  *   6  OAuth: client_credentials, introspection and code + PKCE against oidc-provider
+ *   7  DPoP: GET /auth/me with a bound token and a proof per request, against bearer
  *
  * Every server is its own process on 127.0.0.1, stopped on exit, error or
  * Ctrl-C. Prints a report per scenario and the targets with PASS/MISS; a
@@ -41,6 +42,7 @@ import {
 import { isLoopbackUrl } from './lib/services.ts'
 import { barChart } from './lib/svg.ts'
 import { renderMarkdown, type Table, writeResultsSection } from './lib/table.ts'
+import { dpopScenario } from './scenarios/dpop.ts'
 import { growthScenario } from './scenarios/growth.ts'
 import { floodScenario } from './scenarios/login-flood.ts'
 import { meScenario } from './scenarios/me.ts'
@@ -56,6 +58,7 @@ const SCENARIOS: readonly Scenario<any>[] = [
   memoryScenario,
   growthScenario,
   oauthScenario,
+  dpopScenario,
 ]
 
 const BENCH_DIR = import.meta.dirname

@@ -102,6 +102,8 @@ export interface ClaimChanges {
   aud?: string
   /** Seconds from now; negative for an expired token. */
   expiresIn?: number
+  /** Binds the token to a DPoP key (RFC 9449 §6: `cnf.jkt`, the key's RFC 7638 thumbprint). */
+  cnf?: { jkt: string }
 }
 
 /** One token like the server's: fresh `jti`, `iat` now, `exp` in two hours unless changed. */
@@ -117,6 +119,7 @@ export function signLike(key: Key, template: ClaimTemplate, changes: ClaimChange
     jti: randomUUID(),
     sid: template.sid,
     roles: template.roles,
+    ...(changes.cnf === undefined ? {} : { cnf: changes.cnf }),
   }
   return sign(claims, key, { typ: 'at+jwt', timestamp: false })
 }

@@ -18,6 +18,8 @@ export interface PeerSettings extends PeerKeyFile {
   issuer: string
   audience: string
   profile: Profile
+  /** PEER_PUBLIC_URL, when set: the URL clients call, which DPoP proofs name in `htu`. */
+  publicUrl?: string
 }
 
 function required(name: string): string {
@@ -26,7 +28,10 @@ function required(name: string): string {
   return value
 }
 
-/** PEER_KEY_FILE, PEER_ISSUER, PEER_AUDIENCE and PEER_PROFILE (JSON), read once at start. */
+/**
+ * PEER_KEY_FILE, PEER_ISSUER, PEER_AUDIENCE, PEER_PROFILE (JSON) and the
+ * optional PEER_PUBLIC_URL, read once at start.
+ */
 export function peerSettings(): PeerSettings {
   const key = JSON.parse(readFileSync(required('PEER_KEY_FILE'), 'utf8')) as PeerKeyFile
   if (key.alg !== 'ES256' && key.alg !== 'HS256') throw new Error('unsupported peer algorithm')
@@ -35,6 +40,7 @@ export function peerSettings(): PeerSettings {
     issuer: required('PEER_ISSUER'),
     audience: required('PEER_AUDIENCE'),
     profile: JSON.parse(required('PEER_PROFILE')) as Profile,
+    ...(process.env.PEER_PUBLIC_URL ? { publicUrl: process.env.PEER_PUBLIC_URL } : {}),
   }
 }
 
