@@ -395,7 +395,7 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
       payload: { email: USER, password: PASSWORD },
     })
     assert.equal(response.statusCode, 200)
-    const cookie = response.cookies.find((c) => c.name === 'tessera_refresh')
+    const cookie = response.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/')
     assert.ok(cookie, 'the refresh cookie is set')
     return { response, cookie }
   }
@@ -430,7 +430,7 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
     })
     assert.equal(response.statusCode, 201)
     assert.equal(response.json().refreshToken, undefined)
-    const cookie = response.cookies.find((c) => c.name === 'tessera_refresh')
+    const cookie = response.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/')
     assert.ok(cookie)
     assert.equal(cookie.secure, undefined)
     assert.doesNotMatch(String(response.headers['set-cookie']), /Secure/)
@@ -447,7 +447,7 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
     })
     assert.equal(response.statusCode, 200)
     assert.equal(response.json().refreshToken, undefined)
-    const next = response.cookies.find((c) => c.name === 'tessera_refresh')
+    const next = response.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/')
     assert.ok(next)
     assert.notEqual(next.value, cookie.value)
   })
@@ -546,7 +546,7 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
         cookies: { tessera_refresh: value },
       })
       assertError(response, 'invalid_refresh_token')
-      const cleared = response.cookies.find((c) => c.name === 'tessera_refresh')
+      const cleared = response.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/')
       assert.equal(cleared?.maxAge, 0)
     }
   })
@@ -562,7 +562,7 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
       cookies: { tessera_refresh: cookie.value },
     })
     assert.equal(response.statusCode, 204)
-    const cleared = response.cookies.find((c) => c.name === 'tessera_refresh')
+    const cleared = response.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/')
     assert.ok(cleared)
     assert.equal(cleared.value, '')
     assert.equal(cleared.maxAge, 0)
@@ -610,7 +610,10 @@ describe('browser clients (X-Tessera-CSRF: 1)', () => {
       headers: { ...BROWSER, ...bearer(login.json().accessToken) },
     })
     assert.equal(response.statusCode, 204)
-    assert.equal(response.cookies.find((c) => c.name === 'tessera_refresh')?.maxAge, 0)
+    assert.equal(
+      response.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/')?.maxAge,
+      0,
+    )
   })
 })
 
@@ -1076,7 +1079,8 @@ describe('errors and logs', () => {
       headers: BROWSER,
       payload: { email: USER, password: PASSWORD },
     })
-    const cookie = login.cookies.find((c) => c.name === 'tessera_refresh')?.value ?? 'missing'
+    const cookie =
+      login.cookies.find((c) => c.name === 'tessera_refresh' && c.path === '/')?.value ?? 'missing'
     const accessToken = login.json().accessToken as string
     await app.inject({ url: '/auth/me', headers: bearer(accessToken) })
     await app.inject({ url: '/auth/me', headers: bearer(`${accessToken}x`) })

@@ -323,7 +323,11 @@ describe('three instances on PostgreSQL and Redis', { skip, timeout: 180_000 }, 
       body: JSON.stringify({ email: 'one@example.com', password: PASSWORD }),
     })
     assert.equal(login.status, 200)
-    const cookie = (login.headers.getSetCookie()[0] ?? '').split(';')[0] as string
+    // The live cookie (an expired one for the old Path=/auth comes first).
+    const cookie = login.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0] as string)
+      .find((pair) => pair.startsWith('tessera_refresh=') && pair !== 'tessera_refresh=') as string
     const verifier = randomBytes(32).toString('base64url')
     const challenge = createHash('sha256').update(verifier).digest('base64url')
     const query = new URLSearchParams({

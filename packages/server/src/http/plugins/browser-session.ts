@@ -163,12 +163,14 @@ export function setRefreshCookie(
   token: string,
   maxAge: number,
 ): void {
+  // The expired legacy cookie first: a client that keeps cookies by name
+  // alone (not by path) then ends up with the live one.
+  clearLegacyCookie(reply, config)
   reply.setCookie(
     refreshCookieName(config),
     token,
     cookieOptions(config, Math.max(0, Math.floor(maxAge))),
   )
-  clearLegacyCookie(reply, config)
 }
 
 /** Expires the refresh cookie (same attributes, so the browser matches it). */
