@@ -51,6 +51,9 @@ const AUDIT_PRUNE_BATCH = 1000
 const AUDIT_PRUNE_BATCHES = 100
 
 /** Outgoing mail: the outbox worker, as the flows and the CLI see it. */
+/** How long used OAuth codes stay known past their expiry (replay detection). */
+const OAUTH_REPLAY_MEMORY_MS = 60 * 60_000
+
 export interface MailDelivery {
   /** `smtp`, `files` (development .eml files), or `none` (production without TESSERA_SMTP_URL: mail stays queued). */
   readonly delivery: 'smtp' | 'files' | 'none'
@@ -326,6 +329,9 @@ export async function createTessera(
       // Dead links and codes (expired, used, superseded): a few rows per user at most.
       await store.oneTimeTokens.deleteExpiredTokens(now())
       await store.challenges.deleteExpiredChallenges(now())
+      // OAuth codes and client-assertion jtis, kept a while past their expiry:
+      // a replayed code is still recognized (and revokes its grant) meanwhile.
+      await store.oauth.purgeExpired(now() - OAUTH_REPLAY_MEMORY_MS)
       await pruneAudit()
       await pruneOutbox()
     }

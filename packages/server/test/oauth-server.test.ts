@@ -931,4 +931,27 @@ describe('OAuth authorization server', () => {
       email_verified: false,
     })
   })
+
+  test('maintenance forgets used and expired codes an hour after they expire, not before', async () => {
+    const h = await harness()
+    const client = await addClient(h)
+    const { cookie } = await browser(h)
+    const { code, verifier } = await codeFlow(h, client, cookie)
+    const replay = () =>
+      form(
+        h,
+        '/oauth/token',
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
+        { authorization: basic(client) },
+      )
+    h.clock.advance(30 * 60)
+    await h.tessera.maintain()
+    // Still known: the replay is recognized as one.
+    const hash = createHash('sha256').update(code).digest('base64url')
+    assert.equal((await h.tessera.store.oauth.redeemCode(hash, h.clock.now)).status, 'replayed')
+    h.clock.advance(31 * 60)
+    await h.tessera.maintain()
+    assert.equal((await h.tessera.store.oauth.redeemCode(hash, h.clock.now)).status, 'not_found')
+    assert.equal((await replay()).body.error, 'invalid_grant')
+  })
 })
