@@ -2,12 +2,12 @@
 // reuse detection for everyone else), logout, logout everywhere, the list
 // of a user's sessions and revoking one of them.
 
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { decode } from '@tessera/jwt'
 import type { SessionRecord } from '../storage/ports.ts'
 import { FIRST_PARTY_CLIENT_ID } from '../tokens/access-tokens.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError } from './errors.ts'
+import { clientFingerprint, sameText } from './fingerprint.ts'
 import type { ClientInfo, IssuedTokens, SessionFlows } from './types.ts'
 import { publicUser, sessionView } from './views.ts'
 
@@ -17,22 +17,6 @@ interface SealedPair {
   userId: string
   /** clientFingerprint() of the request that rotated: only that client gets the pair again. */
   client?: string
-}
-
-/**
- * Who a refresh came from, as far as the server can tell without a key of the
- * client's (DPoP will give one): the address and the User-Agent, hashed.
- */
-function clientFingerprint(client: ClientInfo): string {
-  return createHash('sha256')
-    .update(`${client.ip ?? ''}\n${client.userAgent ?? ''}`)
-    .digest('base64url')
-}
-
-function sameFingerprint(a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  return left.length === right.length && timingSafeEqual(left, right)
 }
 
 const invalidRefreshToken = () =>
@@ -137,7 +121,7 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
           // lost response, both from the client that rotated. From anyone else
           // the live successor would be handed to a thief, and we cannot tell
           // which of the two is one: it is reuse, as after the window.
-          if (earlier.client !== undefined && !sameFingerprint(earlier.client, fingerprint)) {
+          if (earlier.client !== undefined && !sameText(earlier.client, fingerprint)) {
             return await refreshReused(outcome.session, client, { withinGrace: true })
           }
           metrics.inc('refreshes')

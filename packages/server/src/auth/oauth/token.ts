@@ -2,10 +2,11 @@
 // RFC 7636), refresh (the same rotation, grace window and reuse detection as
 // /auth/refresh) and client credentials grants.
 
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { OAuthClientRecord, SessionRecord, UserRecord } from '../../storage/ports.ts'
 import type { FlowContext } from '../context.ts'
+import { clientFingerprint, sameText } from '../fingerprint.ts'
 import type { ClientInfo, TokenFlows, TokenResponse } from '../types.ts'
 import { type CodeData, hashCode } from './authorize.ts'
 import type { ClientAuthenticator } from './client-auth.ts'
@@ -22,18 +23,6 @@ interface SealedAnswer {
   response: TokenResponse
   /** Public clients only: who rotated (address and User-Agent), as /auth/refresh keeps it. */
   fingerprint?: string
-}
-
-function fingerprintOf(client: ClientInfo): string {
-  return createHash('sha256')
-    .update(`${client.ip ?? ''}\n${client.userAgent ?? ''}`)
-    .digest('base64url')
-}
-
-function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  return left.length === right.length && timingSafeEqual(left, right)
 }
 
 function required(params: Readonly<Record<string, string>>, name: string): string {
@@ -290,7 +279,8 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       scopes,
       info.dpopJkt,
     )
-    const fingerprint = client.tokenEndpointAuthMethod === 'none' ? fingerprintOf(info) : undefined
+    const fingerprint =
+      client.tokenEndpointAuthMethod === 'none' ? clientFingerprint(info) : undefined
     const sealed: SealedAnswer = { response, ...(fingerprint === undefined ? {} : { fingerprint }) }
     const outcome = await store.sessions.rotateRefreshToken({
       tokenHash,
