@@ -1,6 +1,7 @@
 // The hosted pages: /login, /signup, /account, /inspect, the pages mailed
 // links open (/verify-email, /reset-password, /login/link, /confirm-email),
-// /forgot-password, and their one script and one stylesheet under /pages/.
+// /forgot-password, and their one script (with the modules of @tessera/client
+// it imports) and one stylesheet under /pages/.
 // Off with TESSERA_PAGES=false (then
 // every one of these paths is the API's 404). The pages hold no secret and
 // know no user: the browser signs in through the JSON API in browser mode
@@ -12,6 +13,7 @@ import { readFileSync } from 'node:fs'
 import type { FastifyReply } from 'fastify'
 import type { Config } from '../../config/types.ts'
 import type { TypedApp } from '../routes/deps.ts'
+import { CLIENT_PATH, clientModules } from './client-script.ts'
 import { pageHeaders } from './headers.ts'
 import { safeRedirect } from './redirect.ts'
 import {
@@ -178,6 +180,11 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
       asset(brandCss(config.brandColor) + readAsset('app.css'), 'text/css; charset=utf-8'),
     ],
     [ICON_PATH, asset(brandIcon(config.brandColor), 'image/svg+xml')],
+    // @tessera/client, which the script imports (client-script.ts).
+    ...[...clientModules()].map(
+      ([name, code]) =>
+        [`${CLIENT_PATH}${name}`, asset(code, 'text/javascript; charset=utf-8')] as const,
+    ),
   ])
   for (const [path, file] of assets) {
     app.get(path, HIDDEN, async (request, reply) => {
