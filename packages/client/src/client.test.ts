@@ -82,6 +82,7 @@ describe('normalizeOptions', () => {
     ['no options', undefined],
     ['no issuer', {}],
     ['a relative issuer', { issuer: '/auth' }],
+    ['an issuer that is not a string', { issuer: new URL('https://auth.example.com') }],
     ['an issuer of another scheme', { issuer: 'ftp://auth.example.com' }],
     ['an issuer with a query', { issuer: 'https://auth.example.com/?tenant=1' }],
     ['an issuer with an empty query', { issuer: 'https://auth.example.com/?' }],

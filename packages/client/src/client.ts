@@ -195,7 +195,11 @@ function sameUser(a: User, b: User): boolean {
 }
 
 function absoluteUrl(value: unknown, name: string, web = false): URL {
-  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
+  let url: URL | undefined
+  try {
+    // Not URL.canParse: Safari has it from 17 only.
+    if (typeof value === 'string') url = new URL(value)
+  } catch {}
   if (url === undefined || (web && url.protocol !== 'https:' && url.protocol !== 'http:')) {
     throw new TypeError(`${name} must be an absolute ${web ? 'http(s) ' : ''}URL`)
   }

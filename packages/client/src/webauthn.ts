@@ -3,7 +3,7 @@
 // (binary members as base64url) and its verify routes take what
 // `credential.toJSON()` gives (WebAuthn Level 3 §5.1): the browser's own
 // parse*FromJSON / toJSON where it has them, the same encoding here where it
-// has not (Safari before 18.4, Firefox before 119, Chrome before 129).
+// has not (browsers before WebAuthn Level 3's JSON methods).
 
 import { TesseraError } from './errors.ts'
 
