@@ -39,6 +39,12 @@ export interface MfaChallenge {
  * (`mfaEnrollment`, `TESSERA_MFA=required`: startTotpEnrollment), or a
  * verification link mailed (`verificationSent`, signup with
  * `TESSERA_EMAIL_VERIFICATION=required`).
+ *
+ * @example
+ * const result = await client.signInWithPassword({ email, password })
+ * if (result.session) goHome()
+ * else if (result.mfa) askForSecondFactor(result.mfa)
+ * else if (result.mfaEnrollment) setUpAuthenticatorApp(result.mfaEnrollment)
  */
 export type SignInResult =
   | {
@@ -131,7 +137,13 @@ export interface Consent {
   readonly grantedAt: string
 }
 
-/** Second factors of the signed-in user, and enrolment at sign-in under `TESSERA_MFA=required`. */
+/**
+ * Second factors of the signed-in user, and enrolment at sign-in under `TESSERA_MFA=required`.
+ *
+ * @example
+ * const { qrSvg } = await client.mfa.enrollTotp()
+ * const { recoveryCodes } = await client.mfa.confirmTotp('123456')
+ */
 export interface MfaApi {
   /** GET /auth/mfa. */
   getFactors(): Promise<MfaFactors>
@@ -152,6 +164,13 @@ export interface MfaApi {
   }): Promise<{ readonly session: Session; readonly recoveryCodes: readonly string[] }>
 }
 
+/**
+ * The signed-in user's passkeys.
+ *
+ * @example
+ * const passkey = await client.passkeys.register({ name: 'Work laptop' })
+ * await client.passkeys.rename(passkey.id, 'Old laptop')
+ */
 export interface PasskeysApi {
   /** Makes a passkey on this device and adds it (recent sign-in). */
   register(options?: {
@@ -164,11 +183,25 @@ export interface PasskeysApi {
   remove(id: string): Promise<void>
 }
 
+/**
+ * The user's sessions: every browser and app signed in.
+ *
+ * @example
+ * for (const session of await client.sessions.list()) {
+ *   if (!session.current) await client.sessions.revoke(session.id)
+ * }
+ */
 export interface SessionsApi {
   list(): Promise<readonly ActiveSession[]>
   revoke(id: string): Promise<void>
 }
 
+/**
+ * The apps the user allowed through OAuth.
+ *
+ * @example
+ * await client.consents.revoke('billing')
+ */
 export interface ConsentsApi {
   list(): Promise<readonly Consent[]>
   /** Withdraws the app's access and ends its sessions. */
