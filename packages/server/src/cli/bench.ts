@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
+import type { CliIo } from './io.ts'
 import { CliError } from './output.ts'
 
 // src/cli/ (and dist/cli/) sit four levels under the repository root.
@@ -14,7 +15,7 @@ const BENCH_INDEX = fileURLToPath(new URL('../../../../bench/index.ts', import.m
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 
 /** Runs bench/index.ts with `args`; resolves to its exit code. */
-export function runBench(args: readonly string[]): Promise<number> {
+export function runBench(args: readonly string[], io: CliIo): Promise<number> {
   if (!existsSync(BENCH_INDEX)) {
     throw new CliError(
       'tessera bench runs from a source checkout of Tessera (bench/index.ts not found); clone the repository and run `npm run bench`',
@@ -22,6 +23,7 @@ export function runBench(args: readonly string[]): Promise<number> {
   }
   const child = spawn(process.execPath, ['--conditions=source', BENCH_INDEX, ...args], {
     cwd: ROOT,
+    env: io.env,
     stdio: 'inherit',
   })
   // Ctrl-C reaches the child too (same process group): it stops its servers
@@ -48,7 +50,7 @@ export function runBench(args: readonly string[]): Promise<number> {
   })
 }
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   program
     .command('bench')
     .description(
@@ -62,6 +64,6 @@ export function register(program: Command): void {
       'passed to bench/index.ts: --quick, --scenario 1,3, --rounds N, --duration S, ...',
     )
     .action(async (options: string[]) => {
-      process.exitCode = await runBench(options)
+      io.exitCode = await runBench(options, io)
     })
 }

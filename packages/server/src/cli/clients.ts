@@ -7,6 +7,7 @@ import type { Command } from 'commander'
 import { AuthError } from '../auth/errors.ts'
 import type { ClientMetadata, ClientRegistration } from '../auth/types.ts'
 import { CLI_ACTOR, CLI_CLIENT, withTessera } from './context.ts'
+import { type CliIo, inCwd } from './io.ts'
 import { CliError } from './output.ts'
 
 /** A repeatable option; commas separate values too (`--grant a,b`). */
@@ -36,10 +37,10 @@ function seconds(option: string, value: string): number {
   return parsed
 }
 
-function readJwks(path: string): { keys: unknown[] } {
+function readJwks(path: string, cwd: string): { keys: unknown[] } {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readFileSync(inCwd({ cwd }, path), 'utf8')
   } catch {
     throw new CliError(`cannot read ${path}`)
   }
@@ -91,8 +92,11 @@ interface AddOptions {
   json?: boolean
 }
 
-/** The RFC 7591 metadata the options describe; unset ones take the registry's defaults. */
-export function metadataFrom(options: AddOptions): ClientMetadata {
+/**
+ * The RFC 7591 metadata the options describe; unset ones take the registry's
+ * defaults. A relative `--jwks` file is read from `cwd`.
+ */
+export function metadataFrom(options: AddOptions, cwd = '.'): ClientMetadata {
   return {
     client_name: options.name,
     ...(options.redirectUri.length === 0 ? {} : { redirect_uris: options.redirectUri }),
@@ -102,7 +106,7 @@ export function metadataFrom(options: AddOptions): ClientMetadata {
     ...(options.grant.length === 0 ? {} : { grant_types: options.grant }),
     ...(options.authMethod === undefined ? {} : { token_endpoint_auth_method: options.authMethod }),
     ...(options.scope === undefined ? {} : { scope: options.scope }),
-    ...(options.jwks === undefined ? {} : { jwks: readJwks(options.jwks) }),
+    ...(options.jwks === undefined ? {} : { jwks: readJwks(options.jwks, cwd) }),
     ...(options.firstParty === true ? { first_party: true } : {}),
     ...(options.dpopBound === true ? { dpop_bound_access_tokens: true } : {}),
     ...(options.idTokenEncryption === undefined
@@ -198,7 +202,7 @@ export function clientTable(clients: readonly ClientRegistration[]): string {
     .join('')
 }
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   const clients = program
     .command('clients')
     .description('OAuth clients: register, list, remove (the same as /admin/clients)')
@@ -256,8 +260,8 @@ export function register(program: Command): void {
     .option('--refresh-token-lifetime <duration>', "e.g. 7d (default: the server's)")
     .option('--json', 'print the RFC 7591 registration as JSON (the secret included)')
     .action(async (options: AddOptions) => {
-      const metadata = metadataFrom(options)
-      await withTessera(async (tessera) => {
+      const metadata = metadataFrom(options, io.cwd)
+      await withTessera(io, async (tessera) => {
         const { registration, clientSecret } = await tessera.auth
           .registerClient(CLI_ACTOR, metadata, CLI_CLIENT)
           .catch((error: unknown) => {
@@ -270,14 +274,14 @@ export function register(program: Command): void {
             clientSecret === undefined
               ? registration
               : { ...registration, client_secret: clientSecret, client_secret_expires_at: 0 }
-          process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`)
-          if (clientSecret !== undefined) process.stderr.write(warning)
+          io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`)
+          if (clientSecret !== undefined) io.stderr.write(warning)
           return
         }
-        process.stdout.write(`registered ${registration.client_name}\n`)
-        process.stdout.write(describeClient(registration))
+        io.stdout.write(`registered ${registration.client_name}\n`)
+        io.stdout.write(describeClient(registration))
         if (clientSecret !== undefined) {
-          process.stdout.write(
+          io.stdout.write(
             `  ${'client_secret:'.padEnd(17)}${clientSecret}\n(${warning.trimEnd()})\n`,
           )
         }
@@ -289,9 +293,9 @@ export function register(program: Command): void {
     .description('list registered OAuth clients, oldest first')
     .option('--json', 'print JSON (RFC 7591 registrations, no secrets)')
     .action(async (options: { json?: boolean }) => {
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const list = await tessera.auth.listClients()
-        process.stdout.write(
+        io.stdout.write(
           options.json === true ? `${JSON.stringify(list, null, 2)}\n` : clientTable(list),
         )
       })
@@ -302,9 +306,9 @@ export function register(program: Command): void {
     .description('show one OAuth client (never its secret)')
     .option('--json', 'print the RFC 7591 registration as JSON')
     .action(async (id: string, options: { json?: boolean }) => {
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const client = await tessera.auth.findClient(id)
-        process.stdout.write(
+        io.stdout.write(
           options.json === true ? `${JSON.stringify(client, null, 2)}\n` : describeClient(client),
         )
       })
@@ -316,9 +320,9 @@ export function register(program: Command): void {
       'remove an OAuth client with its codes and consents; every session granted to it ends',
     )
     .action(async (id: string) => {
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const { sessionsRevoked } = await tessera.auth.removeClient(CLI_ACTOR, id, CLI_CLIENT)
-        process.stdout.write(
+        io.stdout.write(
           `removed ${id}; ${sessionsRevoked} ${sessionsRevoked === 1 ? 'session' : 'sessions'} ended\n`,
         )
       })

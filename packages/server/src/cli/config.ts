@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
 import { describeConfig } from '../config/index.ts'
+import type { CliIo } from './io.ts'
 import { loadCliConfig } from './serve.ts'
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   program
     .command('config')
     .description('configuration')
@@ -12,10 +13,10 @@ export function register(program: Command): void {
     )
     .option('--env-file <path>', 'read variables from this file instead of ./.env')
     .action((options: { envFile?: string }) => {
-      const { config, envFile, warnings } = loadCliConfig({ envFile: options.envFile })
+      const { config, envFile, warnings } = loadCliConfig(io, { envFile: options.envFile })
       // On stderr: stdout is the configuration alone.
-      if (envFile !== undefined) process.stderr.write(`read variables from ${envFile}\n`)
-      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`)
-      process.stdout.write(`${describeConfig(config)}\n`)
+      if (envFile !== undefined) io.stderr.write(`read variables from ${envFile}\n`)
+      for (const warning of warnings) io.stderr.write(`warning: ${warning}\n`)
+      io.stdout.write(`${describeConfig(config)}\n`)
     })
 }

@@ -1,18 +1,20 @@
 import pino from 'pino'
 import type { Config } from '../config/types.ts'
 import { createTessera, type Tessera } from '../tessera.ts'
+import type { CliIo } from './io.ts'
 import { configFromEnv } from './serve.ts'
 
 /**
  * Opens the deployment a CLI command works on: same config, store, keys and
- * services as `tessera serve`, with logs (warnings only) on stderr so stdout
- * stays the command's output, and no timers.
+ * services as `tessera serve`, with logs (warnings only) on the command's
+ * stderr so stdout stays its output, and no timers.
  */
 export async function withTessera<T>(
+  io: CliIo,
   fn: (tessera: Tessera, config: Config) => Promise<T>,
 ): Promise<T> {
-  const config = configFromEnv()
-  const logger = pino({ level: 'warn', base: null }, pino.destination(2))
+  const config = configFromEnv(io)
+  const logger = pino({ level: 'warn', base: null }, io.stderr)
   const tessera = await createTessera(config, {
     logger,
     maintenanceInterval: 0,

@@ -5,6 +5,7 @@
 import type { Command } from 'commander'
 import type { OutboxMessage } from '../storage/ports.ts'
 import { withTessera } from './context.ts'
+import type { CliIo } from './io.ts'
 import { CliError, printJson, printLine } from './output.ts'
 
 const STATUSES: readonly OutboxMessage['status'][] = ['pending', 'sending', 'sent', 'dead']
@@ -74,7 +75,7 @@ export function formatMailList(views: readonly MailView[]): string[] {
   return lines
 }
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   const mail = program
     .command('mail')
     .description('the mail outbox: what was sent, what waits, what failed')
@@ -93,23 +94,23 @@ export function register(program: Command): void {
       if (options.status !== undefined && status === undefined) {
         throw new CliError(`--status is one of ${STATUSES.join(', ')}`)
       }
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const messages = await tessera.store.outbox.listMessages({
           limit,
           ...(status === undefined ? {} : { status }),
         })
         const views = messages.map(mailView)
         if (options.json === true) {
-          printJson(views)
+          printJson(io, views)
           return
         }
         if (views.length === 0) {
-          printLine(status === undefined ? 'no mail' : `no ${status} mail`)
+          printLine(io, status === undefined ? 'no mail' : `no ${status} mail`)
           return
         }
-        for (const line of formatMailList(views)) printLine(line)
+        for (const line of formatMailList(views)) printLine(io, line)
         if (views.length === limit) {
-          process.stderr.write(`the newest ${limit} shown; raise --limit to see more\n`)
+          io.stderr.write(`the newest ${limit} shown; raise --limit to see more\n`)
         }
       })
     })

@@ -1,12 +1,15 @@
 // The `tessera` command line. Each command lives in its own module that
-// exports `register(program)`; this file only assembles them and turns every
-// failure into one `error: ...` line and an exit code (see output.ts).
+// exports `register(program, io)`; this file only assembles them and turns
+// every failure into one `error: ...` line and an exit code (see output.ts).
+// Commands read and write through a CliIo (io.ts): the process's for the
+// real binary, buffers for runCli (run.ts).
 
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import * as benchCommand from './bench.ts'
 import * as clientsCommand from './clients.ts'
 import * as configCommand from './config.ts'
+import { type CliIo, hasColors, processIo } from './io.ts'
 import * as keysCommand from './keys.ts'
 import * as mailCommand from './mail.ts'
 import * as migrateCommand from './migrate.ts'
@@ -18,7 +21,8 @@ import * as usersCommand from './users.ts'
 
 /** What a command module exports. */
 export interface CommandModule {
-  register(program: Command): void
+  /** Adds the command; its actions read and write through `io` only. */
+  register(program: Command, io: CliIo): void
 }
 
 /** Registration order is the order `tessera --help` lists them in. */
@@ -42,34 +46,49 @@ function packageVersion(): string {
 }
 
 /**
- * Builds the program. Settings made here before the commands are registered
- * are inherited by every subcommand (commander copies them in `.command()`).
+ * Builds the program for one run. Settings made here before the commands are
+ * registered are inherited by every subcommand (commander copies them in
+ * `.command()`): commander's own output (help, version, parse errors) goes
+ * to `io` too, wrapped and colored as the real streams would be.
  */
-export function createProgram(commands: readonly CommandModule[] = COMMANDS): Command {
+export function createProgram(io: CliIo, commands: readonly CommandModule[] = COMMANDS): Command {
   const program = new Command('tessera')
     .description('Tessera: self-hosted JWT authentication server and token toolkit')
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({
+      writeOut: (text) => void io.stdout.write(text),
+      writeErr: (text) => void io.stderr.write(text),
       // Commander's parse errors already start with "error: "; keep them to one line.
       outputError: (text, write) => write(`${oneLine(text)}\n`),
+      // A terminal's width, 80 columns otherwise (commander's own default).
+      getOutHelpWidth: () => (io.stdout.isTTY === true ? io.stdout.columns : undefined) ?? 80,
+      getErrHelpWidth: () => (io.stderr.isTTY === true ? io.stderr.columns : undefined) ?? 80,
+      getOutHasColors: () => hasColors(io, io.stdout),
+      getErrHasColors: () => hasColors(io, io.stderr),
     })
-  for (const command of commands) command.register(program)
+  for (const command of commands) command.register(program, io)
   return program
 }
 
 /**
- * Runs the CLI and resolves to the exit code. It does not call process.exit:
- * a long-running command (`serve`) resolves once it has started, and the
- * process lives on.
+ * Runs `tessera ARGS` (the arguments after the command name) with `io` and
+ * resolves to the exit code; every failure is one `error: ...` line on
+ * io.stderr. It does not call process.exit: a long-running command (`serve`)
+ * resolves once it has started, and the process lives on.
  */
-export async function main(argv: readonly string[] = process.argv): Promise<number> {
+export async function execute(args: readonly string[], io: CliIo): Promise<number> {
   try {
-    await createProgram().parseAsync([...argv])
-    return typeof process.exitCode === 'number' ? process.exitCode : 0
+    await createProgram(io).parseAsync([...args], { from: 'user' })
+    return io.exitCode ?? 0
   } catch (error) {
-    return reportError(error)
+    return reportError(io, error)
   }
+}
+
+/** The real binary: `argv` as process.argv holds it, and this process's streams and environment. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  return execute(argv.slice(2), processIo())
 }
 
 if (import.meta.main) process.exitCode = await main()

@@ -10,6 +10,7 @@ import { AuthError } from '../auth/errors.ts'
 import { fileErrorReason } from '../config/env-file.ts'
 import { MailTemplateError } from '../mail/render.ts'
 import { MasterKeyError } from '../tokens/master-key.ts'
+import { type CliIo, inCwd } from './io.ts'
 
 /**
  * Exit codes. Only `invalid` says anything about a token: scripts can treat 1
@@ -56,55 +57,58 @@ export function oneLine(text: string): string {
 }
 
 /**
- * Prints the one error line for `error` to stderr and returns the exit code.
+ * Prints the one error line for `error` to the command's stderr and returns the exit code.
  * JwtError messages are safe by contract (no token, key or secret in them);
  * anything unexpected prints its message only, never its stack.
  */
-export function reportError(error: unknown): number {
+export function reportError(io: CliIo, error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message (see configureOutput in main.ts);
     // help and version are exit 0, every parse error is a usage error.
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage
   }
   if (isJwtError(error)) {
-    printError(`${error.code}: ${error.message}`)
+    printError(io, `${error.code}: ${error.message}`)
     return exitCodeOf(error.code)
   }
   if (error instanceof CliError) {
-    printError(error.message)
+    printError(io, error.message)
     return error.exitCode
   }
   // A refusal of the domain (not_found, forbidden, validation_failed...): its message is public.
   if (error instanceof AuthError) {
-    printError(error.message)
+    printError(io, error.message)
     return EXIT.usage
   }
   // A lost or unreadable key file, or a bad mail template, is the operator's to fix, not a bug.
   if (error instanceof MasterKeyError || error instanceof MailTemplateError) {
-    printError(error.message)
+    printError(io, error.message)
     return EXIT.usage
   }
   const message = error instanceof Error ? error.message : String(error)
-  printError(`internal: ${message}`)
+  printError(io, `internal: ${message}`)
   return EXIT.internal
 }
 
-export function printError(message: string): void {
-  process.stderr.write(`error: ${oneLine(message)}\n`)
+export function printError(io: CliIo, message: string): void {
+  io.stderr.write(`error: ${oneLine(message)}\n`)
 }
 
-export function printLine(line = ''): void {
-  process.stdout.write(`${line}\n`)
+export function printLine(io: CliIo, line = ''): void {
+  io.stdout.write(`${line}\n`)
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }
 
-/** Reads a UTF-8 file; the error names the path and the reason, never the content. */
-export function readTextFile(path: string, what = 'file'): string {
+/**
+ * Reads a UTF-8 file (a relative path from the command's working directory);
+ * the error names the path as given and the reason, never the content.
+ */
+export function readTextFile(io: CliIo, path: string, what = 'file'): string {
   try {
-    return readFileSync(path, 'utf8')
+    return readFileSync(inCwd(io, path), 'utf8')
   } catch (error) {
     throw new CliError(`cannot read ${what} ${path}: ${fileErrorReason(error)}`)
   }
@@ -129,13 +133,4 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
     throw new CliError(`${what} must be a JSON object`)
   }
   return value as Record<string, unknown>
-}
-
-/** Reads all of stdin as UTF-8. */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) {
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }

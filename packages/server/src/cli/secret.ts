@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { type Command, InvalidArgumentError, Option } from 'commander'
+import type { CliIo } from './io.ts'
 import { printLine } from './output.ts'
 
 const SECRET_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const
@@ -24,7 +25,7 @@ function parseKid(value: string): string {
   return value
 }
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   program
     .command('secret')
     .description(
@@ -42,6 +43,6 @@ export function register(program: Command): void {
     )
     .action((options: { alg: HmacAlgorithm; kid?: string }) => {
       const secret = generateSecretText(options.alg)
-      printLine(options.kid === undefined ? secret : `${options.kid}:${secret}`)
+      printLine(io, options.kid === undefined ? secret : `${options.kid}:${secret}`)
     })
 }

@@ -7,6 +7,7 @@ import { unknownVariableWarnings } from '../config/unknown-variables.ts'
 import { deprioritizeThreadpool } from '../runtime/threadpool-priority.ts'
 import { createTessera } from '../tessera.ts'
 import { checkDataDir } from './data-dir.ts'
+import type { CliIo, Sink } from './io.ts'
 import { CliError } from './output.ts'
 
 /** Where a command's configuration comes from, besides the environment. */
@@ -26,16 +27,19 @@ export interface LoadedConfig {
 }
 
 /**
- * Loads the config from flags, the environment and `.env` (in that order of
- * precedence); a bad variable is one line and exit 2. A flag's error names
- * the flag as well as its variable.
+ * Loads the config from flags, the command's environment and `.env` in its
+ * working directory (in that order of precedence); a bad variable is one line
+ * and exit 2. A flag's error names the flag as well as its variable.
  */
-export function loadCliConfig(options: ConfigSourceOptions = {}): LoadedConfig {
-  const cwd = process.cwd()
+export function loadCliConfig(
+  io: Pick<CliIo, 'env' | 'cwd'>,
+  options: ConfigSourceOptions = {},
+): LoadedConfig {
+  const { cwd } = io
   const flags = Object.entries(options.flags ?? {})
   const overrides = Object.fromEntries(flags.map(([name, [, value]]) => [name, value]))
   try {
-    const { env, envFile } = readEnvironment(process.env, {
+    const { env, envFile } = readEnvironment(io.env, {
       cwd,
       envFile: options.envFile,
       overrides,
@@ -52,8 +56,8 @@ export function loadCliConfig(options: ConfigSourceOptions = {}): LoadedConfig {
 }
 
 /** Loads the config from the environment and `.env`; a bad variable is one line and exit 2. */
-export function configFromEnv(): Config {
-  return loadCliConfig().config
+export function configFromEnv(io: Pick<CliIo, 'env' | 'cwd'>): Config {
+  return loadCliConfig(io).config
 }
 
 /**
@@ -65,10 +69,10 @@ export function wantsPrettyLogs(config: Pick<Config, 'production'>, isTTY: boole
   return !config.production && isTTY
 }
 
-/** The logger of `tessera serve`, on `output` (stdout). */
+/** The logger of `tessera serve`, on `output` (its stdout). */
 export async function createServeLogger(
   config: Config,
-  output: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
+  output: Sink = process.stdout,
 ): Promise<Logger> {
   const options = { level: config.logLevel, base: { service: 'tessera' } }
   if (!wantsPrettyLogs(config, output.isTTY === true)) {
@@ -88,7 +92,7 @@ export async function createServeLogger(
   )
 }
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   program
     .command('serve')
     .description('run the auth server (configured by TESSERA_* environment variables)')
@@ -110,7 +114,7 @@ variable. Variables are also read from ./.env when it exists (or from
     )
     .action(
       async (options: { port?: string; host?: string; dataDir?: string; envFile?: string }) => {
-        const { config, envFile, warnings } = loadCliConfig({
+        const { config, envFile, warnings } = loadCliConfig(io, {
           envFile: options.envFile,
           flags: {
             TESSERA_PORT: ['--port', options.port],
@@ -118,7 +122,7 @@ variable. Variables are also read from ./.env when it exists (or from
             TESSERA_DATA_DIR: ['--data-dir', options.dataDir],
           },
         })
-        const logger = await createServeLogger(config)
+        const logger = await createServeLogger(config, io.stdout)
         if (envFile !== undefined) logger.info({ envFile }, `read variables from ${envFile}`)
         for (const warning of warnings) logger.warn(warning)
         const openDataDir = checkDataDir(config)

@@ -30,14 +30,8 @@ import {
   verify,
 } from '@tessera/jwt'
 import { type Command, InvalidArgumentError } from 'commander'
-import {
-  CliError,
-  parseJsonObject,
-  printJson,
-  printLine,
-  readStdin,
-  readTextFile,
-} from './output.ts'
+import type { CliIo } from './io.ts'
+import { CliError, parseJsonObject, printJson, printLine, readTextFile } from './output.ts'
 
 // ---------------------------------------------------------------------------
 // Option parsers (commander argParser): a bad value is a usage error, exit 2.
@@ -73,8 +67,8 @@ function parseDurationOption(value: string): string {
 // Inputs
 
 /** The token from the argument, or from stdin when the argument is `-`. */
-async function readToken(arg: string): Promise<string> {
-  const raw = arg === '-' ? await readStdin() : arg
+async function readToken(io: CliIo, arg: string): Promise<string> {
+  const raw = arg === '-' ? await io.readStdin() : arg
   // Accept a pasted `Authorization` value too.
   const token = raw.trim().replace(/^Bearer\s+/i, '')
   if (token === '') throw new CliError(arg === '-' ? 'no token on stdin' : 'the token is empty')
@@ -90,14 +84,17 @@ interface SecretSource {
  * A base64url secret from `--secret` or `--secret-file`. A file may hold the
  * `kid:secret` form `tessera secret --kid` prints.
  */
-function readSecret(options: SecretSource): { bytes: Buffer; kid: string | undefined } | undefined {
+function readSecret(
+  io: CliIo,
+  options: SecretSource,
+): { bytes: Buffer; kid: string | undefined } | undefined {
   if (options.secret !== undefined && options.secretFile !== undefined) {
     throw new CliError('pass --secret or --secret-file, not both')
   }
   let text: string
   if (options.secret !== undefined) text = options.secret.trim()
   else if (options.secretFile !== undefined) {
-    text = readTextFile(options.secretFile, 'secret file').trim()
+    text = readTextFile(io, options.secretFile, 'secret file').trim()
   } else return undefined
   let kid: string | undefined
   const colon = text.indexOf(':')
@@ -134,8 +131,8 @@ type KeyFile =
   | { kind: 'jwk'; jwk: Jwk }
   | { kind: 'jwks'; keys: unknown[] }
 
-function readKeyFile(path: string): KeyFile {
-  const text = readTextFile(path, 'key file').trim()
+function readKeyFile(io: CliIo, path: string): KeyFile {
+  const text = readTextFile(io, path, 'key file').trim()
   if (text.startsWith('{')) {
     const json = parseJsonObject(text, `key file ${path}`)
     if (Array.isArray(json.keys)) return { kind: 'jwks', keys: json.keys }
@@ -350,24 +347,24 @@ export function inspectToken(
   return { report: { header, payload, warnings, expiresIn }, timeLines }
 }
 
-async function decodeAction(arg: string, options: { json?: boolean }): Promise<void> {
-  const { header, payload } = decode(await readToken(arg))
+async function decodeAction(io: CliIo, arg: string, options: { json?: boolean }): Promise<void> {
+  const { header, payload } = decode(await readToken(io, arg))
   const { report, timeLines } = inspectToken(header, payload, Date.now() / 1000)
   if (options.json === true) {
-    printJson(report)
+    printJson(io, report)
     return
   }
-  printLine('Header:')
-  printJson(report.header)
-  printLine('Claims:')
-  printJson(report.payload)
+  printLine(io, 'Header:')
+  printJson(io, report.header)
+  printLine(io, 'Claims:')
+  printJson(io, report.payload)
   if (timeLines.length > 0) {
-    printLine()
-    for (const line of timeLines) printLine(line)
+    printLine(io)
+    for (const line of timeLines) printLine(io, line)
   }
   if (report.warnings.length > 0) {
-    printLine()
-    for (const warning of report.warnings) printLine(`warning: ${warning}`)
+    printLine(io)
+    for (const warning of report.warnings) printLine(io, `warning: ${warning}`)
   }
 }
 
@@ -390,8 +387,12 @@ type VerificationKeys =
   | { kind: 'local'; keys: Key | KeySet; lone: Key | undefined }
   | { kind: 'remote'; keys: KeyResolver; lone: undefined }
 
-function verificationKeys(options: VerifyCliOptions, tokenAlg: unknown): VerificationKeys {
-  const secret = readSecret(options)
+function verificationKeys(
+  io: CliIo,
+  options: VerifyCliOptions,
+  tokenAlg: unknown,
+): VerificationKeys {
+  const secret = readSecret(io, options)
   if ((secret === undefined) === (options.jwks === undefined)) {
     throw new CliError('pass exactly one of --jwks, --secret or --secret-file')
   }
@@ -409,7 +410,7 @@ function verificationKeys(options: VerifyCliOptions, tokenAlg: unknown): Verific
       throw error
     }
   }
-  const file = readKeyFile(source)
+  const file = readKeyFile(io, source)
   if (file.kind === 'jwks') {
     return { kind: 'local', keys: keySetFromFile(file.keys, alg), lone: undefined }
   }
@@ -465,12 +466,12 @@ function explainMismatch(
   return error
 }
 
-async function verifyAction(arg: string, options: VerifyCliOptions): Promise<void> {
-  const token = await readToken(arg)
+async function verifyAction(io: CliIo, arg: string, options: VerifyCliOptions): Promise<void> {
+  const token = await readToken(io, arg)
   // A malformed token is a usage error (exit 2) before any key is read; the
   // header also picks among several --alg values for a lone key.
   const { header, payload: claimed } = decode(token)
-  const source = verificationKeys(options, header.alg)
+  const source = verificationKeys(io, options, header.alg)
   const lone = source.lone
   const verifyOptions: VerifyOptions = {}
   if (options.alg !== undefined) verifyOptions.algorithms = options.alg
@@ -503,8 +504,8 @@ async function verifyAction(arg: string, options: VerifyCliOptions): Promise<voi
     }
     throw explainMismatch(error, header, claimed, options)
   }
-  printLine('valid')
-  printJson(payload)
+  printLine(io, 'valid')
+  printJson(io, payload)
 }
 
 // ---------------------------------------------------------------------------
@@ -525,8 +526,8 @@ interface SignCliOptions extends SecretSource {
   claimsFile?: string
 }
 
-function signingKey(options: SignCliOptions): Key {
-  const secret = readSecret(options)
+function signingKey(io: CliIo, options: SignCliOptions): Key {
+  const secret = readSecret(io, options)
   if ((secret === undefined) === (options.key === undefined)) {
     throw new CliError('pass exactly one of --key, --secret or --secret-file')
   }
@@ -535,7 +536,7 @@ function signingKey(options: SignCliOptions): Key {
     return importSecret(secret.bytes, hmacAlgorithm(options.alg), kid === undefined ? {} : { kid })
   }
   const path = options.key!
-  const file = readKeyFile(path)
+  const file = readKeyFile(io, path)
   if (file.kind === 'jwks') {
     throw new CliError(`key file ${path} is a JWKS: signing takes one private key (PEM or JWK)`)
   }
@@ -552,21 +553,21 @@ function signingKey(options: SignCliOptions): Key {
   return importPem(file.pem, options.alg, options.kid === undefined ? {} : { kid: options.kid })
 }
 
-function readClaims(options: SignCliOptions): Record<string, unknown> {
+function readClaims(io: CliIo, options: SignCliOptions): Record<string, unknown> {
   if (options.claims !== undefined && options.claimsFile !== undefined) {
     throw new CliError('pass --claims or --claims-file, not both')
   }
   if (options.claims !== undefined) return parseJsonObject(options.claims, '--claims')
   if (options.claimsFile !== undefined) {
     const path = options.claimsFile
-    return parseJsonObject(readTextFile(path, 'claims file'), `claims file ${path}`)
+    return parseJsonObject(readTextFile(io, path, 'claims file'), `claims file ${path}`)
   }
   return {}
 }
 
-function signAction(options: SignCliOptions, command: Command): void {
-  const claims = readClaims(options)
-  const key = signingKey(options)
+function signAction(io: CliIo, options: SignCliOptions, command: Command): void {
+  const claims = readClaims(io, options)
+  const key = signingKey(io, options)
   const signOptions: SignOptions = { typ: options.typ }
   // The default lifetime gives way to an `exp` the claims carry; an explicit --exp does not.
   const explicitExp = command.getOptionValueSource('exp') === 'cli'
@@ -588,7 +589,7 @@ function signAction(options: SignCliOptions, command: Command): void {
     if (error instanceof TypeError) throw new CliError(error.message)
     throw error
   }
-  printLine(token)
+  printLine(io, token)
 }
 
 // ---------------------------------------------------------------------------
@@ -605,8 +606,8 @@ function jweAlg(jwe: string): KeyManagementAlgorithm {
 }
 
 /** The private key(s) of `--key`: a JWK, a JWKS (its `kid` picks the key) or a PEM private key. */
-function decryptionKeys(path: string, jwe: string): EncryptionKey | EncryptionKeySet {
-  const text = readTextFile(path, 'key file').trim()
+function decryptionKeys(io: CliIo, path: string, jwe: string): EncryptionKey | EncryptionKeySet {
+  const text = readTextFile(io, path, 'key file').trim()
   if (text.startsWith('-----BEGIN')) {
     let keyObject: ReturnType<typeof createPrivateKey>
     try {
@@ -623,9 +624,13 @@ function decryptionKeys(path: string, jwe: string): EncryptionKey | EncryptionKe
   return importEncryptionJwk(document as Jwk)
 }
 
-async function decryptAction(arg: string, options: { key: string; json?: boolean }): Promise<void> {
-  const jwe = await readToken(arg)
-  const { header, plaintext } = decrypt(jwe, decryptionKeys(options.key, jwe))
+async function decryptAction(
+  io: CliIo,
+  arg: string,
+  options: { key: string; json?: boolean },
+): Promise<void> {
+  const jwe = await readToken(io, arg)
+  const { header, plaintext } = decrypt(jwe, decryptionKeys(io, options.key, jwe))
   const text = plaintext.toString('utf8')
   const nested = typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT'
   let content: unknown = text
@@ -635,25 +640,25 @@ async function decryptAction(arg: string, options: { key: string; json?: boolean
     // Not JSON (or not a JWT after all): shown as text.
   }
   if (options.json === true) {
-    printJson({ header, ...(nested ? { jwt: text, nested: content } : { plaintext: content }) })
+    printJson(io, { header, ...(nested ? { jwt: text, nested: content } : { plaintext: content }) })
     return
   }
-  printLine('Header:')
-  printJson(header)
+  printLine(io, 'Header:')
+  printJson(io, header)
   if (nested) {
-    printLine('Nested JWT (its signature is NOT verified here: `tessera token verify` it):')
-    printLine(text)
-    if (typeof content === 'object') printJson(content)
+    printLine(io, 'Nested JWT (its signature is NOT verified here: `tessera token verify` it):')
+    printLine(io, text)
+    if (typeof content === 'object') printJson(io, content)
   } else {
-    printLine('Plaintext:')
-    if (typeof content === 'string') printLine(content)
-    else printJson(content)
+    printLine(io, 'Plaintext:')
+    if (typeof content === 'string') printLine(io, content)
+    else printJson(io, content)
   }
 }
 
 // ---------------------------------------------------------------------------
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   const token = program
     .command('token')
     .description('decode, verify, sign and decrypt JWTs (a local jwt.io)')
@@ -663,7 +668,7 @@ export function register(program: Command): void {
     .description("show a token's header, claims, times and warnings, WITHOUT verifying it")
     .argument('<jwt>', 'the token, or - to read it from stdin')
     .option('--json', 'print one JSON object {header, payload, warnings, expiresIn}')
-    .action(decodeAction)
+    .action((arg: string, options: { json?: boolean }) => decodeAction(io, arg, options))
 
   token
     .command('decrypt')
@@ -673,7 +678,9 @@ export function register(program: Command): void {
     .argument('<jwe>', 'the JWE, or - to read it from stdin')
     .requiredOption('--key <file>', 'private key: a JWK, a JWKS (by kid) or a PEM private key')
     .option('--json', 'print one JSON object {header, plaintext} (or {header, jwt, nested})')
-    .action(decryptAction)
+    .action((arg: string, options: { key: string; json?: boolean }) =>
+      decryptAction(io, arg, options),
+    )
 
   token
     .command('verify')
@@ -697,7 +704,7 @@ export function register(program: Command): void {
       parseDurationOption,
     )
     .option('--no-require-exp', 'accept a token without exp (one that never expires)')
-    .action(verifyAction)
+    .action((arg: string, options: VerifyCliOptions) => verifyAction(io, arg, options))
 
   token
     .command('sign')
@@ -721,5 +728,5 @@ export function register(program: Command): void {
     .option('--typ <typ>', 'typ header', 'JWT')
     .option('--claims <json>', 'more claims as a JSON object')
     .option('--claims-file <path>', 'more claims from a JSON file')
-    .action(signAction)
+    .action((options: SignCliOptions, command: Command) => signAction(io, options, command))
 }

@@ -7,12 +7,11 @@ import { type ImportReport, type ImportRow, importUsers } from '../auth/import-u
 import { type EmailFixReport, normalizeStoredEmails } from '../auth/normalize-emails.ts'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from '../auth/passwords.ts'
 import { CLI_ACTOR, CLI_CLIENT, withTessera } from './context.ts'
+import { type CliIo, inCwd, type Sink } from './io.ts'
 import { CliError } from './output.ts'
 
-async function readStdinLine(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? ''
+async function readStdinLine(io: CliIo): Promise<string> {
+  return (await io.readStdin()).split(/\r?\n/)[0] ?? ''
 }
 
 function parseRoleList(value: string): string[] {
@@ -37,12 +36,13 @@ function lineBreaksIn(record: Record<string, string>): number {
  * Reads an import file: a JSON array (or `{ "users": [...] }`) or CSV with a
  * header row. Each row's `location` is where it is in the file, as the
  * report names it: `line 4` for CSV (the file's own line number, header
- * included), `entry 3` for JSON (its position in the array, from 1).
+ * included), `entry 3` for JSON (its position in the array, from 1). A
+ * relative `path` is read from `cwd`.
  */
-export function readImportFile(path: string, format?: string): ImportRow[] {
+export function readImportFile(path: string, format?: string, cwd = '.'): ImportRow[] {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readFileSync(inCwd({ cwd }, path), 'utf8')
   } catch {
     throw new CliError(`cannot read ${path}`)
   }
@@ -94,23 +94,21 @@ export function readImportFile(path: string, format?: string): ImportRow[] {
   })
 }
 
-/** A progress bar on a terminal, a line per tenth otherwise. */
-function progress(total: number): (done: number) => void {
-  const tty = process.stderr.isTTY === true
+/** A progress bar on a terminal, a line per tenth otherwise, on `output` (stderr). */
+function progress(output: Sink, total: number): (done: number) => void {
+  const tty = output.isTTY === true
   let lastTenth = -1
   return (done) => {
     if (tty) {
       const width = 30
       const filled = total === 0 ? width : Math.round((done / total) * width)
-      process.stderr.write(
-        `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`,
-      )
-      if (done === total) process.stderr.write('\n')
+      output.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`)
+      if (done === total) output.write('\n')
     } else {
       const tenth = total === 0 ? 10 : Math.floor((done / total) * 10)
       if (tenth !== lastTenth) {
         lastTenth = tenth
-        process.stderr.write(`read ${done}/${total} rows\n`)
+        output.write(`read ${done}/${total} rows\n`)
       }
     }
   }
@@ -142,7 +140,7 @@ export function importSummary(file: string, report: ImportReport): string {
   return lines.join('\n')
 }
 
-export function register(program: Command): void {
+export function register(program: Command, io: CliIo): void {
   const users = program
     .command('users')
     .description(
@@ -165,10 +163,10 @@ export function register(program: Command): void {
         const roles = parseRoleList(options.roles)
         if (roles.length === 0) throw new CliError('--roles needs at least one role, e.g. user')
         const generated = options.passwordStdin !== true
-        const password = generated ? randomBytes(18).toString('base64url') : await readStdinLine()
+        const password = generated ? randomBytes(18).toString('base64url') : await readStdinLine(io)
         const verdict = checkPasswordPolicy(password, { email })
         if (!verdict.ok) throw new CliError(`password: ${verdict.reason}`)
-        await withTessera(async (tessera) => {
+        await withTessera(io, async (tessera) => {
           const created = await tessera.store.users.createUser({
             id: randomUUID(),
             email,
@@ -178,11 +176,11 @@ export function register(program: Command): void {
             createdAt: Date.now(),
           })
           if (created === 'email_taken') throw new CliError(`${email} already exists`)
-          process.stdout.write(
+          io.stdout.write(
             `created ${created.email} (${created.id}) roles ${created.roles.join(',')}\n`,
           )
           if (generated)
-            process.stdout.write(`password: ${password}\n(shown once; the user should change it)\n`)
+            io.stdout.write(`password: ${password}\n(shown once; the user should change it)\n`)
         })
       },
     )
@@ -198,22 +196,22 @@ export function register(program: Command): void {
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
         throw new CliError('--limit is 1..10000')
       const email = options.email === undefined ? undefined : normalizeEmail(options.email)
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const list = await tessera.auth.adminListUsers({
           limit,
           ...(email === undefined ? {} : { email }),
         })
-        if (options.json === true) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
+        if (options.json === true) io.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
         else {
           for (const u of list) {
             const roles = u.roles.length === 0 ? '(no roles)' : u.roles.join(',')
-            process.stdout.write(
+            io.stdout.write(
               `${u.createdAt}  ${u.id}  ${u.email}  ${roles}${u.disabled ? '  (disabled)' : ''}\n`,
             )
           }
         }
         if (list.length === limit && email === undefined) {
-          process.stderr.write(`the oldest ${limit} users shown; raise --limit to see more\n`)
+          io.stderr.write(`the oldest ${limit} users shown; raise --limit to see more\n`)
         }
       })
     })
@@ -238,7 +236,7 @@ export function register(program: Command): void {
             `no roles given: name at least one (e.g. user,admin), or pass --none to leave ${email} with no role`,
           )
         }
-        await withTessera(async (tessera) => {
+        await withTessera(io, async (tessera) => {
           const user = await tessera.store.users.findUserByEmail(email)
           if (user === undefined) throw new CliError(`no user ${email}`)
           const updated = await tessera.auth.adminUpdateUser(
@@ -247,7 +245,7 @@ export function register(program: Command): void {
             { roles },
             CLI_CLIENT,
           )
-          process.stdout.write(
+          io.stdout.write(
             `${updated.email}: ${updated.roles.length === 0 ? '(no roles)' : updated.roles.join(',')}\n`,
           )
         })
@@ -263,7 +261,7 @@ export function register(program: Command): void {
     .action(async (rawEmail: string, options: { undo?: boolean }) => {
       const email = normalizeEmail(rawEmail)
       if (email === undefined) throw new CliError('not a valid email address')
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const user = await tessera.store.users.findUserByEmail(email)
         if (user === undefined) throw new CliError(`no user ${email}`)
         const updated = await tessera.auth.adminUpdateUser(
@@ -272,7 +270,7 @@ export function register(program: Command): void {
           { emailVerified: options.undo !== true },
           CLI_CLIENT,
         )
-        process.stdout.write(
+        io.stdout.write(
           `${updated.email}: ${updated.emailVerified ? 'verified' : 'not verified'}\n`,
         )
       })
@@ -286,7 +284,7 @@ export function register(program: Command): void {
     .action(async (rawEmail: string) => {
       const email = normalizeEmail(rawEmail)
       if (email === undefined) throw new CliError('not a valid email address')
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const user = await tessera.store.users.findUserByEmail(email)
         if (user === undefined) throw new CliError(`no user ${email}`)
         const before = await tessera.store.factors.summary(user.id)
@@ -296,7 +294,7 @@ export function register(program: Command): void {
           ...(before.passkeys > 0 ? [`${before.passkeys} passkey(s)`] : []),
           ...(before.recoveryCodes > 0 ? [`${before.recoveryCodes} recovery code(s)`] : []),
         ]
-        process.stdout.write(
+        io.stdout.write(
           had.length === 0
             ? `${email}: had no second factor\n`
             : `${email}: removed ${had.join(', ')}; the next sign-in needs the password only\n`,
@@ -311,15 +309,15 @@ export function register(program: Command): void {
     )
     .option('--format <format>', 'json or csv (default: by file extension)')
     .action(async (file: string, options: { format?: string }) => {
-      const rows = readImportFile(file, options.format)
-      await withTessera(async (tessera) => {
+      const rows = readImportFile(file, options.format, io.cwd)
+      await withTessera(io, async (tessera) => {
         const report = await importUsers(rows, {
           store: tessera.store,
           normalizeEmail,
           now: Date.now,
-          onProgress: progress(rows.length),
+          onProgress: progress(io.stderr, rows.length),
         })
-        process.stdout.write(`${importSummary(file, report)}\n`)
+        io.stdout.write(`${importSummary(file, report)}\n`)
       })
     })
 
@@ -330,14 +328,14 @@ export function register(program: Command): void {
     )
     .option('--apply', 'write the rewrites (default: only report them)')
     .action(async (options: { apply?: boolean }) => {
-      await withTessera(async (tessera) => {
+      await withTessera(io, async (tessera) => {
         const report = await normalizeStoredEmails({
           store: tessera.store,
           normalizeEmail,
           now: Date.now,
           apply: options.apply === true,
         })
-        process.stdout.write(emailFixSummary(report, options.apply === true))
+        io.stdout.write(emailFixSummary(report, options.apply === true))
       })
     })
 }
