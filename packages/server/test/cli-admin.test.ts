@@ -1,10 +1,14 @@
-// The administration commands against a data directory, as an operator runs them.
+// The administration commands against a data directory, as an operator runs
+// them: in this process (support/cli.ts), the binary's program with the
+// environment and stdin a child would get.
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { hash as bcryptHash } from '@node-rs/bcrypt'
-import { makeDataDir, runCli } from './support/server-process.ts'
+import { runCli as runTessera } from '../src/cli/run.ts'
+import { runCliInProcess as runCli } from './support/cli.ts'
+import { makeDataDir } from './support/server-process.ts'
 
 describe('tessera migrate, users, keys, config check', () => {
   const data = makeDataDir()
@@ -20,35 +24,20 @@ describe('tessera migrate, users, keys, config check', () => {
   })
 
   it('users add reads the password from stdin, refuses weak ones and duplicates; users list shows them', async () => {
-    const { spawnSync } = await import('node:child_process')
     const add = (email: string, password: string) =>
-      spawnSync(
-        process.execPath,
-        [
-          '--conditions=source',
-          'packages/server/src/cli/main.ts',
-          'users',
-          'add',
-          email,
-          '--password-stdin',
-          '--roles',
-          'user,admin',
-        ],
-        {
-          cwd: join(import.meta.dirname, '../../..'),
-          input: `${password}\n`,
-          encoding: 'utf8',
-          env: { PATH: process.env.PATH, TESSERA_DATA_DIR: data.dir, ...env },
-        },
-      )
-    const ok = add('Root@Example.com', 'a long admin passphrase')
-    assert.equal(ok.status, 0, ok.stderr)
+      runTessera(['users', 'add', email, '--password-stdin', '--roles', 'user,admin'], {
+        cwd: join(import.meta.dirname, '../../..'),
+        stdin: `${password}\n`,
+        env: { PATH: process.env.PATH, TESSERA_DATA_DIR: data.dir, ...env },
+      })
+    const ok = await add('Root@Example.com', 'a long admin passphrase')
+    assert.equal(ok.code, 0, ok.stderr)
     assert.match(ok.stdout, /created root@example.com .* roles user,admin/)
     assert.doesNotMatch(ok.stdout, /passphrase/)
-    const weak = add('weak@example.com', 'password')
-    assert.equal(weak.status, 2)
+    const weak = await add('weak@example.com', 'password')
+    assert.equal(weak.code, 2)
     assert.match(weak.stderr, /^error: password: /)
-    assert.equal(add('root@example.com', 'another long passphrase').status, 2)
+    assert.equal((await add('root@example.com', 'another long passphrase')).code, 2)
     const list = await runCli(data.dir, ['users', 'list', '--json'], env)
     const users = JSON.parse(list.stdout) as { email: string; roles: string[] }[]
     assert.deepEqual(

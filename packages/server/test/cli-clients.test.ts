@@ -1,6 +1,7 @@
 // `tessera clients` against a data directory, as an operator runs it: the
 // secret printed once (JSON or text) and stored hashed, the table, one-line
-// refusals, and removal ending the client's sessions.
+// refusals, and removal ending the client's sessions. The commands run in
+// this process (support/cli.ts), with the environment a child would get.
 
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -17,7 +18,8 @@ import pino from 'pino'
 import { hashClientSecret } from '../src/auth/oauth/clients.ts'
 import { loadConfig } from '../src/config/load.ts'
 import { createTessera, type Tessera } from '../src/tessera.ts'
-import { makeDataDir, runCli, TEST_ENV } from './support/server-process.ts'
+import { runCliInProcess as runCli } from './support/cli.ts'
+import { makeDataDir, TEST_ENV } from './support/server-process.ts'
 
 describe('tessera clients', () => {
   const data = makeDataDir()

@@ -5,7 +5,8 @@
 // now notices within a poll interval (PRAGMA data_version on SQLite, a marker
 // query on PostgreSQL): these tests hold it to 2 seconds against the real
 // `tessera serve`, on SQLite, and on PostgreSQL when TESSERA_TEST_DATABASE_URL
-// is set (under CI=true it must be).
+// is set (under CI=true it must be). The server is a child process; the
+// commands run in this one (support/cli.ts), another process all the same.
 
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -13,12 +14,8 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decode } from '@tessera/jwt'
 import pg from 'pg'
-import {
-  makeDataDir,
-  runCli as runTessera,
-  type ServerProcess,
-  startServer,
-} from './support/server-process.ts'
+import { runCliInProcess as runTessera } from './support/cli.ts'
+import { makeDataDir, type ServerProcess, startServer } from './support/server-process.ts'
 
 const PASSWORD = 'correct horse battery staple'
 const EMAIL = 'root@example.com'
