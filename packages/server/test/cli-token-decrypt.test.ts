@@ -1,39 +1,21 @@
 // `tessera token decrypt`: the JWEs a client gets from Tessera (encrypted ID
 // tokens and userinfo) or anyone makes with jose, read with a JWK, a JWKS or
 // a PEM private key; a wrong key is a verdict (exit 1), bad input exit 2.
+// The command runs in this process (src/cli/run.ts); cli-token.test.ts runs
+// the binary itself.
 
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import * as jose from 'jose'
+import { type CliResult, runCli } from '../src/cli/run.ts'
 
 const root = resolve(import.meta.dirname, '../../..')
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=source', 'packages/server/src/cli/main.ts', 'token', 'decrypt', ...args],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk
-    })
-    const timer = setTimeout(() => child.kill(), 30_000)
-    child.on('error', fail)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      done({ code, stdout, stderr })
-    })
-  })
+function run(args: string[]): Promise<CliResult> {
+  return runCli(['token', 'decrypt', ...args], { cwd: root })
 }
 
 describe('tessera token decrypt', () => {

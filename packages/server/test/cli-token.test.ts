@@ -1,7 +1,9 @@
-// End-to-end tests of `tessera token` and `tessera secret`: the real CLI in a
-// child process, asserting on stdout, stderr and exit codes. Tokens and keys
-// come from @tessera/jwt directly, so the CLI is checked against the engine
-// and not only against itself.
+// End-to-end tests of `tessera token` and `tessera secret`, asserting on
+// stdout, stderr and exit codes. The commands run in this process
+// (src/cli/run.ts, the binary's program with buffers for its streams); a few
+// run the real CLI in a child process: bin/tessera.js, stdin from a pipe, and
+// exit code 1. Tokens and keys come from @tessera/jwt directly, so the CLI is
+// checked against the engine and not only against itself.
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { exportJwk, generateKeyPair, type Key, sign, verify } from '@tessera/jwt'
+import { runCli } from '../src/cli/run.ts'
 import { formatSpan, inspectToken } from '../src/cli/token.ts'
 
 const root = resolve(import.meta.dirname, '../../..')
@@ -24,7 +27,17 @@ interface Result {
   stderr: string
 }
 
-function run(args: string[], options: { stdin?: string; bin?: boolean } = {}): Promise<Result> {
+/**
+ * Runs `tessera ARGS` in this process, or in a child process: the source
+ * entry with `child`, bin/tessera.js with `bin`.
+ */
+function run(
+  args: string[],
+  options: { stdin?: string; bin?: boolean; child?: boolean } = {},
+): Promise<Result> {
+  if (options.bin !== true && options.child !== true) {
+    return runCli(args, { cwd: root, stdin: options.stdin ?? '' })
+  }
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [...(options.bin ? BIN_ARGS : SOURCE_ARGS), ...args], {
       cwd: root,
@@ -162,7 +175,8 @@ describe('tessera token decode', { concurrency: 4 }, () => {
 
   test('reads the token from stdin with -', async () => {
     const token = sign({ sub: 'from-stdin' }, privateKey, { expiresIn: '5m' })
-    const result = await run(['token', 'decode', '-'], { stdin: `${token}\n` })
+    // Through a pipe to a child: process.stdin, as a shell gives it.
+    const result = await run(['token', 'decode', '-'], { stdin: `${token}\n`, child: true })
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /"sub": "from-stdin"/)
     assert.match(result.stdout, /expires in [45]m/)
@@ -264,8 +278,9 @@ describe('tessera token sign and verify', { concurrency: 4 }, () => {
       expiresIn: '5m',
       currentDate: new Date(Date.now() - 3600_000),
     })
+    // In a child process: exit code 1 as the shell sees it.
     assertOneErrorLine(
-      await run(['token', 'verify', token, '--jwks', jwksFile]),
+      await run(['token', 'verify', token, '--jwks', jwksFile], { child: true }),
       1,
       'error: expired:',
     )
@@ -395,8 +410,9 @@ describe('tessera token sign and verify', { concurrency: 4 }, () => {
       await new Promise((closed) => server.close(closed))
     }
     // The server is gone: the keys cannot be fetched, which is not a verdict on the token.
+    // In a child process: this one may still hold a kept-alive connection to it.
     const token = sign({}, privateKey, { expiresIn: '5m' })
-    const gone = await run(['token', 'verify', token, '--jwks', url])
+    const gone = await run(['token', 'verify', token, '--jwks', url], { child: true })
     assertOneErrorLine(gone, 2, 'error: jwks_unavailable:')
     assert.match(
       gone.stderr,
