@@ -1,7 +1,9 @@
 // A newcomer's first hour, as they run it: `./dev start` and `./dev tessera`,
 // `tessera serve` with flags and a .env, a typo in a variable, a lost
 // development master key, and the first start's log. Each test runs the
-// documented command as a child process (servers on 127.0.0.1, free ports).
+// documented command as a child process (servers on 127.0.0.1, free ports),
+// except the commands that start no server: they run in this process
+// (src/cli/run.ts) with the environment and working directory a child gets.
 
 import assert from 'node:assert/strict'
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
@@ -23,6 +25,7 @@ import { createInterface } from 'node:readline'
 import { PassThrough } from 'node:stream'
 import { after, describe, test } from 'node:test'
 import { promisify } from 'node:util'
+import { runCli } from '../src/cli/run.ts'
 import { createServeLogger, wantsPrettyLogs } from '../src/cli/serve.ts'
 import { loadConfig } from '../src/config/index.ts'
 import { makeDataDir, repoRoot } from './support/server-process.ts'
@@ -64,9 +67,18 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /**
  * Runs `tessera ARGS` in `cwd` (where ./.env is looked up), with
- * TESSERA_DATA_DIR=`cwd` unless `env` says otherwise.
+ * TESSERA_DATA_DIR=`cwd` unless `env` says otherwise, in this process.
  */
-async function tessera(
+function tessera(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCli(args, { cwd, env: cleanEnv({ TESSERA_DATA_DIR: cwd, ...env }) })
+}
+
+/** The same in a child process: for `serve`, which would keep its server in this one. */
+async function tesseraChild(
   cwd: string,
   args: readonly string[],
   env: Record<string, string> = {},
@@ -344,7 +356,8 @@ describe('typos in the environment (item 4)', () => {
   for (const value of ['prod', 'Production']) {
     test(`NODE_ENV=${value} is refused in one line, not taken for development`, async () => {
       for (const command of [['serve'], ['config', 'check']]) {
-        const result = await tessera(data.dir, command, { NODE_ENV: value })
+        const run = command[0] === 'serve' ? tesseraChild : tessera
+        const result = await run(data.dir, command, { NODE_ENV: value })
         assert.equal(result.code, 2)
         assert.equal(
           result.stderr,
@@ -367,7 +380,8 @@ describe('a lost development master.key (item 5)', () => {
     rmSync(path)
     const database = join(data.dir, 'tessera.db')
     for (const command of [['serve'], ['keys', 'list']]) {
-      const result = await tessera(data.dir, command)
+      const run = command[0] === 'serve' ? tesseraChild : tessera
+      const result = await run(data.dir, command)
       assert.equal(result.code, 2, result.stderr)
       assert.equal(
         result.stderr,
@@ -424,7 +438,7 @@ describe('tessera serve flags and .env (items 7 and 8)', () => {
   })
 
   test('a bad flag value names the flag and its variable', async () => {
-    const result = await tessera(data.dir, ['serve', '--port', 'abc'])
+    const result = await tesseraChild(data.dir, ['serve', '--port', 'abc'])
     assert.equal(result.code, 2)
     assert.equal(
       result.stderr,
