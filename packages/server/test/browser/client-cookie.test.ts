@@ -13,6 +13,7 @@ import {
   appReady,
   call,
   claims,
+  describedKeys,
   events,
   type FirstParty,
   nextEvent,
@@ -445,6 +446,56 @@ browserSuite('@tessera/client: cookie mode on a first-party page', (browser) => 
       foreign.wire.filter((r) => r.method === 'OPTIONS').map((r) => r.url),
       ['/allowed/orders'],
       'a preflight for the Authorization header only where it was allowed',
+    )
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  test('dpop: true binds the cookie session to a non-extractable key: DPoP tokens, proofs to the API, a reload refreshing with the same key', async () => {
+    const context = await browser().newContext()
+    const url = app.page({ dpop: true })
+    const { page, errors } = await openApp(context, url)
+    const session = await signUp(page, newEmail('dpop'))
+    assert.equal(session.tokenType, 'DPoP')
+    const jkt = (claims(session.accessToken).cnf as { jkt?: string } | undefined)?.jkt
+    assert.equal(typeof jkt, 'string', 'the access token is bound')
+    const keys = describedKeys((await pageStorage(page)).indexedDB)
+    assert.deepEqual(
+      keys.filter((key) => key.type === 'private').map((key) => key.extractable),
+      [false],
+    )
+
+    const echo = await call<{ authorization: string | null; dpop: string | null }>(
+      page,
+      `client.fetch('/api/echo').then((r) => r.json())`,
+    )
+    assert.equal(echo.authorization, `DPoP ${session.accessToken}`)
+    const proof = claims(echo.dpop ?? '')
+    assert.deepEqual([proof.htm, proof.htu], ['GET', `${app.origin}/api/echo`])
+
+    const from = app.wire.length
+    await page.reload()
+    await appReady(page, errors)
+    const restored = await call<Session>(page, 'client.getSession()')
+    assert.equal(restored.tokenType, 'DPoP')
+    assert.deepEqual(claims(restored.accessToken).cnf, { jkt }, 'the same key after the reload')
+    const refreshes = app.requests('POST', '/auth/refresh', from)
+    assert.deepEqual(
+      refreshes.map((r) => [r.status, r.dpop !== undefined]),
+      [[200, true]],
+    )
+
+    // The cookie alone, replayed without the key, refreshes nothing.
+    const cookie = await refreshCookie(context)
+    const bare = await fetch(`${app.tessera.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: cookie }),
+    })
+    assert.equal(bare.status, 401)
+    assert.equal(
+      ((await bare.json()) as { error: { code: string } }).error.code,
+      'invalid_dpop_proof',
     )
     assert.deepEqual(errors, [])
     await context.close()

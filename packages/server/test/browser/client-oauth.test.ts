@@ -26,6 +26,7 @@ import {
   type Recorder,
   registerPublicClient,
   type Spa,
+  settle,
   startResourceServer,
   startSpa,
   strings,
@@ -194,6 +195,45 @@ browserSuite('@tessera/client: OAuth mode in a single-page app on another site',
       (await events(page)).some((e) => e.event === 'SIGNED_IN'),
       'SIGNED_IN was emitted',
     )
+    assert.deepEqual(errors, [])
+    await context.close()
+  })
+
+  test('a callback this tab did not start, or one replayed, is refused without a token request', async () => {
+    const context = await browser().newContext()
+    const email = await newUser('forged')
+    const { page, errors } = await signIn(context, email)
+    const signedIn = await call<Session>(page, 'client.getSession()')
+
+    // An attacker's link to the redirect URI with a code and state of theirs.
+    const from = server.seen.length
+    await page.goto(
+      `${spa.redirectUri}?code=attackers-code&state=forged&iss=${encodeURIComponent(server.url)}`,
+    )
+    await appReady(page, errors)
+    const forged = await settle(page, 'client.handleRedirectCallback()')
+    assert.ok(!forged.ok)
+    assert.equal(forged.error.code, 'invalid_callback')
+
+    // The real callback, once used, cannot be used again: its state is spent.
+    const { page: tab } = await openApp(context, `${spa.origin}/`)
+    await tab.evaluate('void client.signInWithRedirect()')
+    await walkHostedLogin(tab, server.url, spa.origin, { email, password: PASSWORD })
+    await appReady(tab)
+    const callback = tab.url()
+    await call(tab, 'client.handleRedirectCallback()')
+    await tab.goto(callback)
+    await appReady(tab)
+    const replayed = await settle(tab, 'client.handleRedirectCallback()')
+    assert.ok(!replayed.ok)
+    assert.equal(replayed.error.code, 'invalid_callback')
+    assert.deepEqual(
+      server.requests('POST', '/oauth/token', from).length,
+      1,
+      'the one real exchange only',
+    )
+    // The session of the first sign-in is still there (restored after the navigation).
+    assert.equal((await call<Session>(page, 'client.getSession()')).user.id, signedIn.user.id)
     assert.deepEqual(errors, [])
     await context.close()
   })
