@@ -80,6 +80,11 @@ browserSuite('@tessera/client: cookie mode on a first-party page', (browser) => 
     const { page, errors } = await openApp(context, app.page())
     const email = newEmail('ada')
     const from = app.wire.length
+    assert.equal(await call(page, 'client.getSession()'), null, 'no session yet')
+    assert.deepEqual(
+      (await events(page)).map((e) => [e.event, e.accessToken]),
+      [['INITIAL_SESSION', null]],
+    )
 
     const session = await signUp(page, email, 'Ada Lovelace')
     assert.equal(session.tokenType, 'Bearer')
