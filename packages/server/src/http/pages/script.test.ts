@@ -9,23 +9,20 @@ import { exportJwk, generateKeyPair, sign } from '@tessera/jwt'
 import { qrSvg } from '../../auth/totp.ts'
 import {
   base64urlDecode,
-  base64urlEncode,
   ceremonyErrorText,
-  creationOptionsFromJson,
-  credentialJson,
   decodeJwt,
   defaultPasskeyName,
   deviceLabel,
   ENROLMENT_MS,
+  endedReason,
   groupSecret,
   passkeyKind,
   recoveryCodesLeft,
   recoveryCodesText,
-  refreshDelay,
   relativeTime,
-  requestOptionsFromJson,
   secondStepOver,
   sentence,
+  signOutReason,
   svgDataUrl,
   webCryptoParams,
 } from './assets/app.js'
@@ -41,22 +38,30 @@ describe('sentence', () => {
   })
 })
 
-describe('refreshDelay', () => {
-  test('a minute before expiry for long tokens, a quarter early for short ones, never under 1 s', () => {
-    assert.equal(refreshDelay(900), 840_000)
-    assert.equal(refreshDelay(120), 90_000)
-    assert.equal(refreshDelay(4), 3000)
-    assert.equal(refreshDelay(1), 1000)
+describe('/login?reason=: why a page sent the user there', () => {
+  test('a refused refresh, from its answer; no cookie at all (a first visit) is no reason', () => {
+    assert.equal(signOutReason(401, { code: 'invalid_refresh_token' }), 'session_ended')
+    assert.equal(signOutReason(401, { code: 'refresh_token_reused' }), 'reused')
+    assert.equal(signOutReason(401, { code: 'missing_token' }), undefined)
+    assert.equal(
+      signOutReason(403, { code: 'csrf_failed', reason: 'duplicate_cookie' }),
+      'cookie_conflict',
+    )
+    assert.equal(signOutReason(403, { code: 'csrf_failed', reason: 'origin' }), 'origin_refused')
+    assert.equal(signOutReason(429, { code: 'rate_limited' }), undefined)
+    assert.equal(signOutReason(503, {}), undefined)
   })
 
-  test('jitter moves it earlier by up to half the margin again, never later', () => {
-    assert.equal(refreshDelay(900, 0.5), 825_000)
-    assert.equal(refreshDelay(900, 1), 810_000)
-    assert.equal(refreshDelay(4, 1), 2500)
-    for (const jitter of [0, 0.25, 0.75, 0.999]) {
-      const delay = refreshDelay(900, jitter)
-      assert.ok(delay >= 810_000 && delay <= 840_000, String(jitter))
-    }
+  test("a session the client reports ended, in /login's words; a refused CSRF check keeps its own", () => {
+    assert.equal(endedReason('signed_out', undefined), 'signed_out')
+    assert.equal(endedReason('reused', undefined), 'reused')
+    assert.equal(endedReason('revoked', undefined), 'session_ended')
+    assert.equal(endedReason('expired', undefined), 'session_ended')
+    assert.equal(endedReason('network', undefined), undefined)
+    assert.equal(endedReason('revoked', 'cookie_conflict'), 'cookie_conflict')
+    assert.equal(endedReason('revoked', 'origin_refused'), 'origin_refused')
+    assert.equal(endedReason('revoked', 'session_ended'), 'session_ended')
+    assert.equal(endedReason('toString', undefined), undefined)
   })
 })
 
@@ -258,114 +263,6 @@ describe('the second step and the authenticator app', () => {
     assert.equal(recoveryCodesLeft(3), '3 left: replace them soon.')
     assert.equal(recoveryCodesLeft(1), '1 left: replace them soon.')
     assert.match(recoveryCodesLeft(0), /^None left: replace them/)
-  })
-})
-
-describe('passkeys: the JSON forms of WebAuthn', () => {
-  const bytes = (...values: number[]) => Uint8Array.from(values)
-
-  test('base64urlEncode is base64urlDecode backwards, without padding, for buffers and views', () => {
-    assert.equal(base64urlEncode(bytes(0xfb, 0xff, 0xbf)), '-_-_')
-    assert.equal(base64urlEncode(bytes(1, 2).buffer), 'AQI')
-    assert.equal(base64urlEncode(new Uint8Array(0)), '')
-    const view = new Uint8Array(bytes(9, 1, 2, 9).buffer, 1, 2)
-    assert.equal(base64urlEncode(view), 'AQI')
-    const random = crypto.getRandomValues(new Uint8Array(77))
-    assert.deepEqual(base64urlDecode(base64urlEncode(random)), random)
-  })
-
-  test('creation options: the challenge, the user id and the excluded ids become bytes; the rest stays', () => {
-    const options = creationOptionsFromJson({
-      challenge: 'AQI',
-      rp: { name: 'Tessera', id: 'localhost' },
-      user: { id: 'AwQ', name: 'ada@example.com', displayName: 'Ada' },
-      pubKeyCredParams: [{ type: 'public-key', alg: -8 }],
-      excludeCredentials: [{ id: 'BQY', type: 'public-key', transports: ['internal'] }],
-      authenticatorSelection: { residentKey: 'required' },
-    })
-    assert.deepEqual(options.challenge, bytes(1, 2))
-    assert.deepEqual(options.user, {
-      id: bytes(3, 4),
-      name: 'ada@example.com',
-      displayName: 'Ada',
-    })
-    assert.deepEqual(options.excludeCredentials, [
-      { id: bytes(5, 6), type: 'public-key', transports: ['internal'] },
-    ])
-    assert.deepEqual(options.rp, { name: 'Tessera', id: 'localhost' })
-    assert.deepEqual(
-      creationOptionsFromJson({ challenge: '', user: { id: '' } }).excludeCredentials,
-      [],
-    )
-  })
-
-  test('request options: the challenge and the allowed ids; none allowed stays none (discoverable)', () => {
-    const allowed = requestOptionsFromJson({
-      challenge: 'AQI',
-      rpId: 'localhost',
-      allowCredentials: [{ id: 'BQY', type: 'public-key' }],
-      userVerification: 'preferred',
-    })
-    assert.deepEqual(allowed.challenge, bytes(1, 2))
-    assert.deepEqual(allowed.allowCredentials, [{ id: bytes(5, 6), type: 'public-key' }])
-    assert.equal(allowed.userVerification, 'preferred')
-    assert.equal('allowCredentials' in requestOptionsFromJson({ challenge: 'AQI' }), false)
-    assert.throws(() => requestOptionsFromJson({ challenge: 'not base64url!' }))
-  })
-
-  test("a credential as JSON: the browser's toJSON() when it has one, else the same fields encoded", () => {
-    const own = { toJSON: () => ({ id: 'own' }) }
-    assert.deepEqual(credentialJson(own), { id: 'own' })
-    const registration = {
-      id: 'AQI',
-      rawId: bytes(1, 2).buffer,
-      type: 'public-key',
-      authenticatorAttachment: 'platform',
-      getClientExtensionResults: () => ({ credProps: { rk: true } }),
-      response: {
-        clientDataJSON: bytes(3).buffer,
-        attestationObject: bytes(4).buffer,
-        getTransports: () => ['internal', 'hybrid'],
-      },
-    }
-    assert.deepEqual(credentialJson(registration), {
-      id: 'AQI',
-      rawId: 'AQI',
-      type: 'public-key',
-      authenticatorAttachment: 'platform',
-      clientExtensionResults: { credProps: { rk: true } },
-      response: {
-        clientDataJSON: 'Aw',
-        attestationObject: 'BA',
-        transports: ['internal', 'hybrid'],
-      },
-    })
-    const assertion = {
-      id: 'AQI',
-      rawId: bytes(1, 2).buffer,
-      type: 'public-key',
-      authenticatorAttachment: null,
-      response: {
-        clientDataJSON: bytes(3).buffer,
-        authenticatorData: bytes(5).buffer,
-        signature: bytes(6).buffer,
-        userHandle: bytes(7).buffer,
-      },
-    }
-    assert.deepEqual(credentialJson(assertion), {
-      id: 'AQI',
-      rawId: 'AQI',
-      type: 'public-key',
-      clientExtensionResults: {},
-      response: {
-        clientDataJSON: 'Aw',
-        authenticatorData: 'BQ',
-        signature: 'Bg',
-        userHandle: 'Bw',
-      },
-    })
-    const anonymous = { ...assertion, response: { ...assertion.response, userHandle: null } }
-    assert.equal('userHandle' in (credentialJson(anonymous).response as object), false)
   })
 })
 

@@ -5,7 +5,6 @@ export function safeRedirect(
   ownOrigin: string,
   allowedOrigins: readonly string[],
 ): string | undefined
-export function refreshDelay(expiresIn: number, jitter?: number): number
 export function sentence(message: unknown): string
 export function deviceLabel(userAgent: string | null | undefined): string
 export function relativeTime(time: number, now: number): string
@@ -29,6 +28,10 @@ export function signOutReason(
   status: number,
   error: { code?: string; reason?: string },
 ): 'cookie_conflict' | 'origin_refused' | 'reused' | 'session_ended' | undefined
+export function endedReason(
+  reason: string,
+  refused: string | undefined,
+): 'cookie_conflict' | 'origin_refused' | 'reused' | 'session_ended' | 'signed_out' | undefined
 export function secondStepOver(
   wrongCodes: number,
   startedAt: number,
@@ -43,10 +46,6 @@ export function recoveryCodesText(
 ): string
 export function recoveryCodesLeft(count: number): string
 export const ENROLMENT_MS: number
-export function base64urlEncode(bytes: ArrayBuffer | ArrayBufferView): string
-export function creationOptionsFromJson(json: Record<string, unknown>): Record<string, unknown>
-export function requestOptionsFromJson(json: Record<string, unknown>): Record<string, unknown>
-export function credentialJson(credential: Record<string, unknown>): Record<string, unknown>
 export function passkeyKind(passkey: { deviceType: string }): 'Synced' | 'This device only'
 export function defaultPasskeyName(userAgent: string, takenNames: readonly string[]): string
 export function ceremonyErrorText(name: string, kind: 'create' | 'get'): string

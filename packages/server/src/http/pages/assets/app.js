@@ -1,26 +1,25 @@
 // The script of Tessera's hosted pages (served as /pages/app.js, an ES module).
 //
-// Session handling as the seeds advise for browser apps:
-// - the access token lives in a variable of this module, never in
-//   localStorage, sessionStorage or document.cookie, where any injected
-//   script could read it;
-// - the refresh token is the HttpOnly, SameSite=Strict `tessera_refresh`
-//   cookie, scoped to /auth: this script never sees it. A page load (or a
-//   reload) signs in again by POST /auth/refresh with `X-Tessera-CSRF: 1`,
-//   and a timer does the same shortly before the access token expires;
-// - an API call answered 401 for its token gets one refresh and one retry;
-//   when that fails the user is sent to /login.
+// The pages are built on @tessera/client, Tessera's browser SDK, in cookie
+// mode: the way a team's own pages on Tessera's origin would be
+// (docs/pages.md). The package, which the server serves to the pages at
+// /pages/client/, holds the session: the access token in memory only, the
+// refresh token in the HttpOnly cookie it never sees, the refresh before
+// expiry, after a reload and after a refused token (one for all the tabs),
+// the sign-out reaching the other tabs, the passkey ceremonies. What is left
+// here is the pages' own logic: the forms and their messages, the second
+// step and the enrolment step, the account's sections, where to go next
+// (redirect_to, /login?reason=…), and the token inspector.
+//
+// Only the pages that call the API load the package (the inspector and the
+// OAuth hops do without), and only when they run in a browser: Node imports
+// this file for the unit tests of its pure helpers, which are exported.
 //
 // The DOM is only ever built with textContent and element properties, never
 // with HTML strings (the CSP's require-trusted-types-for makes them throw).
-// The pure helpers are exported for the unit tests, which import this file.
 
-const CSRF = { 'x-tessera-csrf': '1' }
-/** 401 codes that mean "this access token is not good (any more)": worth a refresh. */
-const TOKEN_ERRORS = new Set(['missing_token', 'invalid_token', 'token_expired', 'token_revoked'])
 const MAX_REDIRECT_LENGTH = 2048
 const NETWORK_ERROR = 'The server could not be reached. Check your connection and try again.'
-
 // ---------------------------------------------------------------------------
 // Pure helpers (tested in Node)
 
@@ -49,19 +48,6 @@ export function safeRedirect(raw, ownOrigin, allowedOrigins) {
   if (url.username !== '' || url.password !== '') return undefined
   if (url.origin !== ownOrigin && !allowedOrigins.includes(url.origin)) return undefined
   return url.href
-}
-
-/**
- * Milliseconds until the access token should be refreshed: a minute (or a
- * quarter of its life, for short ones) before it expires, and up to half
- * that margin earlier again by `jitter` (0 to 1, random in the page) so that
- * tabs opened together do not refresh at the same instant. It counts from
- * the server's `expiresIn`, a duration, so a wrong clock in the browser does
- * not matter.
- */
-export function refreshDelay(expiresIn, jitter = 0) {
-  const margin = Math.min(60, expiresIn / 4) * (1 + jitter / 2)
-  return Math.max(1000, Math.round((expiresIn - margin) * 1000))
 }
 
 /** A short name for the device of a session: "Firefox on Windows". */
@@ -238,71 +224,6 @@ export function recoveryCodesText(codes, { email, site, date }) {
   ].join('\n')
 }
 
-/** Bytes (an ArrayBuffer or a view) as strict base64url, without padding. */
-export function base64urlEncode(bytes) {
-  const view = ArrayBuffer.isView(bytes)
-    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    : new Uint8Array(bytes)
-  let binary = ''
-  for (const byte of view) binary += String.fromCharCode(byte)
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
-}
-
-const withBinaryId = (descriptor) => ({ ...descriptor, id: base64urlDecode(descriptor.id) })
-
-/**
- * WebAuthn creation options from the server's JSON (base64url strings for
- * the challenge, the user's id and the excluded credentials' ids): what
- * PublicKeyCredential.parseCreationOptionsFromJSON does, for browsers
- * without it.
- */
-export function creationOptionsFromJson(json) {
-  return {
-    ...json,
-    challenge: base64urlDecode(json.challenge),
-    user: { ...json.user, id: base64urlDecode(json.user.id) },
-    excludeCredentials: (json.excludeCredentials ?? []).map(withBinaryId),
-  }
-}
-
-/** The same for request options (parseRequestOptionsFromJSON): the challenge and allowed ids. */
-export function requestOptionsFromJson(json) {
-  const options = { ...json, challenge: base64urlDecode(json.challenge) }
-  if (Array.isArray(json.allowCredentials)) {
-    options.allowCredentials = json.allowCredentials.map(withBinaryId)
-  }
-  return options
-}
-
-/**
- * A credential as the JSON the verify routes take: the browser's own
- * `toJSON()` where it has one, else the same fields encoded here (WebAuthn
- * Level 3, RegistrationResponseJSON / AuthenticationResponseJSON).
- */
-export function credentialJson(credential) {
-  if (typeof credential.toJSON === 'function') return credential.toJSON()
-  const { response } = credential
-  const json = {
-    id: credential.id,
-    rawId: base64urlEncode(credential.rawId),
-    type: credential.type,
-    clientExtensionResults: credential.getClientExtensionResults?.() ?? {},
-    response: { clientDataJSON: base64urlEncode(response.clientDataJSON) },
-  }
-  if (typeof credential.authenticatorAttachment === 'string') {
-    json.authenticatorAttachment = credential.authenticatorAttachment
-  }
-  if (response.attestationObject !== undefined) {
-    json.response.attestationObject = base64urlEncode(response.attestationObject)
-    json.response.transports = response.getTransports?.() ?? []
-  } else {
-    json.response.authenticatorData = base64urlEncode(response.authenticatorData)
-    json.response.signature = base64urlEncode(response.signature)
-    if (response.userHandle) json.response.userHandle = base64urlEncode(response.userHandle)
-  }
-  return json
-}
-
 /** Where a passkey lives: copied between devices by a passkey manager, or kept by one device. */
 export function passkeyKind(passkey) {
   return passkey.deviceType === 'multiDevice' ? 'Synced' : 'This device only'
@@ -373,96 +294,10 @@ export function scopeText(scope) {
   return Object.hasOwn(SCOPE_TEXT, scope) ? SCOPE_TEXT[scope] : String(scope)
 }
 
-// ---------------------------------------------------------------------------
-// The session: the access token in memory only
-
-let accessToken
-let refreshTimer
-let refreshing
-/** Why the last refresh was refused, as /login's `reason` (undefined: no session to speak of). */
-let endReason
-
-/**
- * The server could not answer for now (429, 5xx): unlike a 401, this says
- * nothing about the session, which is kept. `message` can be shown.
- */
-class Unavailable extends Error {
-  constructor(error) {
-    super(
-      error.code === 'rate_limited'
-        ? rateLimitText(error)
-        : 'The server is unavailable for a moment. Try again shortly.',
-    )
-    const wait = Number(error.retryAfter)
-    this.retryAfter = Number.isFinite(wait) && wait > 0 ? wait : 10
-  }
-}
-
-function rateLimitText(error) {
-  const wait = Number(error.retryAfter)
-  return `Too many attempts. Try again in ${Number.isFinite(wait) ? wait : 'a few'} seconds.`
-}
-
-function forgetSession() {
-  accessToken = undefined
-  clearTimeout(refreshTimer)
-}
-
-function rememberSession(body) {
-  accessToken = body.accessToken
-  clearTimeout(refreshTimer)
-  refreshTimer = setTimeout(refreshOnTimer, refreshDelay(body.expiresIn, Math.random()))
-}
-
-async function refreshOnTimer() {
-  try {
-    if (!(await refresh())) goToLogin(endReason)
-  } catch (error) {
-    // Offline or busy for a moment: try again later, the token may still be valid
-    // (and if it expires first, the next call's 401 refreshes it).
-    const seconds = error instanceof Unavailable ? Math.max(10, error.retryAfter) : 10
-    refreshTimer = setTimeout(refreshOnTimer, seconds * 1000)
-  }
-}
-
-/**
- * POST /auth/refresh authenticated by the cookie. Concurrent callers in this
- * tab share one request; several tabs racing are served by the server's
- * reuse grace window. Resolves to whether a new access token was obtained
- * (false: this browser is signed out); rejects, keeping the session, on a
- * network failure or an `Unavailable` answer.
- */
-function refresh() {
-  refreshing ??= (async () => {
-    try {
-      const response = await fetch('/auth/refresh', {
-        method: 'POST',
-        headers: CSRF,
-        credentials: 'same-origin',
-        cache: 'no-store',
-      })
-      if (response.ok) {
-        rememberSession(await response.json())
-        return true
-      }
-      if (response.status === 429 || response.status >= 500) {
-        throw new Unavailable(await errorOf(response))
-      }
-      // 401 (no cookie, or its session is gone) or 403: signed out.
-      endReason = signOutReason(response.status, await errorOf(response))
-      forgetSession()
-      return false
-    } finally {
-      refreshing = undefined
-    }
-  })()
-  return refreshing
-}
-
 /**
  * The `reason` /login shows for a refused refresh (issue #13: a page sent back
- * to /login says why). No cookie at all (`missing_token`) is a first visit:
- * nothing to explain.
+ * to /login says why), from its status and the API error. No cookie at all
+ * (`missing_token`) is a first visit: nothing to explain.
  */
 export function signOutReason(status, error) {
   if (status === 403 && error.code === 'csrf_failed') {
@@ -472,69 +307,113 @@ export function signOutReason(status, error) {
   return error.code === 'refresh_token_reused' ? 'reused' : 'session_ended'
 }
 
-/** Leaves for /login, asking to come back here afterwards; returns undefined (what api() answers then). */
+/** /login's `reason` for each way the client reports a session ended. */
+const ENDED = {
+  signed_out: 'signed_out',
+  reused: 'reused',
+  revoked: 'session_ended',
+  expired: 'session_ended',
+}
+
+/**
+ * The `reason` /login shows for a session the client reports ended
+ * (SIGNED_OUT's `reason`): `signed_out` (in another tab) and `reused` as
+ * they are, `revoked` and `expired` as `session_ended`; `network` is none
+ * (the server is out of reach: no page to go to). `refused` is what the
+ * refresh's own answer said (signOutReason): a refused CSRF check, which
+ * the client counts as a revoked session, keeps its own words.
+ */
+export function endedReason(reason, refused) {
+  if (refused === 'cookie_conflict' || refused === 'origin_refused') return refused
+  return Object.hasOwn(ENDED, reason) ? ENDED[reason] : undefined
+}
+
+// ---------------------------------------------------------------------------
+// The client: @tessera/client, on this page's origin
+
+/** The package's entry, as the server serves it to the pages (client-script.ts). */
+const CLIENT_ENTRY = '/pages/client/index.js'
+
+/** The package's error class, once loaded: what every method of the client rejects with. */
+let TesseraError
+let loadingClient
+/** Why /auth/refresh last refused, as /login's `reason` (noteRefusal). */
+let refusal
+/** The page is on its way elsewhere (to /login): what fails meanwhile is not shown. */
+let leaving = false
+
+/**
+ * The pages' one client, made on first use. Its issuer is this page's own
+ * origin rather than TESSERA_ISSUER: the pages are served by Tessera, whose
+ * JSON API answers same-origin calls only (it sends no CORS headers) and
+ * keeps the refresh cookie of the host the page was opened at, and outside
+ * production a server is also reached at another loopback spelling than its
+ * issuer's (127.0.0.1 for localhost), which its CSRF check accepts.
+ */
+function client() {
+  loadingClient ??= import(CLIENT_ENTRY).then((sdk) => {
+    TesseraError = sdk.TesseraError
+    return sdk.createClient({ issuer: location.origin, mode: 'cookie', fetch: noteRefusal })
+  })
+  return loadingClient
+}
+
+/**
+ * fetch for the client, noting why /auth/refresh refused. The client tells
+ * a session that ends while the page holds it (SIGNED_OUT, with a reason),
+ * but a session refused when it restores one (a reload, a new tab) only as
+ * none, and a refused CSRF check as a revoked session: /login's words for
+ * those come from the refresh's answer itself.
+ */
+async function noteRefusal(input, init) {
+  const response = await fetch(input, init)
+  const url = new URL(input instanceof Request ? input.url : String(input), location.href)
+  if (url.origin === location.origin && url.pathname === '/auth/refresh') {
+    refusal = response.ok ? undefined : signOutReason(response.status, await errorBody(response))
+  }
+  return response
+}
+
+/** The API error of an answer (`{ error: { code, message, ... } }`), or an empty one. */
+async function errorBody(response) {
+  try {
+    const error = (await response.clone().json())?.error
+    return typeof error === 'object' && error !== null ? error : {}
+  } catch {
+    return {} // not the API's JSON (a proxy's error page, say)
+  }
+}
+
+/** Whether `error` is the client's: a TesseraError, with the server's code or its own. */
+function isClientError(error) {
+  return TesseraError !== undefined && error instanceof TesseraError
+}
+
+function isCode(error, code) {
+  return isClientError(error) && error.code === code
+}
+
+/** Whether the server answered (a refusal to word), rather than nobody (offline). */
+function answered(error) {
+  return isClientError(error) && error.status > 0
+}
+
+/** Leaves for /login, asking to come back here afterwards, saying why when there is a reason. */
 function goToLogin(reason) {
-  forgetSession()
+  leaving = true
   const back = `${location.pathname}${location.search}`
   const why = reason === undefined ? '' : `&reason=${encodeURIComponent(reason)}`
   location.assign(`/login?redirect_to=${encodeURIComponent(back)}${why}`)
 }
 
-/** What to show when a call threw instead of answering. */
+function rateLimitText(error) {
+  const wait = Number(error.retryAfter)
+  return `Too many attempts. Try again in ${Number.isFinite(wait) ? wait : 'a few'} seconds.`
+}
+
+/** What to show when a call failed: the client's error in words, anything else as a network failure. */
 function failureText(error) {
-  return error instanceof Unavailable ? error.message : NETWORK_ERROR
-}
-
-/** The error of an API answer (`{ code, message, ... }`); always has a message to show. */
-async function errorOf(response) {
-  let error
-  try {
-    error = (await response.clone().json())?.error
-  } catch {
-    // Not the API's JSON (a proxy's error page, say): the status must do.
-  }
-  const fallback = { message: `The server answered ${response.status}.` }
-  return typeof error === 'object' && error !== null ? { ...fallback, ...error } : fallback
-}
-
-/** Whether the API refused the access token itself (not the request). */
-async function refusesToken(response) {
-  return response.status === 401 && TOKEN_ERRORS.has((await errorOf(response)).code)
-}
-
-function callApi(path, method, body, token) {
-  return fetch(path, {
-    method,
-    headers: {
-      ...CSRF,
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'same-origin',
-    cache: 'no-store',
-  })
-}
-
-/**
- * A call to the JSON API with the access token. Returns the response, or
- * undefined when the user has been sent to /login (the session is gone).
- * Rejects on a network failure or when the refresh is `Unavailable`.
- */
-async function api(path, { method = 'GET', body } = {}) {
-  if (accessToken === undefined) await refresh()
-  let token = accessToken
-  if (token === undefined) return goToLogin(endReason)
-  let response = await callApi(path, method, body, token)
-  if (!(await refusesToken(response))) return response
-  // One refresh, one retry: the token may have expired while the tab slept.
-  // Calls refused with the same token share one refresh; a call whose token
-  // another call has replaced meanwhile just retries with the new one.
-  if (accessToken === token) await refresh()
-  token = accessToken
-  if (token === undefined) return goToLogin(endReason)
-  response = await callApi(path, method, body, token)
-  return (await refusesToken(response)) ? goToLogin('session_ended') : response
+  return isClientError(error) ? errorText(error) : NETWORK_ERROR
 }
 
 // ---------------------------------------------------------------------------
@@ -576,7 +455,6 @@ function showFieldError(input, message) {
 function showFormError(form, message) {
   setText(document.getElementById(`${form.id}-error`), message)
 }
-
 /** The browser's constraints, with our own words; returns the invalid inputs. */
 function validate(form) {
   const invalid = []
@@ -602,19 +480,23 @@ function validate(form) {
 
 /** The words of every page for codes whose API message is meant for developers. */
 const COMMON_MESSAGES = {
-  // The step-up prompt was cancelled (changeApi): the change was not made.
+  // The step-up prompt was cancelled (change()): the change was not made.
   reauthentication_required: 'Nothing was changed: confirm it’s you to make this change.',
+  network_error: NETWORK_ERROR,
 }
 
-/** An API error as a sentence for a status line (errors outside a form). */
+/** A client error as a sentence for a status line (errors outside a form). */
 function errorText(error) {
   if (error.code === 'rate_limited') return rateLimitText(error)
+  if (error.status >= 500) return 'The server is unavailable for a moment. Try again shortly.'
   return COMMON_MESSAGES[error.code] ?? sentence(error.message)
 }
 
 /**
- * Shows an API error: field issues next to their fields, anything else above
- * the form. Returns the first field in error (to be focused), if any.
+ * Shows a client error: field issues next to their fields, anything else
+ * above the form; `messages` words codes for this form (a string above it,
+ * `{ field, message }` at a field). Returns the first field in error (to be
+ * focused), if any.
  */
 function showApiError(form, error, messages = {}) {
   const fields = []
@@ -625,18 +507,14 @@ function showApiError(form, error, messages = {}) {
       fields.push(input)
     }
   }
-  const special = messages[error.code] ?? COMMON_MESSAGES[error.code]
+  const special = Object.hasOwn(messages, error.code) ? messages[error.code] : undefined
   if (typeof special === 'object') {
     const input = form.elements.namedItem(special.field)
     showFieldError(input, special.message)
     fields.push(input)
   }
   if (fields.length > 0) return fields[0]
-  if (error.code === 'rate_limited') {
-    showFormError(form, rateLimitText(error))
-  } else {
-    showFormError(form, typeof special === 'string' ? special : sentence(error.message))
-  }
+  showFormError(form, typeof special === 'string' ? special : errorText(error))
   return undefined
 }
 
@@ -649,15 +527,17 @@ const LEAVING = Symbol('leaving')
 
 /**
  * Submits `form` through `submit(values)` after the local checks; focus
- * moves to the first field in error. The fieldset is disabled while busy,
- * which takes the focus away: it comes back to the element `submit`
- * returns (a field in error), else to the submit button.
+ * moves to the first field in error. What `submit` throws is shown on the
+ * form (showApiError, with `messages`), unless the page is leaving. The
+ * fieldset is disabled while busy, which takes the focus away: it comes
+ * back to the element `submit` returns (a field in error), else to the
+ * submit button.
  *
  * The fieldset is rendered disabled and only enabled here, once this
  * handler is in place: a form the script does not handle can never be
  * submitted by the browser itself.
  */
-function handleForm(form, submit) {
+function handleForm(form, submit, messages = {}) {
   const fieldset = form.querySelector('fieldset')
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
@@ -676,7 +556,9 @@ function handleForm(form, submit) {
     try {
       outcome = await submit(values)
     } catch (error) {
-      showFormError(form, failureText(error))
+      if (leaving) return
+      if (isClientError(error)) outcome = showApiError(form, error, messages)
+      else showFormError(form, failureText(error))
     }
     if (outcome === LEAVING) return
     fieldset.disabled = false
@@ -707,48 +589,32 @@ function afterSignIn() {
 }
 
 /**
- * POSTs `body` as JSON with the CSRF header, without the access token: the
- * calls of the signed-out pages. `credentials: 'same-origin'` lets a
- * sign-in's answer set the refresh cookie; the others need no cookie.
+ * Where a first step leads (a password, a mailed code or link, a passkey,
+ * a signup: the client's SignInResult). Signed in, the page leaves for
+ * afterSignIn() (the refresh token came as the cookie). An account with a
+ * second factor gets the second step in place of the first, and
+ * `restart(message)` brings the first back if the second runs out; under
+ * TESSERA_MFA=required an account without one gets the enrolment step.
+ * Resolves to LEAVING, or to a message for the first step when it cannot
+ * go on; rejects what the enrolment step's start was refused.
  */
-function postJson(path, body, credentials = 'omit') {
-  return fetch(path, {
-    method: 'POST',
-    headers: { ...CSRF, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials,
-    cache: 'no-store',
-  })
-}
-
-/**
- * A call answered with the login response (/auth/login, /auth/signup,
- * /auth/otp/verify, /auth/mfa/verify): the refresh token arrives as the
- * cookie, and the page leaves for afterSignIn(). An account with a second
- * factor answers `mfaRequired` instead: the second step takes the place of
- * the first, and `restart(message)` brings the first back if the second
- * step runs out. Returns the API error when refused.
- */
-async function postSignIn(path, values, restart) {
-  const response = await postJson(path, values, 'same-origin')
-  if (!response.ok) return errorOf(response)
-  const body = await response.json()
-  if (body.mfaRequired === true) {
-    showSecondStep(body, restart)
-    return undefined
+async function firstStepDone(result, restart) {
+  if (result.mfa !== undefined) {
+    showSecondStep(result.mfa, restart)
+    return LEAVING
   }
-  if (body.mfaEnrollmentRequired === true) {
-    // TESSERA_MFA=required and no factor yet: set up an app first.
-    return showEnrolment(body, restart)
-  }
-  // The next page signs in again through the cookie; nothing to carry over.
+  if (result.mfaEnrollment !== undefined) return showEnrolment(result.mfaEnrollment, restart)
+  // The next page's client restores the session from the cookie: nothing to carry over.
   location.assign(afterSignIn())
-  return undefined
+  return LEAVING
 }
 
-async function signIn(form, path, values, messages, restart) {
-  const error = await postSignIn(path, values, restart)
-  return error === undefined ? LEAVING : showApiError(form, error, messages)
+/** firstStepDone() for a form's submit: LEAVING, or undefined once the form says why not. */
+async function signedIn(form, result, restart) {
+  const outcome = await firstStepDone(result, restart)
+  if (outcome === LEAVING) return LEAVING
+  showFormError(form, outcome)
+  return undefined
 }
 
 /**
@@ -769,14 +635,11 @@ function acceptDigitsOnly(input) {
   })
 }
 
-// The sign-in's second step (docs/mfa.md), on /login, the code form and
-// /login/link alike: `{mfaRequired, mfaToken, methods}` in, POST
-// /auth/mfa/verify out, which answers as the sign-in would have.
+// Passkeys (docs/mfa.md, "Passkeys"): the client runs the browser's
+// ceremonies (the server's options as JSON, the browser's answer back as
+// JSON); the page decides where they are offered and words their failures.
 
-// Passkeys (docs/mfa.md, "Passkeys"): the server's options are JSON, the
-// browser's answer goes back as JSON; navigator.credentials does the rest.
-
-/** Whether this browser can make and use passkeys at all. */
+/** Whether this browser can make and use passkeys at all: where the pages offer them. */
 function webAuthnAvailable() {
   return (
     typeof PublicKeyCredential === 'function' &&
@@ -786,34 +649,18 @@ function webAuthnAvailable() {
 }
 
 /**
- * Runs a WebAuthn ceremony with the server's options (`challengeId` left
- * out): `create` a passkey or `get` one, `extra` adding `mediation` and
- * `signal`. Resolves to `{ response }`, the credential as JSON, or
- * `{ failed }`, the name of the DOMException (`AbortError` once aborted).
+ * The words for a passkey ceremony the browser refused (`passkey_cancelled`,
+ * or `unsupported` with the DOMException's name as its reason), or
+ * undefined for any other error.
  */
-async function ceremony(kind, options, extra = {}) {
-  const { challengeId: _, ...json } = options
-  try {
-    let credential
-    if (kind === 'create') {
-      const publicKey =
-        typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function'
-          ? PublicKeyCredential.parseCreationOptionsFromJSON(json)
-          : creationOptionsFromJson(json)
-      credential = await navigator.credentials.create({ ...extra, publicKey })
-    } else {
-      const publicKey =
-        typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function'
-          ? PublicKeyCredential.parseRequestOptionsFromJSON(json)
-          : requestOptionsFromJson(json)
-      credential = await navigator.credentials.get({ ...extra, publicKey })
-    }
-    if (credential === null) return { failed: 'NotAllowedError' }
-    return { response: credentialJson(credential) }
-  } catch (error) {
-    return { failed: extra.signal?.aborted ? 'AbortError' : String(error?.name ?? 'Error') }
-  }
+function ceremonyText(error, kind) {
+  if (!isCode(error, 'passkey_cancelled') && !isCode(error, 'unsupported')) return undefined
+  return ceremonyErrorText(error.reason ?? '', kind)
 }
+
+// The sign-in's second step (docs/mfa.md), on /login, the code form and
+// /login/link alike: the first step's `mfa` challenge in, verifyMfa() out,
+// which signs in as the first step would have.
 
 /**
  * Replaces the first step (#first-step) with a fresh copy of the second
@@ -855,14 +702,14 @@ function showSecondStep(challenge, restart) {
 
   /** Counts a wrong answer (`invalid_code`); true when that ended the step. */
   function refused(error) {
-    if (error.code !== 'invalid_code') return false
+    if (!isCode(error, 'invalid_code')) return false
     wrongCodes += 1
     if (!secondStepOver(wrongCodes, startedAt, performance.now())) return false
     end('This sign-in has expired. Start again.')
     return true
   }
 
-  const passkey = methods.includes('passkey') && offerPasskey(challenge, step, refused)
+  const passkey = methods.includes('passkey') && offerPasskey(mfaToken, step, refused)
   const usable = Object.keys(views).filter(
     (method) => methods.includes(method) && (method !== 'passkey' || passkey),
   )
@@ -878,14 +725,20 @@ function showSecondStep(challenge, restart) {
   }
 
   for (const [method, form] of Object.entries(forms)) {
-    handleForm(form, async ({ code }) => {
-      const error = await postSignIn('/auth/mfa/verify', { mfaToken, method, code })
-      if (error === undefined) return LEAVING
-      if (refused(error)) return LEAVING
-      return showApiError(form, error, {
-        invalid_code: { field: 'code', message: 'That code is not right.' },
-      })
-    })
+    handleForm(
+      form,
+      async ({ code }) => {
+        try {
+          await (await client()).verifyMfa({ mfaToken, method, code })
+        } catch (error) {
+          if (refused(error)) return LEAVING
+          throw error
+        }
+        location.assign(afterSignIn())
+        return LEAVING
+      },
+      { invalid_code: { field: 'code', message: 'That code is not right.' } },
+    )
   }
   for (const [method, button] of Object.entries(switches)) {
     button.addEventListener('click', () => {
@@ -904,47 +757,33 @@ function showSecondStep(challenge, restart) {
 }
 
 /**
- * The second step with a passkey, when `methods` has one: "Use a passkey"
- * in `step`'s #mfa-passkey posts /auth/mfa/passkey/options `{mfaToken}`,
- * asks navigator.credentials.get() with them, then /auth/mfa/verify
- * `{mfaToken, method: 'passkey', response}`, which answers as the sign-in
- * would have. A refused answer (`invalid_code`) counts as a wrong code
- * (`refused`). Returns whether it offered one (not without WebAuthn).
+ * The second step with a passkey, when the challenge offers one: "Use a
+ * passkey" in `step`'s #mfa-passkey runs verifyMfa() with `method:
+ * 'passkey'` (its options, the browser's prompt, the answer), which signs
+ * in as the first step would have. A refused answer (`invalid_code`)
+ * counts as a wrong code (`refused`). Returns whether it offered one (not
+ * without WebAuthn).
  */
-function offerPasskey(challenge, step, refused) {
+function offerPasskey(mfaToken, step, refused) {
   if (!webAuthnAvailable()) return false
-  const { mfaToken } = challenge
   const button = step.querySelector('#mfa-passkey-button')
   const errorLine = step.querySelector('#mfa-passkey-error')
-
-  async function usePasskey() {
-    const options = await postJson('/auth/mfa/passkey/options', { mfaToken })
-    if (!options.ok) return errorOf(options)
-    const json = await options.json()
-    const used = await ceremony('get', json)
-    if (used.failed !== undefined) return { message: ceremonyErrorText(used.failed, 'get') }
-    const error = await postSignIn('/auth/mfa/verify', {
-      mfaToken,
-      method: 'passkey',
-      response: used.response,
-    })
-    return error ?? LEAVING
-  }
 
   button.addEventListener('click', async () => {
     setText(errorLine, '')
     button.disabled = true
     try {
-      const outcome = await usePasskey()
-      if (outcome === LEAVING || refused(outcome)) return
+      await (await client()).verifyMfa({ mfaToken, method: 'passkey' })
+      location.assign(afterSignIn())
+      return
+    } catch (error) {
+      if (refused(error)) return
       setText(
         errorLine,
-        outcome.code === 'invalid_code'
+        isCode(error, 'invalid_code')
           ? 'That passkey was not accepted. Try again, or use another way.'
-          : errorText(outcome),
+          : (ceremonyText(error, 'get') ?? failureText(error)),
       )
-    } catch (failure) {
-      setText(errorLine, failureText(failure))
     }
     button.disabled = false
     button.focus()
@@ -952,27 +791,27 @@ function offerPasskey(challenge, step, refused) {
   return true
 }
 
-// The enrolment step (TESSERA_MFA=required): a sign-in answered
-// `{mfaEnrollmentRequired, mfaToken}` sets up an authenticator app, then
-// POST /auth/mfa/enroll/totp/confirm answers as the sign-in would have,
-// with the recovery codes, shown once before the page leaves.
+// The enrolment step (TESSERA_MFA=required): a first step answered
+// `mfaEnrollment` sets up an authenticator app, whose confirmation signs
+// in as the first step would have, with the recovery codes, shown once
+// before the page leaves.
 
 /**
  * Replaces the first step with a fresh copy of #enrol-template: the app's
- * QR code and key (POST /auth/mfa/enroll/totp), its first code, then the
- * recovery codes; "I saved them" goes on to afterSignIn() (the confirm
- * answer set the refresh cookie). Resolves to undefined, or to the API
- * error when the page has no such step or the token was refused at once.
+ * QR code and key (mfa.startTotpEnrollment), its first code, then the
+ * recovery codes; "I saved them" goes on to afterSignIn() (the
+ * confirmation set the refresh cookie). Resolves to LEAVING, or to a
+ * message when the page has no such step; rejects when the start is
+ * refused.
  */
 async function showEnrolment(challenge, restart) {
   const { mfaToken } = challenge
   const template = document.getElementById('enrol-template')
   if (template === null) {
-    return { message: 'This account must set up two-step sign-in, which this page cannot do.' }
+    return 'This account must set up two-step sign-in, which this page cannot do.'
   }
-  const response = await postJson('/auth/mfa/enroll/totp', { mfaToken })
-  if (!response.ok) return errorOf(response)
-  const key = await response.json()
+  const auth = await client()
+  const key = await auth.mfa.startTotpEnrollment(mfaToken)
 
   const firstStep = document.getElementById('first-step')
   document.getElementById('mfa-step')?.remove()
@@ -997,41 +836,41 @@ async function showEnrolment(challenge, restart) {
   )
 
   acceptDigitsOnly(confirmForm.elements.namedItem('code'))
-  handleForm(confirmForm, async ({ code }) => {
-    const answer = await postJson(
-      '/auth/mfa/enroll/totp/confirm',
-      { mfaToken, code },
-      'same-origin',
-    )
-    if (!answer.ok) {
-      const error = await errorOf(answer)
-      if (error.code === 'invalid_code') {
-        wrongCodes += 1
-        if (secondStepOver(wrongCodes, startedAt, performance.now(), ENROLMENT_MS)) {
-          step.remove()
-          firstStep.hidden = false
-          restart?.('This sign-in has expired. Start again.')
-          return LEAVING
+  handleForm(
+    confirmForm,
+    async ({ code }) => {
+      let answer
+      try {
+        answer = await auth.mfa.confirmTotpEnrollment({ mfaToken, code })
+      } catch (error) {
+        if (isCode(error, 'invalid_code')) {
+          wrongCodes += 1
+          if (secondStepOver(wrongCodes, startedAt, performance.now(), ENROLMENT_MS)) {
+            step.remove()
+            firstStep.hidden = false
+            restart?.('This sign-in has expired. Start again.')
+            return LEAVING
+          }
         }
+        throw error
       }
-      return showApiError(confirmForm, error, {
-        invalid_code: {
-          field: 'code',
-          message:
-            'That code is not right. Check that the phone sets its time automatically, then enter the code it shows now.',
-        },
-      })
-    }
-    // Signed in: the refresh cookie came with this answer. The codes first.
-    const body = await answer.json()
-    email = body.user?.email ?? ''
-    setup.hidden = true
-    codesPanel.hidden = false
-    codes.show(body.recoveryCodes ?? [], 'Two-step sign-in is on. Save these recovery codes now.')
-    return LEAVING
-  })
+      // Signed in: the refresh cookie came with this answer. The codes first.
+      email = answer.session.user.email
+      setup.hidden = true
+      codesPanel.hidden = false
+      codes.show(answer.recoveryCodes, 'Two-step sign-in is on. Save these recovery codes now.')
+      return LEAVING
+    },
+    {
+      invalid_code: {
+        field: 'code',
+        message:
+          'That code is not right. Check that the phone sets its time automatically, then enter the code it shows now.',
+      },
+    },
+  )
   document.getElementById('enrol-heading').focus()
-  return undefined
+  return LEAVING
 }
 
 function initLogin() {
@@ -1045,25 +884,25 @@ function initLogin() {
     password.focus()
   }
   const passkeys = initPasskeySignIn(form, restart)
-  handleForm(form, (values) => {
-    // The password it is: the passkey autofill gives way.
-    passkeys.stopAutofill()
-    return signIn(
-      form,
-      '/auth/login',
-      values,
-      { invalid_credentials: 'The email or the password is not right.' },
-      restart,
-    )
-  })
+  handleForm(
+    form,
+    async ({ email, password }) => {
+      // The password it is: the passkey autofill gives way.
+      passkeys.stopAutofill()
+      const auth = await client()
+      return signedIn(form, await auth.signInWithPassword({ email, password }), restart)
+    },
+    { invalid_credentials: 'The email or the password is not right.' },
+  )
 }
 
 /**
  * "Sign in with a passkey" on /login, and passkey autofill: when the browser
  * can offer passkeys in the email field's suggestions (`autocomplete=
  * "username webauthn"`), a conditional request waits for the user to pick
- * one, with fresh options; the button and the password form abort it.
- * Without WebAuthn neither exists. Returns `{ stopAutofill }`.
+ * one (the client asks for fresh options and checks that the browser can);
+ * the button and the password form abort it. Without WebAuthn neither
+ * exists. Returns `{ stopAutofill }`.
  */
 function initPasskeySignIn(form, restart) {
   let autofill
@@ -1078,32 +917,27 @@ function initPasskeySignIn(form, restart) {
   /**
    * A sign-in with a passkey: LEAVING, a message to show, or undefined
    * (aborted; or, for the autofill, which the user did not ask for, any
-   * failure before a passkey was chosen).
+   * failure before a passkey was chosen and refused).
    */
-  async function passkeySignIn(extra) {
-    const quiet = extra.mediation === 'conditional'
-    const options = await postJson('/auth/passkeys/login/options')
-    if (!options.ok) return quiet ? undefined : errorText(await errorOf(options))
-    const json = await options.json()
-    const used = await ceremony('get', json, extra)
-    if (used.failed === 'AbortError' || (quiet && used.failed !== undefined)) return undefined
-    if (used.failed !== undefined) return ceremonyErrorText(used.failed, 'get')
-    const error = await postSignIn(
-      '/auth/passkeys/login/verify',
-      { response: used.response, challengeId: json.challengeId },
-      restart,
-    )
-    if (error === undefined) return LEAVING
-    if (error.code === 'invalid_credentials') return 'That passkey is not known here.'
-    if (error.code === 'invalid_code') return 'That took too long. Try again.'
-    return errorText(error)
+  async function passkeySignIn(options) {
+    const quiet = options.mediation === 'conditional'
+    let result
+    try {
+      result = await (await client()).signInWithPasskey(options)
+    } catch (error) {
+      if (!isClientError(error)) throw error
+      if (isCode(error, 'passkey_cancelled') && error.reason === 'AbortError') return undefined
+      const unchosen = isCode(error, 'passkey_cancelled') || isCode(error, 'unsupported')
+      if (quiet && (unchosen || error.transient)) return undefined
+      if (isCode(error, 'invalid_credentials')) return 'That passkey is not known here.'
+      if (isCode(error, 'invalid_code')) return 'That took too long. Try again.'
+      return ceremonyText(error, 'get') ?? errorText(error)
+    }
+    return firstStepDone(result, restart)
   }
 
   async function startAutofill() {
-    const available = await PublicKeyCredential.isConditionalMediationAvailable?.().catch(
-      () => false,
-    )
-    if (available !== true || autofill !== undefined || box.hidden) return
+    if (autofill !== undefined || box.hidden) return
     const controller = new AbortController()
     autofill = controller
     let outcome
@@ -1151,16 +985,12 @@ function initLoginCode() {
   const sentText = (address) =>
     `If an account exists for ${address}, we mailed it a 6-digit code and a sign-in link. They work for 10 minutes.`
 
-  // POST /auth/otp/send: 202 whatever the address, so the page never says
-  // whether an account exists.
-  async function send(address) {
-    const response = await postJson('/auth/otp/send', { email: address })
-    return response.ok ? undefined : errorOf(response)
-  }
+  // signInWithOtp resolves whatever the address (202), so the page never
+  // says whether an account exists.
+  const send = async (address) => (await client()).signInWithOtp({ email: address })
 
   handleForm(sendForm, async (values) => {
-    const error = await send(values.email)
-    if (error !== undefined) return showApiError(sendForm, error)
+    await send(values.email)
     email.value = values.email
     sendForm.hidden = true
     step.hidden = false
@@ -1180,30 +1010,27 @@ function initLoginCode() {
     showFormError(sendForm, message)
     sendForm.querySelector('input[name=email]').focus()
   }
-  handleForm(verifyForm, (values) =>
-    signIn(
-      verifyForm,
-      '/auth/otp/verify',
-      values,
-      { invalid_code: { field: 'code', message: 'That code is not right, or it expired.' } },
-      restart,
-    ),
+  handleForm(
+    verifyForm,
+    async (values) => {
+      const auth = await client()
+      const result = await auth.verifyOtp({ email: values.email, code: values.code })
+      return signedIn(verifyForm, result, restart)
+    },
+    { invalid_code: { field: 'code', message: 'That code is not right, or it expired.' } },
   )
 
   resend.addEventListener('click', async () => {
     clearErrors(verifyForm)
     resend.disabled = true
     try {
-      const error = await send(email.value)
-      if (error === undefined) {
-        code.value = ''
-        setText(status, `We mailed a new code. ${sentText(email.value)}`)
-        code.focus()
-      } else {
-        showApiError(verifyForm, error)
-      }
+      await send(email.value)
+      code.value = ''
+      setText(status, `We mailed a new code. ${sentText(email.value)}`)
+      code.focus()
     } catch (failure) {
-      showFormError(verifyForm, failureText(failure))
+      if (isClientError(failure)) showApiError(verifyForm, failure)
+      else showFormError(verifyForm, failureText(failure))
     }
     resend.disabled = false
   })
@@ -1225,17 +1052,25 @@ function initSignup() {
     form.querySelector('fieldset').disabled = false
     showFormError(form, 'This sign-in has expired. Log in to set up two-step sign-in and finish.')
   }
-  handleForm(form, (values) =>
-    signIn(
-      form,
-      '/auth/signup',
-      values,
-      {
-        email_taken: { field: 'email', message: 'An account with this email already exists.' },
-        forbidden: 'Sign-ups are closed on this server.',
-      },
-      restart,
-    ),
+  handleForm(
+    form,
+    async ({ name, email, password }) => {
+      const result = await (await client()).signUp({ name, email, password })
+      if (result.verificationSent === true) {
+        // TESSERA_EMAIL_VERIFICATION=required: no session until the address is verified.
+        form.querySelector('fieldset').hidden = true
+        showFormError(
+          form,
+          `If ${email} is new here, we mailed it a link to verify it: open it, then log in.`,
+        )
+        return LEAVING
+      }
+      return signedIn(form, result, restart)
+    },
+    {
+      email_taken: { field: 'email', message: 'An account with this email already exists.' },
+      forbidden: 'Sign-ups are closed on this server.',
+    },
   )
 }
 
@@ -1294,14 +1129,16 @@ function renderSessions(sessions) {
 }
 
 async function loadSessions() {
-  const status = document.getElementById('sessions-status')
-  const response = await api('/auth/sessions')
-  if (response === undefined) return
-  if (!response.ok) {
-    setText(status, `The sessions could not be loaded: ${(await errorOf(response)).message}`)
+  let sessions
+  try {
+    sessions = await (await client()).sessions.list()
+  } catch (error) {
+    if (leaving) return
+    if (!answered(error)) throw error
+    const status = document.getElementById('sessions-status')
+    setText(status, `The sessions could not be loaded: ${error.message}`)
     return
   }
-  const { sessions } = await response.json()
   renderSessions(sessions)
 }
 
@@ -1309,34 +1146,42 @@ async function revokeSession(id, button) {
   const status = document.getElementById('sessions-status')
   button.disabled = true
   try {
-    const response = await api(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' })
-    if (response === undefined) return
-    if (!response.ok && response.status !== 404) {
-      setText(status, `That session could not be revoked: ${(await errorOf(response)).message}`)
-      button.disabled = false
-      return
+    try {
+      await (await client()).sessions.revoke(id)
+    } catch (error) {
+      // not_found: it ended meanwhile, which is what was asked.
+      if (!isCode(error, 'not_found')) throw error
     }
     await loadSessions()
+    if (leaving) return
     // Said once the list shows it; the button is gone with its row, so the
     // focus goes somewhere meaningful.
     setText(status, 'Session revoked.')
     document.getElementById('sessions-heading').focus()
   } catch (error) {
-    setText(status, failureText(error))
+    if (leaving) return
+    setText(
+      status,
+      answered(error) ? `That session could not be revoked: ${error.message}` : failureText(error),
+    )
     button.disabled = false
   }
 }
 
+/**
+ * /account: the session (restored from the cookie), then the user and the
+ * sections. No session sends the page to /login, saying why when the
+ * refresh was refused rather than absent.
+ */
 async function loadAccount() {
   const status = document.getElementById('account-status')
   try {
-    const response = await api('/auth/me')
-    if (response === undefined) return
-    if (!response.ok) {
-      setText(status, `Your account could not be loaded: ${(await errorOf(response)).message}`)
+    const auth = await client()
+    if ((await auth.getSession()) === null) {
+      goToLogin(refusal)
       return
     }
-    const user = await response.json()
+    const user = await auth.getUser()
     setText(document.getElementById('profile-name'), user.name ?? '—')
     setText(document.getElementById('profile-email'), user.email)
     showVerification(user)
@@ -1353,33 +1198,44 @@ async function loadAccount() {
       }),
     )
     await Promise.all([loadSessions(), loadTwoStep(), loadApps()])
+    if (leaving) return
     setText(status, '')
     document.getElementById('account').hidden = false
   } catch (error) {
+    if (leaving) return
     setText(status, failureText(error))
   }
 }
 
-function initAccount() {
-  // The tabs of this browser share the cookie, so they share the session:
-  // when one signs out, the others leave too. Only that news goes on the
-  // channel, never a token.
-  const tabs = new BroadcastChannel('tessera-session')
-  tabs.addEventListener('message', (event) => {
-    if (event.data === 'signed-out') goToLogin('signed_out')
-  })
+/** This tab is signing out itself (signOut): its own SIGNED_OUT is no news. */
+let signingOut = false
+
+async function initAccount() {
   initReauth()
   initPasswordForm()
   initChangeEmailForm()
   initTwoStep()
   initVerificationButton()
   document.getElementById('sessions-reload').addEventListener('click', reloadSessions)
-  document.getElementById('logout').addEventListener('click', () => signOut(tabs, logOut))
-  document
-    .getElementById('logout-all')
-    .addEventListener('click', () =>
-      signOut(tabs, () => api('/auth/logout-all', { method: 'POST' })),
-    )
+  document.getElementById('logout').addEventListener('click', () => signOut('local'))
+  document.getElementById('logout-all').addEventListener('click', () => signOut('global'))
+  // A session that ends while the page shows it (revoked, reused, signed out
+  // in another tab of this browser, which the client hears on its channel)
+  // sends the page to /login, which says why.
+  try {
+    const auth = await client()
+    auth.onAuthStateChange((event, _session, { reason }) => {
+      if (event !== 'SIGNED_OUT' || signingOut || leaving) return
+      if (reason === 'network') {
+        // The token expired while the server was out of reach: the next call tries again.
+        setText(document.getElementById('account-status'), NETWORK_ERROR)
+        return
+      }
+      goToLogin(endedReason(reason, refusal))
+    })
+  } catch {
+    // The package did not load: loadAccount says so.
+  }
   loadAccount()
 }
 
@@ -1400,16 +1256,8 @@ function initVerificationButton() {
     const email = document.getElementById('profile-email').textContent
     button.disabled = true
     try {
-      const response = await postJson('/auth/email/verify/send', { email })
-      const error = response.ok ? undefined : await errorOf(response)
-      setText(
-        status,
-        error === undefined
-          ? `We mailed a new link to ${email}. It works for 24 hours.`
-          : error.code === 'rate_limited'
-            ? rateLimitText(error)
-            : sentence(error.message),
-      )
+      await (await client()).resendVerification(email)
+      setText(status, `We mailed a new link to ${email}. It works for 24 hours.`)
     } catch (error) {
       setText(status, failureText(error))
     } finally {
@@ -1421,47 +1269,45 @@ function initVerificationButton() {
 function initChangeEmailForm() {
   const form = document.getElementById('change-email')
   if (form === null) return // the server cannot mail
-  handleForm(form, async (values) => {
-    const response = await changeApi('/auth/email/change', { method: 'POST', body: values }, form)
-    if (response === undefined) return LEAVING
-    if (!response.ok) {
-      return showApiError(form, await errorOf(response), {
-        invalid_credentials: { field: 'currentPassword', message: 'This is not your password.' },
-      })
-    }
-    for (const input of form.querySelectorAll('input')) input.value = ''
-    setText(
-      document.getElementById('change-email-status'),
-      `We mailed a link to ${values.newEmail}; your address changes when you open it.`,
-    )
-    return undefined
-  })
+  handleForm(
+    form,
+    async ({ newEmail, currentPassword }) => {
+      const auth = await client()
+      await change(() => auth.updateEmail({ newEmail, currentPassword }), form)
+      for (const input of form.querySelectorAll('input')) input.value = ''
+      setText(
+        document.getElementById('change-email-status'),
+        `We mailed a link to ${newEmail}; your address changes when you open it.`,
+      )
+      return undefined
+    },
+    { invalid_credentials: { field: 'currentPassword', message: 'This is not your password.' } },
+  )
 }
 
 function initPasswordForm() {
   const form = document.getElementById('password')
-  handleForm(form, async (values) => {
-    const response = await changeApi('/auth/password', { method: 'POST', body: values }, form)
-    if (response === undefined) return LEAVING
-    if (!response.ok) {
-      return showApiError(form, await errorOf(response), {
-        invalid_credentials: { field: 'currentPassword', message: 'This is not your password.' },
-      })
-    }
-    for (const input of form.querySelectorAll('input[type=password]')) input.value = ''
-    setText(
-      document.getElementById('password-status'),
-      'Password changed. Every other session has been signed out.',
-    )
-    await loadSessions()
-    return undefined
-  })
+  handleForm(
+    form,
+    async ({ currentPassword, newPassword }) => {
+      const auth = await client()
+      await change(() => auth.updatePassword({ currentPassword, newPassword }), form)
+      for (const input of form.querySelectorAll('input[type=password]')) input.value = ''
+      setText(
+        document.getElementById('password-status'),
+        'Password changed. Every other session has been signed out.',
+      )
+      await loadSessions()
+      return undefined
+    },
+    { invalid_credentials: { field: 'currentPassword', message: 'This is not your password.' } },
+  )
 }
 
 // Step-up (docs/mfa.md): changing the password, the email or a second
 // factor needs a recent sign-in (TESSERA_REAUTH_WINDOW); an older session
-// answers 403 reauthentication_required, and the page asks for the password
-// in place, next to the change, then makes the change again.
+// is refused `reauthentication_required`, and the page asks for the
+// password in place, next to the change, then makes the change again.
 
 /** The open prompt's outcome, to be resolved: true (confirmed), false (cancelled) or LEAVING. */
 let settleReauth
@@ -1469,20 +1315,20 @@ let settleReauth
 let reauthPrompt
 
 /**
- * api() for a change that needs a recent sign-in: on 403
- * reauthentication_required it asks for the password next to `near` (the
- * change's form or controls), POSTs /auth/reauthenticate, then retries the
- * change once. Resolves like api(): the last response, or undefined when the
- * user is being sent to /login. A cancelled prompt resolves to the 403,
- * which the callers show as "Nothing was changed" (COMMON_MESSAGES).
+ * Runs `run` (a change that needs a recent sign-in); refused with
+ * `reauthentication_required`, it asks for the password next to `near`
+ * (the change's form or controls), then runs it once more. A cancelled
+ * prompt rejects with that refusal, which the pages word "Nothing was
+ * changed" (COMMON_MESSAGES).
  */
-async function changeApi(path, options, near) {
-  const response = await api(path, options)
-  if (response?.status !== 403) return response
-  if ((await errorOf(response)).code !== 'reauthentication_required') return response
-  const confirmed = await confirmItsYou(near)
-  if (confirmed === LEAVING) return undefined
-  return confirmed ? api(path, options) : response
+async function change(run, near) {
+  try {
+    return await run()
+  } catch (error) {
+    if (!isCode(error, 'reauthentication_required')) throw error
+    if ((await confirmItsYou(near)) !== true) throw error
+    return run()
+  }
 }
 
 /** Shows the "Confirm it's you" form after `near` and resolves with its outcome. */
@@ -1510,25 +1356,21 @@ function confirmItsYou(near) {
 
 function initReauth() {
   const form = document.getElementById('reauth')
-  handleForm(form, async (values) => {
-    const response = await api('/auth/reauthenticate', {
-      method: 'POST',
-      body: { password: values.password },
-    })
-    if (response === undefined) {
-      settleReauth?.(LEAVING)
+  handleForm(
+    form,
+    async ({ password }) => {
+      try {
+        // A new access token, whose authentication time is now; the refresh token stays.
+        await (await client()).reauthenticate({ password })
+      } catch (error) {
+        if (leaving) settleReauth?.(LEAVING)
+        throw error
+      }
+      settleReauth?.(true)
       return LEAVING
-    }
-    if (!response.ok) {
-      return showApiError(form, await errorOf(response), {
-        invalid_credentials: { field: 'password', message: 'This is not your password.' },
-      })
-    }
-    // A new access token, whose authentication time is now; the refresh token stays.
-    rememberSession(await response.json())
-    settleReauth?.(true)
-    return LEAVING
-  })
+    },
+    { invalid_credentials: { field: 'password', message: 'This is not your password.' } },
+  )
   const cancel = () => settleReauth?.(false)
   document.getElementById('reauth-cancel').addEventListener('click', cancel)
   document.getElementById('reauth-panel').addEventListener('keydown', (event) => {
@@ -1536,20 +1378,23 @@ function initReauth() {
   })
 }
 
-// "Two-step sign-in" on /account: GET /auth/mfa for the state, then setting
-// up an authenticator app, the recovery codes, turning the app off.
+// "Two-step sign-in" on /account: the state (mfa.getFactors), then setting
+// up an authenticator app, the recovery codes, turning the app off, and
+// the passkeys.
 
 async function loadTwoStep() {
-  const [response, passkeys] = await Promise.all([api('/auth/mfa'), api('/auth/passkeys')])
-  if (response === undefined || passkeys === undefined) return
-  for (const answer of [response, passkeys]) {
-    if (!answer.ok) {
-      setText(document.getElementById('two-step-error'), errorText(await errorOf(answer)))
-      return
-    }
+  let state
+  let passkeys
+  try {
+    const auth = await client()
+    ;[state, passkeys] = await Promise.all([auth.mfa.getFactors(), auth.passkeys.list()])
+  } catch (error) {
+    if (leaving) return
+    if (!answered(error)) throw error
+    setText(document.getElementById('two-step-error'), errorText(error))
+    return
   }
-  renderPasskeys((await passkeys.json()).passkeys)
-  const state = await response.json()
+  renderPasskeys(passkeys)
   const protectedAccount = state.totp || state.passkeys > 0
   setText(document.getElementById('two-step-app'), state.totp ? 'On' : 'Off')
   document.getElementById('two-step-codes-row').hidden = !protectedAccount
@@ -1706,16 +1551,16 @@ function initTwoStep() {
     heading.focus()
   }
 
-  /** Runs a button's change: the button is disabled meanwhile, an API error shown. */
-  function onClick(button, change) {
+  /** Runs a button's change: the button is disabled meanwhile, a failure shown. */
+  function onClick(button, run) {
     button.addEventListener('click', async () => {
       setText(status, '')
       setText(error, '')
       button.disabled = true
       try {
-        const failure = await change()
-        if (failure !== undefined) setText(error, errorText(failure))
+        await run()
       } catch (failure) {
+        if (leaving) return
         setText(error, failureText(failure))
       }
       button.disabled = false
@@ -1738,38 +1583,31 @@ function initTwoStep() {
   }
 
   onClick(start, async () => {
-    const response = await changeApi('/auth/mfa/totp/enroll', { method: 'POST', body: {} }, actions)
-    if (response === undefined) return undefined
-    if (!response.ok) return errorOf(response)
-    showTotpKey(await response.json())
+    const auth = await client()
+    showTotpKey(await change(() => auth.mfa.enrollTotp(), actions))
     show(setup)
     document.getElementById('totp-setup-heading').focus()
-    return undefined
   })
 
   acceptDigitsOnly(confirmForm.elements.namedItem('code'))
-  handleForm(confirmForm, async ({ code }) => {
-    const response = await changeApi(
-      '/auth/mfa/totp/confirm',
-      { method: 'POST', body: { code } },
-      confirmForm,
-    )
-    if (response === undefined) return LEAVING
-    if (!response.ok) {
-      return showApiError(confirmForm, await errorOf(response), {
-        invalid_code: {
-          field: 'code',
-          message:
-            'That code is not right. Check that the phone sets its time automatically, then enter the code it shows now.',
-        },
-        not_found: 'This setup is over (it was finished or cancelled elsewhere). Start again.',
-      })
-    }
-    const { recoveryCodes } = await response.json()
-    await loadTwoStep()
-    showCodes(recoveryCodes, 'The authenticator app is on. Save these recovery codes now.')
-    return LEAVING
-  })
+  handleForm(
+    confirmForm,
+    async ({ code }) => {
+      const auth = await client()
+      const { recoveryCodes } = await change(() => auth.mfa.confirmTotp(code), confirmForm)
+      await loadTwoStep()
+      showCodes(recoveryCodes, 'The authenticator app is on. Save these recovery codes now.')
+      return LEAVING
+    },
+    {
+      invalid_code: {
+        field: 'code',
+        message:
+          'That code is not right. Check that the phone sets its time automatically, then enter the code it shows now.',
+      },
+      not_found: 'This setup is over (it was finished or cancelled elsewhere). Start again.',
+    },
+  )
   document.getElementById('totp-cancel').addEventListener('click', () => {
     // The unconfirmed key protects nothing; a new setup replaces it.
     show(undefined)
@@ -1778,17 +1616,10 @@ function initTwoStep() {
 
   const replace = document.getElementById('recovery-replace')
   onClick(replace, async () => {
-    const response = await changeApi(
-      '/auth/mfa/recovery-codes',
-      { method: 'POST', body: {} },
-      actions,
-    )
-    if (response === undefined) return undefined
-    if (!response.ok) return errorOf(response)
-    const { recoveryCodes } = await response.json()
+    const auth = await client()
+    const { recoveryCodes } = await change(() => auth.mfa.regenerateRecoveryCodes(), actions)
     await loadTwoStep()
     showCodes(recoveryCodes, 'Here are your new recovery codes; the old ones no longer work.')
-    return undefined
   })
 
   remove.addEventListener('click', () => {
@@ -1802,24 +1633,30 @@ function initTwoStep() {
   })
   const removeYes = document.getElementById('totp-remove-yes')
   onClick(removeYes, async () => {
-    const response = await changeApi('/auth/mfa/totp', { method: 'DELETE' }, removal)
-    if (response === undefined) return undefined
-    // 404: it was off already (removed in another tab): the state says so.
-    if (!response.ok && response.status !== 404) return errorOf(response)
+    const auth = await client()
+    // not_found: it was off already (removed in another tab): the state says so.
+    await ignoreGone(change(() => auth.mfa.removeTotp(), removal))
     await settle('The authenticator app is off: signing in needs only your password again.')
-    return undefined
   })
 
   initPasskeys({ show, settle, onClick, showCodes, status })
 }
 
+/** A removal's promise, with `not_found` (removed already, in another tab) taken as done. */
+async function ignoreGone(removal) {
+  try {
+    await removal
+  } catch (error) {
+    if (!isCode(error, 'not_found')) throw error
+  }
+}
+
 /**
  * The passkeys of "Two-step sign-in": add one (a name, then the browser's
- * ceremony: POST /auth/passkeys/register/options, navigator.credentials.create,
- * /auth/passkeys/register/verify; the account's first factor brings the
- * recovery codes), rename one (PATCH), remove one (DELETE, asked first).
- * Every change goes through changeApi(), so an old sign-in is asked to
- * confirm it's you first.
+ * ceremony, which passkeys.register() runs; the account's first factor
+ * brings the recovery codes), rename one, remove one (asked first). Every
+ * change goes through change(), so an old sign-in is asked to confirm it's
+ * you first.
  */
 function initPasskeys({ show, settle, onClick, showCodes, status }) {
   const add = document.getElementById('passkey-add-start')
@@ -1860,40 +1697,35 @@ function initPasskeys({ show, settle, onClick, showCodes, status }) {
     show(undefined)
     add.focus()
   })
-  handleForm(addForm, async ({ name }) => {
-    const options = await changeApi('/auth/passkeys/register/options', { method: 'POST' }, addForm)
-    if (options === undefined) return LEAVING
-    if (!options.ok) return showApiError(addForm, await errorOf(options))
-    const json = await options.json()
-    const made = await ceremony('create', json)
-    if (made.failed !== undefined) {
-      showFormError(addForm, ceremonyErrorText(made.failed, 'create'))
-      return undefined
-    }
-    const verified = await changeApi(
-      '/auth/passkeys/register/verify',
-      { method: 'POST', body: { response: made.response, challengeId: json.challengeId, name } },
-      addForm,
-    )
-    if (verified === undefined) return LEAVING
-    if (!verified.ok) {
-      return showApiError(addForm, await errorOf(verified), {
-        forbidden: 'This passkey is registered already.',
-        invalid_code: 'That took too long. Try again.',
-      })
-    }
-    const passkey = await verified.json()
-    if (Array.isArray(passkey.recoveryCodes)) {
-      await loadTwoStep()
-      showCodes(
-        passkey.recoveryCodes,
-        `The passkey “${passkey.name}” is added. Save these recovery codes now.`,
-      )
+  handleForm(
+    addForm,
+    async ({ name }) => {
+      const auth = await client()
+      let passkey
+      try {
+        passkey = await change(() => auth.passkeys.register({ name }), addForm)
+      } catch (error) {
+        const refused = ceremonyText(error, 'create')
+        if (refused === undefined) throw error
+        showFormError(addForm, refused)
+        return undefined
+      }
+      if (Array.isArray(passkey.recoveryCodes)) {
+        await loadTwoStep()
+        showCodes(
+          passkey.recoveryCodes,
+          `The passkey “${passkey.name}” is added. Save these recovery codes now.`,
+        )
+        return LEAVING
+      }
+      await settle(`The passkey “${passkey.name}” is added.`)
       return LEAVING
-    }
-    await settle(`The passkey “${passkey.name}” is added.`)
-    return LEAVING
-  })
+    },
+    {
+      forbidden: 'This passkey is registered already.',
+      invalid_code: 'That took too long. Try again.',
+    },
+  )
 
   passkeyActions.rename = (passkey, button) => {
     target = passkey
@@ -1904,22 +1736,16 @@ function initPasskeys({ show, settle, onClick, showCodes, status }) {
     show(undefined)
     asker?.focus()
   })
-  handleForm(renameForm, async ({ name }) => {
-    const response = await changeApi(
-      `/auth/passkeys/${encodeURIComponent(target.id)}`,
-      { method: 'PATCH', body: { name } },
-      renameForm,
-    )
-    if (response === undefined) return LEAVING
-    if (!response.ok) {
-      return showApiError(renameForm, await errorOf(response), {
-        not_found: 'This passkey is gone: it was removed elsewhere.',
-      })
-    }
-    const renamed = await response.json()
-    await settle(`The passkey is now called “${renamed.name}”.`)
-    return LEAVING
-  })
+  handleForm(
+    renameForm,
+    async ({ name }) => {
+      const auth = await client()
+      const renamed = await change(() => auth.passkeys.rename(target.id, name), renameForm)
+      await settle(`The passkey is now called “${renamed.name}”.`)
+      return LEAVING
+    },
+    { not_found: 'This passkey is gone: it was removed elsewhere.' },
+  )
 
   passkeyActions.remove = (passkey, button) => {
     target = passkey
@@ -1934,16 +1760,11 @@ function initPasskeys({ show, settle, onClick, showCodes, status }) {
     asker?.focus()
   })
   onClick(removeYes, async () => {
-    const response = await changeApi(
-      `/auth/passkeys/${encodeURIComponent(target.id)}`,
-      { method: 'DELETE' },
-      document.getElementById('passkey-remove-confirm'),
-    )
-    if (response === undefined) return undefined
-    // 404: removed already (in another tab): the list says so.
-    if (!response.ok && response.status !== 404) return errorOf(response)
+    const auth = await client()
+    const near = document.getElementById('passkey-remove-confirm')
+    // not_found: removed already (in another tab): the list says so.
+    await ignoreGone(change(() => auth.passkeys.remove(target.id), near))
     await settle(`The passkey “${target.name}” is removed.`)
-    return undefined
   })
 }
 
@@ -1978,14 +1799,16 @@ function renderApps(consents) {
 }
 
 async function loadApps() {
-  const status = document.getElementById('apps-status')
-  const response = await api('/auth/consents')
-  if (response === undefined) return
-  if (!response.ok) {
-    setText(status, `The apps could not be loaded: ${(await errorOf(response)).message}`)
+  let consents
+  try {
+    consents = await (await client()).consents.list()
+  } catch (error) {
+    if (leaving) return
+    if (!answered(error)) throw error
+    const status = document.getElementById('apps-status')
+    setText(status, `The apps could not be loaded: ${error.message}`)
     return
   }
-  const { consents } = await response.json()
   renderApps(consents)
 }
 
@@ -1994,21 +1817,19 @@ async function removeApp(consent, button) {
   setText(status, '')
   button.disabled = true
   try {
-    const path = `/auth/consents/${encodeURIComponent(consent.clientId)}`
-    const response = await api(path, { method: 'DELETE' })
-    if (response === undefined) return
-    // 404: removed meanwhile (another tab): the list below says so anyway.
-    if (!response.ok && response.status !== 404) {
-      setText(status, `That access could not be removed: ${(await errorOf(response)).message}`)
-      button.disabled = false
-      return
-    }
+    // not_found: removed meanwhile (another tab): the list below says so anyway.
+    await ignoreGone((await client()).consents.revoke(consent.clientId))
     await loadApps()
+    if (leaving) return
     // The button is gone with its row: the focus goes to the section.
     setText(status, `${consent.clientName} no longer has access.`)
     document.getElementById('apps-heading').focus()
   } catch (error) {
-    setText(status, failureText(error))
+    if (leaving) return
+    setText(
+      status,
+      answered(error) ? `That access could not be removed: ${error.message}` : failureText(error),
+    )
     button.disabled = false
   }
 }
@@ -2019,41 +1840,33 @@ async function reloadSessions() {
   try {
     await loadSessions()
   } catch (error) {
+    if (leaving) return
     setText(status, failureText(error))
   }
 }
 
-/** POST /auth/logout: the cookie names this session, even once the access token has expired. */
-function logOut() {
-  return fetch('/auth/logout', {
-    method: 'POST',
-    headers: {
-      ...CSRF,
-      ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
-    },
-    credentials: 'same-origin',
-    cache: 'no-store',
-  })
-}
-
-/** Runs a log-out `call`; once it succeeds, this tab and the others go to /login. */
-async function signOut(tabs, call) {
+/**
+ * "Log out" (`local`: this browser's session, which the cookie names even
+ * once the access token has expired) or "Log out everywhere" (`global`:
+ * every session of the user). Once done, this tab goes to /login; the
+ * client tells the other tabs, which go there too.
+ */
+async function signOut(scope) {
   const error = document.getElementById('signout-error')
   setText(error, '')
+  signingOut = true
   try {
-    const response = await call()
-    if (response === undefined) return // api() has sent the user to /login
-    // A 401 means no live session is left to end: signed out already.
-    if (!response.ok && response.status !== 401) {
-      setText(error, `Logging out failed: ${(await errorOf(response)).message}`)
-      return
-    }
+    await (await client()).signOut({ scope })
   } catch (failure) {
-    setText(error, failureText(failure))
+    signingOut = false
+    if (leaving) return
+    setText(
+      error,
+      answered(failure) ? `Logging out failed: ${failure.message}` : failureText(failure),
+    )
     return
   }
-  forgetSession()
-  tabs.postMessage('signed-out')
+  leaving = true
   location.assign('/login')
 }
 
@@ -2061,15 +1874,14 @@ async function signOut(tabs, call) {
 
 function initForgotPassword() {
   const form = document.getElementById('forgot')
-  handleForm(form, async (values) => {
-    const response = await postJson('/auth/password/forgot', values)
-    if (!response.ok) return showApiError(form, await errorOf(response))
-    // 202 whatever the address: the same words for every address.
+  handleForm(form, async ({ email }) => {
+    await (await client()).resetPasswordForEmail(email)
+    // Resolved whatever the address: the same words for every address.
     form.hidden = true
     const status = document.getElementById('forgot-status')
     setText(
       status,
-      `If an account exists for ${values.email}, we mailed it a link to choose a new password. The link works for 1 hour.`,
+      `If an account exists for ${email}, we mailed it a link to choose a new password. The link works for 1 hour.`,
     )
     status.focus()
     return LEAVING
@@ -2084,23 +1896,23 @@ function linkToken() {
 function initResetPassword() {
   const form = document.getElementById('reset')
   if (form === null) return // the link is not complete: no form
-  handleForm(form, async (values) => {
-    const response = await postJson('/auth/password/reset', { token: linkToken(), ...values })
-    if (response.ok) {
-      location.assign('/login?reason=password_changed')
+  handleForm(form, async ({ newPassword }) => {
+    try {
+      await (await client()).resetPassword({ token: linkToken(), newPassword })
+    } catch (error) {
+      if (!isCode(error, 'invalid_code')) throw error
+      // The link is spent: the form can do nothing more.
+      form.querySelector('fieldset').hidden = true
+      document
+        .getElementById('reset-error')
+        .replaceChildren(
+          'This link has expired or was already used. ',
+          element('a', { href: '/forgot-password', textContent: 'Ask for a new link' }),
+          '.',
+        )
       return LEAVING
     }
-    const error = await errorOf(response)
-    if (error.code !== 'invalid_code') return showApiError(form, error)
-    // The link is spent: the form can do nothing more.
-    form.querySelector('fieldset').hidden = true
-    document
-      .getElementById('reset-error')
-      .replaceChildren(
-        'This link has expired or was already used. ',
-        element('a', { href: '/forgot-password', textContent: 'Ask for a new link' }),
-        '.',
-      )
+    location.assign('/login?reason=password_changed')
     return LEAVING
   })
 }
@@ -2111,9 +1923,10 @@ function initResetPassword() {
 
 /**
  * Wires the button of a mailed link's page: `submit(token)` resolves to
- * `{ done: text }` (shown, with the page's next link), LEAVING, or the API
- * error. An expired or used link (`invalid_code`) says so and offers the
- * way on; any other error leaves the button to try again.
+ * `{ done: text }` (shown, with the page's next link), `{ message }` (shown,
+ * the button left to try again) or LEAVING, or rejects. An expired or used
+ * link (`invalid_code`) says so and offers the way on; any other failure
+ * leaves the button to try again.
  */
 function initMailedLink(busy, submit) {
   const button = document.getElementById('link-button')
@@ -2130,21 +1943,17 @@ function initMailedLink(busy, submit) {
     try {
       const outcome = await submit(linkToken())
       if (outcome === LEAVING) return
-      if (typeof outcome.done === 'string') {
-        setText(status, outcome.done)
+      setText(status, outcome.done ?? outcome.message)
+      if (outcome.done !== undefined) {
         show('link-done')
         return
       }
-      if (outcome.code === 'invalid_code') {
+    } catch (failure) {
+      if (isCode(failure, 'invalid_code')) {
         setText(status, 'This link has expired or was already used. Ask for a new one.')
         show('link-spent')
         return
       }
-      setText(
-        status,
-        outcome.code === 'rate_limited' ? rateLimitText(outcome) : sentence(outcome.message),
-      )
-    } catch (failure) {
       setText(status, failureText(failure))
     }
     button.disabled = false
@@ -2154,8 +1963,8 @@ function initMailedLink(busy, submit) {
 
 function initVerifyEmail() {
   initMailedLink('Verifying…', async (token) => {
-    const response = await postJson('/auth/email/verify', { token })
-    return response.ok ? { done: 'Your email address is verified.' } : errorOf(response)
+    await (await client()).verifyEmail(token)
+    return { done: 'Your email address is verified.' }
   })
 }
 
@@ -2169,16 +1978,14 @@ function initLoginLink() {
     spent.querySelector('a').focus()
   }
   initMailedLink('Signing in…', async (token) => {
-    const error = await postSignIn('/auth/otp/verify', { token }, restart)
-    return error ?? LEAVING
+    const outcome = await firstStepDone(await (await client()).verifyOtp({ token }), restart)
+    return outcome === LEAVING ? LEAVING : { message: outcome }
   })
 }
 
 function initConfirmEmail() {
   initMailedLink('Confirming…', async (token) => {
-    const response = await postJson('/auth/email/change/confirm', { token })
-    if (!response.ok) return errorOf(response)
-    const { user } = await response.json()
+    const user = await (await client()).confirmEmailChange(token)
     return { done: `Your email address is now ${user.email}.` }
   })
 }
@@ -2394,30 +2201,44 @@ function initConsent() {
 
 /**
  * The end of RP-initiated logout: this browser's session is over, so the
- * other tabs of /account go to /login now rather than at their next call
- * (the news only, on the channel /account listens to).
+ * other tabs of /account go to /login now rather than at their next call.
+ * The client's sign-out tells them (on its channel, the news only): its
+ * POST /auth/logout finds no session left to end, which is what it asks.
  */
-function initSignedOut() {
-  const tabs = new BroadcastChannel('tessera-session')
-  tabs.postMessage('signed-out')
-  tabs.close()
+async function initSignedOut() {
+  try {
+    await (await client()).signOut()
+  } catch {
+    // Offline: the other tabs find out at their next call instead.
+  }
 }
+
+/** Each page's script, by the `data-page` of its <body>. */
+const PAGES = {
+  login: initLogin,
+  'login-code': initLoginCode,
+  'login-link': initLoginLink,
+  signup: initSignup,
+  account: initAccount,
+  inspect: initInspect,
+  'verify-email': initVerifyEmail,
+  'forgot-password': initForgotPassword,
+  'reset-password': initResetPassword,
+  'confirm-email': initConfirmEmail,
+  'oauth-continue': initOauthContinue,
+  'oauth-consent': initConsent,
+  'oauth-signed-out': initSignedOut,
+}
+
+/** The pages without a call to the API: they never load @tessera/client. */
+const WITHOUT_CLIENT = new Set(['inspect', 'oauth-continue', 'oauth-consent'])
 
 function start() {
   const page = document.body.dataset.page
-  if (page === 'login') initLogin()
-  else if (page === 'login-code') initLoginCode()
-  else if (page === 'login-link') initLoginLink()
-  else if (page === 'signup') initSignup()
-  else if (page === 'account') initAccount()
-  else if (page === 'inspect') initInspect()
-  else if (page === 'verify-email') initVerifyEmail()
-  else if (page === 'forgot-password') initForgotPassword()
-  else if (page === 'reset-password') initResetPassword()
-  else if (page === 'confirm-email') initConfirmEmail()
-  else if (page === 'oauth-continue') initOauthContinue()
-  else if (page === 'oauth-consent') initConsent()
-  else if (page === 'oauth-signed-out') initSignedOut()
+  if (!Object.hasOwn(PAGES, page)) return
+  // The package loads while the page sets up: it is there by the first submit.
+  if (!WITHOUT_CLIENT.has(page)) client().catch(() => {})
+  PAGES[page]()
 }
 
 if (typeof document !== 'undefined') start()
