@@ -432,7 +432,8 @@ export class TesseraClient {
 
   /** The user changed (a verified or new address): tell the session when it is this user. */
   async #updateUser(user: User): Promise<User> {
-    const session = await this.#engine.getSession().catch(() => null)
+    // Only a session held already: asking for one would spend a refresh to compare users.
+    const session = this.#engine.current()
     if (session !== null && session.user.id === user.id && !sameUser(session.user, user)) {
       this.#engine.setUser(user)
     }
@@ -571,7 +572,7 @@ export class TesseraClient {
       auth: true,
     })
     // The answer holds no user: the session's stays.
-    const session = await this.#engine.getSession()
+    const session = this.#engine.current()
     if (session === null) {
       throw new TesseraError({ code: 'not_signed_in', message: 'The session has ended.' })
     }
@@ -698,7 +699,7 @@ export class TesseraClient {
       })
     }
     // Userinfo has no roles or creation date: those of the session stay.
-    const base = (await engine.getSession())?.user
+    const base = engine.current()?.user
     return this.#updateUser({
       ...base,
       id: claims.sub,

@@ -357,7 +357,6 @@ describe('cookie mode: why a session ended', () => {
     [401, 'refresh_token_reused', 'reused'],
     [401, 'invalid_refresh_token', 'revoked'],
     [401, 'missing_token', 'expired'],
-    [403, 'csrf_failed', 'revoked'],
   ]
   for (const [status, code, reason] of cases) {
     it(`${status} ${code} on refresh → SIGNED_OUT ${reason}, to every tab`, async () => {
@@ -386,6 +385,61 @@ describe('cookie mode: why a session ended', () => {
       assert.equal(await two.engine.getSession(), null)
     })
   }
+})
+
+describe('cookie mode: a refused restore, a refused CSRF check', () => {
+  const restores: [number, string, SessionEndReason | undefined][] = [
+    [401, 'missing_token', undefined],
+    [401, 'invalid_refresh_token', 'revoked'],
+    [401, 'refresh_token_reused', 'reused'],
+  ]
+  for (const [status, code, reason] of restores) {
+    it(`a reload answered ${code}: no session, INITIAL_SESSION ${reason ?? 'without a reason'}, no SIGNED_OUT`, async () => {
+      const { open } = browser(() => apiError(status, code))
+      const { engine, events } = open()
+      assert.equal(await engine.getSession(), null)
+      assert.deepEqual(
+        events.map(({ event, reason }) => ({ event, reason })),
+        [{ event: 'INITIAL_SESSION', reason }],
+      )
+      assert.equal(engine.current(), null)
+    })
+  }
+
+  it('403 csrf_failed on refresh rejects with its reason and keeps the session and the other tabs', async () => {
+    let first = true
+    const { group, open } = browser(() => {
+      if (!first) return apiError(403, 'csrf_failed', { reason: 'duplicate_cookie' })
+      first = false
+      return tokens(1)
+    })
+    const one = open()
+    const two = open()
+    await one.engine.getSession()
+    await settle()
+    const posted = group.posted.length
+    await assert.rejects(one.engine.refresh(), (error) => {
+      assert.ok(isTesseraError(error, 'csrf_failed'))
+      assert.equal(error.reason, 'duplicate_cookie')
+      return true
+    })
+    await settle()
+    assert.equal(one.engine.current()?.accessToken, 'at-1')
+    assert.equal(two.engine.current()?.accessToken, 'at-1')
+    assert.ok(!one.events.some(({ event }) => event === 'SIGNED_OUT'))
+    assert.equal(group.posted.length, posted)
+  })
+
+  it('a reload refused by the CSRF check rejects getSession() with the reason', async () => {
+    const { open } = browser(() => apiError(403, 'csrf_failed', { reason: 'origin' }))
+    const { engine, events } = open()
+    await assert.rejects(engine.getSession(), (error) => {
+      assert.ok(isTesseraError(error, 'csrf_failed'))
+      assert.equal(error.reason, 'origin')
+      return true
+    })
+    assert.deepEqual(events, [])
+  })
 })
 
 describe('cookie mode: tabs', () => {

@@ -154,6 +154,8 @@ export function createEngine(options: ClientOptions): Engine {
   let refreshing: Promise<Session | null> | undefined
   let restoring = 0
   let initialized = false
+  /** Why the first restore found no session although the browser had one (INITIAL_SESSION's reason). */
+  let restoreRefused: SessionEndReason | undefined
   const wake: (() => void)[] = []
 
   function emit(event: AuthChangeEvent, current: Session | null, detail: AuthChangeDetail = {}) {
@@ -309,11 +311,13 @@ export function createEngine(options: ClientOptions): Engine {
     return toSession(body.access_token, body.token_type, body.expires_in, user)
   }
 
-  async function refused(reason: SessionEndReason): Promise<null> {
+  async function refused(reason: SessionEndReason, firstVisit = false): Promise<null> {
     if (session !== undefined) await end(reason)
     else {
-      // No session to speak of (a first visit, a reload after the session ended): just none.
+      // No session held: a first visit (no cookie) is just none; a reload whose session
+      // ended meanwhile says why with INITIAL_SESSION.
       signedOut = true
+      if (!initialized && !firstVisit) restoreRefused = reason
       if (oauth) await store.delete(tokensKey)
     }
     return null
@@ -327,7 +331,7 @@ export function createEngine(options: ClientOptions): Engine {
     if (oauth) {
       // Read now, not before the lock: another tab may have rotated it.
       stored = await store.get<StoredTokens>(tokensKey)
-      if (stored?.refreshToken === undefined) return refused('expired')
+      if (stored?.refreshToken === undefined) return refused('expired', true)
       const params = { grant_type: 'refresh_token', refresh_token: stored.refreshToken }
       response = await send(tokenRequest(params), { proof: true })
     } else {
@@ -335,13 +339,17 @@ export function createEngine(options: ClientOptions): Engine {
     }
     if (!response.ok) {
       const error = await errorFromResponse(response)
-      if (error.transient) throw error
+      // A refused CSRF check (a cookie sent twice, an Origin not allowed) says nothing of the
+      // session, which stays as it is: the caller hears it with the error's `reason`.
+      if (error.transient || error.code === 'csrf_failed') throw error
       // Reuse detection revoked the session (RFC 9700 §4.14.2); /oauth/token says so in words only.
       const reused =
         error.code === 'refresh_token_reused' ||
         (error.code === 'invalid_grant' && /already used/.test(error.message))
-      // missing_token: no cookie any more, its Max-Age (the session's lifetime) has passed.
-      return refused(reused ? 'reused' : error.code === 'missing_token' ? 'expired' : 'revoked')
+      // missing_token: no cookie any more, its Max-Age (the session's lifetime) has passed
+      // (or there never was one: a first visit).
+      const missing = error.code === 'missing_token'
+      return refused(reused ? 'reused' : missing ? 'expired' : 'revoked', missing)
     }
     const next = oauth
       ? await oauthSession(await json<TokenBody>(response), undefined, stored, epoch)
@@ -544,12 +552,17 @@ export function createEngine(options: ClientOptions): Engine {
       }
       if (!initialized) {
         initialized = true
-        emit('INITIAL_SESSION', session ?? null)
+        emit(
+          'INITIAL_SESSION',
+          session ?? null,
+          session === undefined && restoreRefused !== undefined ? { reason: restoreRefused } : {},
+        )
       }
       return session ?? null
     },
     refresh,
     signOut,
+    current: () => session ?? null,
     setUser(user) {
       if (session === undefined) return
       session = { ...session, user }

@@ -39,7 +39,10 @@ export type AuthChangeEvent =
 export type SessionEndReason = 'signed_out' | 'revoked' | 'reused' | 'expired' | 'network'
 
 export interface AuthChangeDetail {
-  /** Set on `SIGNED_OUT`. */
+  /**
+   * Set on `SIGNED_OUT`; on `INITIAL_SESSION` when the browser had a session that
+   * ended while no page held it (`revoked`, `reused`), so a reload can say why.
+   */
   readonly reason?: SessionEndReason
 }
 
@@ -152,6 +155,8 @@ export interface Engine {
   adopt(response: TokenResponse): Promise<Session>
   /** The session, restored with one refresh after a reload; null when signed out. */
   getSession(): Promise<Session | null>
+  /** The session this tab holds now, without a request (null: none in memory). */
+  current(): Session | null
   /** A new access token now (single flight across tabs); null when the session is gone. */
   refresh(): Promise<Session | null>
   signOut(scope: 'local' | 'global'): Promise<void>

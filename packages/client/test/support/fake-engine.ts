@@ -103,6 +103,10 @@ export class FakeEngine implements Engine {
     return this.session
   }
 
+  current(): Session | null {
+    return this.session
+  }
+
   async refresh(): Promise<Session | null> {
     this.refreshes += 1
     return this.session

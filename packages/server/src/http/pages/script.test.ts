@@ -10,6 +10,7 @@ import { qrSvg } from '../../auth/totp.ts'
 import {
   base64urlDecode,
   ceremonyErrorText,
+  csrfReason,
   decodeJwt,
   defaultPasskeyName,
   deviceLabel,
@@ -22,7 +23,6 @@ import {
   relativeTime,
   secondStepOver,
   sentence,
-  signOutReason,
   svgDataUrl,
   webCryptoParams,
 } from './assets/app.js'
@@ -39,29 +39,22 @@ describe('sentence', () => {
 })
 
 describe('/login?reason=: why a page sent the user there', () => {
-  test('a refused refresh, from its answer; no cookie at all (a first visit) is no reason', () => {
-    assert.equal(signOutReason(401, { code: 'invalid_refresh_token' }), 'session_ended')
-    assert.equal(signOutReason(401, { code: 'refresh_token_reused' }), 'reused')
-    assert.equal(signOutReason(401, { code: 'missing_token' }), undefined)
-    assert.equal(
-      signOutReason(403, { code: 'csrf_failed', reason: 'duplicate_cookie' }),
-      'cookie_conflict',
-    )
-    assert.equal(signOutReason(403, { code: 'csrf_failed', reason: 'origin' }), 'origin_refused')
-    assert.equal(signOutReason(429, { code: 'rate_limited' }), undefined)
-    assert.equal(signOutReason(503, {}), undefined)
+  test('a refused CSRF check, from its reason; any other refusal is no reason of this kind', () => {
+    assert.equal(csrfReason({ code: 'csrf_failed', reason: 'duplicate_cookie' }), 'cookie_conflict')
+    assert.equal(csrfReason({ code: 'csrf_failed', reason: 'origin' }), 'origin_refused')
+    assert.equal(csrfReason({ code: 'csrf_failed' }), 'origin_refused')
+    assert.equal(csrfReason({ code: 'invalid_refresh_token' }), undefined)
+    assert.equal(csrfReason(undefined), undefined)
   })
 
-  test("a session the client reports ended, in /login's words; a refused CSRF check keeps its own", () => {
-    assert.equal(endedReason('signed_out', undefined), 'signed_out')
-    assert.equal(endedReason('reused', undefined), 'reused')
-    assert.equal(endedReason('revoked', undefined), 'session_ended')
-    assert.equal(endedReason('expired', undefined), 'session_ended')
-    assert.equal(endedReason('network', undefined), undefined)
-    assert.equal(endedReason('revoked', 'cookie_conflict'), 'cookie_conflict')
-    assert.equal(endedReason('revoked', 'origin_refused'), 'origin_refused')
-    assert.equal(endedReason('revoked', 'session_ended'), 'session_ended')
-    assert.equal(endedReason('toString', undefined), undefined)
+  test("a session the client reports ended, in /login's words; none for a first visit", () => {
+    assert.equal(endedReason('signed_out'), 'signed_out')
+    assert.equal(endedReason('reused'), 'reused')
+    assert.equal(endedReason('revoked'), 'session_ended')
+    assert.equal(endedReason('expired'), 'session_ended')
+    assert.equal(endedReason('network'), undefined)
+    assert.equal(endedReason(undefined), undefined)
+    assert.equal(endedReason('toString'), undefined)
   })
 })
 

@@ -24,14 +24,10 @@ export function webCryptoParams(
       verifyParams: { name: string; hash?: string; saltLength?: number }
     }
   | undefined
-export function signOutReason(
-  status: number,
-  error: { code?: string; reason?: string },
-): 'cookie_conflict' | 'origin_refused' | 'reused' | 'session_ended' | undefined
-export function endedReason(
-  reason: string,
-  refused: string | undefined,
-): 'cookie_conflict' | 'origin_refused' | 'reused' | 'session_ended' | 'signed_out' | undefined
+export function csrfReason(
+  error: { code?: string; reason?: string } | undefined,
+): 'cookie_conflict' | 'origin_refused' | undefined
+export function endedReason(reason: unknown): 'reused' | 'session_ended' | 'signed_out' | undefined
 export function secondStepOver(
   wrongCodes: number,
   startedAt: number,

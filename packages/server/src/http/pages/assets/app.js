@@ -295,16 +295,14 @@ export function scopeText(scope) {
 }
 
 /**
- * The `reason` /login shows for a refused refresh (issue #13: a page sent back
- * to /login says why), from its status and the API error. No cookie at all
- * (`missing_token`) is a first visit: nothing to explain.
+ * The `reason` /login shows for a refused CSRF check (issue #13: a page sent
+ * back to /login says why): the refresh cookie arrived twice (a sibling
+ * domain planted one) or the page's origin is not allowed. Anything else is
+ * no reason of this kind.
  */
-export function signOutReason(status, error) {
-  if (status === 403 && error.code === 'csrf_failed') {
-    return error.reason === 'duplicate_cookie' ? 'cookie_conflict' : 'origin_refused'
-  }
-  if (status !== 401 || error.code === 'missing_token') return undefined
-  return error.code === 'refresh_token_reused' ? 'reused' : 'session_ended'
+export function csrfReason(error) {
+  if (error?.code !== 'csrf_failed') return undefined
+  return error.reason === 'duplicate_cookie' ? 'cookie_conflict' : 'origin_refused'
 }
 
 /** /login's `reason` for each way the client reports a session ended. */
@@ -317,15 +315,13 @@ const ENDED = {
 
 /**
  * The `reason` /login shows for a session the client reports ended
- * (SIGNED_OUT's `reason`): `signed_out` (in another tab) and `reused` as
- * they are, `revoked` and `expired` as `session_ended`; `network` is none
- * (the server is out of reach: no page to go to). `refused` is what the
- * refresh's own answer said (signOutReason): a refused CSRF check, which
- * the client counts as a revoked session, keeps its own words.
+ * (SIGNED_OUT's `reason`, or INITIAL_SESSION's when a reload found it ended):
+ * `signed_out` (in another tab) and `reused` as they are, `revoked` and
+ * `expired` as `session_ended`; `network` is none (the server is out of
+ * reach: no page to go to), and so is no reason at all (a first visit).
  */
-export function endedReason(reason, refused) {
-  if (refused === 'cookie_conflict' || refused === 'origin_refused') return refused
-  return Object.hasOwn(ENDED, reason) ? ENDED[reason] : undefined
+export function endedReason(reason) {
+  return typeof reason === 'string' && Object.hasOwn(ENDED, reason) ? ENDED[reason] : undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -337,8 +333,8 @@ const CLIENT_ENTRY = '/pages/client/index.js'
 /** The package's error class, once loaded: what every method of the client rejects with. */
 let TesseraError
 let loadingClient
-/** Why /auth/refresh last refused, as /login's `reason` (noteRefusal). */
-let refusal
+/** Why the session the browser had ended before this page loaded (INITIAL_SESSION's reason). */
+let restoreReason
 /** The page is on its way elsewhere (to /login): what fails meanwhile is not shown. */
 let leaving = false
 
@@ -353,35 +349,9 @@ let leaving = false
 function client() {
   loadingClient ??= import(CLIENT_ENTRY).then((sdk) => {
     TesseraError = sdk.TesseraError
-    return sdk.createClient({ issuer: location.origin, mode: 'cookie', fetch: noteRefusal })
+    return sdk.createClient({ issuer: location.origin, mode: 'cookie' })
   })
   return loadingClient
-}
-
-/**
- * fetch for the client, noting why /auth/refresh refused. The client tells
- * a session that ends while the page holds it (SIGNED_OUT, with a reason),
- * but a session refused when it restores one (a reload, a new tab) only as
- * none, and a refused CSRF check as a revoked session: /login's words for
- * those come from the refresh's answer itself.
- */
-async function noteRefusal(input, init) {
-  const response = await fetch(input, init)
-  const url = new URL(input instanceof Request ? input.url : String(input), location.href)
-  if (url.origin === location.origin && url.pathname === '/auth/refresh') {
-    refusal = response.ok ? undefined : signOutReason(response.status, await errorBody(response))
-  }
-  return response
-}
-
-/** The API error of an answer (`{ error: { code, message, ... } }`), or an empty one. */
-async function errorBody(response) {
-  try {
-    const error = (await response.clone().json())?.error
-    return typeof error === 'object' && error !== null ? error : {}
-  } catch {
-    return {} // not the API's JSON (a proxy's error page, say)
-  }
 }
 
 /** Whether `error` is the client's: a TesseraError, with the server's code or its own. */
@@ -1177,8 +1147,17 @@ async function loadAccount() {
   const status = document.getElementById('account-status')
   try {
     const auth = await client()
-    if ((await auth.getSession()) === null) {
-      goToLogin(refusal)
+    let session
+    try {
+      session = await auth.getSession()
+    } catch (error) {
+      // A refused CSRF check: /login explains the duplicate cookie or the origin.
+      if (!isCode(error, 'csrf_failed')) throw error
+      goToLogin(csrfReason(error))
+      return
+    }
+    if (session === null) {
+      goToLogin(endedReason(restoreReason))
       return
     }
     const user = await auth.getUser()
@@ -1225,13 +1204,14 @@ async function initAccount() {
   try {
     const auth = await client()
     auth.onAuthStateChange((event, _session, { reason }) => {
+      if (event === 'INITIAL_SESSION') restoreReason = reason
       if (event !== 'SIGNED_OUT' || signingOut || leaving) return
       if (reason === 'network') {
         // The token expired while the server was out of reach: the next call tries again.
         setText(document.getElementById('account-status'), NETWORK_ERROR)
         return
       }
-      goToLogin(endedReason(reason, refusal))
+      goToLogin(endedReason(reason))
     })
   } catch {
     // The package did not load: loadAccount says so.
