@@ -4,28 +4,17 @@
 // command. The binary itself stays tested end to end where a suite spawns it
 // (cli-token's bin/ and stdin tests, first-hour, `serve` everywhere).
 
-import { existsSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { type CliResult, runCli } from '../../src/cli/run.ts'
-import { TEST_ENV } from './server-process.ts'
+import { childEnv, workingDir } from './server-process.ts'
 
 export type { CliResult }
 
 /**
- * The working directory a command gets: the data dir, or the closest
- * directory above it that exists. Not the repository root, where a
- * developer's ./.env would reach the tests. (As support/server-process.ts.)
- */
-function workingDir(dataDir: string): string {
-  let dir = dataDir
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir)
-  return dir
-}
-
-/**
- * Runs `tessera ARGS` against a data dir, with the environment
- * support/server-process.ts gives its children (TEST_ENV, TESSERA_DATA_DIR,
- * then `env`); resolves to its exit code and output.
+ * Runs `tessera ARGS` against a data dir, with the environment and working
+ * directory support/server-process.ts gives its children (PATH and HOME,
+ * TEST_ENV, TESSERA_DATA_DIR, then `env`; the data dir or the closest
+ * directory above it that exists); resolves to its exit code and output.
+ * server-process.ts's runCli is this, without stdin.
  */
 export function runCliInProcess(
   dataDir: string,
@@ -33,15 +22,14 @@ export function runCliInProcess(
   env: Record<string, string> = {},
   options: { stdin?: string } = {},
 ): Promise<CliResult> {
+  // Either would keep its server or child, and its signal handlers, in the test's process.
+  const help = args.includes('--help') || args.includes('-h')
+  if ((args[0] === 'serve' || args[0] === 'bench') && !help) {
+    throw new Error(`tessera ${args[0]} runs as a child process (startServer), not in process`)
+  }
   return runCli(args, {
     cwd: workingDir(dataDir),
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      ...TEST_ENV,
-      TESSERA_DATA_DIR: dataDir,
-      ...env,
-    },
+    env: childEnv(dataDir, env),
     ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
   })
 }

@@ -1,13 +1,15 @@
 // Starts the real `tessera` binary as a child process on 127.0.0.1 with an
-// ephemeral port, for end-to-end tests. Nothing here is used by the server.
+// ephemeral port, for end-to-end tests; runs the other `tessera` commands in
+// this process (support/cli.ts) with the environment and working directory
+// such a child gets. Nothing here is used by the server.
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { promisify } from 'node:util'
+import type { CliResult } from './cli.ts'
 
 export const repoRoot = resolve(import.meta.dirname, '../../../..')
 const main = join(repoRoot, 'packages/server/src/cli/main.ts')
@@ -35,15 +37,19 @@ export function makeDataDir(): { dir: string; remove(): void } {
 /**
  * The child's working directory: the data dir, or the closest directory above
  * it that exists. Not the repository root, where a developer's ./.env would
- * reach the tests.
+ * reach the tests. A command run in process (support/cli.ts) gets it too.
  */
-function workingDir(dataDir: string): string {
+export function workingDir(dataDir: string): string {
   let dir = dataDir
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir)
   return dir
 }
 
-function childEnv(dataDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
+/**
+ * The child's environment, and a command's run in process: PATH and HOME
+ * only of this process's, then TEST_ENV, TESSERA_DATA_DIR and `env`.
+ */
+export function childEnv(dataDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME }
   return { ...base, ...TEST_ENV, TESSERA_DATA_DIR: dataDir, ...env }
 }
@@ -94,32 +100,20 @@ export async function startServer(
   }
 }
 
-const execFileAsync = promisify(execFile)
-
-/** Runs a `tessera` CLI command against a data dir; resolves to its output and exit code. */
+/**
+ * Runs a `tessera` CLI command against a data dir, in this process
+ * (support/cli.ts: no Node.js started per command), with the environment and
+ * working directory a child would get; resolves to its exit code and output.
+ * `serve` is startServer's: a child process.
+ */
 export async function runCli(
   dataDir: string,
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(
-      process.execPath,
-      ['--conditions=source', main, ...args],
-      {
-        cwd: workingDir(dataDir),
-        env: childEnv(dataDir, env),
-      },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string }
-    return {
-      code: typeof e.code === 'number' ? e.code : 1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    }
-  }
+): Promise<CliResult> {
+  // Loaded on first use: a suite that only starts servers never loads the CLI.
+  const { runCliInProcess } = await import('./cli.ts')
+  return runCliInProcess(dataDir, args, env)
 }
 
 /** A tiny cookie jar for one origin: enough for `tessera_refresh`. */
