@@ -308,6 +308,7 @@ describe('tessera clients', () => {
       'show',
       String(JSON.parse((await cli(['list', '--json'])).stdout)[0].client_id),
     ])
+    assert.equal(plain.code, 0, plain.stderr)
     assert.match(plain.stdout, /dpop: +optional/)
     assert.doesNotMatch(plain.stdout, /jwe/)
   })

@@ -2,7 +2,7 @@
 // tested against it besides docs/errors.md (test/http-errors-doc.test.ts):
 // @tessera/jwt's middleware catalogue is a part of it, entry for entry, and
 // the hosted pages' script (served as is, plain browser JavaScript) names no
-// code the server cannot send.
+// code the server or @tessera/client (on which the pages run) cannot give it.
 
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -12,6 +12,15 @@ import { errorCodeList, errorCodes, isErrorCode } from '../src/auth/error-codes.
 import { wwwAuthenticate } from '../src/http/plugins/errors.ts'
 
 const SCRIPT = new URL('../src/http/pages/assets/app.js', import.meta.url)
+const CLIENT_ERRORS = new URL('../../client/src/errors.ts', import.meta.url)
+const CLIENT_SESSION = new URL('../../client/src/session.ts', import.meta.url)
+
+/** The codes @tessera/client raises itself (its `ClientErrorCode` union). */
+function clientCodes(): Set<string> {
+  const union = /export type ClientErrorCode =([^]*?)\n\n/.exec(readFileSync(CLIENT_ERRORS, 'utf8'))
+  assert.ok(union !== null, 'errors.ts declares ClientErrorCode')
+  return new Set([...union[1]!.matchAll(/\| '([a-z_]+)'/g)].map((match) => match[1]!))
+}
 
 /** snake_case names the script uses that are not wire codes. */
 const SCRIPT_NAMES = new Set([
@@ -25,7 +34,6 @@ const SCRIPT_NAMES = new Set([
   'redirect_to', // a query parameter
   'session_ended', // a /login reason
   'signed_out', // a /login reason
-  'tessera_refresh', // the cookie's name
   'v1_5', // RSASSA-PKCS1-v1_5
 ])
 
@@ -51,17 +59,27 @@ describe('the error catalogue', () => {
   test('the pages script names only catalogue codes', () => {
     const script = readFileSync(SCRIPT, 'utf8')
     const named = new Set(script.match(/\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g) ?? [])
+    const client = clientCodes()
+    assert.ok(client.has('network_error'), 'the client codes are read')
     const codes = [...named].filter((name) => !SCRIPT_NAMES.has(name))
     assert.ok(codes.length >= 8, 'the script branches on codes')
     for (const name of codes) {
-      assert.ok(isErrorCode(name), `app.js names "${name}", which is not a wire code`)
+      assert.ok(
+        isErrorCode(name) || client.has(name),
+        `app.js names "${name}", which is neither a wire code nor one of @tessera/client's`,
+      )
     }
     for (const name of SCRIPT_NAMES) {
       assert.ok(!isErrorCode(name), `${name} is a code: drop it from SCRIPT_NAMES`)
       assert.ok(named.has(name), `app.js no longer uses ${name}: drop it from SCRIPT_NAMES`)
     }
+  })
+
+  test("@tessera/client's own codes are not wire codes, and it refreshes for the 401s of a bad token only", () => {
+    for (const name of clientCodes()) assert.ok(!isErrorCode(name), name)
     // The codes worth a refresh and a retry are the 401s of a bad access token.
-    const tokenErrors = /const TOKEN_ERRORS = new Set\(\[([^\]]*)\]\)/.exec(script)?.[1]
+    const session = readFileSync(CLIENT_SESSION, 'utf8')
+    const tokenErrors = /const TOKEN_ERRORS = new Set\(\[([^\]]*)\]\)/.exec(session)?.[1]
     assert.ok(tokenErrors !== undefined, 'TOKEN_ERRORS is a Set literal')
     for (const name of tokenErrors.match(/[a-z_]+/g) ?? []) {
       assert.ok(isErrorCode(name) && errorCodes[name].status === 401, name)
