@@ -17,7 +17,9 @@ const CLIENT_SESSION = new URL('../../client/src/session.ts', import.meta.url)
 
 /** The codes @tessera/client raises itself (its `ClientErrorCode` union). */
 function clientCodes(): Set<string> {
-  const union = /export type ClientErrorCode =([^]*?)\n\n/.exec(readFileSync(CLIENT_ERRORS, 'utf8'))
+  const union = /export type ClientErrorCode =([\s\S]*?)\n\n/.exec(
+    readFileSync(CLIENT_ERRORS, 'utf8'),
+  )
   assert.ok(union !== null, 'errors.ts declares ClientErrorCode')
   return new Set([...union[1]!.matchAll(/\| '([a-z_]+)'/g)].map((match) => match[1]!))
 }
