@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, it as nodeIt } from 'node:test'
 import type {
   AuditEvent,
   ChallengeRecord,
+  IdentityRecord,
   NewOneTimeToken,
   NewOutboxMessage,
   NewSession,
@@ -2685,6 +2686,127 @@ export function storageContract(
         )
         assert.equal((await store.sessions.findSession('u-c2'))?.revokedAt, null)
       })
+    })
+
+    describe('identities', () => {
+      const identity = (
+        userId: string,
+        overrides: Partial<IdentityRecord> = {},
+      ): IdentityRecord => ({
+        provider: 'google',
+        subject: 'sub-1',
+        userId,
+        email: 'ada@gmail.example',
+        emailVerified: true,
+        createdAt: T0,
+        lastUsedAt: null,
+        ...overrides,
+      })
+
+      it('links an identity and finds it by (provider, subject)', async () => {
+        const u = await addUser(store)
+        const created = await store.identities.createIdentity(identity(u.id))
+        assert.deepEqual(created, identity(u.id))
+        assert.deepEqual(await store.identities.findIdentity('google', 'sub-1'), identity(u.id))
+        assert.equal(await store.identities.findIdentity('google', 'sub-2'), undefined)
+        assert.equal(await store.identities.findIdentity('corp', 'sub-1'), undefined)
+      })
+
+      it('a (provider, subject) pair belongs to one user: the second link is identity_taken', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.identities.createIdentity(identity(u.id))
+        assert.equal(await store.identities.createIdentity(identity(other.id)), 'identity_taken')
+        assert.equal((await store.identities.findIdentity('google', 'sub-1'))?.userId, u.id)
+        // The same subject at another provider is another identity.
+        assert.notEqual(
+          await store.identities.createIdentity(identity(other.id, { provider: 'corp' })),
+          'identity_taken',
+        )
+      })
+
+      it('identity_taken inside atomically leaves the transaction usable', async () => {
+        const u = await addUser(store)
+        await store.identities.createIdentity(identity(u.id))
+        const result = await store.atomically(async () => {
+          const taken = await store.identities.createIdentity(identity(u.id))
+          const other = await store.identities.createIdentity(identity(u.id, { subject: 'sub-2' }))
+          return [taken, other === 'identity_taken' ? other : other.subject]
+        })
+        assert.deepEqual(result, ['identity_taken', 'sub-2'])
+        assert.ok(await store.identities.findIdentity('google', 'sub-2'))
+      })
+
+      it('of concurrent links of one pair exactly one wins', async () => {
+        const users = await Promise.all([1, 2, 3, 4].map(() => addUser(store)))
+        const results = await Promise.all(
+          users.map((u) => store.identities.createIdentity(identity(u.id))),
+        )
+        assert.equal(results.filter((r) => r !== 'identity_taken').length, 1)
+      })
+
+      it('lists a user’s identities oldest first, and nobody else’s', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.identities.createIdentity(
+          identity(u.id, { provider: 'github', createdAt: T0 + 2 }),
+        )
+        await store.identities.createIdentity(
+          identity(u.id, { createdAt: T0 + 1, email: null, emailVerified: false }),
+        )
+        await store.identities.createIdentity(identity(other.id, { subject: 'sub-9' }))
+        const listed = await store.identities.listIdentities(u.id)
+        assert.deepEqual(
+          listed.map((i) => [i.provider, i.email, i.emailVerified]),
+          [
+            ['google', null, false],
+            ['github', 'ada@gmail.example', true],
+          ],
+        )
+        assert.deepEqual(await store.identities.listIdentities('nobody'), [])
+      })
+
+      it('touchIdentity records the sign-in and the address as given', async () => {
+        const u = await addUser(store)
+        await store.identities.createIdentity(identity(u.id))
+        await store.identities.touchIdentity('google', 'sub-1', {
+          email: 'new@gmail.example',
+          emailVerified: false,
+          lastUsedAt: T0 + HOUR,
+        })
+        assert.deepEqual(
+          await store.identities.findIdentity('google', 'sub-1'),
+          identity(u.id, {
+            email: 'new@gmail.example',
+            emailVerified: false,
+            lastUsedAt: T0 + HOUR,
+          }),
+        )
+      })
+
+      it('deleteIdentity unlinks only the owner’s identity', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.identities.createIdentity(identity(u.id))
+        assert.equal(await store.identities.deleteIdentity('google', 'sub-1', other.id), false)
+        assert.ok(await store.identities.findIdentity('google', 'sub-1'))
+        assert.equal(await store.identities.deleteIdentity('google', 'sub-1', u.id), true)
+        assert.equal(await store.identities.findIdentity('google', 'sub-1'), undefined)
+        assert.equal(await store.identities.deleteIdentity('google', 'sub-1', u.id), false)
+      })
+
+      if (options.raw) {
+        const raw = options.raw
+        it('deleting a user takes their identities with them', async () => {
+          const u = await addUser(store)
+          const other = await addUser(store)
+          await store.identities.createIdentity(identity(u.id))
+          await store.identities.createIdentity(identity(other.id, { subject: 'sub-2' }))
+          await raw.deleteUser(store, u.id)
+          assert.equal(await store.identities.findIdentity('google', 'sub-1'), undefined)
+          assert.ok(await store.identities.findIdentity('google', 'sub-2'))
+        })
+      }
     })
 
     if (options.raw) {

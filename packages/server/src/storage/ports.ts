@@ -765,3 +765,48 @@ export interface LimiterOptions {
  * in Redis (storage/redis) when instances share their budgets.
  */
 export type RateLimiterFactory = (options: LimiterOptions) => RateLimiterAbstract
+
+/**
+ * An upstream identity (social login, issue 21): the provider's subject
+ * for one of Tessera's users. A user may have several; a (provider,
+ * subject) pair belongs to one user.
+ */
+export interface IdentityRecord {
+  /** The provider's id in TESSERA_PROVIDERS (`google`, `corp`). */
+  provider: string
+  /** The provider's stable id of the person (`sub`; GitHub's numeric user id). */
+  subject: string
+  userId: string
+  /** The address the provider gave at the last sign-in; null when it gave none. */
+  email: string | null
+  /** Whether the provider said it verified that address. */
+  emailVerified: boolean
+  createdAt: number
+  lastUsedAt: number | null
+}
+
+export interface IdentityStore {
+  /**
+   * Links the identity to its user. `'identity_taken'` when the (provider,
+   * subject) pair is already linked (to anyone): of concurrent inserts
+   * exactly one wins, and no store error is raised, so it is safe inside
+   * Store.atomically.
+   */
+  createIdentity(record: IdentityRecord): Promise<IdentityRecord | 'identity_taken'>
+  findIdentity(provider: string, subject: string): Promise<IdentityRecord | undefined>
+  /** A user's identities, oldest first. */
+  listIdentities(userId: string): Promise<IdentityRecord[]>
+  /** Records a sign-in: the address and its verification as the provider gave them now. */
+  touchIdentity(
+    provider: string,
+    subject: string,
+    patch: { email: string | null; emailVerified: boolean; lastUsedAt: number },
+  ): Promise<void>
+  /** Unlinks the identity if it is `userId`'s; whether one was removed. */
+  deleteIdentity(provider: string, subject: string, userId: string): Promise<boolean>
+}
+
+/** A Store with the identities of social login (issue 21). */
+export interface Store {
+  readonly identities: IdentityStore
+}

@@ -244,3 +244,18 @@ export interface Database {
   oauth_consents: OAuthConsentsTable
   oauth_assertions: OAuthAssertionsTable
 }
+
+/** Social login (issue 21): a user's upstream identities. */
+export interface IdentitiesTable {
+  provider: string
+  subject: string
+  user_id: string
+  email: string | null
+  email_verified: DbBoolean
+  created_at: DbInteger
+  last_used_at: DbInteger | null
+}
+
+export interface Database {
+  identities: IdentitiesTable
+}

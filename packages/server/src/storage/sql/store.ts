@@ -7,6 +7,7 @@ import { createChallengeStore } from './challenges.ts'
 import { createSqlContext } from './context.ts'
 import { createDialect, parseDatabaseUrl } from './dialect.ts'
 import { createFactorStore } from './factors.ts'
+import { createIdentityStore } from './identities.ts'
 import { createKeyStore } from './keys.ts'
 import { createMigrationProvider } from './migrations/index.ts'
 import { createOAuthStore } from './oauth.ts'
@@ -62,6 +63,7 @@ export async function createSqlStore(
     factors: createFactorStore(ctx),
     challenges: createChallengeStore(ctx),
     oauth: createOAuthStore(ctx),
+    identities: createIdentityStore(ctx),
 
     atomically: (fn) => ctx.atomically(fn),
 
