@@ -152,6 +152,25 @@ ${table.join('\n')}
   (\`https://app.example.com\`, \`http://localhost:5173\`), compared with the
   browser's \`Origin\` header; \`*\` (alone) allows any origin outside production.
 
+## Social login providers
+
+\`TESSERA_PROVIDERS\` lists the upstream identity providers by id
+(\`google,corp\`: lower-case letters, digits and \`_\`). Each listed id reads
+five more variables, \`<ID>\` being the id in upper case; they are read only
+for listed ids (a \`TESSERA_PROVIDER_*\` variable of an unlisted id gets the
+typo warning), and every error names the variable at fault:
+
+| Variable | Required | Description |
+| --- | --- | --- |
+| \`TESSERA_PROVIDER_<ID>_PRESET\` | unless the id is a preset's name | \`google\`, \`microsoft\`, \`github\`, \`gitlab\` or \`oidc\` (any OpenID provider); \`apple\` is not yet supported and refused. |
+| \`TESSERA_PROVIDER_<ID>_ISSUER\` | for \`oidc\` | The OpenID issuer (its \`/.well-known/openid-configuration\` is read). \`microsoft\`: \`https://login.microsoftonline.com/<tenant>/v2.0\` (default tenant \`common\`; the multi-tenant \`{tenantid}\` issuer is checked against each token's \`tid\`); \`gitlab\`: a self-managed instance (default \`https://gitlab.com\`); refused for \`google\` and \`github\`. https, or http on localhost outside production. |
+| \`TESSERA_PROVIDER_<ID>_CLIENT_ID\` | yes | The client id registered at the provider. |
+| \`TESSERA_PROVIDER_<ID>_CLIENT_SECRET\` | except for \`oidc\` (a public client then, PKCE only) | The client secret the provider issued. **Secret.** |
+| \`TESSERA_PROVIDER_<ID>_SCOPES\` | no | Space- or comma-separated; default the preset's (\`openid email profile\`; GitHub \`read:user user:email\`). OpenID presets must include \`openid\`. |
+
+The redirect URI to register at the provider is
+\`<TESSERA_ISSUER>/auth/providers/<id>/callback\`.
+
 ## Rules checked at start
 
 ${ALWAYS_RULES.map((rule) => `- ${rule}`).join('\n')}

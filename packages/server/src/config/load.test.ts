@@ -65,6 +65,7 @@ describe('loadConfig defaults', () => {
         reauthWindow: 600,
         webauthnRpId: 'localhost',
         webauthnOrigins: ['http://localhost:3000'],
+        providers: [],
         trustProxy: 0,
         requestTimeout: 30,
         headersTimeout: 10,

@@ -4,6 +4,7 @@
 // validated options the same way: nothing can change them after boot).
 
 import { ExpectedValue, RefusedValue } from './parsers.ts'
+import { ProviderVariableError } from './providers.ts'
 import {
   CONFIG_SCHEMA,
   type ConfigVariable,
@@ -52,6 +53,7 @@ export function loadConfig(
     config: values as Partial<Config>,
     sources,
     cwd: options.cwd ?? process.cwd(),
+    env,
   }
   for (const entry of CONFIG_SCHEMA) {
     const raw = Object.hasOwn(env, entry.name) ? env[entry.name]?.trim() : undefined
@@ -81,6 +83,10 @@ function toConfigError(
   raw: string | undefined,
   defaultValue: Config[keyof Config] | undefined,
 ): ConfigError {
+  // A provider's own variable (TESSERA_PROVIDER_<ID>_*) is named, not TESSERA_PROVIDERS.
+  if (error instanceof ProviderVariableError) {
+    return new ConfigError(error.variable, `${error.variable}: ${error.message}`)
+  }
   if (error instanceof ExpectedValue) {
     let message = `${entry.name}: expected ${error.message}`
     // A secret's value is never echoed; a URL's only with its password masked.

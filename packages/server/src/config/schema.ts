@@ -21,6 +21,7 @@ import {
   RefusedValue,
   redactUrlPassword,
 } from './parsers.ts'
+import { parseProviders } from './providers.ts'
 import type { Config, LoginRateLimit, Mailbox } from './types.ts'
 
 /** Where an effective value came from. */
@@ -34,6 +35,8 @@ export interface ParseContext {
   readonly sources: ReadonlyMap<keyof Config, ValueSource>
   /** Directory relative paths resolve against. */
   readonly cwd: string
+  /** The whole environment, for families of variables named after a value (TESSERA_PROVIDER_<ID>_*). */
+  readonly env: Readonly<Record<string, string | undefined>>
 }
 
 /** One environment variable: how it is read, defaulted, checked, documented and shown. */
@@ -921,6 +924,17 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
       }
     },
     format: (value) => value.join(','),
+  }),
+  variable({
+    name: 'TESSERA_PROVIDERS',
+    key: 'providers',
+    doc: 'Upstream identity providers for social login (docs/social-login.md), by id; each is set up by its TESSERA_PROVIDER_<ID>_* variables (PRESET, ISSUER, CLIENT_ID, CLIENT_SECRET, SCOPES; docs/configuration.md, "Social login providers"). The redirect URI to register at the provider is <issuer>/auth/providers/<id>/callback.',
+    unit: 'comma-separated ids',
+    secret: false,
+    defaultText: 'none',
+    parse: (raw, context) => parseProviders(raw, context.env, production(context)),
+    default: [],
+    format: (value) => value.map((provider) => provider.id).join(','),
   }),
 ])
 

@@ -110,3 +110,26 @@ export interface Config {
   /** Seconds sent and dead messages stay in the outbox (`tessera mail list`). */
   readonly emailRetention: number
 }
+
+/** The presets of social login (docs/social-login.md): each provider's endpoints, scopes and quirks. */
+export type ProviderPreset = 'google' | 'microsoft' | 'apple' | 'github' | 'gitlab' | 'oidc'
+
+/** One upstream identity provider (TESSERA_PROVIDERS and its TESSERA_PROVIDER_<ID>_* variables). */
+export interface ProviderConfig {
+  /** Lower case, as listed in TESSERA_PROVIDERS; the routes' `:id`. */
+  readonly id: string
+  readonly preset: ProviderPreset
+  /** The OpenID issuer (oidc, microsoft with its tenant, a self-managed gitlab); undefined: the preset's. */
+  readonly issuer: string | undefined
+  readonly clientId: string
+  /** Undefined: a public client (PKCE only), allowed for `oidc`. */
+  readonly clientSecret: string | undefined
+  /** Undefined: the preset's scopes. */
+  readonly scopes: readonly string[] | undefined
+}
+
+/** Social login (issue 21). */
+export interface Config {
+  /** The upstream identity providers, in TESSERA_PROVIDERS order; empty: none. */
+  readonly providers: readonly ProviderConfig[]
+}

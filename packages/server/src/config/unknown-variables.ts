@@ -3,6 +3,7 @@
 // the schema nor read by the project's own tooling gets one warning line,
 // with the closest known name when there is one.
 
+import { PROVIDER_FIELDS, providerVariable } from './providers.ts'
 import { CONFIG_SCHEMA } from './schema.ts'
 
 /**
@@ -44,11 +45,17 @@ export function unknownVariableWarnings(
   env: Readonly<Record<string, string | undefined>>,
 ): string[] {
   const schema = CONFIG_SCHEMA.map((entry) => entry.name).filter((name) => name.startsWith(PREFIX))
-  const known = new Set([...schema, ...OTHER_VARIABLES])
+  const known = new Set([...schema, ...OTHER_VARIABLES, ...providerVariables(env)])
   const warnings: string[] = []
   for (const name of Object.keys(env).sort()) {
     if (!name.toUpperCase().startsWith(PREFIX) || known.has(name)) continue
     if (OTHER_PREFIXES.some((prefix) => name.startsWith(prefix))) continue
+    if (PROVIDER_VARIABLE.test(name)) {
+      warnings.push(
+        `${name} is ignored: its provider is not listed in TESSERA_PROVIDERS; docs/configuration.md lists every variable`,
+      )
+      continue
+    }
     const closest = closestName(name.toUpperCase(), schema)
     const hint =
       closest === undefined
@@ -57,6 +64,17 @@ export function unknownVariableWarnings(
     warnings.push(`${name} is not a Tessera variable and is ignored${hint}`)
   }
   return warnings
+}
+
+const PROVIDER_VARIABLE = new RegExp(`^TESSERA_PROVIDER_[A-Z0-9_]+_(${PROVIDER_FIELDS.join('|')})$`)
+
+/** The TESSERA_PROVIDER_<ID>_* names of the providers TESSERA_PROVIDERS lists. */
+function providerVariables(env: Readonly<Record<string, string | undefined>>): string[] {
+  const ids = (env.TESSERA_PROVIDERS ?? '')
+    .split(',')
+    .map((id) => id.trim().toLowerCase())
+    .filter((id) => id !== '')
+  return ids.flatMap((id) => PROVIDER_FIELDS.map((field) => providerVariable(id, field)))
 }
 
 /** The known name nearest to `name`, when it is near enough to be the one meant. */
