@@ -44,6 +44,7 @@ export type AuthConfig = Pick<
   | 'webauthnOrigins'
   | 'audience'
   | 'oauthResources'
+  | 'providers'
 >
 
 /** What the composition root hands createAuthService. */

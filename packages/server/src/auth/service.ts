@@ -14,6 +14,7 @@ import { createAudit } from './audit.ts'
 import { createBackground } from './background.ts'
 import type { AuthServiceDeps, FlowContext } from './context.ts'
 import { createEmailChangeFlows } from './email-change.ts'
+import { createFederationFlows } from './federation/flows.ts'
 import { createTokenIssuing } from './issue-tokens.ts'
 import { createMfaFlows } from './mfa.ts'
 import { createMfaEnrollmentFlows } from './mfa-enrollment.ts'
@@ -78,5 +79,6 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     ...createOAuthClientFlows(ctx),
     oauth: createOAuthFlows(ctx),
     dpop: deps.dpop,
+    federation: createFederationFlows(ctx),
   }
 }

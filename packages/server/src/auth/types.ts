@@ -671,3 +671,42 @@ export interface AuthService
   /** DPoP proofs (RFC 9449): checked by the routes that issue or accept bound tokens. */
   readonly dpop: DpopPolicy
 }
+
+/** A provider as a login page lists it (social login, issue 21: auth/federation/). */
+export interface ProviderView {
+  id: string
+  name: string
+  /** `oidc` (OpenID Connect) or `oauth2` (GitHub). */
+  kind: 'oidc' | 'oauth2'
+}
+
+export interface FederationFlows {
+  /** The configured providers, in TESSERA_PROVIDERS order. */
+  listProviders(): ProviderView[]
+  /**
+   * Starts a sign-in at provider `id`: the URL to send the browser to and the
+   * sealed flow the browser keeps until the callback (`flow`, good for
+   * `maxAge` seconds). `redirectTo` is already checked by the caller.
+   * @throws AuthError not_found for an unknown provider; FederationError
+   * provider_unavailable when its discovery fails.
+   */
+  startFederation(
+    id: string,
+    input: { redirectTo: string | undefined },
+  ): Promise<{ url: string; flow: string; maxAge: number }>
+  /**
+   * Finishes it: `query` is the callback's query, `flow` the browser's
+   * sealed flow. Returns the sign-in (tokens, or the MFA challenge) and where
+   * to go next.
+   * @throws AuthError not_found for an unknown provider; FederationError otherwise.
+   */
+  finishFederation(
+    id: string,
+    input: { query: URLSearchParams; flow: string | undefined },
+    client: ClientInfo,
+  ): Promise<{ result: SignInResult; redirectTo: string | undefined }>
+}
+
+export interface AuthService {
+  readonly federation: FederationFlows
+}

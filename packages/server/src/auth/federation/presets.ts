@@ -1,0 +1,123 @@
+// The presets of social login as data: for each kind of provider, what
+// Tessera needs to know beyond the operator's client id and secret: how it
+// is found (OpenID discovery from an issuer, or fixed OAuth 2.0 endpoints),
+// the scopes to ask for, and where the person's id and verified address come
+// from. The quirks are written down where they are handled.
+
+import type { ProviderConfig, ProviderPreset } from '../../config/types.ts'
+
+/** An OpenID Connect provider: discovery, an ID token checked for iss, aud, nonce and signature. */
+export interface OidcPreset {
+  readonly kind: 'oidc'
+  /** The name a login page shows. */
+  readonly name: string
+  /** The issuer when the operator gives none (undefined: one is required). */
+  readonly issuer: string | undefined
+  readonly scopes: readonly string[]
+}
+
+/**
+ * A plain OAuth 2.0 provider (GitHub): fixed endpoints, no ID token; the
+ * person is whoever the user API says the access token belongs to.
+ */
+export interface OAuth2Preset {
+  readonly kind: 'oauth2'
+  readonly name: string
+  /** What `iss` the authorization response may carry (RFC 9207), and the name of the server. */
+  readonly issuer: string
+  readonly authorizationEndpoint: string
+  readonly tokenEndpoint: string
+  /** The signed-in person: `{ id, login, name, email }`. */
+  readonly userEndpoint: string
+  /** Their addresses: `[{ email, primary, verified }]`; only the verified primary one is used. */
+  readonly emailsEndpoint: string
+  readonly scopes: readonly string[]
+}
+
+export type Preset = OidcPreset | OAuth2Preset
+
+const OIDC_SCOPES = Object.freeze(['openid', 'email', 'profile'])
+
+/**
+ * The presets Tessera knows (`apple` is refused by the configuration until
+ * its form_post callback and JWT client secret are built).
+ */
+export const PRESETS: Readonly<Record<Exclude<ProviderPreset, 'apple'>, Preset>> = Object.freeze({
+  google: Object.freeze({
+    kind: 'oidc',
+    name: 'Google',
+    issuer: 'https://accounts.google.com',
+    scopes: OIDC_SCOPES,
+  }),
+  // Entra ID. A multi-tenant app (`common`, `organizations`, `consumers`)
+  // discovers the issuer `https://login.microsoftonline.com/{tenantid}/v2.0`,
+  // which is no URL: openid-client accepts that document for
+  // login.microsoftonline.com and checks each ID token's `iss` against the
+  // template filled with the token's own `tid`. A tenant's own issuer is
+  // compared as it is. Microsoft's `email` claim is not verified by Entra
+  // (any tenant admin can set it) and it sends no `email_verified`: such an
+  // address never links to an existing account (see flows.ts).
+  microsoft: Object.freeze({
+    kind: 'oidc',
+    name: 'Microsoft',
+    issuer: 'https://login.microsoftonline.com/common/v2.0',
+    scopes: OIDC_SCOPES,
+  }),
+  gitlab: Object.freeze({
+    kind: 'oidc',
+    name: 'GitLab',
+    issuer: 'https://gitlab.com',
+    scopes: OIDC_SCOPES,
+  }),
+  oidc: Object.freeze({
+    kind: 'oidc',
+    name: 'OpenID Connect',
+    issuer: undefined,
+    scopes: OIDC_SCOPES,
+  }),
+  // GitHub has no OpenID Connect for users: the code buys an access token,
+  // /user says who it is, and /user/emails which addresses GitHub verified
+  // (`email` on /user is the public profile address, unverified and often null).
+  github: Object.freeze({
+    kind: 'oauth2',
+    name: 'GitHub',
+    issuer: 'https://github.com/login/oauth',
+    authorizationEndpoint: 'https://github.com/login/oauth/authorize',
+    tokenEndpoint: 'https://github.com/login/oauth/access_token',
+    userEndpoint: 'https://api.github.com/user',
+    emailsEndpoint: 'https://api.github.com/user/emails',
+    scopes: Object.freeze(['read:user', 'user:email']),
+  }),
+})
+
+/** A configured provider with its preset resolved: what the flows work with. */
+export interface ResolvedProvider {
+  readonly id: string
+  readonly name: string
+  readonly preset: Preset
+  /** The OpenID issuer (oidc kind) or the OAuth 2.0 server's name. */
+  readonly issuer: string
+  readonly clientId: string
+  readonly clientSecret: string | undefined
+  readonly scopes: readonly string[]
+}
+
+/** The provider of `config` with its preset's defaults filled in. */
+export function resolveProvider(config: ProviderConfig): ResolvedProvider {
+  if (config.preset === 'apple') {
+    throw new TypeError('the apple preset is not supported yet (the configuration refuses it)')
+  }
+  const preset = PRESETS[config.preset]
+  const issuer = config.issuer ?? preset.issuer
+  if (issuer === undefined) throw new TypeError(`provider ${config.id} needs an issuer`)
+  return Object.freeze({
+    id: config.id,
+    // Two providers of one preset (two GitLab instances) are told apart by their id.
+    name: config.preset === 'oidc' ? config.id : preset.name,
+    preset,
+    issuer,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    scopes: config.scopes ?? preset.scopes,
+  })
+}

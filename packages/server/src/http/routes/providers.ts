@@ -1,0 +1,203 @@
+// /auth/providers: social login (issue 21). The list for login pages, the
+// start (a redirect to the provider, with the flow sealed in a cookie of this
+// browser) and the callback (the provider's redirect back: a session in
+// cookie mode, then the checked redirect_to or /account). A refusal of the
+// flow's (the provider's error, a tampered state, a token from another
+// issuer, a provider that is down…) is a redirect to /login with a reason,
+// never a 500; an unknown provider is 404 `not_found`.
+
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { FederationError } from '../../auth/federation/flows.ts'
+import type { AuthService } from '../../auth/types.ts'
+import type { Config } from '../../config/types.ts'
+import { MAX_REDIRECT_LENGTH, safeRedirect } from '../pages/redirect.ts'
+import { redirectOrigins } from '../pages/routes.ts'
+import { setRefreshCookie } from '../plugins/browser-session.ts'
+import { clientInfo } from '../plugins/request-context.ts'
+import { NoQuery, withErrors } from '../schemas/common.ts'
+import type { RouteDeps, TypedApp } from './deps.ts'
+
+const TAGS = ['auth']
+const FLOW_COOKIE = 'tessera_federation'
+
+const ProviderParams = Type.Object(
+  {
+    id: Type.String({
+      pattern: '^[a-z][a-z0-9_]{0,31}$',
+      errorMessage: 'must be a provider id (lower-case letters, digits and _)',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+const StartQuery = Type.Object(
+  { redirect_to: Type.Optional(Type.String({ maxLength: MAX_REDIRECT_LENGTH })) },
+  { additionalProperties: false },
+)
+
+/** The provider's answer: code and state, or an error; providers add their own (scope, authuser, hd, session_state). */
+const CallbackQuery = Type.Record(
+  Type.String({ maxLength: 64 }),
+  Type.String({ maxLength: 4096 }),
+  {
+    maxProperties: 16,
+  },
+)
+
+const ProviderList = Type.Object(
+  {
+    providers: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          name: Type.String(),
+          kind: Type.Union([Type.Literal('oidc'), Type.Literal('oauth2')]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const Redirect = Type.Null({ description: 'A redirect (Location).' })
+
+/** The flow cookie: SameSite=Lax, as the provider's redirect back is a cross-site navigation. */
+function flowCookieName(config: Pick<Config, 'issuer' | 'cookieSecure'>): string {
+  return config.cookieSecure && config.issuer.startsWith('https:')
+    ? `__Host-${FLOW_COOKIE}`
+    : FLOW_COOKIE
+}
+
+function flowCookieOptions(config: Config, maxAge: number) {
+  return {
+    httpOnly: true,
+    secure: config.cookieSecure,
+    sameSite: 'lax' as const,
+    path: '/',
+    maxAge,
+  }
+}
+
+/**
+ * Registers the /auth/providers routes.
+ *
+ * @example
+ * registerProviderRoutes(app, { config, auth, authenticate })
+ */
+export function registerProviderRoutes(
+  app: TypedApp,
+  deps: RouteDeps<Pick<AuthService, 'federation'>>,
+): void {
+  const { config, auth } = deps
+  const ownOrigin = new URL(config.issuer).origin
+  const origins = redirectOrigins(config)
+
+  function toLogin(reply: FastifyReply, id: string, error: FederationError): FastifyReply {
+    reply.request.log.info(
+      { provider: id, reason: error.reason, err: error.cause ?? error },
+      'social login refused',
+    )
+    const query = new URLSearchParams({ reason: error.reason, provider: id })
+    return reply.headers({ 'cache-control': 'no-store' }).redirect(`/login?${query}`, 302)
+  }
+
+  function readFlowCookie(request: FastifyRequest): string | undefined {
+    const header = request.headers.cookie
+    if (header === undefined) return undefined
+    const value = request.server.parseCookie(header)[flowCookieName(config)]
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  app.get(
+    '/auth/providers',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: 'The identity providers a login page may offer',
+        response: withErrors({ 200: ProviderList }),
+      },
+    },
+    async () => ({ providers: auth.federation.listProviders() }),
+  )
+
+  app.get(
+    '/auth/providers/:id/start',
+    {
+      schema: {
+        tags: TAGS,
+        params: ProviderParams,
+        querystring: StartQuery,
+        summary: 'Sign in with an identity provider: redirects there',
+        description:
+          'Redirects (302) to the provider with PKCE, state and nonce; the flow is kept in a sealed, HttpOnly cookie for 10 minutes. `redirect_to` (a path here or a URL of TESSERA_ALLOWED_ORIGINS) is where the callback sends the browser after signing in; anything else is ignored. A provider that cannot be reached redirects to /login?reason=provider_unavailable.',
+        response: withErrors({ 302: Redirect }),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params
+      const raw = request.query.redirect_to
+      const redirectTo = raw === undefined ? undefined : safeRedirect(raw, ownOrigin, origins)
+      try {
+        const started = await auth.federation.startFederation(id, { redirectTo })
+        reply.setCookie(
+          flowCookieName(config),
+          started.flow,
+          flowCookieOptions(config, started.maxAge),
+        )
+        return reply.headers({ 'cache-control': 'no-store' }).redirect(started.url, 302)
+      } catch (error) {
+        if (error instanceof FederationError) return toLogin(reply, id, error)
+        throw error
+      }
+    },
+  )
+
+  app.get(
+    '/auth/providers/:id/callback',
+    {
+      schema: {
+        tags: TAGS,
+        params: ProviderParams,
+        querystring: CallbackQuery,
+        summary: 'Where the identity provider sends the browser back',
+        description:
+          'Exchanges the code, checks the ID token (issuer, audience, nonce, signature), then signs the user in: a known identity; or a new one linked to the account of the same address when the provider says it verified the address and the account has verified it too; or a new account. Sets the refresh cookie and redirects (302) to the start’s redirect_to or /account; a refusal redirects to /login?reason=… (access_denied, provider_error, provider_unavailable, state_mismatch, invalid_response, flow_expired, email_missing, email_not_verified, account_email_unverified, signup_closed, account_disabled).',
+        response: withErrors({ 302: Redirect }),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params
+      const flow = readFlowCookie(request)
+      // The flow is single use whatever happens next.
+      reply.setCookie(flowCookieName(config), '', flowCookieOptions(config, 0))
+      const query = new URLSearchParams(request.query as Record<string, string>)
+      let finished: Awaited<ReturnType<typeof auth.federation.finishFederation>>
+      try {
+        finished = await auth.federation.finishFederation(id, { query, flow }, clientInfo(request))
+      } catch (error) {
+        if (error instanceof FederationError) return toLogin(reply, id, error)
+        throw error
+      }
+      const { result, redirectTo } = finished
+      reply.headers({ 'cache-control': 'no-store' })
+      if ('mfaRequired' in result || 'mfaEnrollmentRequired' in result) {
+        // The second step happens on /login; the token travels in the
+        // fragment, which no server (nor a Referer) sees.
+        const query = new URLSearchParams({
+          reason: 'mfaRequired' in result ? 'mfa_required' : 'mfa_enrollment_required',
+          ...(redirectTo === undefined ? {} : { redirect_to: redirectTo }),
+        })
+        const fragment = new URLSearchParams({
+          mfa_token: result.mfaToken,
+          methods: result.methods.join(','),
+        })
+        return reply.redirect(`/login?${query}#${fragment}`, 302)
+      }
+      setRefreshCookie(reply, config, result.tokens.refreshToken, result.tokens.refreshExpiresIn)
+      return reply.redirect(redirectTo ?? '/account', 302)
+    },
+  )
+}
