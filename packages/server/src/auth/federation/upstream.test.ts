@@ -1,0 +1,154 @@
+// The GitHub kind (plain OAuth 2.0, no ID token) against a stand-in for
+// GitHub's token endpoint and user API on 127.0.0.1: the person is /user's
+// id, and the address only /user/emails' verified primary one. (The OpenID
+// kind is tested end to end in test/social-login.test.ts.)
+
+import assert from 'node:assert/strict'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { after, before, describe, test } from 'node:test'
+import { PRESETS, type ResolvedProvider } from './presets.ts'
+import { createUpstream, UpstreamError } from './upstream.ts'
+
+interface Api {
+  user: { status: number; body: unknown }
+  emails: { status: number; body: unknown }
+  tokenRequests: URLSearchParams[]
+}
+
+describe('the github kind', () => {
+  const api: Api = {
+    user: { status: 200, body: {} },
+    emails: { status: 200, body: [] },
+    tokenRequests: [],
+  }
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const json = (status: number, body: unknown) => {
+      response.statusCode = status
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify(body))
+    }
+    if (request.url === '/login/oauth/access_token') {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        api.tokenRequests.push(new URLSearchParams(body))
+        json(200, { access_token: 'gho_test', token_type: 'bearer', scope: 'read:user,user:email' })
+      })
+      return
+    }
+    if (request.headers.authorization !== 'Bearer gho_test') return json(401, {})
+    if (request.url === '/user') return json(api.user.status, api.user.body)
+    if (request.url === '/user/emails') return json(api.emails.status, api.emails.body)
+    json(404, {})
+  })
+  let base = ''
+
+  before(async () => {
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    const address = server.address()
+    if (address === null || typeof address === 'string') throw new Error('no address')
+    base = `http://127.0.0.1:${address.port}`
+  })
+  after(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+
+  function github(): ResolvedProvider {
+    return {
+      id: 'github',
+      name: 'GitHub',
+      preset: {
+        kind: 'oauth2',
+        name: 'GitHub',
+        scopes: PRESETS.github.scopes,
+        issuer: `${base}/login/oauth`,
+        authorizationEndpoint: `${base}/login/oauth/authorize`,
+        tokenEndpoint: `${base}/login/oauth/access_token`,
+        userEndpoint: `${base}/user`,
+        emailsEndpoint: `${base}/user/emails`,
+      },
+      issuer: `${base}/login/oauth`,
+      clientId: 'gh-client',
+      clientSecret: 'gh-secret',
+      scopes: PRESETS.github.scopes,
+    }
+  }
+
+  async function signIn() {
+    const upstream = createUpstream(github(), {
+      redirectUri: 'http://localhost:3000/auth/providers/github/callback',
+      timeout: 5,
+    })
+    const { url, secrets } = await upstream.start()
+    assert.equal(url.searchParams.get('scope'), 'read:user user:email')
+    assert.equal(url.searchParams.get('code_challenge_method'), 'S256')
+    assert.equal(url.searchParams.get('nonce'), null, 'no ID token, no nonce')
+    const callback = new URL('http://localhost:3000/auth/providers/github/callback')
+    callback.searchParams.set('code', 'the-code')
+    callback.searchParams.set('state', secrets.state)
+    return await upstream.finish(callback, secrets)
+  }
+
+  test('the subject is the numeric id; the address the verified primary one', async () => {
+    api.user = {
+      status: 200,
+      body: { id: 583231, login: 'octocat', name: 'The Octocat', email: 'public@example.com' },
+    }
+    api.emails = {
+      status: 200,
+      body: [
+        { email: 'other@example.com', primary: false, verified: true },
+        { email: 'octo@example.com', primary: true, verified: true },
+      ],
+    }
+    assert.deepEqual(await signIn(), {
+      subject: '583231',
+      email: 'octo@example.com',
+      emailVerified: true,
+      name: 'The Octocat',
+    })
+    const sent = api.tokenRequests.at(-1)!
+    assert.equal(sent.get('code'), 'the-code')
+    assert.match(sent.get('code_verifier') ?? '', /^[A-Za-z0-9_-]{43}$/)
+    assert.equal(sent.get('client_secret'), 'gh-secret')
+  })
+
+  test('an unverified primary address is not vouched for; no primary is no address', async () => {
+    api.user = { status: 200, body: { id: 7, login: 'octo', name: null } }
+    api.emails = {
+      status: 200,
+      body: [{ email: 'octo@example.com', primary: true, verified: false }],
+    }
+    assert.deepEqual(await signIn(), {
+      subject: '7',
+      email: 'octo@example.com',
+      emailVerified: false,
+      name: 'octo',
+    })
+    api.emails = { status: 200, body: [{ email: 'x@example.com', primary: false, verified: true }] }
+    const profile = await signIn()
+    assert.equal(profile.email, null)
+    assert.equal(profile.emailVerified, false)
+  })
+
+  test('the API down is provider_unavailable; a refusal or no id is invalid_response', async () => {
+    const reason = async () => {
+      try {
+        await signIn()
+      } catch (error) {
+        assert.ok(error instanceof UpstreamError)
+        return error.reason
+      }
+      assert.fail('expected a refusal')
+    }
+    api.user = { status: 502, body: {} }
+    assert.equal(await reason(), 'provider_unavailable')
+    api.user = { status: 403, body: { message: 'rate limited' } }
+    assert.equal(await reason(), 'invalid_response')
+    api.user = { status: 200, body: { login: 'no-id' } }
+    assert.equal(await reason(), 'invalid_response')
+  })
+})
