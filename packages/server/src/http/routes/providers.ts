@@ -80,6 +80,12 @@ function flowCookieOptions(config: Config, maxAge: number) {
   }
 }
 
+function describe(error: Error | undefined): string | undefined {
+  if (error === undefined) return undefined
+  const code = (error as { code?: unknown }).code
+  return `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message.slice(0, 200)}`
+}
+
 /**
  * Registers the /auth/providers routes.
  *
@@ -95,8 +101,16 @@ export function registerProviderRoutes(
   const origins = redirectOrigins(config)
 
   function toLogin(reply: FastifyReply, id: string, error: FederationError): FastifyReply {
+    // The cause's name, code and message only: openid-client's errors carry
+    // the provider's response (tokens, claims) in their other fields.
+    const cause = error.cause instanceof Error ? error.cause : undefined
+    const inner = cause?.cause instanceof Error ? cause.cause : undefined
     reply.request.log.info(
-      { provider: id, reason: error.reason, err: error.cause ?? error },
+      {
+        provider: id,
+        reason: error.reason,
+        cause: describe(inner ?? cause),
+      },
       'social login refused',
     )
     const query = new URLSearchParams({ reason: error.reason, provider: id })
