@@ -1,11 +1,15 @@
-// The GitHub kind (plain OAuth 2.0, no ID token) against a stand-in for
-// GitHub's token endpoint and user API on 127.0.0.1: the person is /user's
-// id, and the address only /user/emails' verified primary one. (The OpenID
-// kind is tested end to end in test/social-login.test.ts.)
+// The upstreams of the presets whose real servers a test cannot reach:
+// GitHub (plain OAuth 2.0, no ID token) against a stand-in for its token
+// endpoint and user API on 127.0.0.1 (the person is /user's id, the address
+// only /user/emails' verified primary one), and Entra ID's multi-tenant
+// issuer through a stand-in fetch. (The OpenID kind is tested end to end
+// with oidc-provider in test/social-login.test.ts.)
 
 import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { after, before, describe, test } from 'node:test'
+import { SignJWT } from 'jose'
 import { PRESETS, type ResolvedProvider } from './presets.ts'
 import { createUpstream, UpstreamError } from './upstream.ts'
 
@@ -150,5 +154,100 @@ describe('the github kind', () => {
     assert.equal(await reason(), 'invalid_response')
     api.user = { status: 200, body: { login: 'no-id' } }
     assert.equal(await reason(), 'invalid_response')
+  })
+})
+
+// Entra ID's multi-tenant quirk, against a stand-in for login.microsoftonline.com
+// (through the `fetch` option): the discovered issuer is the template
+// `https://login.microsoftonline.com/{tenantid}/v2.0`, and each ID token's
+// `iss` must be that template filled with the token's own `tid`.
+describe('the microsoft preset, multi-tenant', () => {
+  const AUTHORITY = 'https://login.microsoftonline.com'
+  const TEMPLATE = `${AUTHORITY}/{tenantid}/v2.0`
+  const TID = '9188040d-6c67-4c5b-b112-36a304b66dad'
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  let nonce = ''
+  let claims: (tid: string) => Record<string, unknown> = () => ({})
+
+  const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input instanceof Request ? input.url : input))
+    const json = (body: unknown) =>
+      new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } })
+    if (url.href === `${AUTHORITY}/common/v2.0/.well-known/openid-configuration`) {
+      return json({
+        issuer: TEMPLATE,
+        authorization_endpoint: `${AUTHORITY}/common/oauth2/v2.0/authorize`,
+        token_endpoint: `${AUTHORITY}/common/oauth2/v2.0/token`,
+        jwks_uri: `${AUTHORITY}/common/discovery/v2.0/keys`,
+        response_types_supported: ['code'],
+        subject_types_supported: ['pairwise'],
+        id_token_signing_alg_values_supported: ['ES256'],
+      })
+    }
+    if (url.href === `${AUTHORITY}/common/discovery/v2.0/keys`) {
+      const jwk = keys.publicKey.export({ format: 'jwk' })
+      return json({ keys: [{ ...jwk, kid: 'entra', alg: 'ES256', use: 'sig' }] })
+    }
+    if (url.href === `${AUTHORITY}/common/oauth2/v2.0/token`) {
+      assert.equal(init?.method, 'POST')
+      const idToken = await new SignJWT({ nonce, ...claims(TID) })
+        .setProtectedHeader({ alg: 'ES256', kid: 'entra' })
+        .setAudience('ms-client')
+        .setSubject('AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(keys.privateKey)
+      return json({
+        access_token: 'ms-at',
+        token_type: 'Bearer',
+        expires_in: 300,
+        id_token: idToken,
+      })
+    }
+    return new Response('not found', { status: 404 })
+  }) as typeof fetch
+
+  async function signIn() {
+    const upstream = createUpstream(
+      {
+        id: 'microsoft',
+        name: 'Microsoft',
+        preset: PRESETS.microsoft,
+        issuer: `${AUTHORITY}/common/v2.0`,
+        clientId: 'ms-client',
+        clientSecret: 'ms-secret',
+        scopes: PRESETS.microsoft.scopes,
+      },
+      {
+        redirectUri: 'https://auth.example.com/auth/providers/microsoft/callback',
+        timeout: 5,
+        fetch: fakeFetch,
+      },
+    )
+    const { url, secrets } = await upstream.start()
+    assert.equal(url.origin + url.pathname, `${AUTHORITY}/common/oauth2/v2.0/authorize`)
+    nonce = secrets.nonce ?? ''
+    const callback = new URL('https://auth.example.com/auth/providers/microsoft/callback')
+    callback.searchParams.set('code', 'ms-code')
+    callback.searchParams.set('state', secrets.state)
+    return await upstream.finish(callback, secrets)
+  }
+
+  test('a token of the tenant it names is accepted', async () => {
+    claims = (tid) => ({ iss: `${AUTHORITY}/${tid}/v2.0`, tid, email: 'ada@contoso.example' })
+    const profile = await signIn()
+    assert.equal(profile.subject, 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ')
+    assert.equal(profile.email, 'ada@contoso.example')
+    // Entra sends no email_verified: the address is not vouched for, so it never links.
+    assert.equal(profile.emailVerified, false)
+  })
+
+  test('a token whose iss names another tenant than its tid is refused', async () => {
+    claims = (tid) => ({ iss: `${AUTHORITY}/00000000-0000-0000-0000-000000000000/v2.0`, tid })
+    await assert.rejects(signIn(), (error: unknown) => {
+      assert.ok(error instanceof UpstreamError)
+      assert.equal(error.reason, 'invalid_response')
+      return true
+    })
   })
 })

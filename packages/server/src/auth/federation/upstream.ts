@@ -69,6 +69,8 @@ export interface UpstreamOptions {
   readonly redirectUri: string
   /** Seconds a request to the provider may take. */
   readonly timeout: number
+  /** Every request to the provider goes through it (default the global fetch); tests stand in for a provider with it. */
+  readonly fetch?: typeof fetch
 }
 
 /**
@@ -89,6 +91,7 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
     if (preset.kind === 'oidc') {
       return await client.discovery(new URL(provider.issuer), provider.clientId, metadata, auth, {
         timeout: options.timeout,
+        ...(options.fetch === undefined ? {} : { [client.customFetch]: options.fetch }),
         ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
       })
     }
@@ -103,6 +106,7 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
       auth,
     )
     config.timeout = options.timeout
+    if (options.fetch !== undefined) config[client.customFetch] = options.fetch
     if (insecure) client.allowInsecureRequests(config)
     return config
   }
@@ -136,7 +140,14 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
     const uri = config.serverMetadata().jwks_uri
     if (uri === undefined)
       throw new UpstreamError('invalid_response', 'the provider has no jwks_uri')
-    if (jwks?.uri !== uri) jwks = { uri, keys: createRemoteKeySet(uri) }
+    if (jwks?.uri !== uri)
+      jwks = {
+        uri,
+        keys: createRemoteKeySet(uri, {
+          timeout: options.timeout,
+          ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+        }),
+      }
     const claims = JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString())
     try {
       // iss, aud, exp and nonce were checked by openid-client (Entra's
