@@ -14,6 +14,11 @@ export interface OidcPreset {
   /** The issuer when the operator gives none (undefined: one is required). */
   readonly issuer: string | undefined
   readonly scopes: readonly string[]
+  /**
+   * A provider's own claim that vouches for the address when it sends no
+   * `email_verified` (Entra ID's `xms_edov`); undefined: none.
+   */
+  readonly verifiedEmailClaim?: string
 }
 
 /**
@@ -54,14 +59,18 @@ export const PRESETS: Readonly<Record<Exclude<ProviderPreset, 'apple'>, Preset>>
   // which is no URL: openid-client accepts that document for
   // login.microsoftonline.com and checks each ID token's `iss` against the
   // template filled with the token's own `tid`. A tenant's own issuer is
-  // compared as it is. Microsoft's `email` claim is not verified by Entra
-  // (any tenant admin can set it) and it sends no `email_verified`: such an
-  // address never links to an existing account (see flows.ts).
+  // compared as it is. Entra's `email` claim is whatever a tenant admin
+  // set (the nOAuth attack) and it sends no `email_verified`; the optional
+  // claim `xms_edov` ("email domain owner verified", added in the app
+  // registration's token configuration) says the tenant owns the address's
+  // domain. Without it the address is not vouched for: it neither links
+  // nor signs up (flows.ts).
   microsoft: Object.freeze({
     kind: 'oidc',
     name: 'Microsoft',
     issuer: 'https://login.microsoftonline.com/common/v2.0',
     scopes: OIDC_SCOPES,
+    verifiedEmailClaim: 'xms_edov',
   }),
   gitlab: Object.freeze({
     kind: 'oidc',

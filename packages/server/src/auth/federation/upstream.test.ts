@@ -242,6 +242,23 @@ describe('the microsoft preset, multi-tenant', () => {
     assert.equal(profile.emailVerified, false)
   })
 
+  test('xms_edov vouches for the address (the tenant owns its domain)', async () => {
+    claims = (tid) => ({
+      iss: `${AUTHORITY}/${tid}/v2.0`,
+      tid,
+      email: 'ada@contoso.example',
+      xms_edov: true,
+    })
+    assert.equal((await signIn()).emailVerified, true)
+    claims = (tid) => ({
+      iss: `${AUTHORITY}/${tid}/v2.0`,
+      tid,
+      email: 'ada@contoso.example',
+      xms_edov: false,
+    })
+    assert.equal((await signIn()).emailVerified, false)
+  })
+
   test('a token whose iss names another tenant than its tid is refused', async () => {
     claims = (tid) => ({ iss: `${AUTHORITY}/00000000-0000-0000-0000-000000000000/v2.0`, tid })
     await assert.rejects(signIn(), (error: unknown) => {

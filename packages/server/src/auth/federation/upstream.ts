@@ -220,7 +220,7 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
       try {
         if (preset.kind === 'oidc') {
           await checkSignature(config, tokens.id_token)
-          return await oidcProfile(config, tokens)
+          return await oidcProfile(config, tokens, preset.verifiedEmailClaim)
         }
         return await githubProfile(config, tokens.access_token, preset)
       } catch (cause) {
@@ -263,6 +263,7 @@ function text(value: unknown): string | null {
 async function oidcProfile(
   config: client.Configuration,
   tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>,
+  verifiedEmailClaim: string | undefined,
 ): Promise<UpstreamProfile> {
   const claims = tokens.claims()
   if (claims === undefined) {
@@ -274,12 +275,16 @@ async function oidcProfile(
     source = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
   }
   const email = text(source.email)
+  const yes = (value: unknown) => value === true || value === 'true'
   return {
     subject: claims.sub,
     email,
     // A string "true" is a known provider bug (older Cognito); anything else is "not verified".
     emailVerified:
-      email !== null && (source.email_verified === true || source.email_verified === 'true'),
+      email !== null &&
+      (yes(source.email_verified) ||
+        (verifiedEmailClaim !== undefined &&
+          (yes(source[verifiedEmailClaim]) || yes(claims[verifiedEmailClaim])))),
     name: text(source.name) ?? text(claims.name),
   }
 }
