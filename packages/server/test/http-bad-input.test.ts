@@ -302,6 +302,23 @@ const ROUTES: Route[] = [
     required: ['currentPassword', 'newPassword'],
     wrongTypes: { currentPassword: null, newPassword: 1 },
   },
+  { method: 'GET', url: '/auth/providers', access: 'public', badQueries: ['x=1'] },
+  {
+    method: 'GET',
+    url: '/auth/providers/:id/start',
+    access: 'public',
+    badQueries: [`redirect_to=${'x'.repeat(2049)}`, 'redirect_to=a&redirect_to=b', 'provider=x'],
+  },
+  {
+    method: 'GET',
+    url: '/auth/providers/:id/callback',
+    access: 'public',
+    badQueries: [
+      'code=a&code=b',
+      `state=${'x'.repeat(4097)}`,
+      Array.from({ length: 17 }, (_, i) => `p${i}=1`).join('&'),
+    ],
+  },
   {
     method: 'GET',
     url: '/auth/revocations',

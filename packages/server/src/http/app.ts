@@ -44,6 +44,7 @@ import { registerMfaEnrollmentRoutes } from './routes/mfa-enrollment.ts'
 import { registerOAuthRoutes } from './routes/oauth.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerPasskeyRoutes } from './routes/passkeys.ts'
+import { registerProviderRoutes } from './routes/providers.ts'
 import { type RevocationFeedOptions, registerRevocationRoutes } from './routes/revocations.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
 
@@ -314,6 +315,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
 
   const routeDeps: RouteDeps = { config, auth, authenticate: createAuthenticate(auth, config) }
   registerAuthRoutes(app, routeDeps)
+  registerProviderRoutes(app, routeDeps)
   registerRevocationRoutes(app, routeDeps, deps.revocationFeed)
   registerWellKnownRoutes(app, routeDeps)
   if (config.emailVerification !== 'off') registerEmailRoutes(app, routeDeps)
