@@ -390,6 +390,81 @@ describe('hosted pages: the mail flows', () => {
   })
 })
 
+describe('hosted pages: social login', () => {
+  /** Two providers of different kinds; nothing is fetched from them to render a page. */
+  const PROVIDERS = {
+    TESSERA_PROVIDERS: 'corp,github',
+    TESSERA_PROVIDER_CORP_PRESET: 'oidc',
+    TESSERA_PROVIDER_CORP_ISSUER: 'http://127.0.0.1:9/',
+    TESSERA_PROVIDER_CORP_CLIENT_ID: 'rp',
+    TESSERA_PROVIDER_CORP_CLIENT_SECRET: 'secret',
+    TESSERA_PROVIDER_GITHUB_PRESET: 'github',
+    TESSERA_PROVIDER_GITHUB_CLIENT_ID: 'gh',
+    TESSERA_PROVIDER_GITHUB_CLIENT_SECRET: 'secret',
+  }
+
+  test('/login and /signup offer "Continue with" each provider, with the checked redirect_to and a local icon', async () => {
+    for (const path of ['/login', '/signup']) {
+      const { body } = await get(`${path}?redirect_to=%2Faccount%3Ftab%3D1`, PROVIDERS)
+      assert.match(
+        body,
+        /<a class="provider-button" href="\/auth\/providers\/corp\/start\?redirect_to=%2Faccount%3Ftab%3D1" data-provider="corp"><svg class="provider-icon" aria-hidden="true"[^>]*>.*?<\/svg><span>Continue with corp<\/span><\/a>/,
+        path,
+      )
+      assert.match(
+        body,
+        /href="\/auth\/providers\/github\/start\?redirect_to=%2Faccount%3Ftab%3D1" data-provider="github">.*?<span>Continue with GitHub<\/span>/,
+        path,
+      )
+      // No remote image anywhere: the icons are inline SVG.
+      assert.ok(!/<img[^>]+src="https?:/.test(body), path)
+    }
+    const refused = await get(
+      `/login?redirect_to=${encodeURIComponent('https://evil.example/')}`,
+      PROVIDERS,
+    )
+    assert.match(refused.body, /href="\/auth\/providers\/corp\/start" data-provider="corp"/)
+    assert.ok(!refused.body.includes('evil.example'))
+  })
+
+  test('without providers, and on a closed /signup, no button', async () => {
+    for (const path of ['/login', '/signup']) {
+      const { body } = await get(path)
+      assert.ok(!body.includes('provider-button'), path)
+      assert.ok(!body.includes('id="providers"'), path)
+    }
+    const closed = await get('/signup', { ...PROVIDERS, TESSERA_SIGNUP: 'false' })
+    assert.ok(!closed.body.includes('provider-button'))
+  })
+
+  test("a refusal's reason is worded with the configured provider's name; an unknown id is not shown", async () => {
+    const notVerified = await get('/login?reason=email_not_verified&provider=github', PROVIDERS)
+    assert.match(
+      notVerified.body,
+      /<p class="notice" id="login-reason" role="status" data-reason="email_not_verified">GitHub does not vouch for your email address/,
+    )
+    const unknown = await get(
+      `/login?reason=account_email_unverified&provider=${encodeURIComponent('<b>x</b>')}`,
+      PROVIDERS,
+    )
+    assert.match(
+      unknown.body,
+      /An account with the email address your identity provider shared exists here/,
+    )
+    assert.ok(!unknown.body.includes('&lt;b&gt;'))
+    const first = await get('/login?reason=provider_unavailable', PROVIDERS)
+    assert.match(
+      first.body,
+      /Signing in with your identity provider did not work: it could not be reached/,
+    )
+    const closed = await get('/login?reason=signup_closed&provider=corp', PROVIDERS)
+    assert.match(
+      closed.body,
+      /There is no account here for the email address corp shared, and sign-ups are closed/,
+    )
+  })
+})
+
 describe('hosted pages: second factors', () => {
   /** The markup of the second step's <template>, and the page without it. */
   function splitTemplate(body: string): { template: string; rest: string } {

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyReply } from 'fastify'
+import { resolveProvider } from '../../auth/federation/presets.ts'
 import type { Config } from '../../config/types.ts'
 import type { TypedApp } from '../routes/deps.ts'
 import { CLIENT_PATH, clientModules } from './client-script.ts'
@@ -28,6 +29,7 @@ import {
   loginLinkPage,
   loginPage,
   loginReasonOf,
+  type PageProvider,
   type RedirectState,
   resetPasswordPage,
   SCRIPT_PATH,
@@ -113,6 +115,17 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
     return target === undefined ? { target: '', refused: true } : { target, refused: false }
   }
 
+  // The providers of social login, for their buttons and for the words of a
+  // refusal: the name of a configured id, never the `provider` parameter itself.
+  const providers: PageProvider[] = config.providers.map((entry) => {
+    const provider = resolveProvider(entry)
+    return { id: provider.id, name: provider.name, kind: provider.preset.kind }
+  })
+  const providerNameOf = (query: unknown): string | undefined => {
+    const raw = (query as Record<string, unknown> | undefined)?.['provider']
+    return providers.find((provider) => provider.id === raw)?.name
+  }
+
   const authOptions = (query: unknown) => ({
     brand,
     redirect: redirectOf(query),
@@ -122,6 +135,8 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
     signupEnabled: config.signupEnabled,
     mailEnabled,
     email: emailHintOf(query),
+    providers,
+    provider: providerNameOf(query),
   })
 
   /** The mailed link's token is well-formed (else its page shows no button). */

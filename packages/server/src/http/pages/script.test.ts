@@ -16,6 +16,7 @@ import {
   deviceLabel,
   ENROLMENT_MS,
   endedReason,
+  federationChallenge,
   groupSecret,
   passkeyKind,
   recoveryCodesLeft,
@@ -302,5 +303,25 @@ describe('passkeys: what the pages say', () => {
     assert.equal(secondStepOver(0, 0, 15 * 60_000 - 5000, ENROLMENT_MS), true)
     assert.equal(secondStepOver(5, 0, 0, ENROLMENT_MS), true)
     assert.equal(secondStepOver(0, 0, 10 * 60_000), true, 'the second step: 5 minutes')
+  })
+})
+
+describe('federationChallenge: the MFA token a social login left in the fragment', () => {
+  test('mfa_required and mfa_enrollment_required with a token continue; anything else does not', () => {
+    assert.deepEqual(
+      federationChallenge('mfa_required', '#mfa_token=abc.def&methods=totp,recovery_code'),
+      {
+        kind: 'mfa_required',
+        challenge: { mfaToken: 'abc.def', methods: ['totp', 'recovery_code'] },
+      },
+    )
+    assert.deepEqual(federationChallenge('mfa_enrollment_required', '#mfa_token=t&methods='), {
+      kind: 'mfa_enrollment_required',
+      challenge: { mfaToken: 't', methods: [] },
+    })
+    assert.equal(federationChallenge('mfa_required', ''), undefined)
+    assert.equal(federationChallenge('mfa_required', '#methods=totp'), undefined)
+    assert.equal(federationChallenge('session_ended', '#mfa_token=t'), undefined)
+    assert.equal(federationChallenge('mfa_required', `#mfa_token=${'a'.repeat(5000)}`), undefined)
   })
 })

@@ -4,6 +4,7 @@
 // (the user, the sessions) is filled in by assets/app.js with textContent.
 // No inline script or style anywhere: the CSP forbids both.
 
+import type { FederationFailure } from '../../auth/federation/flows.ts'
 import { type HtmlValue, html, type SafeHtml } from './escape.ts'
 
 /** What every page shows of the configuration. */
@@ -208,23 +209,119 @@ export const LOGIN_REASONS = {
   password_changed: 'Your password was changed. Log in with the new one.',
 } as const
 
-export type LoginReason = keyof typeof LOGIN_REASONS
+/**
+ * Why a social login sent the user back to /login (the `reason` of
+ * /auth/providers/:id/callback and /start, routes/providers.ts), worded with
+ * the name of the provider its `provider` parameter names when that is a
+ * configured one (never the parameter itself). `mfa_required` and
+ * `mfa_enrollment_required` are shown only when the second step cannot go on
+ * (no script, or the fragment with the MFA token is gone): app.js removes the
+ * notice when it continues with the token.
+ */
+export const FEDERATION_REASONS = {
+  access_denied: (name: string) =>
+    `Signing in with ${name} was cancelled or refused there. Try again, or log in another way.`,
+  provider_error: (name: string) =>
+    `Signing in with ${name} did not work: it answered with an error. Try again, or log in another way.`,
+  provider_unavailable: (name: string) =>
+    `Signing in with ${name} did not work: it could not be reached. Try again later, or log in another way.`,
+  state_mismatch: (name: string) =>
+    `That answer from ${name} does not belong to a sign-in this browser started, so it was not used. Start again.`,
+  invalid_response: (name: string) =>
+    `The answer from ${name} could not be checked, so you were not signed in. Try again; if it keeps happening, tell the server’s operator.`,
+  flow_expired: (name: string) =>
+    `That sign-in with ${name} took too long, or was started in another browser. Start again.`,
+  email_missing: (name: string) =>
+    `Signing in with ${name} did not give this server a verified email address, which an account needs. Add one there (as your primary address), or log in another way.`,
+  email_not_verified: (name: string) =>
+    `${name} does not vouch for your email address, so it cannot sign you in here. Verify the address there, or log in another way.`,
+  account_email_unverified: (name: string) =>
+    `An account with the email address ${name} shared exists here, but its address is not verified yet, so ${name} cannot be linked to it. Log in with your password, verify your address from your account page, then continue with ${name} again.`,
+  signup_closed: (name: string) =>
+    `There is no account here for the email address ${name} shared, and sign-ups are closed on this server. Ask an administrator for an account.`,
+  account_disabled: (_name: string) => 'This account is disabled. Ask an administrator.',
+  mfa_required: (name: string) =>
+    `Signing in with ${name} needs your second step, which this page could not continue. Start again.`,
+  mfa_enrollment_required: (name: string) =>
+    `Signing in with ${name} needs two-step sign-in set up, which this page could not continue. Start again.`,
+} as const satisfies Record<
+  FederationFailure | 'mfa_required' | 'mfa_enrollment_required',
+  (name: string) => string
+>
 
-/** The `reason` query parameter, when it is one of the table's. */
+export type FederationReason = keyof typeof FEDERATION_REASONS
+export type LoginReason = keyof typeof LOGIN_REASONS | FederationReason
+
+/** The `reason` query parameter, when it is one of the tables'. */
 export function loginReasonOf(raw: unknown): LoginReason | undefined {
-  return typeof raw === 'string' && Object.hasOwn(LOGIN_REASONS, raw)
+  return typeof raw === 'string' &&
+    (Object.hasOwn(LOGIN_REASONS, raw) || Object.hasOwn(FEDERATION_REASONS, raw))
     ? (raw as LoginReason)
     : undefined
 }
 
-function reasonNotice(reason: LoginReason | undefined, issuer: string): HtmlValue {
+/** What a provider is called where the `provider` parameter names none of the configured ones. */
+const SOME_PROVIDER = 'your identity provider'
+
+/** The notice's words for `reason`; `provider` is the configured name of the `provider` parameter's id. */
+export function loginReasonText(reason: LoginReason, provider?: string): string {
+  if (Object.hasOwn(FEDERATION_REASONS, reason)) {
+    const text = FEDERATION_REASONS[reason as FederationReason](provider ?? SOME_PROVIDER)
+    return text.charAt(0).toUpperCase() + text.slice(1)
+  }
+  return LOGIN_REASONS[reason as keyof typeof LOGIN_REASONS]
+}
+
+function reasonNotice(
+  reason: LoginReason | undefined,
+  issuer: string,
+  provider: string | undefined,
+): HtmlValue {
   if (reason === undefined) return ''
   // For a refused origin, where it works: the operator's issuer (not secret).
   const where =
     reason === 'origin_refused'
       ? html` Open <a href="${`${issuer}/login`}">${issuer}</a>, or ask the operator to add this address to TESSERA_ALLOWED_ORIGINS.`
       : ''
-  return html`<p class="notice" id="login-reason" role="status">${LOGIN_REASONS[reason]}${where}</p>`
+  return html`<p class="notice" id="login-reason" role="status"${
+    Object.hasOwn(FEDERATION_REASONS, reason) ? html` data-reason="${reason}"` : ''
+  }>${loginReasonText(reason, provider)}${where}</p>`
+}
+
+/** A configured identity provider, as the sign-in pages offer it (GET /auth/providers' entries). */
+export interface PageProvider {
+  readonly id: string
+  readonly name: string
+  readonly kind: 'oidc' | 'oauth2'
+}
+
+/**
+ * Generic icons per kind of provider, inline SVG (no remote image, no
+ * brand's logo): a key for OpenID Connect, a link for plain OAuth 2.0.
+ * Presentation attributes only (the CSP forbids inline styles).
+ */
+const PROVIDER_ICONS: Record<PageProvider['kind'], SafeHtml> = {
+  oidc: html`<svg class="provider-icon" aria-hidden="true" focusable="false" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><circle cx="7.5" cy="15.5" r="4.5"/><path d="M10.7 12.3 20 3"/><path d="m16 7 3 3"/><path d="m18 5 2 2"/></svg>`,
+  oauth2: html`<svg class="provider-icon" aria-hidden="true" focusable="false" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7"/><path d="M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7"/></svg>`,
+}
+
+/**
+ * "Continue with <name>" per configured provider: plain links to
+ * /auth/providers/<id>/start with the page's checked redirect_to (they work
+ * without the script). Nothing when no provider is configured.
+ */
+function providerButtons(providers: readonly PageProvider[], redirect: RedirectState): HtmlValue {
+  if (providers.length === 0) return ''
+  return html`<div class="providers" id="providers">
+<p class="divider"><span>or</span></p>
+<ul class="provider-list">${providers.map(
+    (provider) =>
+      html`<li><a class="provider-button" href="${withRedirect(
+        `/auth/providers/${encodeURIComponent(provider.id)}/start`,
+        redirect,
+      )}" data-provider="${provider.id}">${PROVIDER_ICONS[provider.kind]}<span>Continue with ${provider.name}</span></a></li>`,
+  )}</ul>
+</div>`
 }
 
 interface AuthPageOptions {
@@ -244,6 +341,10 @@ interface AuthPageOptions {
   readonly mailEnabled: boolean
   /** The address to fill in: an OAuth client's `login_hint`, passed on as `email`. */
   readonly email?: string | undefined
+  /** The configured identity providers: a "Continue with" button each on /login and /signup. */
+  readonly providers?: readonly PageProvider[]
+  /** The name of the provider a social login's `reason` is about (its `provider` parameter, when configured). */
+  readonly provider?: string | undefined
 }
 
 function authData(options: AuthPageOptions): Record<string, string> {
@@ -451,7 +552,7 @@ export function loginPage(options: AuthPageOptions): string {
 <h1>Log in</h1>
 <p class="lead">to your ${options.brand.name} account</p>
 ${NEEDS_SCRIPT}
-${reasonNotice(options.reason, options.issuer)}
+${reasonNotice(options.reason, options.issuer, options.provider)}
 ${redirectNotice(options.redirect)}
 <div id="first-step">
 ${form({
@@ -472,6 +573,7 @@ ${form({
   submit: 'Log in',
 })}
 ${PASSKEY_SIGN_IN}
+${providerButtons(options.providers ?? [], options.redirect)}
 ${
   options.mailEnabled
     ? html`<p class="other-ways"><a href="${withRedirect('/forgot-password', options.redirect)}">Forgot your password?</a>
@@ -580,6 +682,7 @@ ${form({
   ],
   submit: 'Create account',
 })}
+${providerButtons(options.providers ?? [], options.redirect)}
 </div>
 ${ENROLMENT_STEP}`
     : html`<p class="notice" id="signup-closed">Sign-ups are closed on this server: ask an

@@ -47,3 +47,12 @@ export function defaultPasskeyName(userAgent: string, takenNames: readonly strin
 export function ceremonyErrorText(name: string, kind: 'create' | 'get'): string
 export function oauthContinueTarget(raw: unknown): string | undefined
 export function scopeText(scope: string): string
+export function federationChallenge(
+  reason: string,
+  hash: string,
+):
+  | {
+      kind: 'mfa_required' | 'mfa_enrollment_required'
+      challenge: { mfaToken: string; methods: string[] }
+    }
+  | undefined

@@ -854,6 +854,7 @@ function initLogin() {
     password.focus()
   }
   const passkeys = initPasskeySignIn(form, restart)
+  continueFederation(passkeys, restart)
   handleForm(
     form,
     async ({ email, password }) => {
@@ -863,6 +864,48 @@ function initLogin() {
       return signedIn(form, await auth.signInWithPassword({ email, password }), restart)
     },
     { invalid_credentials: 'The email or the password is not right.' },
+  )
+}
+
+/**
+ * The challenge a social login's callback left in the fragment of
+ * `/login?reason=mfa_required` (or `mfa_enrollment_required`):
+ * `#mfa_token=…&methods=totp,recovery_code`, or undefined. Exported for the
+ * tests.
+ */
+export function federationChallenge(reason, hash) {
+  if (reason !== 'mfa_required' && reason !== 'mfa_enrollment_required') return undefined
+  const fragment = new URLSearchParams(hash.startsWith('#') ? hash.slice(1) : hash)
+  const mfaToken = fragment.get('mfa_token') ?? ''
+  if (mfaToken === '' || mfaToken.length > 4096) return undefined
+  const methods = (fragment.get('methods') ?? '').split(',').filter(Boolean)
+  return { kind: reason, challenge: { mfaToken, methods } }
+}
+
+/**
+ * A social login whose account has a second factor ends on /login with the
+ * MFA token in the fragment: the token leaves the URL at once (history,
+ * bookmarks, a copied address), the notice that words the reason without
+ * the script goes, and the second step (or the enrolment step) takes the
+ * first's place, as after a password. `restart(message)` brings the first
+ * step back, saying why.
+ */
+function continueFederation(passkeys, restart) {
+  const reason = new URLSearchParams(location.search).get('reason')
+  const found = federationChallenge(reason ?? '', location.hash)
+  if (found === undefined) return
+  history.replaceState(history.state, '', `${location.pathname}${location.search}`)
+  passkeys.stopAutofill()
+  document.getElementById('login-reason')?.remove()
+  if (found.kind === 'mfa_required') {
+    showSecondStep(found.challenge, restart)
+    return
+  }
+  showEnrolment(found.challenge, restart).then(
+    (outcome) => {
+      if (outcome !== LEAVING) restart(outcome)
+    },
+    (error) => restart(failureText(error)),
   )
 }
 
