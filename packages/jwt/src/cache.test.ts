@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { TokenCache } from './cache.ts'
+import { TokenCache, tokenDigest } from './cache.ts'
 
 /** The obvious LRU: a Map re-inserted on every touch. TokenCache must behave exactly like it. */
 class ModelLru {
@@ -28,10 +28,11 @@ class ModelLru {
   }
 }
 
-for (const [label, name] of [
-  ['short keys', (n: number) => `k${n}`],
+for (const [label, name, digest] of [
+  ['short keys', (n: number) => `k${n}`, false],
   // Token-sized keys: a long shared head and distinct tails (only the tail is hashed).
-  ['token-sized keys', (n: number) => `${'h'.repeat(300)}.${String(n).padStart(70, 's')}`],
+  ['token-sized keys', (n: number) => `${'h'.repeat(300)}.${String(n).padStart(70, 's')}`, false],
+  ['digest keys', (n: number) => `${'h'.repeat(300)}.${String(n).padStart(70, 's')}`, true],
 ] as const)
   test(`TokenCache behaves as an exact LRU under any sequence of operations (${label})`, () => {
     const op = fc.oneof(
@@ -49,7 +50,7 @@ for (const [label, name] of [
         fc.integer({ min: 1, max: 6 }),
         fc.array(op, { maxLength: 200 }),
         (capacity, ops) => {
-          const cache = new TokenCache<number>(capacity)
+          const cache = new TokenCache<number>(capacity, { digest })
           let model = new ModelLru(capacity)
           for (const o of ops) {
             if (o.kind === 'get') assert.equal(cache.get(name(o.key)), model.get(name(o.key)))
@@ -126,4 +127,41 @@ test('long keys that share their last 64 characters never answer for each other'
     'deleteWhere sees whole keys',
   )
   assert.equal(cache.size, 0)
+})
+
+test('a digest cache keeps 32 bytes of each key and still answers for that key alone', () => {
+  const token = `${'h'.repeat(40)}.${'p'.repeat(300)}.${'s'.repeat(86)}`
+  const cache = new TokenCache<string>(10, { digest: true })
+  cache.set(token, 'T')
+  // One character changed anywhere (head, middle, tail) is another key.
+  for (const at of [0, 41, 200, token.length - 1]) {
+    const other = `${token.slice(0, at)}x${token.slice(at + 1)}`
+    assert.equal(cache.get(other), undefined, `changed at ${at}`)
+    assert.equal(cache.delete(other), false)
+  }
+  assert.equal(cache.get(`${token}x`), undefined, 'a longer key')
+  assert.equal(cache.get(token.slice(0, -1)), undefined, 'a shorter key')
+  // A fresh copy of the same string (as a request header is) hits.
+  assert.equal(cache.get(Buffer.from(token).toString('latin1')), 'T')
+  const seen: string[] = []
+  cache.deleteWhere((_value, key) => {
+    seen.push(key)
+    return false
+  })
+  assert.deepEqual(seen, [tokenDigest(token)], 'deleteWhere sees the digests')
+  assert.equal(tokenDigest(token).length, 32)
+  assert.equal(cache.delete(token), true)
+  assert.equal(cache.size, 0)
+})
+
+test('tokenDigest tells apart every two strings, lone surrogates included', () => {
+  // Both would be EF BF BD in UTF-8: such a string is kept whole instead.
+  assert.notEqual(tokenDigest('a.b.\uD800'), tokenDigest('a.b.\uDFFF'))
+  assert.equal(tokenDigest('a.b.\uD800'), 'a.b.\uD800')
+  assert.notEqual(tokenDigest('a.b.\uFFFD'), tokenDigest('a.b.\uD800'))
+  const cache = new TokenCache<number>(4, { digest: true })
+  cache.set('a.b.\uD800', 1)
+  assert.equal(cache.get('a.b.\uDFFF'), undefined)
+  assert.equal(cache.get('a.b.\uFFFD'), undefined)
+  assert.equal(cache.get('a.b.\uD800'), 1)
 })

@@ -2,7 +2,7 @@
 
 export type { AccessTokenClaims } from './access-token.ts'
 export { ALGORITHMS, type Algorithm } from './algorithms.ts'
-export { TokenCache } from './cache.ts'
+export { TokenCache, type TokenCacheOptions } from './cache.ts'
 export { decode } from './decode.ts'
 export {
   accessTokenHash,

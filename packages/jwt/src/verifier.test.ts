@@ -96,3 +96,29 @@ test('clock is read on every call, for claims and for cached entries', () => {
   assert.ok(fresh(token))
   assert.throws(() => createVerifier({ key, clock: 5 as never }), TypeError)
 })
+
+test('the cache answers only for the very token it verified', () => {
+  const { privateKey, publicKey } = generateKeyPair('ES256')
+  const token = sign({ sub: 'a', iss: 'i', aud: 'api' }, privateKey, { expiresIn: 60 })
+  const verifyToken = createVerifier({ key: publicKey, issuer: 'i', audience: 'api' })
+  verifyToken(token)
+  const [header, payload, signature] = token.split('.') as [string, string, string]
+  const forged = Buffer.from(JSON.stringify({ sub: 'b', iss: 'i', aud: 'api' })).toString(
+    'base64url',
+  )
+  // The cached token's signature on another payload, or on another header, is checked and refused.
+  assert.throws(() => verifyToken(`${header}.${forged}.${signature}`), {
+    code: 'invalid_signature',
+  })
+  const otherHeader = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT', x: 1 })).toString(
+    'base64url',
+  )
+  assert.throws(() => verifyToken(`${otherHeader}.${payload}.${signature}`), {
+    code: 'invalid_signature',
+  })
+  // Claims equal to the options are kept as the options' strings: the same values.
+  const { payload: claims } = verifyToken(token)
+  assert.equal(claims.iss, 'i')
+  assert.equal(claims.aud, 'api')
+  assert.equal(verifyToken.cache?.size, 1)
+})

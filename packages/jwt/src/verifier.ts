@@ -47,6 +47,20 @@ export type AsyncVerifier<P extends object = JwtPayload> = ((
 const DEFAULT_CACHE_SIZE = 1000
 
 /**
+ * Points a cached token's `iss` and `aud` at the options' own strings when
+ * they are equal (they were just checked against them): every cached token
+ * then shares one copy instead of holding its own (~70 bytes each).
+ */
+function shareExpectedStrings(payload: JwtPayload, opts: CompiledOptions): void {
+  if (typeof opts.issuer === 'string' && payload.iss === opts.issuer) payload.iss = opts.issuer
+  const { aud } = payload
+  if (typeof aud === 'string' && opts.audience !== undefined) {
+    const index = opts.audience.indexOf(aud)
+    if (index !== -1) payload.aud = opts.audience[index]!
+  }
+}
+
+/**
  * Binds keys and options once and returns a hot verification function with a
  * verified-token cache. Misuse throws a `TypeError` here, not per request.
  * With a remote key set the function returns a promise.
@@ -79,7 +93,9 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
     throw new TypeError('isRevoked must be a function')
   }
   const size = cacheOption === true ? DEFAULT_CACHE_SIZE : cacheOption === false ? 0 : cacheOption
-  const cache = size > 0 ? new TokenCache<CacheEntry>(size) : undefined
+  // Keyed by the token's SHA-256: an entry keeps 32 bytes of its token, not
+  // all of it, and still answers for that token alone.
+  const cache = size > 0 ? new TokenCache<CacheEntry>(size, { digest: true }) : undefined
   if (clock !== undefined && typeof clock !== 'function')
     throw new TypeError('clock must be a function')
   const fixed = compiled.currentDate?.getTime()
@@ -87,8 +103,9 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
 
   /** A cached result, if the entry is still good; evicts it when not. */
   function fromCache(token: string): VerifiedJwt | undefined {
-    // Anything but a string is parseToken's to refuse as malformed.
-    if (typeof token !== 'string') return undefined
+    // Anything but a string, or too long a string (not worth hashing), is
+    // parseToken's to refuse as malformed.
+    if (typeof token !== 'string' || token.length > compiled.maxTokenLength) return undefined
     const entry = cache!.get(token)
     if (entry === undefined) return undefined
     // A key dropped from the set (rotated out, compromised) takes its tokens with it.
@@ -120,6 +137,7 @@ export function createVerifier(options: VerifierOptions): Verifier | AsyncVerifi
     )
     const result = { header, payload }
     if (cache !== undefined) {
+      shareExpectedStrings(payload, opts)
       deepFreeze(result)
       const keySet = local ? undefined : (keys as KeyResolver).keySet?.()
       cache.set(token, { result, validUntil, key, keySet })
