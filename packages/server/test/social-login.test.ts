@@ -9,165 +9,16 @@
 
 import assert from 'node:assert/strict'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { exportJWK, SignJWT } from 'jose'
 import { type Harness, harness, PASSWORD } from './support/harness.ts'
 import { OriginCookies } from './support/oauth-wire.ts'
+import { closeServer, listen, startUpstreamOp, type UpstreamOp } from './support/upstream-op.ts'
 
 const ISSUER = 'http://localhost:3000'
 const CLIENT_ID = 'tessera-rp'
 const CLIENT_SECRET = randomBytes(32).toString('base64url')
-
-/** Who the upstream signs in next, and how its interaction ends. */
-interface UpstreamAccount {
-  sub: string
-  email?: string
-  email_verified?: boolean
-  name?: string
-}
-
-// --- oidc-provider as the upstream --------------------------------------------------------
-
-interface OidcProvider {
-  callback(): (request: IncomingMessage, response: ServerResponse) => void
-  interactionDetails(
-    request: IncomingMessage,
-    response: ServerResponse,
-  ): Promise<{
-    prompt: { name: string }
-    params: Record<string, unknown>
-    session?: { accountId: string }
-    grantId?: string
-  }>
-  interactionFinished(
-    request: IncomingMessage,
-    response: ServerResponse,
-    result: Record<string, unknown>,
-    options: { mergeWithLastSubmission: boolean },
-  ): Promise<void>
-  Grant: new (init: {
-    accountId: string
-    clientId: string
-  }) => { addOIDCScope(scope: string): void; save(): Promise<string> }
-  on(event: string, listener: (...args: unknown[]) => void): void
-}
-type ProviderConstructor = new (issuer: string, configuration: object) => OidcProvider
-
-interface Upstream {
-  issuer: string
-  /** The account the next interaction signs in; `deny` ends it with access_denied. */
-  next: UpstreamAccount | 'deny'
-  serverErrors: unknown[]
-  close(): Promise<void>
-}
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  return `http://127.0.0.1:${address.port}`
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((done) => {
-    server.closeAllConnections()
-    server.close(() => done())
-  })
-}
-
-async function startOidcProvider(callbacks: string[]): Promise<Upstream> {
-  const server = createServer()
-  const issuer = await listen(server)
-  const specifier: string = 'oidc-provider'
-  const { default: Provider } = (await import(specifier)) as { default: ProviderConstructor }
-  const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
-    format: 'jwk',
-  })
-  const accounts = new Map<string, UpstreamAccount>()
-  const upstream: Upstream = {
-    issuer,
-    next: { sub: 'nobody' },
-    serverErrors: [],
-    close: () => closeServer(server),
-  }
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: callbacks,
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-    ],
-    jwks: { keys: [{ ...key, kid: 'upstream-rs256', use: 'sig', alg: 'RS256' }] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
-    pkce: { required: () => true },
-    scopes: ['openid', 'profile', 'email'],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    responseTypes: ['code'],
-    interactions: {
-      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
-    },
-    findAccount: async (_ctx: unknown, id: string) => ({
-      accountId: id,
-      claims: async () => {
-        const { sub: _sub, ...claims } = accounts.get(id) ?? { sub: id }
-        return { sub: id, ...claims }
-      },
-    }),
-    features: { devInteractions: { enabled: false } },
-  })
-  provider.on('server_error', (_ctx, error) => upstream.serverErrors.push(error))
-  const handle = provider.callback()
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!request.url?.startsWith('/interaction/')) {
-      handle(request, response)
-      return
-    }
-    void (async () => {
-      const details = await provider.interactionDetails(request, response)
-      const next = upstream.next
-      if (next === 'deny') {
-        await provider.interactionFinished(
-          request,
-          response,
-          { error: 'access_denied', error_description: 'the user said no' },
-          { mergeWithLastSubmission: false },
-        )
-        return
-      }
-      if (details.prompt.name === 'login') {
-        accounts.set(next.sub, next)
-        await provider.interactionFinished(
-          request,
-          response,
-          { login: { accountId: next.sub } },
-          { mergeWithLastSubmission: false },
-        )
-        return
-      }
-      const grant = new provider.Grant({
-        accountId: details.session?.accountId ?? next.sub,
-        clientId: String(details.params.client_id),
-      })
-      grant.addOIDCScope(String(details.params.scope ?? 'openid'))
-      await provider.interactionFinished(
-        request,
-        response,
-        { consent: { grantId: await grant.save() } },
-        { mergeWithLastSubmission: true },
-      )
-    })().catch((error: unknown) => {
-      upstream.serverErrors.push(error)
-      response.statusCode = 500
-      response.end()
-    })
-  })
-  return upstream
-}
 
 // --- the forger ---------------------------------------------------------------------------
 
@@ -359,15 +210,19 @@ async function auditEvents(h: Harness, event: string) {
 // --- the tests ----------------------------------------------------------------------------
 
 describe('social login', () => {
-  let upstream: Upstream
+  let upstream: UpstreamOp
   let forger: Forger
   let closedPort: string
 
   before(async () => {
-    upstream = await startOidcProvider([
-      `${ISSUER}/auth/providers/corp/callback`,
-      `${ISSUER}/auth/providers/other/callback`,
-    ])
+    upstream = await startUpstreamOp({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUris: [
+        `${ISSUER}/auth/providers/corp/callback`,
+        `${ISSUER}/auth/providers/other/callback`,
+      ],
+    })
     forger = await startForger()
     const spare = createServer()
     closedPort = await listen(spare)
