@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import {
   attainment,
+  formatGoal,
   formatMeasured,
   formatValue,
   median,
@@ -26,6 +27,24 @@ describe('target checks', () => {
     assert.equal(verdict(check(20, 20, 'lower')), 'MISS')
   })
 
+  it('pass at the goal when lower is better and the goal is "at most"', () => {
+    const size = { ...check(100, 100, 'lower'), unit: 'MiB' as const, orEqual: true }
+    assert.equal(verdict(size), 'PASS')
+    assert.equal(verdict({ ...size, value: 100.01 }), 'MISS')
+    assert.equal(formatGoal(size), '<= 100.0 MiB')
+    assert.equal(formatGoal(check(20, 20, 'lower')), '< 20.00x')
+    assert.equal(formatMeasured({ ...size, value: 100.04 }), '100.04 MiB')
+  })
+
+  it('read INFO for a figure reported without a goal, never a miss', () => {
+    const info = { ...check(0.8, Number.NaN, 'lower'), unit: 's' as const, info: 'no target' }
+    assert.equal(verdict(info), 'INFO')
+    assert.equal(passes(info), undefined)
+    assert.ok(Number.isNaN(attainment(info)))
+    assert.equal(formatGoal(info), 'reported')
+    assert.equal(formatMeasured(info), '0.80 s')
+  })
+
   it('read N/A when not measured', () => {
     assert.equal(passes(check(Number.NaN, 1, 'higher')), undefined)
     assert.equal(verdict({ ...check(2, 1, 'higher'), missing: 'skipped' }), 'N/A')
@@ -46,6 +65,9 @@ describe('helpers', () => {
     assert.equal(formatValue(123.4, 'ms'), '123 ms')
     assert.equal(formatValue(1482.2, '/s'), '1,482/s')
     assert.equal(formatValue(Number.NaN, '/s'), 'n/a')
+    assert.equal(formatValue(99.94, 'MiB'), '99.9 MiB')
+    assert.equal(formatValue(1111.6, 'B'), '1,112 B')
+    assert.equal(formatValue(0.8123, 's'), '0.81 s')
   })
 
   it('shows a miss that rounds to the goal with one more decimal', () => {

@@ -60,15 +60,33 @@ export interface TargetCheck {
   readonly value: number
   readonly goal: number
   readonly better: 'higher' | 'lower'
-  /** How to print value and goal: a ratio ("2.61x"), milliseconds, or a rate. */
-  readonly unit: 'x' | 'ms' | '/s'
+  /**
+   * With `better: 'lower'`, the goal itself passes ("<= 100 MiB"); without,
+   * only a value under it does ("< 20 ms").
+   */
+  readonly orEqual?: boolean
+  /**
+   * How to print value and goal: a ratio ("2.61x"), milliseconds, a rate,
+   * mebibytes, bytes or seconds.
+   */
+  readonly unit: Unit
   /** Why it could not be checked (a setup skipped); the check then reads N/A. */
   readonly missing?: string
+  /**
+   * Reported for information, with no goal (`goal` is NaN): reads INFO,
+   * never counts as a miss, and stays out of the targets chart. The text
+   * says what it is reported beside (a figure the issue quotes, a peer).
+   */
+  readonly info?: string
 }
 
+export type Unit = 'x' | 'ms' | '/s' | 'MiB' | 'B' | 's'
+
 export function passes(check: TargetCheck): boolean | undefined {
+  if (check.info !== undefined) return undefined
   if (check.missing !== undefined || !Number.isFinite(check.value)) return undefined
-  return check.better === 'higher' ? check.value >= check.goal : check.value < check.goal
+  if (check.better === 'higher') return check.value >= check.goal
+  return check.orEqual === true ? check.value <= check.goal : check.value < check.goal
 }
 
 /**
@@ -80,11 +98,21 @@ export function attainment(check: TargetCheck): number {
   return check.better === 'higher' ? check.value / check.goal : check.goal / check.value
 }
 
-export function formatValue(value: number, unit: TargetCheck['unit']): string {
+export function formatValue(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a'
   if (unit === 'x') return `${value.toFixed(2)}x`
   if (unit === 'ms') return `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
+  if (unit === 'MiB') return `${value.toFixed(1)} MiB`
+  if (unit === 'B') return `${Math.round(value).toLocaleString('en-US')} B`
+  if (unit === 's') return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} s`
   return `${value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US')}/s`
+}
+
+/** The goal as printed: ">= 0.85x", "< 20 ms", "<= 100.0 MiB"; "reported" for an INFO row. */
+export function formatGoal(check: TargetCheck): string {
+  if (check.info !== undefined) return 'reported'
+  const sign = check.better === 'higher' ? '>=' : check.orEqual === true ? '<=' : '<'
+  return `${sign} ${formatValue(check.goal, check.unit)}`
 }
 
 /**
@@ -98,20 +126,24 @@ export function formatMeasured(check: TargetCheck): string {
   if (passes(check) === false && text === formatValue(check.goal, check.unit)) {
     if (check.unit === 'x') return `${check.value.toFixed(3)}x`
     if (check.unit === 'ms') return `${check.value.toFixed(2)} ms`
+    if (check.unit === 'MiB') return `${check.value.toFixed(2)} MiB`
+    if (check.unit === 's') return `${check.value.toFixed(3)} s`
+    if (check.unit === 'B') return `${check.value.toFixed(1)} B`
     return `${check.value.toFixed(1)}/s`
   }
   return text
 }
 
-export function verdict(check: TargetCheck): 'PASS' | 'MISS' | 'N/A' {
+export function verdict(check: TargetCheck): 'PASS' | 'MISS' | 'N/A' | 'INFO' {
+  if (check.info !== undefined) return 'INFO'
   const pass = passes(check)
   return pass === undefined ? 'N/A' : pass ? 'PASS' : 'MISS'
 }
 
 function describe(check: TargetCheck): string {
-  const goal = `${check.better === 'higher' ? '>=' : '<'} ${formatValue(check.goal, check.unit)}`
   const measured = formatMeasured(check)
-  return `${check.label}: ${measured} (target ${goal})`
+  if (check.info !== undefined) return `${check.label}: ${measured} (${check.info})`
+  return `${check.label}: ${measured} (target ${formatGoal(check)})`
 }
 
 /** The markdown lines of target checks. */
@@ -143,7 +175,7 @@ export interface Rendered {
 }
 
 export interface Scenario<D = unknown> {
-  /** 1..5, as in `--scenario`. */
+  /** 1..8, as in `--scenario`. */
   readonly number: number
   /** The key in results/bench.json. */
   readonly id: string
