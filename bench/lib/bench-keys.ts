@@ -104,6 +104,8 @@ export interface ClaimChanges {
   expiresIn?: number
   /** Binds the token to a DPoP key (RFC 9449 §6: `cnf.jkt`, the key's RFC 7638 thumbprint). */
   cnf?: { jkt: string }
+  /** Another session than the template's (one ended at the server: its revocation reaches the feed). */
+  sid?: string
 }
 
 /** One token like the server's: fresh `jti`, `iat` now, `exp` in two hours unless changed. */
@@ -117,7 +119,7 @@ export function signLike(key: Key, template: ClaimTemplate, changes: ClaimChange
     exp: iat + expiresIn,
     iat: expiresIn < 0 ? iat + expiresIn - 60 : iat,
     jti: randomUUID(),
-    sid: template.sid,
+    sid: changes.sid ?? template.sid,
     roles: template.roles,
     ...(changes.cnf === undefined ? {} : { cnf: changes.cnf }),
   }

@@ -11,6 +11,7 @@ import type { BenchAlg } from './bench-keys.ts'
 import { type Instance, startInstance } from './load-cluster.ts'
 import { closeTargets, loopbackTarget, type Target } from './load-http.ts'
 import { ROOT, readRssKiB, startServer } from './processes.ts'
+import { sleep } from './scenario.ts'
 import { logIn, type Session, signUp, tesseraEnv, waitReady } from './tessera.ts'
 
 /** One running server under test. */
@@ -68,13 +69,18 @@ export interface ReadyTessera {
   readonly sessions: Session[]
   /** The GET /auth/me answer for the account, parsed. */
   readonly me: Record<string, unknown>
-  /** Resident memory once ready, before the first signup (no password hashed yet), KiB. */
+  /** Resident memory once ready (and idle for `settleMs`), before the first signup (no password hashed yet), KiB. */
   readonly startedKiB: number
+  /** Resident memory after the signup and the logins (and `settleMs` idle), KiB. */
+  readonly afterLoginsKiB: number
 }
 
 /**
  * Starts `tessera serve` on SQLite (or `env`'s database) and makes it ready:
- * one account, `sessions` more logins, and its GET /auth/me answer.
+ * one account, `sessions` more logins, and its GET /auth/me answer. With
+ * `settleMs`, the memory readings are taken after that long idle (the
+ * allocator returns what it frees in its own time): once ready, and after
+ * the logins.
  */
 export async function startReadyTessera(options: {
   id: string
@@ -83,6 +89,7 @@ export async function startReadyTessera(options: {
   sessions: number
   env?: Record<string, string>
   dataDir?: string
+  settleMs?: number
 }): Promise<ReadyTessera> {
   const env = tesseraEnv({
     TESSERA_SIGNING_ALG: options.alg,
@@ -97,10 +104,16 @@ export async function startReadyTessera(options: {
   const target = loopbackTarget(instance.url)
   try {
     await waitReady(target)
+    const settle = async (): Promise<void> => {
+      if (options.settleMs !== undefined) await sleep(options.settleMs)
+    }
+    await settle()
     const startedKiB = instance.rssKiB()
     const email = `bench-${Math.random().toString(36).slice(2, 10)}@example.com`
     const first = await signUp(target, email)
     const sessions = options.sessions > 0 ? await logIn(target, email, options.sessions) : []
+    await settle()
+    const afterLoginsKiB = instance.rssKiB()
     const reply = await fetch(`${instance.url}/auth/me`, {
       headers: { authorization: `Bearer ${first.accessToken}` },
     })
@@ -115,6 +128,7 @@ export async function startReadyTessera(options: {
       sessions,
       me,
       startedKiB,
+      afterLoginsKiB,
     }
   } catch (error) {
     closeTargets([target])

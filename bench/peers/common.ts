@@ -22,7 +22,8 @@ export interface PeerSettings extends PeerKeyFile {
   publicUrl?: string
 }
 
-function required(name: string): string {
+/** The environment variable `name`; throws when it is unset or empty. */
+export function required(name: string): string {
   const value = process.env[name]
   if (value === undefined || value === '') throw new Error(`${name} is not set`)
   return value
