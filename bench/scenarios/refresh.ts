@@ -273,23 +273,46 @@ export function summarizeRefresh(rounds: readonly RefreshRound[], cores: number)
   }
 }
 
+/**
+ * Refreshes per tessera CPU-second on PostgreSQL (one instance) before issue
+ * 20: bench/RESULTS.md, the `bench` section's scenario 3 of the run of
+ * 2026-11-22 (870 refreshes/s with 0.81 of a core of tessera serve). The
+ * issue asks for at least 1.5x this.
+ */
+export const PG_PER_CPU_BEFORE = 1_070
+
+/** How far above {@link PG_PER_CPU_BEFORE} the issue asks PostgreSQL's figure to go. */
+export const PG_PER_CPU_FACTOR = 1.5
+
+function measuredSetup(data: RefreshData, id: RefreshSetupId): RefreshSetupResult | undefined {
+  const setup = data.setups.find((s) => s.id === id)
+  return setup === undefined || setup.skipped !== undefined ? undefined : setup
+}
+
 export function refreshTargets(data: RefreshData): TargetCheck[] {
-  const sqlite = data.setups.find((s) => s.id === 'sqlite')
-  const goal = 10 * data.keycloakPerVcpu
-  const missing =
-    sqlite === undefined || sqlite.skipped !== undefined
-      ? { missing: 'SQLite setup not measured' }
-      : {}
-  const s = summarizeRefresh(sqlite?.rounds ?? [], data.cores)
+  const sqlite = measuredSetup(data, 'sqlite')
+  const pg = measuredSetup(data, 'pg-1')
+  const onSqlite = summarizeRefresh(sqlite?.rounds ?? [], data.cores)
+  const onPg = summarizeRefresh(pg?.rounds ?? [], data.cores)
+  const sqliteText = sqlite === undefined ? 'not measured' : formatRate(onSqlite.perTesseraCpu)
   return [
     {
       label: `Refresh on SQLite: refreshes/s per tessera CPU-second (10x Keycloak's ${data.keycloakPerVcpu} per vCPU)`,
       short: 'refresh on SQLite per CPU-second vs 10x Keycloak',
-      value: s.perTesseraCpu,
-      goal,
+      value: onSqlite.perTesseraCpu,
+      goal: 10 * data.keycloakPerVcpu,
       better: 'higher',
       unit: '/s',
-      ...missing,
+      ...(sqlite === undefined ? { missing: 'SQLite setup not measured' } : {}),
+    },
+    {
+      label: `Refresh on PostgreSQL: refreshes/s per tessera CPU-second (SQLite's: ${sqliteText}), ${PG_PER_CPU_FACTOR}x the ${formatRate(PG_PER_CPU_BEFORE)} before issue 20`,
+      short: `refresh on PostgreSQL per CPU-second vs ${PG_PER_CPU_FACTOR}x before`,
+      value: onPg.perTesseraCpu,
+      goal: PG_PER_CPU_FACTOR * PG_PER_CPU_BEFORE,
+      better: 'higher',
+      unit: '/s',
+      ...(pg === undefined ? { missing: 'PostgreSQL setup not measured' } : {}),
     },
   ]
 }
@@ -338,7 +361,7 @@ export function renderRefresh(data: RefreshData, meta: RunMeta): Rendered {
       alt: 'Refreshes per second per tessera CPU-second, per setup, against 10x Keycloak',
       svg: barChart({
         title: 'Refresh rotation: refreshes/s per tessera CPU-second',
-        subtitle: `higher is better; Keycloak's sizing guide: ${data.keycloakPerVcpu} per vCPU`,
+        subtitle: `higher is better; Keycloak's sizing guide: ${data.keycloakPerVcpu} per vCPU; PostgreSQL before issue 20: ${formatRate(PG_PER_CPU_BEFORE)}`,
         bars: measured.map((setup) => {
           const s = summarizeRefresh(setup.rounds, data.cores)
           return {
@@ -350,14 +373,18 @@ export function renderRefresh(data: RefreshData, meta: RunMeta): Rendered {
         }),
         marks: [
           { value: data.keycloakPerVcpu, label: 'Keycloak' },
-          { value: 10 * data.keycloakPerVcpu, label: '10x Keycloak' },
+          { value: 10 * data.keycloakPerVcpu, label: '10x Keycloak (SQLite)' },
+          {
+            value: PG_PER_CPU_FACTOR * PG_PER_CPU_BEFORE,
+            label: `${PG_PER_CPU_FACTOR}x before (PostgreSQL)`,
+          },
         ],
       }),
     },
   ]
   const skipped = data.setups.filter((setup) => setup.skipped !== undefined)
   const markdown = [
-    `Three deployments side by side, each starting empty, loaded in alternation (${meta.rounds} rounds of ${meta.seconds} s, medians): ${data.concurrency} virtual users, each walking one session's refresh-token chain back to back; the three-instance setup gets its requests round-robin. "tessera CPU" and "postgres CPU" are cores busy on average (1.00 = one core); "per tessera CPU-s" divides the rate by the CPU the tessera processes used, which is what Keycloak's figure counts (its database is sized apart); "per machine core" divides by all ${data.cores} cores, which also ran PostgreSQL and the load generator.`,
+    `Three deployments side by side, each starting empty, loaded in alternation (${meta.rounds} rounds of ${meta.seconds} s, medians): ${data.concurrency} virtual users, each walking one session's refresh-token chain back to back; the three-instance setup gets its requests round-robin. "tessera CPU" and "postgres CPU" are cores busy on average (1.00 = one core); "per tessera CPU-s" divides the rate by the CPU the tessera processes used, which is what Keycloak's figure counts (its database is sized apart); "per machine core" divides by all ${data.cores} cores, which also ran PostgreSQL and the load generator. PostgreSQL's target is ${PG_PER_CPU_FACTOR}x its ${formatRate(PG_PER_CPU_BEFORE)} refreshes per tessera CPU-second before issue 20 (the run of 2026-11-22).`,
     '',
     renderMarkdown(table(data)),
     '',
