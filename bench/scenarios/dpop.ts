@@ -10,8 +10,15 @@
  * gets its own pool of proofs, made by panva's `dpop` (the client library the
  * middleware is tested against) just before the run, untimed, sized from the
  * bearer run before it; a run that empties its pool stops early and says so.
+ *
+ * The production reference of scenario 1 (bare Fastify with a request id,
+ * security headers and a logger; no authentication) is loaded in the same
+ * alternation with the same two kinds of request, which it ignores (its DPoP
+ * run cycles through a pool of proofs): the issue's target is tessera serve's
+ * DPoP requests per second against the reference's, in the same run.
  */
 
+import { randomBytes } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
 import { decode } from '@tessera/jwt'
 import { calculateThumbprint, generateKeyPair, generateProof, type KeyPair } from 'dpop'
@@ -40,6 +47,9 @@ import {
   type Rendered,
   type RunMeta,
   type Scenario,
+  type TargetCheck,
+  targetMarkdown,
+  targetText,
 } from '../lib/scenario.ts'
 import { type RunningServer, startPeer, startReadyTessera } from '../lib/servers.ts'
 import { barChart } from '../lib/svg.ts'
@@ -59,6 +69,11 @@ export const DPOP_SERVERS = [
   { id: 'tessera', label: 'tessera serve' },
   { id: 'tessera-express', label: '@tessera/jwt on Express', script: 'tessera-express.ts' },
   { id: 'tessera-fastify', label: '@tessera/jwt on Fastify', script: 'tessera-fastify.ts' },
+  {
+    id: 'reference',
+    label: 'the production reference (no auth: ignores token and proof)',
+    script: 'bare-fastify-production.ts',
+  },
 ] as const satisfies readonly { id: string; label: string; script?: string }[]
 
 export type DpopServerId = (typeof DPOP_SERVERS)[number]['id']
@@ -81,6 +96,12 @@ const QUICK_PROOFS = 2_000
 
 /** Proofs made at once by the `dpop` package (WebCrypto, async). */
 const PROOF_BATCH = 256
+
+/** The proofs the reference's DPoP runs cycle through (it checks none). */
+const REFERENCE_PROOFS = 1_000
+
+/** The issue's goal: tessera serve's DPoP requests per second against the production reference's. */
+export const DPOP_REFERENCE_GOAL = 0.5
 
 /** One timed run of one server with one kind of token. */
 export interface DpopRun {
@@ -136,6 +157,8 @@ interface Side {
   readonly htu: string
   /** The exact bytes of the expected answer (checked against the profile in the gate). */
   expectedText: string
+  /** The production reference: checks nothing, so its DPoP runs cycle through `proofs`. */
+  readonly reference?: { readonly proofs: readonly string[] }
 }
 
 function errorCode(reply: Reply): string | undefined {
@@ -211,6 +234,7 @@ async function gateSide(
     }
   }
   side.expectedText = await accepted('the bearer token', { authorization: `Bearer ${side.bearer}` })
+  if (side.reference !== undefined) return failures
   const proof = await generateProof(keys, side.htu, 'GET', undefined, side.bound)
   const dpopText = await accepted('the bound token with a fresh proof', {
     authorization: `DPoP ${side.bound}`,
@@ -309,6 +333,23 @@ async function measurePair(
 ): Promise<{ round: DpopRound; failures: string[] }> {
   const bearerHeaders = { authorization: `Bearer ${side.bearer}` }
   const bearer = await loadRun(side, seconds, 100_000_000, () => bearerHeaders, signal)
+  if (side.reference !== undefined) {
+    // The same requests as tessera serve's DPoP runs, byte for byte in
+    // length, which the reference ignores: a pool reused in turn.
+    const { proofs } = side.reference
+    const authorization = `DPoP ${side.bound}`
+    const dpop = await loadRun(
+      side,
+      seconds,
+      100_000_000,
+      (n) => ({ authorization, dpop: proofs[n % proofs.length]! }),
+      signal,
+    )
+    return {
+      round: { bearer: bearer.run, dpop: dpop.run },
+      failures: [...bearer.failures, ...dpop.failures],
+    }
+  }
   const poolSize = Math.min(
     maxProofs,
     Math.ceil(Math.max(bearer.run.rps, 1_000) * seconds * POOL_MARGIN),
@@ -347,8 +388,16 @@ async function runDpop(context: BenchContext): Promise<DpopData> {
   const sides: Side[] = []
   try {
     const key = createBenchKey('ES256', dir)
-    context.progress('  starting tessera serve (ES256, SQLite) and the Express and Fastify peers')
-    const tessera = await startReadyTessera({ id: 'tessera', alg: 'ES256', sessions: 0 })
+    context.progress(
+      '  starting tessera serve (ES256, SQLite), the Express and Fastify peers and the production reference',
+    )
+    const feedKey = randomBytes(32).toString('base64url')
+    const tessera = await startReadyTessera({
+      id: 'tessera',
+      alg: 'ES256',
+      sessions: 0,
+      env: { TESSERA_REVOCATION_FEED_KEY: feedKey },
+    })
     servers.push(tessera.server)
     // The client's key, and a DPoP-bound session: a login carrying a proof.
     const keys = await generateKeyPair('ES256')
@@ -381,6 +430,10 @@ async function runDpop(context: BenchContext): Promise<DpopData> {
         createdAt: tessera.me.createdAt,
       }),
       PEER_PUBLIC_URL,
+      // The middlewares follow tessera serve's revocation feed, as in scenario 1.
+      PEER_REVOCATION_URL: `${tessera.server.url}/auth/revocations`,
+      PEER_REVOCATION_KEY: feedKey,
+      ME_BODY: JSON.stringify(tessera.me),
     }
     const peers = await Promise.all(
       DPOP_SERVERS.filter((spec) => spec.id !== 'tessera').map((spec) =>
@@ -397,6 +450,25 @@ async function runDpop(context: BenchContext): Promise<DpopData> {
       expectedText: '',
     })
     for (const peer of peers) {
+      if (peer.id === 'reference') {
+        // tessera serve's requests, for a server that reads neither token nor proof.
+        const { proofs } = await makeProofs(
+          keys,
+          `${BENCH_ISSUER}/auth/me`,
+          boundByServer,
+          REFERENCE_PROOFS,
+        )
+        sides.push({
+          server: peer,
+          target: loopbackTarget(peer.url),
+          bearer: tessera.first.accessToken,
+          bound: boundByServer,
+          htu: `${BENCH_ISSUER}/auth/me`,
+          expectedText: '',
+          reference: { proofs },
+        })
+        continue
+      }
       sides.push({
         server: peer,
         target: loopbackTarget(peer.url),
@@ -450,7 +522,9 @@ async function runDpop(context: BenchContext): Promise<DpopData> {
         )
         failures.push(...timed)
         const short =
-          round.dpop.ok >= (round.dpop.proofs ?? 0) && round.dpop.elapsedMs < context.seconds * 950
+          round.dpop.proofs !== undefined &&
+          round.dpop.ok >= round.dpop.proofs &&
+          round.dpop.elapsedMs < context.seconds * 950
             ? `  (pool of ${round.dpop.proofs} proofs emptied after ${round.dpop.elapsedMs} ms)`
             : ''
         context.progress(
@@ -559,7 +633,8 @@ function dpopTable(data: DpopData): Table {
         formatRatio(s.ratio),
         us(s.bearerCpuUs),
         us(s.dpopCpuUs),
-        us(s.proofCpuUs),
+        // The reference checks no proof: its difference is the longer request's.
+        s.id === 'reference' ? '' : us(s.proofCpuUs),
         `${Math.round(s.spread * 100)}%`,
       ]
     }),
@@ -590,12 +665,49 @@ function dpopChart(data: DpopData): Chart {
   }
 }
 
+/**
+ * The issue's target: tessera serve's DPoP requests per second (a bound
+ * token and a fresh proof each) against the production reference's, which
+ * gets the same requests and checks nothing; the ratio of the medians.
+ */
+export function dpopTargets(data: DpopData): TargetCheck[] {
+  const tessera = data.servers.find((server) => server.id === 'tessera')
+  const reference = data.servers.find((server) => server.id === 'reference')
+  const value =
+    tessera === undefined || reference === undefined
+      ? Number.NaN
+      : summarizeDpop(tessera).dpopRps / summarizeDpop(reference).dpopRps
+  return [
+    {
+      label:
+        'DPoP: tessera serve GET /auth/me with a DPoP-bound token and a proof per request vs the production reference (the same requests, unchecked)',
+      short: '/auth/me DPoP: tessera serve vs the production reference',
+      value,
+      goal: DPOP_REFERENCE_GOAL,
+      better: 'higher',
+      unit: 'x',
+      ...(Number.isFinite(value)
+        ? {}
+        : { missing: reference === undefined ? 'the reference not measured' : 'not measured' }),
+    },
+  ]
+}
+
 export function renderDpop(data: DpopData, meta: RunMeta): Rendered {
   const charts = [dpopChart(data)]
-  const intro = `Each server is loaded with a bearer token, then at once with a DPoP-bound token (\`cnf.jkt\`, ${data.tokenAlg}) and a fresh ${data.proofAlg} proof per request (\`htm\`, \`htu\`, \`ath\`, a new \`jti\`), by the same in-process closed-loop generator (${data.concurrency} concurrent clients), ${meta.rounds} alternating rounds of ${meta.seconds} s per server and token after ${meta.warmupSeconds} s of warm-up; medians. The same process, route and answer for both: "DPoP / bearer" (the median of the rounds' ratios of two adjacent runs) is the cost of checking the proof: its signature by the header's key, the claims, the replay cache and the token's binding. The token is the same on every request (the verified-token caches hit), the proof never is. tessera serve binds the token of a login that carried a proof; the middlewares (\`dpop: 'allowed'\`, the default, and \`publicUrl\`) verify a bound token the script signs with the peers' key. One client key throughout. Proofs are made by panva's \`dpop\` before each run, untimed (${formatOps(data.proofsPerSecond)} proofs/s on this machine), each sent once. "CPU µs/req" is the server process's CPU over its requests; "the proof's CPU µs" the difference. Every answer was checked (200 and the exact JSON); before the runs, a replayed proof, the bound token sent as Bearer and a proof for another URL were refused, and after each run a proof of that run replayed was refused (401 \`invalid_dpop_proof\`). No target: the issue asks for the cost to be reported.`
-  const markdown = [intro, '', renderMarkdown(dpopTable(data)), '', chartLinks(charts)].join('\n')
-  const text = renderText(dpopTable(data))
-  return { markdown, text, charts, targets: [] }
+  const targets = dpopTargets(data)
+  const intro = `Each server is loaded with a bearer token, then at once with a DPoP-bound token (\`cnf.jkt\`, ${data.tokenAlg}) and a fresh ${data.proofAlg} proof per request (\`htm\`, \`htu\`, \`ath\`, a new \`jti\`), by the same in-process closed-loop generator (${data.concurrency} concurrent clients), ${meta.rounds} alternating rounds of ${meta.seconds} s per server and token after ${meta.warmupSeconds} s of warm-up; medians. The same process, route and answer for both: "DPoP / bearer" (the median of the rounds' ratios of two adjacent runs) is the cost of checking the proof: its signature by the header's key, the claims, the replay cache and the token's binding. The token is the same on every request (the verified-token caches hit), the proof never is. tessera serve binds the token of a login that carried a proof; the middlewares (\`dpop: 'allowed'\`, the default, and \`publicUrl\`) verify a bound token the script signs with the peers' key. One client key throughout. Proofs are made by panva's \`dpop\` before each run, untimed (${formatOps(data.proofsPerSecond)} proofs/s on this machine), each sent once. "CPU µs/req" is the server process's CPU over its requests; "the proof's CPU µs" the difference. Every answer was checked (200 and the exact JSON); before the runs, a replayed proof, the bound token sent as Bearer and a proof for another URL were refused, and after each run a proof of that run replayed was refused (401 \`invalid_dpop_proof\`). The middlewares follow tessera serve's revocation feed, as in scenario 1. The production reference of scenario 1 (bare Fastify with a request id, security headers and a logger, no authentication) is loaded in the same alternation with the same requests, which it does not read (its DPoP runs cycle through ${REFERENCE_PROOFS.toLocaleString('en-US')} proofs made for tessera serve's token): the target compares tessera serve's DPoP requests per second with the reference's DPoP-shaped ones (medians), so both carry the same request bytes and the same generator cost.`
+  const markdown = [
+    intro,
+    '',
+    renderMarkdown(dpopTable(data)),
+    '',
+    targetMarkdown(targets),
+    '',
+    chartLinks(charts),
+  ].join('\n')
+  const text = [renderText(dpopTable(data)), '', targetText(targets)].join('\n')
+  return { markdown, text, charts, targets }
 }
 
 export const dpopScenario: Scenario<DpopData> = {
