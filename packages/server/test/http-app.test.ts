@@ -919,6 +919,7 @@ describe('discovery and operations', () => {
       '/auth/email/change/confirm',
       '/auth/email/verify',
       '/auth/email/verify/send',
+      '/auth/identities',
       '/auth/login',
       '/auth/logout',
       '/auth/logout-all',

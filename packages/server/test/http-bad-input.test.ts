@@ -302,6 +302,7 @@ const ROUTES: Route[] = [
     required: ['currentPassword', 'newPassword'],
     wrongTypes: { currentPassword: null, newPassword: 1 },
   },
+  { method: 'GET', url: '/auth/identities', access: 'user' },
   { method: 'GET', url: '/auth/providers', access: 'public', badQueries: ['x=1'] },
   {
     method: 'GET',

@@ -362,6 +362,35 @@ describe('social login', () => {
     )
   })
 
+  test('GET /auth/identities lists the caller’s identities, oldest first; it needs a token', async () => {
+    const h = await harness(env())
+    const signed = await h.signup('kim@corp.example')
+    const id = String((signed.user as { id: string }).id)
+    const token = String(signed.accessToken)
+    assert.deepEqual((await h.call('GET', '/auth/identities', { token })).body, { identities: [] })
+    await h.tessera.store.users.updateUser(id, {
+      emailVerifiedAt: h.clock.now,
+      updatedAt: h.clock.now,
+    })
+    upstream.next = { sub: 'kim-1', email: 'kim@corp.example', email_verified: true }
+    assert.equal((await signInVia(h, 'corp')).location, '/account')
+    h.clock.advance(60)
+    assert.equal((await signInVia(h, 'other')).location, '/account')
+    const listed = await h.call('GET', '/auth/identities', { token })
+    assert.equal(listed.status, 200)
+    const identities = listed.body.identities as Record<string, unknown>[]
+    assert.deepEqual(
+      identities.map((i) => [i.provider, i.providerName, i.email]),
+      [
+        ['corp', 'corp', 'kim@corp.example'],
+        ['other', 'other', 'kim@corp.example'],
+      ],
+    )
+    assert.equal(typeof identities[0]!.createdAt, 'string')
+    assert.ok(!JSON.stringify(listed.body).includes('kim-1'), 'the subject is not shown')
+    assert.equal((await h.call('GET', '/auth/identities')).status, 401)
+  })
+
   test('refuses to link to an account whose address is not verified, and stores nothing', async () => {
     const h = await harness(env())
     await h.signup('carol@corp.example')

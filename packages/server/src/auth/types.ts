@@ -680,9 +680,24 @@ export interface ProviderView {
   kind: 'oidc' | 'oauth2'
 }
 
+/** One of the signed-in user's identities at a provider (GET /auth/identities). */
+export interface IdentityView {
+  /** The provider's id in TESSERA_PROVIDERS. */
+  provider: string
+  /** Its name as the pages show it; the id when the provider is no longer configured. */
+  providerName: string
+  /** The address the provider gave at the last sign-in, or null. */
+  email: string | null
+  /** When it was linked, and last used to sign in (ISO 8601). */
+  createdAt: string
+  lastUsedAt: string | null
+}
+
 export interface FederationFlows {
   /** The configured providers, in TESSERA_PROVIDERS order. */
   listProviders(): ProviderView[]
+  /** The identities linked to the caller's account, oldest first. */
+  listIdentities(access: AccessContext): Promise<IdentityView[]>
   /**
    * Starts a sign-in at provider `id`: the URL to send the browser to and the
    * sealed flow the browser keeps until the callback (`flow`, good for

@@ -25,6 +25,7 @@ import type { FlowContext } from '../context.ts'
 import { AuthError } from '../errors.ts'
 import { finishSignIn } from '../sign-in.ts'
 import type { ClientInfo, FederationFlows } from '../types.ts'
+import { iso } from '../views.ts'
 import { type ResolvedProvider, resolveProvider } from './presets.ts'
 import {
   createUpstream,
@@ -82,7 +83,7 @@ interface Configured {
 }
 
 export function createFederationFlows(ctx: FlowContext): FederationFlows {
-  const { config, store, sealer, now, audit, rules, rateLimits, metrics } = ctx
+  const { config, store, sealer, now, audit, rules, rateLimits, metrics, profiles } = ctx
   const providers = new Map<string, Configured>()
   for (const entry of config.providers) {
     const provider = resolveProvider(entry)
@@ -223,6 +224,20 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
         name: provider.name,
         kind: provider.preset.kind,
       }))
+    },
+
+    async listIdentities(access) {
+      const user = await profiles.requireUser(access, 'cached')
+      const identities = await store.identities.listIdentities(user.id)
+      return identities
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .map((identity) => ({
+          provider: identity.provider,
+          providerName: providers.get(identity.provider)?.provider.name ?? identity.provider,
+          email: identity.email,
+          createdAt: iso(identity.createdAt),
+          lastUsedAt: identity.lastUsedAt === null ? null : iso(identity.lastUsedAt),
+        }))
     },
 
     async startFederation(id, input) {

@@ -13,9 +13,10 @@ import type { AuthService } from '../../auth/types.ts'
 import type { Config } from '../../config/types.ts'
 import { MAX_REDIRECT_LENGTH, safeRedirect } from '../pages/redirect.ts'
 import { redirectOrigins } from '../pages/routes.ts'
+import { accessOf } from '../plugins/authentication.ts'
 import { setRefreshCookie } from '../plugins/browser-session.ts'
 import { clientInfo } from '../plugins/request-context.ts'
-import { NoQuery, withErrors } from '../schemas/common.ts'
+import { BEARER, NoQuery, withErrors } from '../schemas/common.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
 
 const TAGS = ['auth']
@@ -63,6 +64,30 @@ const ProviderList = Type.Object(
 
 const Redirect = Type.Null({ description: 'A redirect (Location).' })
 
+const DateTime = Type.String({ format: 'date-time' })
+
+const IdentityList = Type.Object(
+  {
+    identities: Type.Array(
+      Type.Object(
+        {
+          provider: Type.String({ description: 'The provider id (TESSERA_PROVIDERS).' }),
+          providerName: Type.String({
+            description: 'Its name as the pages show it (the id when it is no longer configured).',
+          }),
+          email: Type.Union([Type.String(), Type.Null()], {
+            description: 'The address the provider gave at the last sign-in.',
+          }),
+          createdAt: DateTime,
+          lastUsedAt: Type.Union([DateTime, Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 /** The flow cookie: SameSite=Lax, as the provider's redirect back is a cross-site navigation. */
 function flowCookieName(config: Pick<Config, 'issuer' | 'cookieSecure'>): string {
   return config.cookieSecure && config.issuer.startsWith('https:')
@@ -96,7 +121,7 @@ export function registerProviderRoutes(
   app: TypedApp,
   deps: RouteDeps<Pick<AuthService, 'federation'>>,
 ): void {
-  const { config, auth } = deps
+  const { config, auth, authenticate } = deps
   const ownOrigin = new URL(config.issuer).origin
   const origins = redirectOrigins(config)
 
@@ -135,6 +160,23 @@ export function registerProviderRoutes(
       },
     },
     async () => ({ providers: auth.federation.listProviders() }),
+  )
+
+  app.get(
+    '/auth/identities',
+    {
+      schema: {
+        tags: TAGS,
+        querystring: NoQuery,
+        summary: "The signed-in user's identities at identity providers",
+        description:
+          'The (provider, subject) pairs linked to the account by social login, oldest first; the subject itself is not shown. Read-only for now.',
+        security: BEARER,
+        response: withErrors({ 200: IdentityList }),
+      },
+      onRequest: authenticate,
+    },
+    async (request) => ({ identities: await auth.federation.listIdentities(accessOf(request)) }),
   )
 
   app.get(
