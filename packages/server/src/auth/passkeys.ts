@@ -9,16 +9,12 @@
 // from the config (TESSERA_WEBAUTHN_RP_ID, TESSERA_WEBAUTHN_ORIGINS).
 
 import { randomBytes } from 'node:crypto'
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialRequestOptionsJSON,
-  SimpleWebAuthnError,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  VerifiedAuthenticationResponse,
+  VerifiedRegistrationResponse,
 } from '@simplewebauthn/server'
-import { COSEALG } from '@simplewebauthn/server/helpers'
 import type { ChallengeKind, ChallengeRecord, PasskeyRecord, UserRecord } from '../storage/ports.ts'
 import type { FlowContext } from './context.ts'
 import { AuthError, invalidField } from './errors.ts'
@@ -36,7 +32,20 @@ export const PASSKEY_CHALLENGE_TTL_MS = 5 * 60_000
  * what authenticators make. Not the library's default when the runtime has
  * ML-DSA-44: Node marks it experimental (and warns on first use).
  */
-const ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256]
+const ALGORITHMS = [-8, -7, -257] // COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256
+
+type WebAuthn = typeof import('@simplewebauthn/server')
+let webauthn: Promise<WebAuthn> | undefined
+
+/**
+ * @simplewebauthn/server, imported on the first ceremony: with the
+ * certificate code it brings (~300 modules, ~20 MiB) it is the largest
+ * dependency, and a deployment whose users never add a passkey never needs it.
+ */
+function loadWebAuthn(): Promise<WebAuthn> {
+  webauthn ??= import('@simplewebauthn/server')
+  return webauthn
+}
 
 /** What a stored ceremony challenge remembers (ChallengeRecord.data). */
 interface CeremonyData {
@@ -94,8 +103,8 @@ function parseData(record: ChallengeRecord): CeremonyData {
  * act on: it names what this server expects, and never echoes the answer's
  * own values. Undefined for any other refusal (the caller's flow decides).
  */
-function misdirected(ctx: FlowContext, error: unknown): AuthError | undefined {
-  if (!(error instanceof SimpleWebAuthnError)) return undefined
+function misdirected(ctx: FlowContext, lib: WebAuthn, error: unknown): AuthError | undefined {
+  if (!(error instanceof lib.SimpleWebAuthnError)) return undefined
   const { webauthnOrigins, webauthnRpId } = ctx.config
   if (error.code === 'UNEXPECTED_ORIGIN') {
     return invalidField(
@@ -173,6 +182,7 @@ async function requestOptions(
   allow: readonly PasskeyRecord[] | undefined,
   userVerification: 'required' | 'preferred',
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const { generateAuthenticationOptions } = await loadWebAuthn()
   return await generateAuthenticationOptions({
     rpID: ctx.config.webauthnRpId,
     timeout: PASSKEY_CHALLENGE_TTL_MS,
@@ -208,9 +218,10 @@ async function checkAssertion(
   ) {
     return undefined
   }
-  let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>
+  const lib = await loadWebAuthn()
+  let verified: VerifiedAuthenticationResponse
   try {
-    verified = await verifyAuthenticationResponse({
+    verified = await lib.verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: [...ctx.config.webauthnOrigins],
@@ -226,7 +237,7 @@ async function checkAssertion(
       requireUserVerification: options.requireUserVerification,
     })
   } catch (error) {
-    const refusal = misdirected(ctx, error)
+    const refusal = misdirected(ctx, lib, error)
     if (refusal !== undefined) throw refusal
     return undefined
   }
@@ -327,6 +338,7 @@ export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
       const user = await profiles.requireUser(access)
       await requireRecentAuth(ctx, access)
       const passkeys = await store.factors.listPasskeys(user.id)
+      const { generateRegistrationOptions } = await loadWebAuthn()
       const options = await generateRegistrationOptions({
         rpName: config.brandName,
         rpID: config.webauthnRpId,
@@ -358,9 +370,10 @@ export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
         sessionId: access.sessionId,
       })
       if (data === undefined) throw usedChallenge()
-      let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>
+      const lib = await loadWebAuthn()
+      let verified: VerifiedRegistrationResponse
       try {
-        verified = await verifyRegistrationResponse({
+        verified = await lib.verifyRegistrationResponse({
           response: input.response,
           expectedChallenge: data.challenge,
           expectedOrigin: [...config.webauthnOrigins],
@@ -370,7 +383,7 @@ export function createPasskeyFlows(ctx: FlowContext): PasskeyFlows {
           supportedAlgorithmIDs: ALGORITHMS,
         })
       } catch (error) {
-        throw misdirected(ctx, error) ?? notAPasskey(error)
+        throw misdirected(ctx, lib, error) ?? notAPasskey(error)
       }
       if (!verified.verified) throw notAPasskey(undefined)
       const info = verified.registrationInfo
