@@ -25,15 +25,7 @@ import { createMailTransport } from './mail/transport.ts'
 import { startChangePoll } from './runtime/change-poll.ts'
 import { makePrivateDir } from './runtime/private-files.ts'
 import type { Store } from './storage/ports.ts'
-import {
-  closeRedis,
-  createRedisConnection,
-  createRedisDpopReplayCache,
-  createRedisRateLimiterFactory,
-  createRevocationFanout,
-  ensureConnecting,
-  type RevocationFanout,
-} from './storage/redis/index.ts'
+import type { RevocationFanout } from './storage/redis/index.ts'
 import { createSqlStore } from './storage/sql/index.ts'
 import { createAccessTokenIssuer, createAccessTokenVerifier } from './tokens/access-tokens.ts'
 import { createKeyRing, type KeyRing } from './tokens/key-ring.ts'
@@ -103,6 +95,19 @@ export interface TesseraOptions {
   argon2?: { memoryCost: number; timeCost: number; parallelism: number }
 }
 
+/** The Redis connection of a deployment that has one, and the module that made it. */
+type RedisModule = typeof import('./storage/redis/index.ts')
+interface RedisLink {
+  readonly url: string
+  readonly client: ReturnType<RedisModule['createRedisConnection']>
+  readonly lib: RedisModule
+}
+
+async function openRedis(url: string, log: Logger): Promise<RedisLink> {
+  const lib = await import('./storage/redis/index.ts')
+  return { url, lib, client: lib.createRedisConnection(url, { log, name: 'tessera' }) }
+}
+
 /** Builds every part of the server from a validated config. */
 export async function createTessera(
   config: Config,
@@ -118,18 +123,16 @@ export async function createTessera(
   const store = await createSqlStore(config.databaseUrl, {
     log: (message: string) => log.info(message),
   })
-  // Redis is optional: shared rate limits and revocation fan-out between instances.
-  const redis =
-    config.redisUrl === undefined
-      ? undefined
-      : createRedisConnection(config.redisUrl, { log, name: 'tessera' })
+  // Redis is optional: shared rate limits and revocation fan-out between
+  // instances. ioredis is imported only by a deployment that sets it.
+  const redis = config.redisUrl === undefined ? undefined : await openRedis(config.redisUrl, log)
   let fanout: RevocationFanout | undefined
   /** Fan-out messages on their way; close() waits for them (a CLI command exits right after). */
   const publishing = new Set<Promise<void>>()
   // Deployments sharing one Redis must not mix revocations or rate-limit budgets.
   const deployment = createHash('sha256').update(config.issuer).digest('base64url').slice(0, 12)
   try {
-    if (redis !== undefined) ensureConnecting(redis)
+    if (redis !== undefined) redis.lib.ensureConnecting(redis.client)
     // The store logs each migration it applies.
     await store.migrate()
     // Read before the keys and revocations load: a write in between is caught by the poll.
@@ -150,7 +153,7 @@ export async function createTessera(
       ...(redis === undefined
         ? {}
         : {
-            replayCache: createRedisDpopReplayCache(redis, {
+            replayCache: redis.lib.createRedisDpopReplayCache(redis.client, {
               prefix: `tessera:${deployment}:dpop:`,
               log,
             }),
@@ -184,12 +187,12 @@ export async function createTessera(
       },
     })
     await revocations.load()
-    if (redis !== undefined && config.redisUrl !== undefined) {
-      fanout = createRevocationFanout({
-        url: config.redisUrl,
+    if (redis !== undefined) {
+      fanout = redis.lib.createRevocationFanout({
+        url: redis.url,
         list: revocations,
         log,
-        publisher: redis,
+        publisher: redis.client,
       })
       await fanout.start()
     }
@@ -297,8 +300,8 @@ export async function createTessera(
         redis === undefined
           ? {}
           : {
-              factory: createRedisRateLimiterFactory({
-                redis,
+              factory: redis.lib.createRedisRateLimiterFactory({
+                redis: redis.client,
                 log,
                 namespace: `tessera:${deployment}:rl:`,
               }),
@@ -420,14 +423,14 @@ export async function createTessera(
           mailTransport?.close()
           await Promise.allSettled(publishing)
           await fanout?.close()
-          if (redis !== undefined) await closeRedis(redis)
+          if (redis !== undefined) await redis.lib.closeRedis(redis.client)
           await store.close()
         }
       },
     }
   } catch (error) {
     await fanout?.close()
-    if (redis !== undefined) await closeRedis(redis)
+    if (redis !== undefined) await redis.lib.closeRedis(redis.client)
     await store.close()
     throw error
   }

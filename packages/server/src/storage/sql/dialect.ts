@@ -31,7 +31,6 @@ import { resolve } from 'node:path'
 import { Kysely, sql } from 'kysely'
 import type { DatabaseLocation, SqlDialect } from './dialect-types.ts'
 import { NodeSqliteDialect, openNodeSqlite } from './node-sqlite.ts'
-import { createPostgresDialect } from './postgres.ts'
 import type { Database, DbBoolean, DbInteger } from './schema.ts'
 
 export type {
@@ -71,8 +70,11 @@ export async function createDialect(
   switch (location.kind) {
     case 'sqlite':
       return createSqliteDialect(location.path)
-    case 'postgres':
+    case 'postgres': {
+      // pg is imported only by a deployment on PostgreSQL.
+      const { createPostgresDialect } = await import('./postgres.ts')
       return createPostgresDialect(location.url, log)
+    }
   }
 }
 
