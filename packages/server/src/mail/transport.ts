@@ -5,7 +5,7 @@
 
 import { closeSync, constants, fchmodSync, openSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import nodemailer, { type SendMailOptions } from 'nodemailer'
+import type { SendMailOptions, Transporter } from 'nodemailer'
 import type { Config, Mailbox } from '../config/types.ts'
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../runtime/private-files.ts'
 
@@ -51,6 +51,35 @@ export class MailDeliveryError extends Error {
 
 export interface MailTransportLog {
   info(fields: Record<string, unknown>, message: string): void
+}
+
+type NodemailerOptions = Parameters<typeof import('nodemailer').createTransport>[0]
+
+/**
+ * A nodemailer transport made on the first message: nodemailer (~40 modules,
+ * ~15 MiB) is imported only once there is mail to send, not by every start.
+ */
+function lazyTransporter(options: NodemailerOptions): {
+  get(): Promise<Transporter>
+  close(): void
+} {
+  let made: Promise<Transporter> | undefined
+  let closed = false
+  return {
+    get() {
+      made ??= import('nodemailer').then(({ default: nodemailer }) => {
+        const transporter = nodemailer.createTransport(options)
+        // close() came first: nothing is left open.
+        if (closed) transporter.close()
+        return transporter
+      })
+      return made
+    },
+    close() {
+      closed = true
+      void made?.then((transporter) => transporter.close())
+    },
+  }
 }
 
 /** Connection timeouts, well under the worker's claim lease (outbox-worker.ts). */
@@ -141,7 +170,7 @@ export function createSmtpTransport(options: {
   }
   if (url.password !== '') url.password = 'redacted'
   // Settings given here apply where the URL does not set them.
-  const transporter = nodemailer.createTransport({
+  const transporter = lazyTransporter({
     url: options.url,
     ...SMTP_TIMEOUTS,
     ...(options.requireTls === true ? { requireTLS: true } : {}),
@@ -151,7 +180,7 @@ export function createSmtpTransport(options: {
     target: url.href,
     async send(mail) {
       try {
-        await transporter.sendMail(messageOptions(mail, from))
+        await (await transporter.get()).sendMail(messageOptions(mail, from))
       } catch (error) {
         throw deliveryError(error)
       }
@@ -177,7 +206,7 @@ export function createFileTransport(options: {
 }): MailTransport {
   const { dir, from, log } = options
   // Builds the raw message (headers, both parts) without sending it anywhere.
-  const composer = nodemailer.createTransport({
+  const composer = lazyTransporter({
     streamTransport: true,
     buffer: true,
     newline: 'windows',
@@ -188,7 +217,7 @@ export function createFileTransport(options: {
     async send(mail) {
       const file = join(dir, `${fileStamp(mail.createdAt)}-${mail.template}-${mail.id}.eml`)
       try {
-        const info = await composer.sendMail(messageOptions(mail, from))
+        const info = await (await composer.get()).sendMail(messageOptions(mail, from))
         makePrivateDir(dir)
         writePrivateFile(file, info.message as Buffer)
       } catch (error) {
