@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
-import fastifySwagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyBaseLogger,
@@ -19,6 +18,7 @@ import type { AccessContext, AuthService } from '../auth/types.ts'
 import type { Config } from '../config/types.ts'
 import type { WireCode } from './error-codes.ts'
 import { BODY_LIMIT, httpServerOptions, serverTimeouts } from './http-server-options.ts'
+import { recordOpenApi } from './openapi.ts'
 import { canMail, registerPageRoutes } from './pages/routes.ts'
 import { createAuthenticate } from './plugins/authentication.ts'
 import { refreshCookieName } from './plugins/browser-session.ts'
@@ -287,7 +287,8 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   // Cookies are parsed by the routes that read one (browser-session.ts),
   // not by a hook on every request.
   await app.register(fastifyCookie, { hook: false })
-  await app.register(fastifySwagger, {
+  // /openapi.json is generated on its first request (openapi.ts).
+  const openapi = recordOpenApi(root, {
     transformObject: (documents) =>
       markOptionalBodies(
         ('openapiObject' in documents
@@ -331,7 +332,12 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   registerAdminRoutes(app, routeDeps)
   registerAdminClientRoutes(app, routeDeps)
   registerOAuthRoutes(app, routeDeps)
-  registerOpsRoutes(app, { readiness: deps.readiness, closing: () => closing, metrics })
+  registerOpsRoutes(app, {
+    readiness: deps.readiness,
+    closing: () => closing,
+    metrics,
+    openapi: () => openapi.document(),
+  })
   registerPageRoutes(app, { config })
   return root
 }

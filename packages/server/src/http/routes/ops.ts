@@ -16,6 +16,8 @@ export interface OpsDeps {
   /** True once the server has begun shutting down. */
   readonly closing: () => boolean
   readonly metrics: TesseraMetrics | undefined
+  /** This API's OpenAPI document (generated from the route schemas on the first call). */
+  readonly openapi: () => Promise<Record<string, unknown>>
 }
 
 async function withTimeout(check: () => Promise<void>, ms: number): Promise<void> {
@@ -34,7 +36,7 @@ async function withTimeout(check: () => Promise<void>, ms: number): Promise<void
  * Registers /health, /ready, /metrics (when metrics are on) and /openapi.json.
  *
  * @example
- * registerOpsRoutes(app, { readiness: () => store.ping(), closing: () => false, metrics })
+ * registerOpsRoutes(app, { readiness: () => store.ping(), closing: () => false, metrics, openapi })
  */
 export function registerOpsRoutes(app: TypedApp, deps: OpsDeps): void {
   app.get(
@@ -101,6 +103,6 @@ export function registerOpsRoutes(app: TypedApp, deps: OpsDeps): void {
       },
     },
     // The generated document is typed by @fastify/swagger, not by our schema.
-    async () => app.swagger() as unknown as Static<typeof OpenApiDocument>,
+    async () => (await deps.openapi()) as unknown as Static<typeof OpenApiDocument>,
   )
 }
