@@ -513,6 +513,51 @@ export function storageContract(
       })
     })
 
+    describe('findRefreshTokenGrant', () => {
+      it('the session of the token and its user, as the single reads return them', async () => {
+        const u = await addUser(store, { roles: ['user', 'admin'], emailVerifiedAt: T0 + 5 })
+        await addSession(store, {
+          userId: u.id,
+          id: 'grant',
+          tokenHash: 'tok-g',
+          createdAt: T0,
+          expiresAt: T0 + 30 * DAY,
+          tokenExpiresAt: T0 + 7 * DAY,
+          amr: ['pwd', 'otp'],
+          authTime: T0 + 1,
+          dpopJkt: 'jkt-1',
+        })
+        const expected = async () => ({
+          session: await store.sessions.findSession('grant'),
+          user: await store.users.findUserById(u.id),
+        })
+        const grant = await store.sessions.findRefreshTokenGrant('tok-g')
+        assert.deepEqual(grant, await expected())
+        assert.equal(grant?.session.id, 'grant')
+        assert.deepEqual(grant?.session.amr, ['pwd', 'otp'])
+        assert.equal(grant?.session.dpopJkt, 'jkt-1')
+        assert.deepEqual(grant?.user.roles, ['user', 'admin'])
+
+        // It does not judge: used, disabled, revoked are all the rotation's to decide.
+        const now = T0 + HOUR
+        await store.sessions.rotateRefreshToken({
+          tokenHash: 'tok-g',
+          now,
+          graceMs: GRACE,
+          successor: next(1, now),
+        })
+        await store.users.updateUser(u.id, { disabled: true, updatedAt: now })
+        await store.sessions.revokeSession('grant', now + 1, 'logout')
+        const used = await store.sessions.findRefreshTokenGrant('tok-g')
+        assert.deepEqual(used, await expected())
+        assert.equal(used?.user.disabled, true)
+        assert.equal(used?.session.revokedAt, now + 1)
+        assert.equal(used?.session.lastUsedAt, now)
+        assert.deepEqual(await store.sessions.findRefreshTokenGrant('succ-1'), await expected())
+        assert.equal(await store.sessions.findRefreshTokenGrant('nope'), undefined)
+      })
+    })
+
     describe('rotateRefreshToken', () => {
       async function setup(): Promise<{ userId: string }> {
         const u = await addUser(store)
@@ -660,6 +705,27 @@ export function storageContract(
           { status: 'not_found' },
         )
         assert.equal((await store.sessions.findSession('short'))?.lastUsedAt, T0)
+      })
+
+      it('inside atomically: a rotation commits with the transaction, or not at all', async () => {
+        await setup()
+        const now = T0 + HOUR
+        await assert.rejects(
+          store.atomically(async () => {
+            assert.equal((await rotate('tok-0', now, next(1, now))).status, 'rotated')
+            throw new Error('rolled back')
+          }),
+          /rolled back/,
+        )
+        assert.equal((await store.sessions.findRefreshToken('tok-0'))?.usedAt, null)
+        assert.equal(await store.sessions.findRefreshToken('succ-1'), undefined)
+        assert.equal((await store.sessions.findSession('sess'))?.lastUsedAt, T0)
+        const kept = await store.atomically(() => rotate('tok-0', now, next(2, now)))
+        assert.equal(kept.status, 'rotated')
+        assert.equal((await store.sessions.findRefreshToken('succ-2'))?.sessionId, 'sess')
+        // A loser inside a transaction reads the winner's commit.
+        const again = await store.atomically(() => rotate('tok-0', now + 1, next(3, now + 1)))
+        assert.equal(again.status === 'within_grace' && again.sealedPair, 'sealed-2')
       })
 
       it('20 concurrent rotations: exactly one rotated, 19 within_grace with its pair', async () => {

@@ -55,19 +55,15 @@ export function createSessionFlows(ctx: FlowContext): SessionFlows {
     async refresh(refreshToken, client) {
       if (!refreshTokens.isWellFormedRefreshToken(refreshToken)) throw invalidRefreshToken()
       const tokenHash = refreshTokens.hashRefreshToken(refreshToken)
-      const record = await store.sessions.findRefreshToken(tokenHash)
-      if (record === undefined) throw invalidRefreshToken()
-      await rateLimits.checkRefresh(record.sessionId)
-      const session = await store.sessions.findSession(record.sessionId)
-      const user =
-        session === undefined ? undefined : await store.users.findUserById(session.userId)
+      // The token, its session and its user in one read (a round trip each
+      // on PostgreSQL otherwise); whether the token is still live is the
+      // rotation's to decide, atomically, below.
+      const grant = await store.sessions.findRefreshTokenGrant(tokenHash)
+      if (grant === undefined) throw invalidRefreshToken()
+      const { session, user } = grant
+      await rateLimits.checkRefresh(session.id)
       // An OAuth client's session refreshes at /oauth/token, with its client's authentication.
-      if (
-        session === undefined ||
-        session.clientId !== FIRST_PARTY_CLIENT_ID ||
-        user === undefined ||
-        user.disabled
-      ) {
+      if (session.clientId !== FIRST_PARTY_CLIENT_ID || user.disabled) {
         throw invalidRefreshToken()
       }
       if (config.emailVerification === 'required' && user.emailVerifiedAt === null) {

@@ -146,6 +146,12 @@ export interface RotationSuccessor {
   sealedPair: string
 }
 
+/** What a refresh reads before it rotates: the token's session and the session's user. */
+export interface RefreshTokenGrant {
+  session: SessionRecord
+  user: UserRecord
+}
+
 export type RotateResult =
   /** This caller won: the old token is now used, the successor stored. */
   | { status: 'rotated'; session: SessionRecord }
@@ -183,6 +189,14 @@ export interface SessionStore {
   }): Promise<RotateResult>
   /** The session a refresh token belongs to, without using it (for logout by refresh token). */
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>
+  /**
+   * The session of a refresh token and that session's user, in one read,
+   * without using the token: what a refresh checks and signs the successor
+   * pair with before rotateRefreshToken decides the race. Undefined for an
+   * unknown token. Says nothing of whether the token is live (used, expired,
+   * its session revoked or over): the rotation answers that, atomically.
+   */
+  findRefreshTokenGrant(tokenHash: string): Promise<RefreshTokenGrant | undefined>
   /** Revokes one session; false when it was already revoked or does not exist. */
   revokeSession(id: string, now: number, reason: string): Promise<boolean>
   /** Revokes every active session of a user except `exceptId`; returns their ids. */

@@ -141,7 +141,7 @@ export function createUserStore(ctx: SqlContext): UserStore {
   }
 }
 
-function toUserRecord(row: Selectable<UsersTable>): UserRecord {
+export function toUserRecord(row: Selectable<UsersTable>): UserRecord {
   return {
     id: row.id,
     email: row.email,
