@@ -91,6 +91,12 @@ browserSuite('hosted pages: social login', (browser) => {
     await waitForAccount(page)
     assert.equal(await page.locator('#profile-email').textContent(), 'ada@corp.example')
     assert.equal(await page.locator('#profile-name').textContent(), 'Ada')
+    // "Connected accounts" lists the identity (GET /auth/identities).
+    const connected = page.locator('#identities-list li')
+    assert.equal(await connected.count(), 1)
+    assert.equal(await connected.getAttribute('data-provider'), 'corp')
+    assert.match(String(await connected.textContent()), /^corpada@corp\.exampleConnected /)
+    assert.ok(await page.locator('#identities-none').isHidden())
     await first.close()
     const users = await server.tessera.store.users.countUsers()
 

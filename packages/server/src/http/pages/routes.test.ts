@@ -427,6 +427,16 @@ describe('hosted pages: social login', () => {
     assert.ok(!refused.body.includes('evil.example'))
   })
 
+  test('/account has "Connected accounts" only when providers are configured', async () => {
+    const { body } = await get('/account', PROVIDERS)
+    assert.match(body, /<h2 id="identities-heading" tabindex="-1">Connected accounts<\/h2>/)
+    assert.match(
+      body,
+      /<ul class="apps" id="identities-list" aria-labelledby="identities-heading"><\/ul>/,
+    )
+    assert.ok(!(await get('/account')).body.includes('identities-heading'))
+  })
+
   test('without providers, and on a closed /signup, no button', async () => {
     for (const path of ['/login', '/signup']) {
       const { body } = await get(path)

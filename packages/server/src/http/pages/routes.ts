@@ -159,6 +159,7 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
     mailEnabled,
     verification: config.emailVerification !== 'off',
     reauthWindow: config.reauthWindow,
+    federation: config.providers.length > 0,
   })
   app.get('/account', HIDDEN, async (_request, reply) => sendPage(reply, account, accountHeaders))
   // The server's root leads to the pages (the account page sends a signed-out

@@ -711,7 +711,24 @@ export interface AccountPageOptions {
   readonly verification: boolean
   /** TESSERA_REAUTH_WINDOW in seconds: how recent a sign-in a change needs (the step-up prompt says it). */
   readonly reauthWindow: number
+  /** Whether identity providers are configured: then "Connected accounts" lists the user's identities. */
+  readonly federation?: boolean
 }
+
+/**
+ * "Connected accounts" (social login): the user's identities at providers
+ * (GET /auth/identities), listed by app.js. Read-only for now: linking from
+ * here and unlinking are not built yet.
+ */
+const CONNECTED_ACCOUNTS_SECTION = html`<section aria-labelledby="identities-heading">
+<h2 id="identities-heading" tabindex="-1">Connected accounts</h2>
+<p>Accounts at other services you can sign in with. A new one is connected
+when you continue with it on the login page and it vouches for this
+account’s verified email address.</p>
+<p class="status" id="identities-status" role="status"></p>
+<p id="identities-none" hidden>No connected accounts yet.</p>
+<ul class="apps" id="identities-list" aria-labelledby="identities-heading"></ul>
+</section>`
 
 export function accountPage(brand: Branding, options: AccountPageOptions): string {
   const main = html`<h1>Your account</h1>
@@ -780,6 +797,7 @@ will have to ask you again.</p>
 <p id="apps-none" hidden>No apps have access to your account.</p>
 <ul class="apps" id="apps-list" aria-labelledby="apps-heading"></ul>
 </section>
+${options.federation ? CONNECTED_ACCOUNTS_SECTION : ''}
 <section aria-labelledby="signout-heading">
 <h2 id="signout-heading">Sign out</h2>
 <p class="form-error" id="signout-error" role="alert"></p>

@@ -1219,7 +1219,7 @@ async function loadAccount() {
         }),
       }),
     )
-    await Promise.all([loadSessions(), loadTwoStep(), loadApps()])
+    await Promise.all([loadSessions(), loadTwoStep(), loadApps(), loadIdentities()])
     if (leaving) return
     setText(status, '')
     document.getElementById('account').hidden = false
@@ -1833,6 +1833,50 @@ async function loadApps() {
     return
   }
   renderApps(consents)
+}
+
+// "Connected accounts" (social login, docs/social-login.md): the user's
+// identities at providers (GET /auth/identities), read-only.
+
+function renderIdentities(identities) {
+  const items = identities.map((identity) => {
+    const name = element('strong', { className: 'app-name', textContent: identity.providerName })
+    const email = element('div', {
+      className: 'app-scopes',
+      textContent: identity.email ?? 'No email address shared',
+    })
+    const meta = element('div', { className: 'app-meta' }, [
+      'Connected ',
+      timeElement(identity.createdAt),
+      ...(identity.lastUsedAt === null ? [] : [' · last used ', timeElement(identity.lastUsedAt)]),
+    ])
+    const item = element('li', { className: 'app' }, [name, email, meta])
+    item.dataset.provider = identity.provider
+    return item
+  })
+  document.getElementById('identities-list').replaceChildren(...items)
+  document.getElementById('identities-none').hidden = identities.length > 0
+}
+
+/** Fills "Connected accounts" when the page has it (identity providers are configured). */
+async function loadIdentities() {
+  if (document.getElementById('identities-list') === null) return
+  const status = document.getElementById('identities-status')
+  let identities
+  try {
+    const response = await (await client()).fetch('/auth/identities')
+    if (!response.ok) {
+      setText(status, 'The connected accounts could not be loaded.')
+      return
+    }
+    ;({ identities } = await response.json())
+  } catch (error) {
+    if (leaving) return
+    if (!answered(error)) throw error
+    setText(status, `The connected accounts could not be loaded: ${error.message}`)
+    return
+  }
+  renderIdentities(identities)
 }
 
 async function removeApp(consent, button) {
