@@ -9,7 +9,7 @@
 // routes pass the callback's query in and get a profile out.
 
 import { ALGORITHMS, createRemoteKeySet, isJwtError, type RemoteKeySet, verify } from '@tessera/jwt'
-import * as client from 'openid-client'
+import type * as OpenIdClient from 'openid-client'
 import type { ResolvedProvider } from './presets.ts'
 
 /**
@@ -78,13 +78,25 @@ export interface UpstreamOptions {
  * failed one is retried on the next sign-in (a provider down at boot must
  * not need a restart).
  */
+/**
+ * openid-client, imported by the first sign-in through a provider (with
+ * oauth4webapi and jose under it): a deployment without providers never
+ * loads it. Every use below comes after {@link loadClient} resolved.
+ */
+let client: typeof OpenIdClient
+
+async function loadClient(): Promise<void> {
+  client ??= await import('openid-client')
+}
+
 export function createUpstream(provider: ResolvedProvider, options: UpstreamOptions): Upstream {
   const { preset } = provider
   // Plain http only reaches this far for a loopback issuer outside production (config/providers.ts).
   const insecure = provider.issuer.startsWith('http:')
-  let configuration: Promise<client.Configuration> | undefined
+  let configuration: Promise<OpenIdClient.Configuration> | undefined
 
-  async function build(): Promise<client.Configuration> {
+  async function build(): Promise<OpenIdClient.Configuration> {
+    await loadClient()
     const metadata =
       provider.clientSecret === undefined ? {} : { client_secret: provider.clientSecret }
     const auth = provider.clientSecret === undefined ? client.None() : undefined
@@ -111,7 +123,7 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
     return config
   }
 
-  async function configure(): Promise<client.Configuration> {
+  async function configure(): Promise<OpenIdClient.Configuration> {
     configuration ??= build().catch((error: unknown) => {
       configuration = undefined
       throw error
@@ -135,7 +147,7 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
    * development, or a compromised route to the token endpoint, must not be
    * enough to forge a sign-in.
    */
-  async function checkSignature(config: client.Configuration, idToken: string | undefined) {
+  async function checkSignature(config: OpenIdClient.Configuration, idToken: string | undefined) {
     if (idToken === undefined) throw new UpstreamError('invalid_response', 'no ID token')
     const uri = config.serverMetadata().jwks_uri
     if (uri === undefined)
@@ -206,7 +218,7 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
         throw new UpstreamError('state_mismatch', 'the state of the response is not ours')
       }
       const config = await configure()
-      let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
+      let tokens: Awaited<ReturnType<typeof OpenIdClient.authorizationCodeGrant>>
       try {
         tokens = await client.authorizationCodeGrant(config, callbackUrl, {
           pkceCodeVerifier: secrets.codeVerifier,
@@ -261,8 +273,8 @@ function text(value: unknown): string | null {
 }
 
 async function oidcProfile(
-  config: client.Configuration,
-  tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>,
+  config: OpenIdClient.Configuration,
+  tokens: Awaited<ReturnType<typeof OpenIdClient.authorizationCodeGrant>>,
   verifiedEmailClaim: string | undefined,
 ): Promise<UpstreamProfile> {
   const claims = tokens.claims()
@@ -290,7 +302,7 @@ async function oidcProfile(
 }
 
 async function githubProfile(
-  config: client.Configuration,
+  config: OpenIdClient.Configuration,
   accessToken: string,
   preset: { userEndpoint: string; emailsEndpoint: string },
 ): Promise<UpstreamProfile> {
