@@ -9,15 +9,17 @@
 // pages run under their CSP without a console error.
 
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { TOTP_PERIOD_SECONDS, totpCode } from '../../src/auth/totp.ts'
+import type { OAuthClientRecord } from '../../src/storage/ports.ts'
 import { startUpstreamOp, type UpstreamOp } from '../support/upstream-op.ts'
 import {
   browserSuite,
   openPage,
   type PagesServer,
+  startOtherOrigin,
   startPagesServer,
   until,
   waitForAccount,
@@ -171,6 +173,56 @@ browserSuite('hosted pages: social login', (browser) => {
     await waitForAccount(page)
     assert.equal(await page.locator('#profile-email').textContent(), email)
     await context.close()
+    assert.deepEqual(errors, [])
+  })
+
+  test('an OAuth authorization that sends the user to /login continues after a social login', async () => {
+    const app = await startOtherOrigin({})
+    const callback = `http://localhost:${app.port}/callback`
+    const client: OAuthClientRecord = {
+      id: randomBytes(16).toString('base64url'),
+      name: 'Photo Printer',
+      secretHash: null,
+      redirectUris: [callback],
+      postLogoutRedirectUris: [],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      tokenEndpointAuthMethod: 'none',
+      scopes: ['openid', 'profile', 'email'],
+      jwks: null,
+      firstParty: true,
+      accessTokenTtl: null,
+      refreshTokenTtl: null,
+      dpopBoundAccessTokens: false,
+      idTokenEncryption: null,
+      userinfoEncryption: null,
+      createdAt: Date.now(),
+    }
+    await server.tessera.store.oauth.createClient(client)
+    const verifier = randomBytes(32).toString('base64url')
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: client.id,
+      redirect_uri: callback,
+      scope: 'openid email',
+      state: 'st-1',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    })
+    upstream.next = { sub: 'oauth-1', email: 'oauth@corp.example', email_verified: true }
+    const context = await browser().newContext()
+    const { page, errors } = await openPage(context)
+    try {
+      await page.goto(`${server.url}/oauth/authorize?${query}`)
+      await page.waitForURL((url) => url.pathname === '/login')
+      await page.getByRole('link', { name: 'Continue with corp' }).click()
+      await page.waitForURL((url) => url.href.startsWith(callback))
+      const back = new URL(page.url()).searchParams
+      assert.equal(back.get('state'), 'st-1')
+      assert.ok(back.get('code'))
+    } finally {
+      await context.close()
+      await app.close()
+    }
     assert.deepEqual(errors, [])
   })
 
