@@ -50,7 +50,7 @@ describe('TESSERA_PROVIDERS', () => {
       {
         id: 'corp',
         preset: 'oidc',
-        issuer: 'https://id.corp.example',
+        issuer: 'https://id.corp.example/',
         clientId: 'tessera',
         clientSecret: undefined,
         scopes: ['openid', 'email', 'profile'],

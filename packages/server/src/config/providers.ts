@@ -174,8 +174,9 @@ function parseProviderIssuer(
       `expected an absolute http(s) URL without query, fragment or credentials, got ${JSON.stringify(raw.slice(0, 120))}`,
     )
   }
-  // OpenID Connect Discovery §4.3 compares the issuer exactly: keep it as given, without a trailing slash.
-  const issuer = raw.replace(/\/+$/, '')
+  // OpenID Connect Discovery §4.3 compares the issuer exactly, trailing slash included
+  // (Authentik's issuers end in one, Google's does not): keep it as given.
+  const issuer = raw
   if (url.protocol === 'http:' && (production || !isLoopbackHttp(issuer))) {
     throw new ProviderVariableError(
       variable,
