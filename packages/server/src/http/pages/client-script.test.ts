@@ -10,7 +10,13 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { harness } from '../../../test/support/harness.ts'
-import { browserModule, CLIENT_PATH, clientModules, loadClientModules } from './client-script.ts'
+import {
+  browserModule,
+  CLIENT_PATH,
+  clientModules,
+  listClientModules,
+  loadClientModules,
+} from './client-script.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'tessera-client-script-'))
 after(() => rmSync(scratch, { recursive: true, force: true }))
@@ -105,9 +111,20 @@ describe('loadClientModules', () => {
     })
   })
 
+  test('listClientModules lists the folder at once and reads each module on its first use', () => {
+    const entry = folder('lazy/dist', { 'index.js': 'export {}\n', 'a.js': 'one\n' }, 'index.js')
+    const modules = listClientModules(entry)
+    assert.deepEqual([...modules.keys()], ['a.js', 'index.js'])
+    // Not read yet: what the file holds at the first use is what is served, then kept.
+    writeFileSync(new URL('a.js', entry), 'two\n')
+    assert.equal(modules.get('a.js')!(), 'two\n')
+    writeFileSync(new URL('a.js', entry), 'three\n')
+    assert.equal(modules.get('a.js')!(), 'two\n')
+  })
+
   test('a package without its folder: an error that says what to do', () => {
     assert.throws(
-      () => loadClientModules(pathToFileURL(join(scratch, 'unbuilt/dist/index.js'))),
+      () => listClientModules(pathToFileURL(join(scratch, 'unbuilt/dist/index.js'))),
       /cannot read .*unbuilt.dist.* build the package \(npm run build -w @tessera\/client\) or run the server with --conditions=source/,
     )
   })

@@ -1,6 +1,7 @@
 // @tessera/client for the hosted pages: the package's modules as the browser
-// imports them, served by routes.ts at /pages/client/<module>.js. Read once,
-// when the first app registers its pages, from wherever Node resolves the
+// imports them, served by routes.ts at /pages/client/<module>.js. Listed
+// when the first app registers its pages, each read once on its first
+// request (not at start), from wherever Node resolves the
 // package: its TypeScript sources when the repository runs itself
 // (`--conditions=source`, or bin/tessera.js in a checkout), stripped of their
 // types with Node's own stripper and pointed at each other's .js names; the
@@ -50,14 +51,17 @@ export function browserModule(typescript: string): string {
 /**
  * The modules of the package whose main entry is `entry` (the URL
  * `import.meta.resolve('@tessera/client')` gives), by the name they are served
- * under (`index.js`, `errors.js`, …): from `src/index.ts`, every module of
- * that folder but the tests and the React bindings, as {@link browserModule}
- * makes them; from `dist/index.js`, the compiled `.js` files as they are.
+ * under (`index.js`, `errors.js`, …), each with the function that reads it on
+ * its first call and keeps it: from `src/index.ts`, every module of that
+ * folder but the tests and the React bindings, as {@link browserModule} makes
+ * them; from `dist/index.js`, the compiled `.js` files as they are. The
+ * folder is listed now (an unbuilt package is an error here, at startup);
+ * the files are read when first asked for.
  *
  * @example
- * loadClientModules(new URL(import.meta.resolve('@tessera/client'))).get('index.js')
+ * listClientModules(new URL(import.meta.resolve('@tessera/client'))).get('index.js')?.()
  */
-export function loadClientModules(entry: URL): ReadonlyMap<string, string> {
+export function listClientModules(entry: URL): ReadonlyMap<string, () => string> {
   const source = entry.pathname.endsWith('.ts')
   const dir = new URL('./', entry)
   let names: string[]
@@ -70,27 +74,56 @@ export function loadClientModules(entry: URL): ReadonlyMap<string, string> {
     )
   }
   const extension = source ? '.ts' : '.js'
-  const modules = new Map<string, string>()
+  const modules = new Map<string, () => string>()
   for (const name of names.sort()) {
     if (!name.endsWith(extension) || name.endsWith(`.d${extension}`)) continue
     const base = name.slice(0, -extension.length)
     if (base.endsWith('.test') || LEFT_OUT.has(base)) continue
-    const text = readFileSync(new URL(name, dir), 'utf8')
-    modules.set(`${base}.js`, source ? browserModule(text) : text)
+    let code: string | undefined
+    modules.set(`${base}.js`, () => {
+      if (code === undefined) {
+        const text = readFileSync(new URL(name, dir), 'utf8')
+        code = source ? browserModule(text) : text
+      }
+      return code
+    })
   }
   return modules
 }
 
+/**
+ * {@link listClientModules} with every module read.
+ *
+ * @example
+ * loadClientModules(new URL(import.meta.resolve('@tessera/client'))).get('index.js')
+ */
+export function loadClientModules(entry: URL): ReadonlyMap<string, string> {
+  return new Map([...listClientModules(entry)].map(([name, read]) => [name, read()]))
+}
+
+let listed: ReadonlyMap<string, () => string> | undefined
 let loaded: ReadonlyMap<string, string> | undefined
 
 /**
- * The installed @tessera/client's modules for the pages, read on the first
- * call and kept for the life of the process (every app of a test run shares them).
+ * The installed @tessera/client's modules for the pages, listed on the first
+ * call and each read on its first use, kept for the life of the process
+ * (every app of a test run shares them).
+ *
+ * @example
+ * for (const [name, read] of clientModuleReaders()) serve(`${CLIENT_PATH}${name}`, read)
+ */
+export function clientModuleReaders(): ReadonlyMap<string, () => string> {
+  listed ??= listClientModules(new URL(import.meta.resolve('@tessera/client')))
+  return listed
+}
+
+/**
+ * The installed @tessera/client's modules, all read (see {@link clientModuleReaders}).
  *
  * @example
  * for (const [name, code] of clientModules()) serve(`${CLIENT_PATH}${name}`, code)
  */
 export function clientModules(): ReadonlyMap<string, string> {
-  loaded ??= loadClientModules(new URL(import.meta.resolve('@tessera/client')))
+  loaded ??= new Map([...clientModuleReaders()].map(([name, read]) => [name, read()]))
   return loaded
 }

@@ -14,7 +14,7 @@ import type { FastifyReply } from 'fastify'
 import { resolveProvider } from '../../auth/federation/presets.ts'
 import type { Config } from '../../config/types.ts'
 import type { TypedApp } from '../routes/deps.ts'
-import { CLIENT_PATH, clientModules } from './client-script.ts'
+import { CLIENT_PATH, clientModuleReaders } from './client-script.ts'
 import { pageHeaders } from './headers.ts'
 import { safeRedirect } from './redirect.ts'
 import {
@@ -51,6 +51,15 @@ interface Asset {
 function asset(body: string, type: string): Asset {
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
   return { body, type, etag }
+}
+
+/** `make`, called once on the first call and kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined
+  return () => {
+    made ??= { value: make() }
+    return made.value
+  }
 }
 
 function readAsset(name: string): string {
@@ -189,21 +198,28 @@ export function registerPageRoutes(app: TypedApp, deps: { readonly config: Confi
   }
   app.get('/inspect', HIDDEN, async (_request, reply) => sendPage(reply, inspect))
 
-  const assets = new Map<string, Asset>([
-    [SCRIPT_PATH, asset(readAsset('app.js'), 'text/javascript; charset=utf-8')],
+  // Read (and their ETag computed) on their first request, not at start.
+  const assets = new Map<string, () => Asset>([
+    [SCRIPT_PATH, once(() => asset(readAsset('app.js'), 'text/javascript; charset=utf-8'))],
     [
       STYLE_PATH,
-      asset(brandCss(config.brandColor) + readAsset('app.css'), 'text/css; charset=utf-8'),
+      once(() =>
+        asset(brandCss(config.brandColor) + readAsset('app.css'), 'text/css; charset=utf-8'),
+      ),
     ],
-    [ICON_PATH, asset(brandIcon(config.brandColor), 'image/svg+xml')],
+    [ICON_PATH, once(() => asset(brandIcon(config.brandColor), 'image/svg+xml'))],
     // @tessera/client, which the script imports (client-script.ts).
-    ...[...clientModules()].map(
-      ([name, code]) =>
-        [`${CLIENT_PATH}${name}`, asset(code, 'text/javascript; charset=utf-8')] as const,
+    ...[...clientModuleReaders()].map(
+      ([name, read]) =>
+        [
+          `${CLIENT_PATH}${name}`,
+          once(() => asset(read(), 'text/javascript; charset=utf-8')),
+        ] as const,
     ),
   ])
-  for (const [path, file] of assets) {
+  for (const [path, make] of assets) {
     app.get(path, HIDDEN, async (request, reply) => {
+      const file = make()
       // Revalidated on every load (cheap 304s): a new version is never stale.
       reply.header('cache-control', 'no-cache').header('etag', file.etag)
       if (request.headers['if-none-match'] === file.etag) return reply.code(304).send()
