@@ -33,7 +33,7 @@ import { createPrivateFile, makePrivateDir } from '../../runtime/private-files.t
 import {
   type Checkpointer,
   SAFETY_AUTOCHECKPOINT_PAGES,
-  startCheckpointer,
+  startCheckpointerWhenNeeded,
 } from './sqlite-checkpointer.ts'
 
 /** Waits this long for another connection's write lock before SQLITE_BUSY. */
@@ -61,8 +61,9 @@ export function openNodeSqlite(path: string): DatabaseSync {
     // WAL: readers never block the writer and vice versa; several server
     // processes can share one file. (An in-memory database has no WAL.)
     if (!memory) db.exec('PRAGMA journal_mode = WAL')
-    // Checkpoints are a worker thread's job (sqlite-checkpointer.ts); this
-    // connection checkpoints only if the WAL grows far past what it lets pile up.
+    // Checkpoints are a worker thread's job (sqlite-checkpointer.ts, started
+    // once the WAL reaches 4 MiB); this connection checkpoints only if the
+    // WAL grows far past what it lets pile up.
     if (!memory) db.exec(`PRAGMA wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT_PAGES}`)
     // NORMAL is durable across application crashes in WAL mode and only risks
     // the last transactions on power loss: https://sqlite.org/pragma.html#pragma_synchronous
@@ -97,7 +98,7 @@ export class NodeSqliteDialect extends SqliteDialect {
     const checkpointer =
       this.#path === undefined
         ? undefined
-        : startCheckpointer(this.#path, (message) =>
+        : startCheckpointerWhenNeeded(this.#path, (message) =>
             process.emitWarning(`SQLite checkpoint failed: ${message}`),
           )
     return new ImmediateSqliteDriver(this.#database, this.#adapted, checkpointer)

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { openNodeSqlite } from './node-sqlite.ts'
-import { startCheckpointer } from './sqlite-checkpointer.ts'
+import { startCheckpointer, startCheckpointerWhenNeeded } from './sqlite-checkpointer.ts'
 
 test('the worker thread copies the WAL into the database file; the writer never had to', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-checkpoint-'))
@@ -68,4 +68,49 @@ test('a checkpointer left running never keeps the process alive', async (t) => {
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
   clearTimeout(timer)
   assert.deepEqual([code, signal], [0, null], 'the process ended on its own')
+})
+
+test('startCheckpointerWhenNeeded starts the thread once the WAL reaches its size, not before', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-checkpoint-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'test.db')
+  const db = openNodeSqlite(path)
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+  for (let i = 0; i < 50; i++) insert.run('x'.repeat(1000))
+  const errors: string[] = []
+  const checkpointer = startCheckpointerWhenNeeded(path, (message) => errors.push(message), {
+    intervalMs: 10,
+    walBytes: 400_000,
+  })
+  const before = statSync(path).size
+  // ~50 KB in the WAL: below the size, nothing is copied.
+  await sleep(200)
+  assert.equal(statSync(path).size, before, 'no checkpoint while the WAL is small')
+  for (let i = 0; i < 400; i++) insert.run('x'.repeat(1000))
+  let after = before
+  for (let i = 0; i < 200 && after < 400_000; i++) {
+    await sleep(20)
+    after = statSync(path).size
+  }
+  await checkpointer.stop()
+  assert.ok(after >= 400_000, `the rows reached the database file (${after} bytes)`)
+  assert.deepEqual(errors, [])
+  db.close()
+})
+
+test('startCheckpointerWhenNeeded stopped before the WAL grew starts no thread', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-checkpoint-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'test.db')
+  const db = openNodeSqlite(path)
+  db.exec('CREATE TABLE t (v TEXT)')
+  const checkpointer = startCheckpointerWhenNeeded(path, () => {}, { intervalMs: 10, walBytes: 1 })
+  await checkpointer.stop()
+  const threads = () => readdirSync('/proc/self/task').length
+  const count = process.platform === 'linux' ? threads() : 0
+  db.exec("INSERT INTO t VALUES ('x')")
+  await sleep(100)
+  if (process.platform === 'linux') assert.equal(threads(), count, 'no thread was started')
+  db.close()
 })

@@ -8,11 +8,21 @@
 // never blocks the writer or the readers. The event loop's connection keeps
 // a far larger auto-checkpoint threshold, as a safety net if this thread
 // falls behind or dies. https://sqlite.org/wal.html#automatic_checkpoint
+// The thread starts once the WAL reaches SQLite's own checkpoint size, so a
+// server that writes little does without it.
 
+import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 
 /** How often the worker checkpoints. */
 export const CHECKPOINT_INTERVAL_MS = 1000
+/**
+ * The WAL size at which {@link startCheckpointerWhenNeeded} starts the
+ * thread: SQLite's own checkpoint threshold (1000 pages of 4 KiB). Below it a
+ * checkpoint has little to copy, and a server that writes little never pays
+ * for the thread (a second V8 instance: ~12 MiB of resident memory).
+ */
+export const START_AT_WAL_BYTES = 4 * 1024 * 1024
 /** The event loop's own auto-checkpoint threshold (pages; ~40 MiB of 4 KiB pages). */
 export const SAFETY_AUTOCHECKPOINT_PAGES = 10_000
 
@@ -75,6 +85,53 @@ export function startCheckpointer(
         worker.postMessage('stop')
       })
       return stopped
+    },
+  }
+}
+
+/**
+ * {@link startCheckpointer} once the WAL (`<path>-wal`) has grown to
+ * `walBytes`: its size is read every `intervalMs` until then (one stat on
+ * libuv's threadpool). The event loop's own safety threshold
+ * ({@link SAFETY_AUTOCHECKPOINT_PAGES}) still applies meanwhile.
+ *
+ * @example
+ * const checkpointer = startCheckpointerWhenNeeded('/var/lib/tessera/tessera.db')
+ * await checkpointer.stop()
+ */
+export function startCheckpointerWhenNeeded(
+  path: string,
+  onError: (message: string) => void = () => {},
+  options: { intervalMs?: number; walBytes?: number } = {},
+): Checkpointer {
+  const intervalMs = options.intervalMs ?? CHECKPOINT_INTERVAL_MS
+  const walBytes = options.walBytes ?? START_AT_WAL_BYTES
+  let started: Checkpointer | undefined
+  let stopped = false
+  let checking = false
+  const timer = setInterval(() => {
+    if (checking) return
+    checking = true
+    stat(`${path}-wal`)
+      .then(
+        ({ size }) => {
+          if (stopped || started !== undefined || size < walBytes) return
+          clearInterval(timer)
+          started = startCheckpointer(path, onError, intervalMs)
+        },
+        // No WAL yet (nothing written since it was last removed).
+        () => {},
+      )
+      .finally(() => {
+        checking = false
+      })
+  }, intervalMs)
+  timer.unref()
+  return {
+    async stop() {
+      stopped = true
+      clearInterval(timer)
+      await started?.stop()
     },
   }
 }
