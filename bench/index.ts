@@ -424,7 +424,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     progress(
       done.length === 0
         ? 'nothing written'
-        : 'nothing written (a quick run; --write to write anyway)',
+        : `nothing written (${settings.quick ? 'a quick run' : '--no-write'}; --write to write anyway)`,
     )
   }
   if (settings.strict && targets.some((check) => verdict(check) === 'MISS')) exitCode = 1
