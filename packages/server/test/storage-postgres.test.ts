@@ -193,6 +193,7 @@ function registerSuites(baseUrl: string): void {
         [
           'audit_log',
           'challenges',
+          'identities',
           'kysely_migration',
           'kysely_migration_lock',
           'oauth_assertions',
