@@ -284,6 +284,33 @@ function registerSuites(baseUrl: string): void {
         assert.equal(successors.filter(Boolean).length, 1, 'one successor stored')
       })
 
+      it('a refresh’s prepared statements outlive columns another instance’s migration adds', async () => {
+        const schema = newSchema()
+        // One connection: the statements are prepared on it before the change.
+        const store = await createSqlStore(
+          urlFor(schema, (url) => url.searchParams.set('pool', '1')),
+        )
+        stores.push(store)
+        await store.migrate()
+        await seedSession(store)
+        const rotate = (from: string, to: string, now: number) =>
+          store.sessions.rotateRefreshToken({
+            tokenHash: from,
+            now,
+            graceMs: 10_000,
+            successor: { tokenHash: to, createdAt: now, expiresAt: now + DAY, sealedPair: to },
+          })
+        assert.equal((await store.sessions.findRefreshTokenGrant('tok'))?.session.id, 's')
+        assert.equal((await rotate('tok', 'tok-1', T0 + 1000)).status, 'rotated')
+        // A prepared `select *` would now fail: "cached plan must not change result type".
+        await admin.query(
+          `alter table ${schema}.sessions add column later text; alter table ${schema}.users add column later text`,
+        )
+        assert.equal((await store.sessions.findRefreshTokenGrant('tok-1'))?.user.id, 'u')
+        const next = await rotate('tok-1', 'tok-2', T0 + 2000)
+        assert.equal(next.status === 'rotated' && next.session.lastUsedAt, T0 + 2000)
+      })
+
       it('concurrent signups of one email from 4 pools: exactly one user', async () => {
         const pools = await instances(4)
         const results = await Promise.all(

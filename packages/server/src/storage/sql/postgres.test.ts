@@ -11,7 +11,9 @@ import {
   DEFAULT_POOL_SIZE,
   isConnectionError,
   parsePostgresUrl,
+  sendStatement,
 } from './postgres.ts'
+import { PREPARED_PREFIX, prepared } from './prepared.ts'
 
 const SECRET = 'hunter2'
 
@@ -148,5 +150,74 @@ describe('isConnectionError', () => {
     ]) {
       assert.equal(isConnectionError(error), false, String(error))
     }
+  })
+})
+
+describe('sendStatement: prepared statements', () => {
+  const database = (code: string): DatabaseError => {
+    const error = new DatabaseError('server says no', 0, 'error')
+    error.code = code
+    return error
+  }
+  const PREPARED = `${PREPARED_PREFIX}refresh_grant*/ select 1`
+  /** A pg client that records what it was asked, and fails named statements with `code`. */
+  const client = (code?: string) => {
+    const calls: unknown[] = []
+    return {
+      calls,
+      query: (async (config: unknown, values?: unknown[]) => {
+        calls.push(values === undefined ? config : [config, values])
+        if (code !== undefined && typeof config === 'object') throw database(code)
+        return { command: 'SELECT', rowCount: 0, rows: [] }
+      }) as never,
+    }
+  }
+
+  it('prepared() marks a statement with its name, and takes only plain names', () => {
+    assert.equal(
+      prepared('refresh_grant').toOperationNode().sqlFragments.join(''),
+      `${PREPARED_PREFIX}refresh_grant*/ `,
+    )
+    assert.throws(() => prepared('a*/ drop'), TypeError)
+  })
+
+  it('runs a marked statement by name, and any other as it is', async () => {
+    const pg = client()
+    const state = { enabled: true }
+    await sendStatement(pg, state, () => {}, PREPARED, [1])
+    await sendStatement(pg, state, () => {}, 'select 2', [2])
+    assert.deepEqual(pg.calls, [
+      { name: 'tessera_refresh_grant', text: PREPARED, values: [1] },
+      ['select 2', [2]],
+    ])
+  })
+
+  it('a statement lost behind a pooler runs again unnamed, and so does every one after', async () => {
+    for (const code of ['26000', '42P05']) {
+      const pg = client(code)
+      const state = { enabled: true }
+      const lines: string[] = []
+      await sendStatement(pg, state, (line) => lines.push(line), PREPARED, [1])
+      await sendStatement(pg, state, (line) => lines.push(line), PREPARED, [2])
+      assert.equal(state.enabled, false)
+      assert.deepEqual(pg.calls, [
+        { name: 'tessera_refresh_grant', text: PREPARED, values: [1] },
+        [PREPARED, [1]],
+        [PREPARED, [2]],
+      ])
+      assert.equal(lines.length, 1, 'said once')
+      assert.match(lines[0] ?? '', new RegExp(`\\(${code}\\).+no longer prepared`))
+    }
+  })
+
+  it('any other failure of a named statement is the caller’s', async () => {
+    const pg = client('23505')
+    const state = { enabled: true }
+    await assert.rejects(
+      sendStatement(pg, state, () => {}, PREPARED, [1]),
+      { code: '23505' },
+    )
+    assert.equal(state.enabled, true)
+    assert.equal(pg.calls.length, 1)
   })
 })

@@ -27,9 +27,10 @@ import {
   type PostgresQueryResult,
   sql,
 } from 'kysely'
-import { Pool, type PoolClient, TypeOverrides, types } from 'pg'
+import { Pool, type PoolClient, type QueryResult, TypeOverrides, types } from 'pg'
 import { StoreUnavailableError } from '../ports.ts'
 import type { SqlDialect } from './dialect-types.ts'
+import { preparedName } from './prepared.ts'
 import type { Database } from './schema.ts'
 
 /** Connections per instance when the URL has no `?pool=`. */
@@ -218,6 +219,20 @@ function int8Types(): TypeOverrides {
   return overrides
 }
 
+// What a server says when a named prepared statement is not where the
+// client left it: a pooler in transaction mode (PgBouncer before 1.21, or
+// without max_prepared_statements) hands each transaction another server
+// connection. Raised at Parse or Bind, before the statement ran.
+const PREPARED_STATEMENT_CODES = new Set([
+  '26000', // invalid_sql_statement_name: "prepared statement … does not exist"
+  '42P05', // duplicate_prepared_statement
+])
+
+/** Whether statements marked prepared (prepared.ts) are still run as named statements. */
+export interface PreparedState {
+  enabled: boolean
+}
+
 /**
  * The pool as Kysely's PostgresDriver sees it, mapping connection failures to
  * StoreUnavailableError at the two places they surface: taking a connection
@@ -225,7 +240,8 @@ function int8Types(): TypeOverrides {
  * failed that way is handed back to pg-pool as broken, so it is destroyed
  * rather than given to the next caller.
  */
-function adaptPool(pool: Pool): PostgresPool {
+function adaptPool(pool: Pool, log: (message: string) => void): PostgresPool {
+  const prepared: PreparedState = { enabled: true }
   return {
     async connect() {
       let client: PoolClient
@@ -234,13 +250,49 @@ function adaptPool(pool: Pool): PostgresPool {
       } catch (error) {
         throw mapConnectionError(error)
       }
-      return adaptClient(client)
+      return adaptClient(client, prepared, log)
     },
     end: () => pool.end(),
   }
 }
 
-function adaptClient(client: PoolClient): PostgresPoolClient {
+/**
+ * Runs one statement on `client`. A statement marked prepared (prepared.ts)
+ * runs as a named one: pg parses it on this connection the first time and
+ * only binds it after that. Behind a pooler that moves sessions between
+ * server connections the name is not found; the statement did not run, so
+ * it runs again unnamed, and so does every statement of the pool from then
+ * on (`prepared` is the pool's).
+ */
+export async function sendStatement(
+  client: Pick<PoolClient, 'query'>,
+  prepared: PreparedState,
+  log: (message: string) => void,
+  text: string,
+  values: unknown[],
+): Promise<QueryResult> {
+  const name = prepared.enabled ? preparedName(text) : undefined
+  if (name === undefined) return await client.query(text, values)
+  try {
+    return await client.query({ name, text, values })
+  } catch (error) {
+    const code = error instanceof Error ? errorCode(error) : undefined
+    if (code === undefined || !PREPARED_STATEMENT_CODES.has(code)) throw error
+    if (prepared.enabled) {
+      prepared.enabled = false
+      log(
+        `storage: PostgreSQL lost a prepared statement (${code}), as behind a pooler in transaction mode; statements are no longer prepared`,
+      )
+    }
+    return await client.query(text, values)
+  }
+}
+
+function adaptClient(
+  client: PoolClient,
+  prepared: PreparedState,
+  log: (message: string) => void,
+): PostgresPoolClient {
   let broken: Error | undefined
 
   async function run<R>(
@@ -248,7 +300,7 @@ function adaptClient(client: PoolClient): PostgresPoolClient {
     parameters: readonly unknown[],
   ): Promise<PostgresQueryResult<R>> {
     try {
-      const result = await client.query(text, [...parameters])
+      const result = await sendStatement(client, prepared, log, text, [...parameters])
       return {
         command: result.command as PostgresQueryResult<R>['command'],
         rowCount: result.rowCount ?? 0,
@@ -318,7 +370,9 @@ export function createPostgresDialect(
   // Idle-client errors: already logged by onClientError; pg-pool discards the client.
   pool.on('error', () => {})
 
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: adaptPool(pool) }) })
+  const kysely = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: adaptPool(pool, log) }),
+  })
 
   const advisoryXactLock = async (db: Kysely<Database>, key: bigint): Promise<void> => {
     await sql`select pg_advisory_xact_lock(${sql.lit(key)})`.execute(db)

@@ -12,12 +12,40 @@ import type {
 } from '../ports.ts'
 import type { SqlContext } from './context.ts'
 import { toNumber } from './dialect.ts'
+import { prepared } from './prepared.ts'
 import { parseStringArray, toNullableNumber } from './rows.ts'
 import type { Database, DbBoolean, DbInteger, RefreshTokensTable, SessionsTable } from './schema.ts'
 import { toUserRecord } from './users.ts'
 
 /** The built-in first-party client: sessions of /auth/* (and the column's default). */
 const FIRST_PARTY_CLIENT = 'tessera'
+
+/**
+ * Every column of `sessions`, named: the statements PostgreSQL keeps
+ * prepared select no `*` (prepared.ts). A record of every key, so this
+ * fails to compile when the table gains a column it lacks.
+ */
+const SESSION_COLUMNS = Object.keys({
+  id: true,
+  user_id: true,
+  created_at: true,
+  last_used_at: true,
+  expires_at: true,
+  user_agent: true,
+  ip: true,
+  revoked_at: true,
+  revoked_reason: true,
+  auth_time: true,
+  amr: true,
+  client_id: true,
+  scope: true,
+  resource: true,
+  dpop_jkt: true,
+} satisfies Record<keyof SessionsTable, true>)
+const sessionColumnsOf = (table: string) =>
+  sql.raw(SESSION_COLUMNS.map((column) => `${table}.${column}`).join(', '))
+const SESSION_COLUMNS_S = sessionColumnsOf('s')
+const SESSION_COLUMNS_SESSIONS = sessionColumnsOf('sessions')
 
 /** The SessionStore of a SQL store. */
 export function createSessionStore(ctx: SqlContext): SessionStore {
@@ -111,7 +139,7 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
     // one. A token's session and a session's user are foreign keys that
     // cascade: a token without them is not there at all.
     async findRefreshTokenGrant(tokenHash) {
-      const { rows } = await sql<GrantRow>`select s.*,
+      const { rows } = await sql<GrantRow>`${prepared('refresh_grant')}select ${SESSION_COLUMNS_S},
           u.email as user_email, u.name as user_name, u.password_hash as user_password_hash,
           u.roles as user_roles, u.created_at as user_created_at,
           u.updated_at as user_updated_at, u.password_changed_at as user_password_changed_at,
@@ -300,7 +328,7 @@ async function rotateInOneStatement(
   input: { tokenHash: string; now: number; graceMs: number; successor: RotationSuccessor },
 ): Promise<RotateResult> {
   const { tokenHash, now, successor } = input
-  const { rows } = await sql<Selectable<SessionsTable>>`with won as (
+  const { rows } = await sql<Selectable<SessionsTable>>`${prepared('refresh_rotate')}with won as (
       update refresh_tokens
       set used_at = ${now}, successor_hash = ${successor.tokenHash},
         sealed_pair = ${successor.sealedPair}
@@ -317,7 +345,7 @@ async function rotateInOneStatement(
     )
     update sessions set last_used_at = ${now}
     from won where sessions.id = won.session_id
-    returning sessions.*`.execute(db)
+    returning ${SESSION_COLUMNS_SESSIONS}`.execute(db)
   const session = rows[0]
   if (session) return { status: 'rotated', session: toSessionRecord(session) }
   return whyNotRotated(db, input)
