@@ -24,8 +24,10 @@
 // node:test's mock timers.
 
 import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { isIP } from 'node:net'
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
+import type * as Flexible from 'rate-limiter-flexible'
+import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { LoginRateLimit } from '../config/types.ts'
 import type { LimiterOptions, RateLimiterFactory } from '../storage/ports.ts'
 import { AuthError } from './errors.ts'
@@ -33,6 +35,16 @@ import { normalizeEmail } from './passwords.ts'
 import type { RateLimits } from './ports.ts'
 
 export type { LimiterOptions, RateLimiterFactory } from '../storage/ports.ts'
+
+// The two classes alone: the package's index loads every backend it has
+// (cluster, Mongo, DynamoDB, ...), ~35 modules a server never uses. The
+// files are the ones the index exports, so a Redis limiter's RateLimiterRes
+// is this class too.
+const require = createRequire(import.meta.url)
+const RateLimiterMemory =
+  require('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof Flexible.RateLimiterMemory
+const RateLimiterRes =
+  require('rate-limiter-flexible/lib/RateLimiterRes.js') as typeof Flexible.RateLimiterRes
 
 /** The budgets, as Config carries them. */
 export interface RateLimitConfig {
