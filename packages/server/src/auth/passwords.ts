@@ -12,7 +12,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { domainToASCII, domainToUnicode } from 'node:url'
-import { verify as bcryptVerify } from '@node-rs/bcrypt'
 import { hash as argon2Hash, argon2id, verify as argon2Verify, needsRehash } from 'argon2'
 import type { PasswordHasher } from './ports.ts'
 
@@ -110,7 +109,8 @@ export function createPasswordHasher(options: { argon2?: Argon2Parameters } = {}
 
   async function matches(hash: string, candidate: string): Promise<boolean> {
     try {
-      if (BCRYPT.test(hash)) return await bcryptVerify(candidate, hash)
+      // Imported hashes only: the native module loads on the first one.
+      if (BCRYPT.test(hash)) return await (await import('@node-rs/bcrypt')).verify(candidate, hash)
       if (argon2CostWithinBounds(hash)) return await argon2Verify(hash, candidate)
     } catch {
       // A corrupt hash (bad base64, impossible parameters) is a failed check, never a 500.

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { extname } from 'node:path'
 import type { Command } from 'commander'
-import { parse as parseCsv } from 'csv-parse/sync'
 import { type ImportReport, type ImportRow, importUsers } from '../auth/import-users.ts'
 import { type EmailFixReport, normalizeStoredEmails } from '../auth/normalize-emails.ts'
 import { checkPasswordPolicy, createPasswordHasher, normalizeEmail } from '../auth/passwords.ts'
@@ -50,6 +50,10 @@ export function readImportFile(path: string, format?: string, cwd = '.'): Import
   if (kind === 'csv') {
     let records: { record: Record<string, string>; info: { lines: number } }[]
     try {
+      // Loaded by `users import` alone, not by every command (serve included).
+      const { parse: parseCsv } = createRequire(import.meta.url)(
+        'csv-parse/sync',
+      ) as typeof import('csv-parse/sync')
       records = parseCsv(text, {
         columns: true,
         skip_empty_lines: true,
