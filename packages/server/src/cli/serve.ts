@@ -4,6 +4,7 @@ import { EnvFileError, readEnvironment } from '../config/env-file.ts'
 import { ConfigError, loadConfig } from '../config/index.ts'
 import type { Config } from '../config/types.ts'
 import { unknownVariableWarnings } from '../config/unknown-variables.ts'
+import { compactHeap } from '../runtime/compact-heap.ts'
 import { deprioritizeThreadpool } from '../runtime/threadpool-priority.ts'
 import { createTessera } from '../tessera.ts'
 import { checkDataDir } from './data-dir.ts'
@@ -134,6 +135,18 @@ variable. Variables are also read from ./.env when it exists (or from
         log.debug(
           { threads: niced },
           'threadpool threads run at a lower priority than the event loop',
+        )
+        // What starting up allocated and no longer needs goes back to the
+        // system before the first request (runtime/compact-heap.ts).
+        const started = performance.now()
+        const heap = compactHeap()
+        log.debug(
+          {
+            beforeMiB: Math.round(heap.before / 2 ** 20),
+            afterMiB: Math.round(heap.after / 2 ** 20),
+            ms: Math.round(performance.now() - started),
+          },
+          'heap compacted after start',
         )
         let closing = false
         const shutdown = (signal: string): void => {
