@@ -242,11 +242,13 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
     const invalid = () => new OAuthError('invalid_grant', 'the refresh token is not valid')
     if (!refreshTokens.isWellFormedRefreshToken(token)) throw invalid()
     const tokenHash = refreshTokens.hashRefreshToken(token)
-    const record = await store.sessions.findRefreshToken(tokenHash)
-    if (record === undefined) throw invalid()
-    const session = await store.sessions.findSession(record.sessionId)
+    // The token's session and user in one read, as /auth/refresh reads them; whether
+    // the token is still live is the rotation's to decide, atomically, below.
+    const grant = await store.sessions.findRefreshTokenGrant(tokenHash)
+    if (grant === undefined) throw invalid()
+    const { session, user } = grant
     // Another client's token is not this client's to use, nor to burn.
-    if (session === undefined || session.clientId !== client.id) throw invalid()
+    if (session.clientId !== client.id) throw invalid()
     const granted = parseScope(session.scope ?? '')
     const requested = parseScope(params['scope'])
     // RFC 6749 §6: the same scope or less, never more.
@@ -258,7 +260,7 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
     ) {
       throw new OAuthError('invalid_target', 'a refresh keeps the resource of its grant')
     }
-    const user = await activeUser(session.userId)
+    if (user.disabled) throw new OAuthError('invalid_grant', 'the grant is no longer valid')
 
     await revoke.awaitCutover(user.id)
     const at = now()
