@@ -4,15 +4,63 @@
 // TypeScript source as Node 24 does (type stripping) and adds the `source`
 // export condition, so @tessera/jwt resolves to its src/ as well. It does so
 // in this process (module.registerHooks), not by re-executing Node: signals
-// and exit codes need no forwarding.
+// and exit codes need no forwarding. (`serve` alone may replace the process
+// once, to start with glibc's malloc settings: see below.)
 
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const major = Number(process.versions.node.split('.')[0])
 if (major < 24) {
   process.stderr.write(`error: tessera needs Node.js 24 or newer (this is ${process.version})\n`)
   process.exit(2)
+}
+
+// `tessera serve` on glibc (Linux) gives argon2id's memory back. Each hash
+// takes a 19 MiB block on a libuv thread; glibc's defaults keep a freed block
+// of that size for reuse in each thread's arena, so after a few logins ~76
+// MiB stay with the 4 threads for good. With a fixed mmap threshold each
+// block is a mapping of its own, returned when freed; with transparent huge
+// pages, mapping it anew costs ~2 ms per login (without them ~12 ms: then
+// one malloc arena instead, which costs nothing and gives back what it can).
+// Measured in docs/deployment.md, "Memory". glibc reads these when the
+// process starts, so the launcher re-executes itself with them, as the same
+// process (process.execve keeps the PID: signals and exit codes are
+// untouched). Set GLIBC_TUNABLES or MALLOC_ARENA_MAX yourself (even empty)
+// to keep your own.
+function mallocTunables() {
+  if (process.platform !== 'linux' || !process.argv.slice(2).includes('serve')) return undefined
+  if (process.env.GLIBC_TUNABLES !== undefined || process.env.MALLOC_ARENA_MAX !== undefined) {
+    return undefined
+  }
+  if (typeof process.execve !== 'function') return undefined
+  // musl (Alpine) has none of these; hugetlb needs glibc 2.35.
+  const glibc = process.report?.getReport().header.glibcVersionRuntime
+  if (glibc === undefined) return undefined
+  const [glibcMajor = 0, glibcMinor = 0] = glibc.split('.').map(Number)
+  let hugePages = false
+  try {
+    const thp = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')
+    hugePages = /\[(always|madvise)\]/.test(thp) && (glibcMajor > 2 || glibcMinor >= 35)
+  } catch {
+    // No THP on this kernel.
+  }
+  return hugePages
+    ? 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304'
+    : 'glibc.malloc.arena_max=1'
+}
+
+const tunables = mallocTunables()
+if (tunables !== undefined) {
+  try {
+    process.execve(
+      process.execPath,
+      [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+      { ...process.env, GLIBC_TUNABLES: tunables },
+    )
+  } catch {
+    // Not permitted here: run as we are.
+  }
 }
 
 const dist = new URL('../dist/cli/main.js', import.meta.url)
