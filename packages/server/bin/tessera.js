@@ -35,7 +35,12 @@ function mallocTunables() {
   }
   if (typeof process.execve !== 'function') return undefined
   // musl (Alpine) has none of these; hugetlb needs glibc 2.35.
-  const glibc = process.report?.getReport().header.glibcVersionRuntime
+  let glibc
+  try {
+    glibc = process.report?.getReport().header.glibcVersionRuntime
+  } catch {
+    return undefined
+  }
   if (glibc === undefined) return undefined
   const [glibcMajor = 0, glibcMinor = 0] = glibc.split('.').map(Number)
   let hugePages = false
