@@ -14,7 +14,7 @@ import {
   ROOT,
   readRssKiB,
   removeTempDir,
-  TESSERA_MAIN,
+  TESSERA_BIN,
   tempDir,
   track,
 } from './processes.ts'
@@ -84,7 +84,7 @@ export async function startInstance(
     if (ownDir) removeTempDir(dataDir)
   }
   ensureBuilt()
-  const child: ChildProcess = spawn(process.execPath, [TESSERA_MAIN, 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [TESSERA_BIN, 'serve'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,

@@ -24,6 +24,12 @@ export const ROOT = resolve(import.meta.dirname, '../..')
  * the built package does not (bench/README.md).
  */
 export const TESSERA_MAIN = join(ROOT, 'packages/server/dist/cli/main.js')
+/**
+ * The `tessera` launcher as npm installs it (it runs dist/ once built): `serve`
+ * goes through it, so the bench server starts as users start it, with the
+ * glibc malloc settings the launcher applies (docs/deployment.md, "Memory").
+ */
+export const TESSERA_BIN = join(ROOT, 'packages/server/bin/tessera.js')
 
 let built = false
 
