@@ -29,6 +29,8 @@ const SCRIPT_NAMES = new Set([
   'cookie_conflict', // a /login reason
   'duplicate_cookie', // the `reason` of a csrf_failed body
   'key_ops', // a JWK member
+  'mfa_enrollment_required', // a /login reason (a social login whose account must set up a second factor)
+  'mfa_token', // the fragment parameter a social login's second step arrives in
   'offline_access', // an OAuth scope (the consent page's words for it)
   'origin_refused', // a /login reason
   'password_changed', // a /login reason
