@@ -13,6 +13,7 @@ import {
   readRefreshCookie,
 } from '../plugins/browser-session.ts'
 import { clientWithProof } from '../plugins/dpop.ts'
+import { createJsonTextSender } from '../plugins/json-text.ts'
 import { clientInfo } from '../plugins/request-context.ts'
 import {
   Accepted,
@@ -216,6 +217,7 @@ export function registerAuthRoutes(
     },
   )
 
+  const sendMe = createJsonTextSender()
   app.get(
     '/auth/me',
     {
@@ -228,7 +230,10 @@ export function registerAuthRoutes(
       },
       onRequest: authenticate,
     },
-    async (request) => auth.me(accessOf(request)),
+    // The hot path of the API: the profile view is a frozen object cached per
+    // user, so its JSON is too (json-text.ts). Not an async function: one
+    // promise fewer per request.
+    (request, reply) => auth.me(accessOf(request)).then((view) => sendMe(reply, view)),
   )
 
   app.get(
