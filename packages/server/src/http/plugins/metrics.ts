@@ -93,9 +93,12 @@ interface DurationSeries {
  * `tessera_http_request_duration_seconds`, observed on every answer. A
  * prom-client Histogram builds and hashes a label object and converts the
  * bucket bound to a property name on each observe, about a microsecond,
- * which GET /auth/me felt (bench/README.md). This one finds its series by one
- * string key and bumps a typed-array slot; prom-client's registry still does
- * the exposition format (it asks `get()` at scrape time).
+ * which GET /auth/me felt (bench/README.md). This one finds its series by
+ * route, method and status in nested maps (the route and method strings are
+ * the same objects on every request, so their hashes are already known; a
+ * key string built per request had to be hashed anew) and bumps a
+ * typed-array slot; prom-client's registry still does the exposition format
+ * (it asks `get()` at scrape time).
  */
 class DurationHistogram {
   readonly name = 'tessera_http_request_duration_seconds'
@@ -103,18 +106,30 @@ class DurationHistogram {
   readonly type = 'histogram'
   readonly aggregator = 'sum'
   // Bounded: routes are patterns, methods and status codes few.
-  readonly #series = new Map<string, DurationSeries>()
+  readonly #byRoute = new Map<string, Map<string, Map<number, DurationSeries>>>()
+  /** Every series, in the order they first appeared (the exposition's order). */
+  readonly #series: DurationSeries[] = []
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${status} ${method} ${route}`
-    let series = this.#series.get(key)
+    let byMethod = this.#byRoute.get(route)
+    if (byMethod === undefined) {
+      byMethod = new Map()
+      this.#byRoute.set(route, byMethod)
+    }
+    let byStatus = byMethod.get(method)
+    if (byStatus === undefined) {
+      byStatus = new Map()
+      byMethod.set(method, byStatus)
+    }
+    let series = byStatus.get(status)
     if (series === undefined) {
       series = {
         labels: { method, route, status_code: String(status) },
         counts: new Float64Array(DURATION_BUCKETS.length + 1),
         sum: 0,
       }
-      this.#series.set(key, series)
+      byStatus.set(status, series)
+      this.#series.push(series)
     }
     let bucket = 0
     while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++
@@ -124,7 +139,7 @@ class DurationHistogram {
 
   get(): { name: string; help: string; type: string; aggregator: string; values: ExportedValue[] } {
     const values: ExportedValue[] = []
-    for (const { labels, counts, sum } of this.#series.values()) {
+    for (const { labels, counts, sum } of this.#series) {
       let cumulative = 0
       for (let i = 0; i <= DURATION_BUCKETS.length; i++) {
         cumulative += counts[i]!
