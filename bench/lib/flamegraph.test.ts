@@ -8,6 +8,7 @@ import {
   frameLabel,
   mergeProfile,
   summarize,
+  wrapText,
 } from './flamegraph.ts'
 
 const FASTIFY = 'file:///app/node_modules/fastify/lib/route.js'
@@ -135,6 +136,11 @@ describe('labels', () => {
     )
     assert.equal(frameLabel({ name: 'x', url: 'node:events', line: 3 }), 'x node:events:3')
     assert.equal(frameLabel({ name: '(program)', url: '', line: 0 }), '(program)')
+  })
+
+  it('wraps a long subtitle after a separator', () => {
+    assert.deepEqual(wrapText('short', 20), ['short'])
+    assert.deepEqual(wrapText('one, two; three four five', 12), ['one, two;', 'three four', 'five'])
   })
 
   it('clips a label to its frame', () => {

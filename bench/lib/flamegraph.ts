@@ -255,6 +255,22 @@ const CHAR_WIDTH = 6.6
 const ROW = 17
 const FONT = 'font-family="Verdana, DejaVu Sans, sans-serif"'
 
+/** `text` in lines of at most `chars` characters, broken after "; ", ", " or a space. */
+export function wrapText(text: string, chars: number): string[] {
+  const lines: string[] = []
+  let rest = text
+  while (rest.length > chars) {
+    const head = rest.slice(0, chars + 1)
+    let cut = Math.max(head.lastIndexOf('; '), head.lastIndexOf(', '))
+    if (cut > 0) cut += 1
+    else cut = head.lastIndexOf(' ') > 0 ? head.lastIndexOf(' ') : chars
+    lines.push(rest.slice(0, cut).trimEnd())
+    rest = rest.slice(cut).trimStart()
+  }
+  lines.push(rest)
+  return lines
+}
+
 /** `text` cut to `width` px, with ".." when cut; '' when not even 3 characters fit. */
 export function clipLabel(text: string, width: number): string {
   const fits = Math.floor((width - 6) / CHAR_WIDTH)
@@ -283,10 +299,7 @@ export function flameGraph(profile: CpuProfile, options: FlameOptions): string {
     for (const child of frame.children) measure(child, level + 1)
   }
   measure(root, 0)
-  const top = 78
   const legendHeight = 24
-  const height = top + (depth + 1) * ROW + legendHeight + pad
-  const base = top + depth * ROW
   const scale = root.total > 0 ? inner / root.total : 0
   const { byKind } = summarize(root)
   const interval =
@@ -300,6 +313,12 @@ export function flameGraph(profile: CpuProfile, options: FlameOptions): string {
   const sampleText = Number.isFinite(interval)
     ? `${root.total.toLocaleString('en-US')} samples of ~${round(interval)} ms (idle left out)${window}`
     : `${root.total.toLocaleString('en-US')} samples`
+  const subtitle =
+    options.subtitle === undefined ? sampleText : `${options.subtitle}; ${sampleText}`
+  const subtitleLines = wrapText(subtitle, Math.floor(inner / CHAR_WIDTH))
+  const top = 62 + subtitleLines.length * 16
+  const height = top + (depth + 1) * ROW + legendHeight + pad
+  const base = top + depth * ROW
   const parts: string[] = []
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="${FONT_SIZE}">`,
@@ -308,13 +327,13 @@ export function flameGraph(profile: CpuProfile, options: FlameOptions): string {
   parts.push(
     `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`,
   )
-  const subtitle =
-    options.subtitle === undefined ? sampleText : `${options.subtitle}; ${sampleText}`
+  subtitleLines.forEach((line, index) => {
+    parts.push(
+      `<text x="${width / 2}" y="${44 + index * 16}" text-anchor="middle" fill="#4a5568">${escapeXml(line)}</text>`,
+    )
+  })
   parts.push(
-    `<text x="${width / 2}" y="44" text-anchor="middle" fill="#4a5568">${escapeXml(subtitle)}</text>`,
-  )
-  parts.push(
-    `<text x="${width / 2}" y="62" text-anchor="middle" fill="#718096">Width: samples in a frame and its callees; the x axis is not time. Hover a frame for its name and share.</text>`,
+    `<text x="${width / 2}" y="${top - 14}" text-anchor="middle" fill="#718096">Width: samples in a frame and its callees; the x axis is not time. Hover a frame for its name and share.</text>`,
   )
   const draw = (frame: Frame, x: number, level: number, label: string): void => {
     const w = frame.total * scale
