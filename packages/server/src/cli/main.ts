@@ -4,6 +4,7 @@
 // Commands read and write through a CliIo (io.ts): the process's for the
 // real binary, buffers for runCli (run.ts).
 
+import './keep-tick-shape.ts'
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import * as benchCommand from './bench.ts'
