@@ -322,6 +322,7 @@ export function flameGraph(profile: CpuProfile, options: FlameOptions): string {
   const parts: string[] = []
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="${FONT_SIZE}">`,
+    `<title>${escapeXml(options.title)}</title>`,
   )
   parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fdfdfb"/>`)
   parts.push(
