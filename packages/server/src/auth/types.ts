@@ -719,8 +719,18 @@ export interface FederationFlows {
     id: string,
     input: { query: URLSearchParams; flow: string | undefined },
     client: ClientInfo,
-  ): Promise<{ result: SignInResult; redirectTo: string | undefined }>
+  ): Promise<FederationOutcome>
 }
+
+/**
+ * What a social-login callback came to: a sign-in (tokens, or the MFA
+ * challenge), or an identity linked to the signed-in user who started it
+ * (the session goes on unchanged). `redirectTo` is where the start asked to
+ * go next, already checked.
+ */
+export type FederationOutcome =
+  | { kind: 'signed_in'; result: SignInResult; redirectTo: string | undefined }
+  | { kind: 'linked'; provider: string; redirectTo: string | undefined }
 
 export interface AuthService {
   readonly federation: FederationFlows

@@ -39,6 +39,7 @@ import {
   registerRecoveryRoutes,
   registerSignInByMailRoutes,
 } from './routes/email.ts'
+import { registerIdentityRoutes } from './routes/identities.ts'
 import { registerMfaRoutes } from './routes/mfa.ts'
 import { registerMfaEnrollmentRoutes } from './routes/mfa-enrollment.ts'
 import { registerOAuthRoutes } from './routes/oauth.ts'
@@ -317,6 +318,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   const routeDeps: RouteDeps = { config, auth, authenticate: createAuthenticate(auth, config) }
   registerAuthRoutes(app, routeDeps)
   registerProviderRoutes(app, routeDeps)
+  registerIdentityRoutes(app, routeDeps)
   registerRevocationRoutes(app, routeDeps, deps.revocationFeed)
   registerWellKnownRoutes(app, routeDeps)
   if (config.emailVerification !== 'off') registerEmailRoutes(app, routeDeps)

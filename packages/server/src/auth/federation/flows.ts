@@ -59,11 +59,18 @@ export type FederationFailure =
 
 export class FederationError extends Error {
   readonly reason: FederationFailure
+  /** True when the flow was a link from a signed-in session (the refusal goes back to /account, not /login). */
+  readonly linking: boolean
 
-  constructor(reason: FederationFailure, message: string, options?: { cause?: unknown }) {
+  constructor(
+    reason: FederationFailure,
+    message: string,
+    options?: { cause?: unknown; linking?: boolean },
+  ) {
     super(message, options)
     this.name = 'FederationError'
     this.reason = reason
+    this.linking = options?.linking ?? false
   }
 }
 
@@ -310,7 +317,7 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
         { amr: ['fed'], method: `federation:${id}` },
         client,
       )
-      return { result, redirectTo: flow.r ?? undefined }
+      return { kind: 'signed_in', result, redirectTo: flow.r ?? undefined }
     },
   }
 }

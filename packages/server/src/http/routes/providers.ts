@@ -7,20 +7,18 @@
 // never a 500; an unknown provider is 404 `not_found`.
 
 import { Type } from '@sinclair/typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import { FederationError } from '../../auth/federation/flows.ts'
 import type { AuthService } from '../../auth/types.ts'
-import type { Config } from '../../config/types.ts'
 import { MAX_REDIRECT_LENGTH, safeRedirect } from '../pages/redirect.ts'
 import { redirectOrigins } from '../pages/routes.ts'
-import { accessOf } from '../plugins/authentication.ts'
 import { setRefreshCookie } from '../plugins/browser-session.ts'
 import { clientInfo } from '../plugins/request-context.ts'
-import { BEARER, NoQuery, withErrors } from '../schemas/common.ts'
+import { NoQuery, withErrors } from '../schemas/common.ts'
 import type { RouteDeps, TypedApp } from './deps.ts'
+import { flowCookieName, flowCookieOptions, readFlowCookie } from './federation-cookie.ts'
 
 const TAGS = ['auth']
-const FLOW_COOKIE = 'tessera_federation'
 
 const ProviderParams = Type.Object(
   {
@@ -64,47 +62,6 @@ const ProviderList = Type.Object(
 
 const Redirect = Type.Null({ description: 'A redirect (Location).' })
 
-const DateTime = Type.String({ format: 'date-time' })
-
-const IdentityList = Type.Object(
-  {
-    identities: Type.Array(
-      Type.Object(
-        {
-          provider: Type.String({ description: 'The provider id (TESSERA_PROVIDERS).' }),
-          providerName: Type.String({
-            description: 'Its name as the pages show it (the id when it is no longer configured).',
-          }),
-          email: Type.Union([Type.String(), Type.Null()], {
-            description: 'The address the provider gave at the last sign-in.',
-          }),
-          createdAt: DateTime,
-          lastUsedAt: Type.Union([DateTime, Type.Null()]),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-)
-
-/** The flow cookie: SameSite=Lax, as the provider's redirect back is a cross-site navigation. */
-function flowCookieName(config: Pick<Config, 'issuer' | 'cookieSecure'>): string {
-  return config.cookieSecure && config.issuer.startsWith('https:')
-    ? `__Host-${FLOW_COOKIE}`
-    : FLOW_COOKIE
-}
-
-function flowCookieOptions(config: Config, maxAge: number) {
-  return {
-    httpOnly: true,
-    secure: config.cookieSecure,
-    sameSite: 'lax' as const,
-    path: '/',
-    maxAge,
-  }
-}
-
 function describe(error: Error | undefined): string | undefined {
   if (error === undefined) return undefined
   const code = (error as { code?: unknown }).code
@@ -121,7 +78,7 @@ export function registerProviderRoutes(
   app: TypedApp,
   deps: RouteDeps<Pick<AuthService, 'federation'>>,
 ): void {
-  const { config, auth, authenticate } = deps
+  const { config, auth } = deps
   const ownOrigin = new URL(config.issuer).origin
   const origins = redirectOrigins(config)
 
@@ -139,14 +96,9 @@ export function registerProviderRoutes(
       'social login refused',
     )
     const query = new URLSearchParams({ reason: error.reason, provider: id })
-    return reply.headers({ 'cache-control': 'no-store' }).redirect(`/login?${query}`, 302)
-  }
-
-  function readFlowCookie(request: FastifyRequest): string | undefined {
-    const header = request.headers.cookie
-    if (header === undefined) return undefined
-    const value = request.server.parseCookie(header)[flowCookieName(config)]
-    return value === undefined || value === '' ? undefined : value
+    // A refused link goes back to the account page it started from; a sign-in to /login.
+    const page = error.linking ? '/account' : '/login'
+    return reply.headers({ 'cache-control': 'no-store' }).redirect(`${page}?${query}`, 302)
   }
 
   app.get(
@@ -160,23 +112,6 @@ export function registerProviderRoutes(
       },
     },
     async () => ({ providers: auth.federation.listProviders() }),
-  )
-
-  app.get(
-    '/auth/identities',
-    {
-      schema: {
-        tags: TAGS,
-        querystring: NoQuery,
-        summary: "The signed-in user's identities at identity providers",
-        description:
-          'The (provider, subject) pairs linked to the account by social login, oldest first; the subject itself is not shown. Read-only for now.',
-        security: BEARER,
-        response: withErrors({ 200: IdentityList }),
-      },
-      onRequest: authenticate,
-    },
-    async (request) => ({ identities: await auth.federation.listIdentities(accessOf(request)) }),
   )
 
   app.get(
@@ -226,7 +161,7 @@ export function registerProviderRoutes(
     },
     async (request, reply) => {
       const { id } = request.params
-      const flow = readFlowCookie(request)
+      const flow = readFlowCookie(request, config)
       // The flow is single use whatever happens next.
       reply.setCookie(flowCookieName(config), '', flowCookieOptions(config, 0))
       const query = new URLSearchParams(request.query as Record<string, string>)
@@ -237,8 +172,13 @@ export function registerProviderRoutes(
         if (error instanceof FederationError) return toLogin(reply, id, error)
         throw error
       }
-      const { result, redirectTo } = finished
       reply.headers({ 'cache-control': 'no-store' })
+      if (finished.kind === 'linked') {
+        // A link from a signed-in session: the session goes on as it was.
+        const query = new URLSearchParams({ linked: finished.provider })
+        return reply.redirect(finished.redirectTo ?? `/account?${query}`, 302)
+      }
+      const { result, redirectTo } = finished
       if ('mfaRequired' in result || 'mfaEnrollmentRequired' in result) {
         // The second step happens on /login; the token travels in the
         // fragment, which no server (nor a Referer) sees.
