@@ -103,6 +103,11 @@ export interface SessionRecord {
    * (RFC 9449 §5): a refresh must prove that key. Null: not bound.
    */
   dpopJkt: string | null
+  /**
+   * The social-login provider (its id in TESSERA_PROVIDERS) the session
+   * signed in at: its tokens' `idp` claim. Absent for every other session.
+   */
+  idp?: string
 }
 
 export interface NewSession {
@@ -122,6 +127,8 @@ export interface NewSession {
   resource?: string | null
   /** Default null. */
   dpopJkt?: string | null
+  /** The social-login provider it signed in at; default none. */
+  idp?: string | null
 }
 
 export interface RefreshTokenRecord {

@@ -51,6 +51,8 @@ export interface SessionsTable {
   resource: string | null
   /** RFC 7638 thumbprint of the DPoP key its refresh token is bound to; null: not bound. */
   dpop_jkt: string | null
+  /** The social-login provider id it signed in at (its tokens' `idp`); null: not federated. */
+  idp: string | null
 }
 
 export interface RefreshTokensTable {

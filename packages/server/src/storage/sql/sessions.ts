@@ -41,6 +41,7 @@ const SESSION_COLUMNS = Object.keys({
   scope: true,
   resource: true,
   dpop_jkt: true,
+  idp: true,
 } satisfies Record<keyof SessionsTable, true>)
 const sessionColumnsOf = (table: string) =>
   sql.raw(SESSION_COLUMNS.map((column) => `${table}.${column}`).join(', '))
@@ -70,6 +71,7 @@ export function createSessionStore(ctx: SqlContext): SessionStore {
             scope: session.scope ?? null,
             resource: session.resource ?? null,
             dpop_jkt: session.dpopJkt ?? null,
+            idp: session.idp ?? null,
           })
           .execute()
         await trx
@@ -435,6 +437,7 @@ function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
     scope: row.scope,
     resource: row.resource,
     dpopJkt: row.dpop_jkt,
+    ...(row.idp === null ? {} : { idp: row.idp }),
   }
 }
 
