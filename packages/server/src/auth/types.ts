@@ -521,8 +521,11 @@ export type AuthorizeStep =
   | { kind: 'redirect'; location: string }
   /** Show the page that moves on to /oauth/authorize/continue?id= (same-site, with the cookie). */
   | { kind: 'continue'; requestId: string }
-  /** Send the browser to /login, which returns to the continue URL. */
-  | { kind: 'login'; requestId: string; loginHint?: string }
+  /**
+   * Send the browser to /login, which returns to the continue URL; with
+   * `provider` (the request's `provider` hint), to that provider's start instead.
+   */
+  | { kind: 'login'; requestId: string; loginHint?: string; provider?: string }
   /** Show the consent page. */
   | { kind: 'consent'; requestId: string; view: ConsentView; redirectUri: string }
 
