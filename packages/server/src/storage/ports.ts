@@ -825,6 +825,25 @@ export interface IdentityStore {
   ): Promise<void>
   /** Unlinks the identity if it is `userId`'s; whether one was removed. */
   deleteIdentity(provider: string, subject: string, userId: string): Promise<boolean>
+  /**
+   * The provider's tokens kept for the identity (social login's keep-tokens
+   * option), as the flows sealed them; null when none are kept or there is
+   * no such identity.
+   */
+  readIdentityTokens(provider: string, subject: string): Promise<string | null>
+  /**
+   * Keeps `sealed` (null: clears them) for the identity if it is `userId`'s;
+   * whether it is. With `expected`, only while the kept value is still that
+   * one (null: none kept), so a refresh that lost a race neither overwrites
+   * nor clears what the winner stored.
+   */
+  setIdentityTokens(
+    provider: string,
+    subject: string,
+    userId: string,
+    sealed: string | null,
+    expected?: string | null,
+  ): Promise<boolean>
 }
 
 /** A Store with the identities of social login (issue 21). */

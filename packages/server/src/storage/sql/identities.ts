@@ -2,7 +2,9 @@
 // (provider, subject) primary key decides a race between two first sign-ins
 // of one person: the insert that loses does nothing (ON CONFLICT DO NOTHING)
 // and answers 'identity_taken', without an error that would abort a
-// PostgreSQL transaction.
+// PostgreSQL transaction. The provider's tokens (kept on request) live in
+// their own column, sealed, read only by the token route: never with a
+// listing.
 
 import type { Selectable } from 'kysely'
 import type { IdentityRecord, IdentityStore } from '../ports.ts'
@@ -10,6 +12,17 @@ import type { SqlContext } from './context.ts'
 import { toBoolean, toNumber } from './dialect.ts'
 import { toNullableNumber } from './rows.ts'
 import type { IdentitiesTable } from './schema.ts'
+
+/** Every column but the sealed tokens. */
+const COLUMNS = [
+  'provider',
+  'subject',
+  'user_id',
+  'email',
+  'email_verified',
+  'created_at',
+  'last_used_at',
+] as const
 
 /** The IdentityStore of a SQL store. */
 export function createIdentityStore(ctx: SqlContext): IdentityStore {
@@ -30,7 +43,7 @@ export function createIdentityStore(ctx: SqlContext): IdentityStore {
           last_used_at: record.lastUsedAt,
         })
         .onConflict((conflict) => conflict.columns(['provider', 'subject']).doNothing())
-        .returningAll()
+        .returning(COLUMNS)
         .executeTakeFirst()
       return row === undefined ? 'identity_taken' : toIdentityRecord(row)
     },
@@ -39,7 +52,7 @@ export function createIdentityStore(ctx: SqlContext): IdentityStore {
       const row = await ctx
         .db()
         .selectFrom('identities')
-        .selectAll()
+        .select(COLUMNS)
         .where('provider', '=', provider)
         .where('subject', '=', subject)
         .executeTakeFirst()
@@ -50,7 +63,7 @@ export function createIdentityStore(ctx: SqlContext): IdentityStore {
       const rows = await ctx
         .db()
         .selectFrom('identities')
-        .selectAll()
+        .select(COLUMNS)
         .where('user_id', '=', userId)
         .orderBy('created_at')
         .orderBy('provider')
@@ -83,10 +96,35 @@ export function createIdentityStore(ctx: SqlContext): IdentityStore {
         .executeTakeFirst()
       return Number(result.numDeletedRows) > 0
     },
+
+    async readIdentityTokens(provider, subject) {
+      const row = await ctx
+        .db()
+        .selectFrom('identities')
+        .select('tokens')
+        .where('provider', '=', provider)
+        .where('subject', '=', subject)
+        .executeTakeFirst()
+      return row?.tokens ?? null
+    },
+
+    async setIdentityTokens(provider, subject, userId, sealed, expected) {
+      let update = ctx
+        .db()
+        .updateTable('identities')
+        .set({ tokens: sealed })
+        .where('provider', '=', provider)
+        .where('subject', '=', subject)
+        .where('user_id', '=', userId)
+      if (expected === null) update = update.where('tokens', 'is', null)
+      else if (expected !== undefined) update = update.where('tokens', '=', expected)
+      const result = await update.executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
   }
 }
 
-function toIdentityRecord(row: Selectable<IdentitiesTable>): IdentityRecord {
+function toIdentityRecord(row: Omit<Selectable<IdentitiesTable>, 'tokens'>): IdentityRecord {
   return {
     provider: row.provider,
     subject: row.subject,

@@ -256,6 +256,8 @@ export interface IdentitiesTable {
   email_verified: DbBoolean
   created_at: DbInteger
   last_used_at: DbInteger | null
+  /** The provider's tokens as sealed JSON (a provider that keeps them), else null. */
+  tokens: string | null
 }
 
 export interface Database {

@@ -12,6 +12,7 @@ import * as secondFactors from './2026-12-07T0000-second-factors.ts'
 import * as oauth from './2026-12-08T0000-oauth.ts'
 import * as dpopJwe from './2026-12-09T0000-dpop-jwe.ts'
 import * as identities from './2026-12-10T0000-identities.ts'
+import * as identityTokens from './2026-12-11T0000-identity-tokens.ts'
 import * as sessionIdp from './2026-12-11T0100-session-idp.ts'
 
 interface SchemaMigration {
@@ -27,6 +28,7 @@ const MIGRATIONS: Readonly<Record<string, SchemaMigration>> = {
   '2026-12-08T0000-oauth': oauth,
   '2026-12-09T0000-dpop-jwe': dpopJwe,
   '2026-12-10T0000-identities': identities,
+  '2026-12-11T0000-identity-tokens': identityTokens,
   '2026-12-11T0100-session-idp': sessionIdp,
 }
 
