@@ -723,6 +723,50 @@ export interface FederationFlows {
     input: { query: URLSearchParams; flow: string | undefined },
     client: ClientInfo,
   ): Promise<FederationOutcome>
+  /**
+   * Starts linking provider `id` to the caller's account: as
+   * startFederation, with the caller's user and session sealed into the
+   * flow, so that the callback links the identity to them (outcome
+   * `linked`). Needs a recent authentication, as adding a factor does.
+   * @throws AuthError not_found (unknown provider), reauthentication_required,
+   * provider_unavailable (its discovery fails).
+   */
+  startLink(
+    access: AccessContext,
+    id: string,
+    input: { redirectTo: string | undefined },
+  ): Promise<{ url: string; flow: string; maxAge: number }>
+  /**
+   * Unlinks the caller's identity at `provider`. Needs a recent
+   * authentication.
+   * @throws AuthError not_found (no identity there), last_sign_in_method
+   * (it is the account's only way in), reauthentication_required.
+   */
+  unlinkIdentity(access: AccessContext, provider: string, client: ClientInfo): Promise<void>
+  /**
+   * The provider's access token kept for the caller's identity at
+   * `provider` (a provider that keeps tokens), refreshed first when it
+   * expires within a minute or when `refresh` asks.
+   * @throws AuthError not_found (none kept), provider_token_revoked (the
+   * provider refused the refresh: the kept tokens are gone),
+   * provider_unavailable.
+   */
+  providerToken(
+    access: AccessContext,
+    provider: string,
+    input: { refresh: boolean },
+    client: ClientInfo,
+  ): Promise<ProviderTokenView>
+}
+
+/** A provider's access token kept for the user (POST /auth/identities/:provider/token). */
+export interface ProviderTokenView {
+  accessToken: string
+  tokenType: 'Bearer'
+  /** When it expires (ISO 8601); null when the provider did not say. */
+  expiresAt: string | null
+  /** The scopes it was granted, space-separated; null when the provider did not say. */
+  scope: string | null
 }
 
 /**
