@@ -62,6 +62,16 @@ const catalogue = {
       'The account has not verified its email address yet (TESSERA_EMAIL_VERIFICATION=required).',
   },
   email_taken: { status: 409, description: 'An account with this email already exists.' },
+  last_sign_in_method: {
+    status: 409,
+    description:
+      'Unlinking this identity would leave the account no way to sign in (no password, passkey or other identity).',
+  },
+  provider_token_revoked: {
+    status: 409,
+    description:
+      'The identity provider refused to refresh the tokens kept for this identity; they are deleted. Sign in with the provider again.',
+  },
   payload_too_large: { status: 413, description: 'The request body or headers are too large.' },
   unsupported_media_type: {
     status: 415,
@@ -72,6 +82,10 @@ const catalogue = {
     description: 'Too many attempts; retry after the `Retry-After` header (seconds).',
   },
   unavailable: authErrorCodes.unavailable,
+  provider_unavailable: {
+    status: 503,
+    description: 'The identity provider could not be reached (or answered with a server error); retry later.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>
 
 /**
