@@ -12,24 +12,40 @@
 // - the same with an account whose address is not verified, or a provider
 //   that does not vouch for the address → refused (`account_email_unverified`,
 //   `email_not_verified`): an address nobody proved must not hand over an
-//   account. Linking from a signed-in session is the other way in (next);
+//   account. Linking from a signed-in session is the other way in (below);
 // - a verified address without an account → a new account (when signups are
 //   open), its address verified, no password, the identity linked.
 //
+// A link starts from a signed-in session with a recent authentication
+// (startLink): its flow also carries the user and the session. Its callback
+// links whoever signed in at the provider to that user, whatever addresses
+// either side has (the user proved both sides), while the session is live and
+// the account active; an identity already linked to another account, or a
+// second identity at a provider the user has one at, is refused.
+//
+// A provider configured to keep tokens (keepTokens) has its tokens sealed
+// under the master key, bound to the provider, subject and user, into the
+// identity at every sign-in and link through it; a provider that does not
+// keep them has any kept before cleared. providerToken hands the access
+// token to the signed-in user, refreshed at the provider when it is about to
+// expire. No token is ever logged or audited.
+//
 // Every refusal is a FederationError with a reason the route turns into a
-// redirect to /login; nothing is stored on a refusal.
+// redirect to /login (to /account for a link); nothing is stored on a refusal.
 
 import { randomUUID } from 'node:crypto'
-import type { UserRecord } from '../../storage/ports.ts'
+import type { IdentityRecord, UserRecord } from '../../storage/ports.ts'
 import type { FlowContext } from '../context.ts'
 import { AuthError } from '../errors.ts'
 import { finishSignIn } from '../sign-in.ts'
-import type { ClientInfo, FederationFlows } from '../types.ts'
+import { requireRecentAuth } from '../step-up.ts'
+import type { AccessContext, ClientInfo, FederationFlows, ProviderTokenView } from '../types.ts'
 import { iso } from '../views.ts'
 import { type ResolvedProvider, resolveProvider } from './presets.ts'
 import {
   createUpstream,
   type FlowSecrets,
+  type ProviderTokens,
   type Upstream,
   UpstreamError,
   type UpstreamFailure,
@@ -42,6 +58,8 @@ const FLOW_CONTEXT = 'tessera:federation-flow'
 const DEFAULT_ROLES = ['user']
 /** Seconds a request to a provider may take before it counts as down. */
 const UPSTREAM_TIMEOUT = 10
+/** A kept access token this close to its expiry is refreshed before it is handed out. */
+const REFRESH_AHEAD_MS = 60_000
 
 /** Why a social sign-in did not go through: the `reason` /login is sent with. */
 export type FederationFailure =
@@ -57,13 +75,22 @@ export type FederationFailure =
   | 'signup_closed'
   | 'account_disabled'
 
+/** Why a link from a signed-in session was refused: the `reason` /account is sent with. */
+export type LinkFailure =
+  /** The identity is linked to another account. */
+  | 'identity_in_use'
+  /** The user has another identity at this provider already: disconnect it first. */
+  | 'provider_already_linked'
+  /** The session that started the link ended (signed out, revoked, expired) before the callback. */
+  | 'session_ended'
+
 export class FederationError extends Error {
-  readonly reason: FederationFailure
+  readonly reason: FederationFailure | LinkFailure
   /** True when the flow was a link from a signed-in session (the refusal goes back to /account, not /login). */
   readonly linking: boolean
 
   constructor(
-    reason: FederationFailure,
+    reason: FederationFailure | LinkFailure,
     message: string,
     options?: { cause?: unknown; linking?: boolean },
   ) {
@@ -76,12 +103,19 @@ export class FederationError extends Error {
 
 /** What the flow cookie holds, sealed. */
 interface SealedFlow {
+  /** The provider id. */
   p: string
+  /** state, nonce, PKCE verifier. */
   s: string
   n: string | null
   v: string
+  /** Where to go after. */
   r: string | null
+  /** When the flow expires (epoch ms). */
   e: number
+  /** A link: the user to link to, and the session it was started from. */
+  u?: string
+  i?: string
 }
 
 interface Configured {
@@ -224,6 +258,227 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
     return created
   }
 
+  function sealFlow(
+    id: string,
+    started: Awaited<ReturnType<Upstream['start']>>,
+    redirectTo: string | undefined,
+    link: { u: string; i: string } | undefined,
+  ): { url: string; flow: string; maxAge: number } {
+    const { url, secrets } = started
+    const flow: SealedFlow = {
+      p: id,
+      s: secrets.state,
+      n: secrets.nonce ?? null,
+      v: secrets.codeVerifier,
+      r: redirectTo ?? null,
+      e: now() + FLOW_TTL_MS,
+      ...link,
+    }
+    return {
+      url: url.href,
+      flow: sealer.seal(JSON.stringify(flow), FLOW_CONTEXT),
+      maxAge: FLOW_TTL_MS / 1000,
+    }
+  }
+
+  /**
+   * A link's callback: whoever signed in at the provider becomes an identity
+   * of the user who started it, if that session is still live.
+   */
+  async function finishLink(
+    provider: ResolvedProvider,
+    upstream: Upstream,
+    callbackUrl: URL,
+    secrets: FlowSecrets,
+    link: { userId: string; sessionId: string },
+    client: ClientInfo,
+  ): Promise<void> {
+    let profile: UpstreamProfile
+    try {
+      profile = await upstream.finish(callbackUrl, secrets)
+    } catch (error) {
+      if (error instanceof UpstreamError) {
+        throw new FederationError(error.reason, error.message, { cause: error })
+      }
+      throw error
+    }
+    const at = now()
+    const session = await store.sessions.findSession(link.sessionId)
+    if (
+      session === undefined ||
+      session.revokedAt !== null ||
+      session.expiresAt <= at ||
+      session.userId !== link.userId
+    ) {
+      throw new FederationError('session_ended', 'the session that started the link has ended')
+    }
+    const user = await store.users.findUserById(link.userId)
+    if (user === undefined || user.disabled) {
+      throw new FederationError('account_disabled', 'the account is disabled')
+    }
+    // As the provider gave it (normalized); no check: the user proved both sides.
+    const email =
+      profile.email === null ? null : (rules.normalizeEmail(profile.email) ?? null)
+    const known = await store.identities.findIdentity(provider.id, profile.subject)
+    if (known !== undefined) {
+      if (known.userId !== user.id) {
+        throw new FederationError('identity_in_use', 'the identity is linked to another account')
+      }
+      // Linked already: a use of it.
+      await store.identities.touchIdentity(provider.id, profile.subject, {
+        email,
+        emailVerified: profile.emailVerified,
+        lastUsedAt: at,
+      })
+      await keepTokens(provider, profile, user.id)
+      return
+    }
+    const mine = await store.identities.listIdentities(user.id)
+    if (mine.some((identity) => identity.provider === provider.id)) {
+      throw new FederationError(
+        'provider_already_linked',
+        'the account has another identity at this provider',
+      )
+    }
+    const created = await store.identities.createIdentity({
+      provider: provider.id,
+      subject: profile.subject,
+      userId: user.id,
+      email,
+      emailVerified: profile.emailVerified,
+      createdAt: at,
+      lastUsedAt: at,
+    })
+    if (created === 'identity_taken') {
+      // A concurrent sign-in linked it first: to this user is fine, to another is not.
+      const winner = await store.identities.findIdentity(provider.id, profile.subject)
+      if (winner?.userId !== user.id) {
+        throw new FederationError('identity_in_use', 'the identity is linked to another account')
+      }
+    } else {
+      await audit(
+        'identity.linked',
+        client,
+        { userId: user.id, sessionId: link.sessionId },
+        { provider: provider.id, by: 'session' },
+      )
+    }
+    await keepTokens(provider, profile, user.id)
+  }
+
+  /** Keeps the sign-in's tokens for a provider that keeps them; clears any kept for one that does not. */
+  async function keepTokens(
+    provider: ResolvedProvider,
+    profile: UpstreamProfile,
+    userId: string,
+  ): Promise<void> {
+    const sealed = provider.keepTokens
+      ? sealTokens(provider.id, profile.subject, userId, ownClock(profile.tokens))
+      : null
+    await store.identities.setIdentityTokens(provider.id, profile.subject, userId, sealed)
+  }
+
+  /**
+   * The expiry of tokens just received, on the flows' clock: the upstream
+   * reads the wall clock, the flows `now` (the same one in production; a
+   * test's own clock otherwise).
+   */
+  function ownClock(tokens: ProviderTokens): ProviderTokens {
+    if (tokens.expiresAt === null) return tokens
+    return { ...tokens, expiresAt: now() + (tokens.expiresAt - Date.now()) }
+  }
+
+  function sealTokens(
+    provider: string,
+    subject: string,
+    userId: string,
+    tokens: ProviderTokens,
+  ): string {
+    const kept: ProviderTokens = {
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      expiresAt: tokens.expiresAt,
+      scope: tokens.scope,
+    }
+    return sealer.seal(JSON.stringify(kept), tokensContext(provider, subject, userId))
+  }
+
+  /** The kept tokens, or undefined when they cannot be opened (another master key). */
+  function openTokens(identity: IdentityRecord, sealed: string): ProviderTokens | undefined {
+    try {
+      const context = tokensContext(identity.provider, identity.subject, identity.userId)
+      return JSON.parse(sealer.open(sealed, context)) as ProviderTokens
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Refreshes the kept tokens at the provider and keeps the new ones. Two
+   * refreshes at once: the one that loses the race (its refresh token was
+   * rotated by the other) takes what the winner kept.
+   */
+  async function refreshKept(
+    { provider, upstream }: Configured,
+    identity: IdentityRecord,
+    sealed: string,
+    tokens: ProviderTokens,
+    refreshToken: string,
+    access: AccessContext,
+    client: ClientInfo,
+  ): Promise<ProviderTokens> {
+    const { userId, subject } = identity
+    let fresh: ProviderTokens
+    try {
+      fresh = ownClock(await upstream.refresh(refreshToken))
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error
+      if (error.reason === 'provider_unavailable') {
+        throw new AuthError('provider_unavailable', `provider ${provider.id} could not be reached`, {
+          cause: error,
+        })
+      }
+      const cleared = await store.identities.setIdentityTokens(
+        provider.id,
+        subject,
+        userId,
+        null,
+        sealed,
+      )
+      if (!cleared) {
+        const current = await store.identities.readIdentityTokens(provider.id, subject)
+        const theirs = current === null ? undefined : openTokens(identity, current)
+        if (theirs !== undefined) return theirs
+      }
+      await audit(
+        'identity.tokens_dropped',
+        client,
+        { userId, sessionId: access.sessionId },
+        { provider: provider.id, reason: 'refresh_refused' },
+      )
+      throw new AuthError(
+        'provider_token_revoked',
+        `provider ${provider.id} refused to refresh the kept tokens: sign in with it again`,
+        { cause: error },
+      )
+    }
+    const next: ProviderTokens = {
+      accessToken: fresh.accessToken,
+      // A provider that does not rotate sends no new refresh token: the old one stays good.
+      refreshToken: fresh.refreshToken ?? tokens.refreshToken,
+      expiresAt: fresh.expiresAt,
+      scope: fresh.scope ?? tokens.scope,
+    }
+    await store.identities.setIdentityTokens(
+      provider.id,
+      subject,
+      userId,
+      sealTokens(provider.id, subject, userId, next),
+      sealed,
+    )
+    return next
+  }
+
   return {
     listProviders() {
       return [...providers.values()].map(({ provider }) => ({
@@ -258,20 +513,109 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
         }
         throw error
       }
-      const { url, secrets } = started
-      const flow: SealedFlow = {
-        p: id,
-        s: secrets.state,
-        n: secrets.nonce ?? null,
-        v: secrets.codeVerifier,
-        r: input.redirectTo ?? null,
-        e: now() + FLOW_TTL_MS,
+      return sealFlow(id, started, input.redirectTo, undefined)
+    },
+
+    async startLink(access, id, input) {
+      const { upstream } = find(id)
+      const user = await profiles.requireUser(access)
+      // Linking adds a way into the account, as a second factor or a passkey does.
+      await requireRecentAuth(ctx, access)
+      let started: Awaited<ReturnType<Upstream['start']>>
+      try {
+        started = await upstream.start()
+      } catch (error) {
+        if (error instanceof UpstreamError) {
+          throw new AuthError('provider_unavailable', `provider ${id} could not be reached`, {
+            cause: error,
+          })
+        }
+        throw error
       }
-      return {
-        url: url.href,
-        flow: sealer.seal(JSON.stringify(flow), FLOW_CONTEXT),
-        maxAge: FLOW_TTL_MS / 1000,
+      return sealFlow(id, started, input.redirectTo, { u: user.id, i: access.sessionId })
+    },
+
+    async unlinkIdentity(access, id, client) {
+      const user = await profiles.requireUser(access)
+      await requireRecentAuth(ctx, access)
+      const identities = await store.identities.listIdentities(user.id)
+      const mine = identities.filter((identity) => identity.provider === id)
+      if (mine.length === 0) throw new AuthError('not_found', 'no identity at this provider')
+      // The ways in that stay: a password (a social sign-up has none: ''), a
+      // passkey (each signs in alone), an identity at another provider.
+      // Signing in by mail is not counted: it needs the server to mail,
+      // which an operator may turn off, and the address may be the very
+      // mailbox this provider holds (docs/social-login.md).
+      const others = identities.length - mine.length
+      if (others === 0 && user.passwordHash === '') {
+        const passkeys = await store.factors.listPasskeys(user.id)
+        if (passkeys.length === 0) {
+          throw new AuthError(
+            'last_sign_in_method',
+            'this is the only way to sign in to the account: set a password or add a passkey first',
+          )
+        }
       }
+      let removed = false
+      for (const identity of mine) {
+        if (await store.identities.deleteIdentity(identity.provider, identity.subject, user.id)) {
+          removed = true
+        }
+      }
+      // Unlinked meanwhile (another tab): as absent as one that never was.
+      if (!removed) throw new AuthError('not_found', 'no identity at this provider')
+      await audit(
+        'identity.unlinked',
+        client,
+        { userId: user.id, sessionId: access.sessionId },
+        { provider: id },
+      )
+    },
+
+    async providerToken(access, id, input, client) {
+      const user = await profiles.requireUser(access)
+      const identity = newest(
+        (await store.identities.listIdentities(user.id)).filter((i) => i.provider === id),
+      )
+      if (identity === undefined) throw new AuthError('not_found', 'no identity at this provider')
+      const configured = providers.get(id)
+      const sealed = await store.identities.readIdentityTokens(id, identity.subject)
+      if (configured === undefined || !configured.provider.keepTokens) {
+        // The operator stopped keeping them (or removed the provider): what was kept goes.
+        if (sealed !== null) {
+          await store.identities.setIdentityTokens(id, identity.subject, user.id, null, sealed)
+        }
+        throw new AuthError('not_found', 'no tokens are kept for this provider')
+      }
+      if (sealed === null) throw new AuthError('not_found', 'no tokens are kept for this identity')
+      const tokens = openTokens(identity, sealed)
+      if (tokens === undefined) {
+        // Sealed under a master key no longer configured: useless, dropped.
+        await store.identities.setIdentityTokens(id, identity.subject, user.id, null, sealed)
+        throw new AuthError('not_found', 'no tokens are kept for this identity')
+      }
+      const at = now()
+      const expired = tokens.expiresAt !== null && tokens.expiresAt <= at
+      const expiring = tokens.expiresAt !== null && tokens.expiresAt - at <= REFRESH_AHEAD_MS
+      if (!input.refresh && !expiring) return tokenView(tokens)
+      if (tokens.refreshToken === null) {
+        // Nothing to refresh with: the token serves until it expires.
+        if (!expired) return tokenView(tokens)
+        await store.identities.setIdentityTokens(id, identity.subject, user.id, null, sealed)
+        await audit(
+          'identity.tokens_dropped',
+          client,
+          { userId: user.id, sessionId: access.sessionId },
+          { provider: id, reason: 'expired' },
+        )
+        throw new AuthError(
+          'provider_token_revoked',
+          `the access token of provider ${id} expired and there is no refresh token: sign in with it again`,
+        )
+      }
+      return tokenView(
+        await refreshKept(configured, identity, sealed, tokens, tokens.refreshToken, access, client),
+      )
     },
 
     async finishFederation(id, input, client) {
@@ -284,6 +628,24 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
       }
       const callbackUrl = new URL(callbackUri(config.issuer, id))
       callbackUrl.search = input.query.toString()
+      if (flow.u !== undefined && flow.i !== undefined) {
+        const link = { userId: flow.u, sessionId: flow.i }
+        try {
+          await finishLink(provider, upstream, callbackUrl, secrets, link, client)
+        } catch (error) {
+          if (error instanceof FederationError) {
+            await audit(
+              'identity.link_refused',
+              client,
+              link,
+              { provider: id, reason: error.reason, by: 'session' },
+            )
+            throw new FederationError(error.reason, error.message, { cause: error, linking: true })
+          }
+          throw error
+        }
+        return { kind: 'linked', provider: id, redirectTo: flow.r ?? undefined }
+      }
       let profile: UpstreamProfile
       try {
         profile = await upstream.finish(callbackUrl, secrets)
@@ -310,6 +672,7 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
         )
         throw new FederationError('account_disabled', 'the account is disabled')
       }
+      await keepTokens(provider, profile, user.id)
       // RFC 8176 `fed`: the user authenticated at a federated provider.
       const result = await finishSignIn(
         ctx,
@@ -325,4 +688,25 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
 /** The redirect URI to register at the provider. */
 export function callbackUri(issuer: string, id: string): string {
   return `${issuer}/auth/providers/${encodeURIComponent(id)}/callback`
+}
+
+/** What the kept tokens of (provider, subject, user) are sealed under: they open for that identity only. */
+function tokensContext(provider: string, subject: string, userId: string): string {
+  return `tessera:provider-tokens:${JSON.stringify([provider, subject, userId])}`
+}
+
+function tokenView(tokens: ProviderTokens): ProviderTokenView {
+  return {
+    accessToken: tokens.accessToken,
+    tokenType: 'Bearer',
+    expiresAt: tokens.expiresAt === null ? null : iso(tokens.expiresAt),
+    scope: tokens.scope,
+  }
+}
+
+/** The identity used last (then linked last). */
+function newest(identities: IdentityRecord[]): IdentityRecord | undefined {
+  return identities.toSorted(
+    (a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt),
+  )[0]
 }
