@@ -4,7 +4,7 @@
 // (the user, the sessions) is filled in by assets/app.js with textContent.
 // No inline script or style anywhere: the CSP forbids both.
 
-import type { FederationFailure } from '../../auth/federation/flows.ts'
+import type { FederationFailure, LinkFailure } from '../../auth/federation/flows.ts'
 import { type HtmlValue, html, type SafeHtml } from './escape.ts'
 
 /** What every page shows of the configuration. */
@@ -715,19 +715,73 @@ export interface AccountPageOptions {
   readonly federation?: boolean
 }
 
+/** The placeholder app.js replaces with the provider's configured name (as text, never markup). */
+const PROVIDER_PLACEHOLDER = '{provider}'
+
+/**
+ * What /account says when a link started from it comes back: `linked`
+ * (/account?linked=<id>), or the `reason` of a refusal
+ * (/account?reason=…&provider=<id>, routes/providers.ts), and `other` for a
+ * reason not in this table. A fixed table, so nothing from the URL is shown
+ * but the configured name of the provider its id names.
+ */
+export const LINK_OUTCOMES = {
+  linked: (name: string) => `${name} is connected: you can sign in with it from now on.`,
+  identity_in_use: (name: string) =>
+    `That ${name} account is already connected to another account here, so it was not connected to this one. Sign in with it to use that account, or disconnect it there first.`,
+  provider_already_linked: (name: string) =>
+    `This account is already connected to another ${name} account. Disconnect that one first, then connect again.`,
+  session_ended: (name: string) =>
+    `Your session ended before ${name} answered, so nothing was connected. Log in and try again.`,
+  account_disabled: (_name: string) => 'This account is disabled. Ask an administrator.',
+  access_denied: (name: string) =>
+    `Connecting ${name} was cancelled or refused there. Nothing was connected.`,
+  provider_error: (name: string) =>
+    `Connecting ${name} did not work: it answered with an error. Try again.`,
+  provider_unavailable: (name: string) =>
+    `Connecting ${name} did not work: it could not be reached. Try again later.`,
+  state_mismatch: (name: string) =>
+    `That answer from ${name} does not belong to a connection this browser started, so it was not used. Start again.`,
+  invalid_response: (name: string) =>
+    `The answer from ${name} could not be checked, so nothing was connected. Try again; if it keeps happening, tell the server’s operator.`,
+  flow_expired: (name: string) =>
+    `Connecting ${name} took too long, or was started in another browser. Start again.`,
+  other: (name: string) => `Connecting ${name} did not work. Try again.`,
+} as const satisfies Record<
+  | 'linked'
+  | 'other'
+  | LinkFailure
+  | Exclude<
+      FederationFailure,
+      'email_missing' | 'email_not_verified' | 'account_email_unverified' | 'signup_closed'
+    >,
+  (name: string) => string
+>
+
 /**
  * "Connected accounts" (social login): the user's identities at providers
- * (GET /auth/identities), listed by app.js. Read-only for now: linking from
- * here and unlinking are not built yet.
+ * (GET /auth/identities), each with "Disconnect", and a "Connect <name>"
+ * button per configured provider not connected yet, all made by app.js.
+ * The outcome of a link is worded from LINK_OUTCOMES, kept in a template
+ * app.js fills the provider's name into.
  */
 const CONNECTED_ACCOUNTS_SECTION = html`<section aria-labelledby="identities-heading">
 <h2 id="identities-heading" tabindex="-1">Connected accounts</h2>
-<p>Accounts at other services you can sign in with. A new one is connected
-when you continue with it on the login page and it vouches for this
-account’s verified email address.</p>
+<p>Accounts at other services you can sign in with. One is connected when
+you connect it here, or when you continue with it on the login page and it
+vouches for this account’s verified email address.</p>
+<p class="status" id="identities-notice" role="status" tabindex="-1" hidden></p>
+<template id="identities-outcomes">${Object.entries(LINK_OUTCOMES).map(
+  ([key, text]) => html`<p data-outcome="${key}">${text(PROVIDER_PLACEHOLDER)}</p>`,
+)}</template>
 <p class="status" id="identities-status" role="status"></p>
 <p id="identities-none" hidden>No connected accounts yet.</p>
 <ul class="apps" id="identities-list" aria-labelledby="identities-heading"></ul>
+<div id="identities-connect" hidden>
+<h3 id="identities-connect-heading">Connect another account</h3>
+<p>You will be asked to sign in there; then you can sign in here with it too.</p>
+<ul class="provider-list" id="identities-providers" aria-labelledby="identities-connect-heading"></ul>
+</div>
 </section>`
 
 export function accountPage(brand: Branding, options: AccountPageOptions): string {

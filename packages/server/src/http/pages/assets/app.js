@@ -1223,6 +1223,7 @@ async function loadAccount() {
     if (leaving) return
     setText(status, '')
     document.getElementById('account').hidden = false
+    showLinkOutcome()
   } catch (error) {
     if (leaving) return
     setText(status, failureText(error))
@@ -1836,7 +1837,47 @@ async function loadApps() {
 }
 
 // "Connected accounts" (social login, docs/social-login.md): the user's
-// identities at providers (GET /auth/identities), read-only.
+// identities at providers (GET /auth/identities), each with "Disconnect"
+// (DELETE /auth/identities/:provider), and "Connect <name>" for each
+// configured provider (GET /auth/providers) not connected yet: POST
+// /auth/providers/:id/link answers the provider's URL (and sets the flow
+// cookie), the browser goes there, and the callback comes back to
+// /account?linked=<id>, or /account?reason=<why>&provider=<id>. Both are
+// changes that need a recent sign-in (change()).
+
+/** The configured providers ({ id, name, kind }), in the server's order. */
+let providerList = []
+
+/** The name the pages give provider `id`: its configured one, else a neutral phrase. */
+function providerName(id) {
+  return providerList.find((provider) => provider.id === id)?.name ?? 'your identity provider'
+}
+
+/**
+ * A call of the signed-in user's own API through the client (the access
+ * token attached, refreshed once when refused): the JSON answer, or the
+ * refusal thrown as the client's error with the server's code.
+ */
+async function accountCall(path, init = {}) {
+  const auth = await client()
+  const response = await auth.fetch(path, init)
+  if (response.ok) return response.status === 204 ? undefined : await response.json()
+  let body
+  try {
+    body = await response.json()
+  } catch {
+    // Not the API's JSON (a proxy's page): the status must do.
+  }
+  const refusal = body?.error
+  throw new TesseraError({
+    code: typeof refusal?.code === 'string' ? refusal.code : 'bad_response',
+    message:
+      typeof refusal?.message === 'string'
+        ? refusal.message
+        : `The server answered ${response.status}.`,
+    status: response.status,
+  })
+}
 
 function renderIdentities(identities) {
   const items = identities.map((identity) => {
@@ -1850,12 +1891,39 @@ function renderIdentities(identities) {
       timeElement(identity.createdAt),
       ...(identity.lastUsedAt === null ? [] : [' · last used ', timeElement(identity.lastUsedAt)]),
     ])
-    const item = element('li', { className: 'app' }, [name, email, meta])
+    const button = element('button', {
+      type: 'button',
+      className: 'secondary',
+      textContent: 'Disconnect',
+    })
+    button.setAttribute('aria-label', `Disconnect ${identity.providerName}`)
+    button.addEventListener('click', () => disconnectIdentity(identity, button))
+    const item = element('li', { className: 'app' }, [name, email, meta, button])
     item.dataset.provider = identity.provider
     return item
   })
   document.getElementById('identities-list').replaceChildren(...items)
   document.getElementById('identities-none').hidden = identities.length > 0
+  renderConnectButtons(identities)
+}
+
+/** "Connect <name>" for each configured provider the account has no identity at. */
+function renderConnectButtons(identities) {
+  const connected = new Set(identities.map((identity) => identity.provider))
+  const items = providerList
+    .filter((provider) => !connected.has(provider.id))
+    .map((provider) => {
+      const button = element('button', {
+        type: 'button',
+        className: 'secondary',
+        textContent: `Connect ${provider.name}`,
+      })
+      button.dataset.provider = provider.id
+      button.addEventListener('click', () => connectProvider(provider, button))
+      return element('li', {}, [button])
+    })
+  document.getElementById('identities-providers').replaceChildren(...items)
+  document.getElementById('identities-connect').hidden = items.length === 0
 }
 
 /** Fills "Connected accounts" when the page has it (identity providers are configured). */
@@ -1864,12 +1932,14 @@ async function loadIdentities() {
   const status = document.getElementById('identities-status')
   let identities
   try {
-    const response = await (await client()).fetch('/auth/identities')
-    if (!response.ok) {
-      setText(status, 'The connected accounts could not be loaded.')
-      return
-    }
-    ;({ identities } = await response.json())
+    const [mine, configured] = await Promise.all([
+      accountCall('/auth/identities'),
+      fetch('/auth/providers', { headers: { accept: 'application/json' } }).then((response) =>
+        response.ok ? response.json() : { providers: [] },
+      ),
+    ])
+    identities = mine.identities
+    providerList = Array.isArray(configured.providers) ? configured.providers : []
   } catch (error) {
     if (leaving) return
     if (!answered(error)) throw error
@@ -1877,6 +1947,94 @@ async function loadIdentities() {
     return
   }
   renderIdentities(identities)
+}
+
+/**
+ * What a link that started here came back with (/account?linked=<id>, or
+ * ?reason=<why>&provider=<id>), worded from the page's own table (the
+ * template #identities-outcomes) with the provider's configured name; the
+ * query is then dropped, so a reload does not say it again.
+ */
+function showLinkOutcome() {
+  const outcomes = document.getElementById('identities-outcomes')
+  if (outcomes === null) return
+  const query = new URLSearchParams(location.search)
+  const linked = query.get('linked')
+  const reason = query.get('reason')
+  if (linked === null && reason === null) return
+  const key = linked === null ? reason : 'linked'
+  const entries = [...outcomes.content.children]
+  const entry =
+    entries.find((candidate) => candidate.dataset.outcome === key) ??
+    entries.find((candidate) => candidate.dataset.outcome === 'other')
+  const notice = document.getElementById('identities-notice')
+  // Text only: the name is the configured one, never the URL's.
+  notice.textContent = entry.textContent.replaceAll(
+    '{provider}',
+    providerName(linked ?? query.get('provider') ?? ''),
+  )
+  notice.className = linked === null ? 'status bad' : 'status ok'
+  notice.hidden = false
+  history.replaceState(history.state, '', location.pathname)
+  notice.focus()
+}
+
+async function connectProvider(provider, button) {
+  const status = document.getElementById('identities-status')
+  setText(status, '')
+  button.disabled = true
+  try {
+    const path = `/auth/providers/${encodeURIComponent(provider.id)}/link`
+    const near = document.getElementById('identities-connect')
+    const { url } = await change(() => accountCall(path, { method: 'POST' }), near)
+    // The provider's own page; the flow cookie came with the answer.
+    if (!/^https?:\/\//i.test(url)) throw new Error('not a web address')
+    leaving = true
+    location.assign(url)
+  } catch (error) {
+    if (leaving) return
+    let text
+    if (isCode(error, 'provider_unavailable')) {
+      text = `${provider.name} could not be reached. Try again later.`
+    } else if (answered(error)) {
+      text = `${provider.name} could not be connected. ${errorText(error)}`
+    } else {
+      text = failureText(error)
+    }
+    setText(status, text)
+    button.disabled = false
+    button.focus()
+  }
+}
+
+async function disconnectIdentity(identity, button) {
+  const status = document.getElementById('identities-status')
+  setText(status, '')
+  button.disabled = true
+  try {
+    const path = `/auth/identities/${encodeURIComponent(identity.provider)}`
+    const near = document.getElementById('identities-list')
+    // not_found: disconnected already (in another tab): the list says so.
+    await ignoreGone(change(() => accountCall(path, { method: 'DELETE' }), near))
+    await loadIdentities()
+    if (leaving) return
+    // The button is gone with its row: the focus goes to the section.
+    setText(status, `${identity.providerName} is disconnected.`)
+    document.getElementById('identities-heading').focus()
+  } catch (error) {
+    if (leaving) return
+    let text
+    if (isCode(error, 'last_sign_in_method')) {
+      text = `${identity.providerName} can’t be disconnected: it is the only way to sign in to this account. Set a password (“Forgot your password?” on the login page mails you a link) or add a passkey first.`
+    } else if (answered(error)) {
+      text = `${identity.providerName} could not be disconnected. ${errorText(error)}`
+    } else {
+      text = failureText(error)
+    }
+    setText(status, text)
+    button.disabled = false
+    button.focus()
+  }
 }
 
 async function removeApp(consent, button) {
