@@ -2861,6 +2861,69 @@ export function storageContract(
         assert.equal(await store.identities.deleteIdentity('google', 'sub-1', u.id), false)
       })
 
+      it('keeps sealed tokens for an identity: read back, never listed, only the owner’s', async () => {
+        const u = await addUser(store)
+        const other = await addUser(store)
+        await store.identities.createIdentity(identity(u.id))
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), null)
+        assert.equal(await store.identities.readIdentityTokens('google', 'nobody'), null)
+        assert.equal(
+          await store.identities.setIdentityTokens('google', 'sub-1', other.id, 'sealed-x'),
+          false,
+          'another user’s identity is not touched',
+        )
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), null)
+        assert.equal(
+          await store.identities.setIdentityTokens('google', 'nobody', u.id, 'sealed-x'),
+          false,
+        )
+        assert.equal(
+          await store.identities.setIdentityTokens('google', 'sub-1', u.id, 'sealed-1'),
+          true,
+        )
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), 'sealed-1')
+        // The records never carry them.
+        assert.deepEqual(await store.identities.findIdentity('google', 'sub-1'), identity(u.id))
+        assert.deepEqual(await store.identities.listIdentities(u.id), [identity(u.id)])
+        // A sign-in's touch leaves them.
+        await store.identities.touchIdentity('google', 'sub-1', {
+          email: null,
+          emailVerified: false,
+          lastUsedAt: T0 + 1,
+        })
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), 'sealed-1')
+        // Cleared by null.
+        assert.equal(await store.identities.setIdentityTokens('google', 'sub-1', u.id, null), true)
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), null)
+      })
+
+      it('setIdentityTokens with `expected` swaps only what is still kept', async () => {
+        const u = await addUser(store)
+        await store.identities.createIdentity(identity(u.id))
+        const set = (sealed: string | null, expected: string | null) =>
+          store.identities.setIdentityTokens('google', 'sub-1', u.id, sealed, expected)
+        assert.equal(await set('sealed-1', 'sealed-0'), false, 'nothing was kept')
+        assert.equal(await set('sealed-1', null), true, 'null expects none kept')
+        assert.equal(await set('sealed-2', null), false)
+        assert.equal(await set('sealed-2', 'sealed-0'), false, 'a refresh that lost the race')
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), 'sealed-1')
+        assert.equal(await set('sealed-2', 'sealed-1'), true)
+        assert.equal(await set(null, 'sealed-1'), false, 'a stale clear clears nothing')
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), 'sealed-2')
+        assert.equal(await set(null, 'sealed-2'), true)
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), null)
+      })
+
+      it('unlinking takes the kept tokens with it; a new link starts without', async () => {
+        const u = await addUser(store)
+        await store.identities.createIdentity(identity(u.id))
+        await store.identities.setIdentityTokens('google', 'sub-1', u.id, 'sealed-1')
+        assert.equal(await store.identities.deleteIdentity('google', 'sub-1', u.id), true)
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), null)
+        await store.identities.createIdentity(identity(u.id))
+        assert.equal(await store.identities.readIdentityTokens('google', 'sub-1'), null)
+      })
+
       if (options.raw) {
         const raw = options.raw
         it('deleting a user takes their identities with them', async () => {
