@@ -77,6 +77,12 @@ export async function startUpstreamOp(options: {
   clientId: string
   clientSecret: string
   redirectUris?: string[]
+  /**
+   * Refresh tokens with every code (no offline_access and prompt=consent
+   * needed), and a revocation endpoint where revoking any token revokes its
+   * grant, refresh tokens included (as a user removing the app there).
+   */
+  refreshTokens?: boolean
 }): Promise<UpstreamOp> {
   const server = createServer()
   const issuer = await listen(server)
@@ -103,7 +109,9 @@ export async function startUpstreamOp(options: {
           client_id: options.clientId,
           client_secret: options.clientSecret,
           redirect_uris: upstream.redirectUris,
-          grant_types: ['authorization_code'],
+          grant_types: options.refreshTokens
+            ? ['authorization_code', 'refresh_token']
+            : ['authorization_code'],
           response_types: ['code'],
           token_endpoint_auth_method: 'client_secret_post',
         },
@@ -124,7 +132,19 @@ export async function startUpstreamOp(options: {
           return { sub: id, ...claims }
         },
       }),
-      features: { devInteractions: { enabled: false } },
+      features: {
+        devInteractions: { enabled: false },
+        ...(options.refreshTokens ? { revocation: { enabled: true } } : {}),
+      },
+      ...(options.refreshTokens
+        ? {
+            issueRefreshToken: async (
+              _ctx: unknown,
+              client: { grantTypeAllowed(type: string): boolean },
+            ) => client.grantTypeAllowed('refresh_token'),
+            revokeGrantPolicy: () => true,
+          }
+        : {}),
     })
     provider.on('server_error', (_ctx, error) => upstream.serverErrors.push(error))
     built = { provider, handle: provider.callback() }
