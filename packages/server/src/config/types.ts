@@ -126,6 +126,22 @@ export interface ProviderConfig {
   readonly clientSecret: string | undefined
   /** Undefined: the preset's scopes. */
   readonly scopes: readonly string[] | undefined
+  /** The name login pages show on its button (TESSERA_PROVIDER_<ID>_NAME); undefined: the preset's name, or the id for `oidc`. */
+  readonly name: string | undefined
+  /** Keep the provider's access and refresh tokens, sealed (TESSERA_PROVIDER_<ID>_KEEP_TOKENS); default false. */
+  readonly keepTokens: boolean
+  /** Sign in with Apple's client secret, a JWT Tessera signs with the team's key; only for the `apple` preset. */
+  readonly apple: AppleClientSecretConfig | undefined
+}
+
+/** What Tessera needs to sign Sign in with Apple's client secret (ES256). */
+export interface AppleClientSecretConfig {
+  /** The Apple developer team id: the secret's `iss`. */
+  readonly teamId: string
+  /** The Sign in with Apple key's id: the secret's `kid`. */
+  readonly keyId: string
+  /** The key's PKCS #8 PEM (the `.p8` file): a P-256 private key. */
+  readonly privateKey: string
 }
 
 /** Social login (issue 21). */
