@@ -928,11 +928,11 @@ export const CONFIG_SCHEMA: readonly ConfigVariable[] = Object.freeze([
   variable({
     name: 'TESSERA_PROVIDERS',
     key: 'providers',
-    doc: 'Upstream identity providers for social login (docs/social-login.md), by id; each is set up by its TESSERA_PROVIDER_<ID>_* variables (PRESET, ISSUER, CLIENT_ID, CLIENT_SECRET, SCOPES; docs/configuration.md, "Social login providers"). The redirect URI to register at the provider is <issuer>/auth/providers/<id>/callback.',
+    doc: 'Upstream identity providers for social login (docs/social-login.md), by id; each is set up by its TESSERA_PROVIDER_<ID>_* variables (PRESET, ISSUER, CLIENT_ID, CLIENT_SECRET, SCOPES, NAME, KEEP_TOKENS; for Apple TEAM_ID, KEY_ID, PRIVATE_KEY_FILE or PRIVATE_KEY; docs/configuration.md, "Social login providers"). The redirect URI to register at the provider is <issuer>/auth/providers/<id>/callback.',
     unit: 'comma-separated ids',
     secret: false,
     defaultText: 'none',
-    parse: (raw, context) => parseProviders(raw, context.env, production(context)),
+    parse: (raw, context) => parseProviders(raw, context.env, production(context), context.cwd),
     default: [],
     format: (value) => value.map((provider) => provider.id).join(','),
   }),
