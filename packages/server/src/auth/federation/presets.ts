@@ -4,7 +4,11 @@
 // the scopes to ask for, and where the person's id and verified address come
 // from. The quirks are written down where they are handled.
 
-import type { ProviderConfig, ProviderPreset } from '../../config/types.ts'
+import type {
+  AppleClientSecretConfig,
+  ProviderConfig,
+  ProviderPreset,
+} from '../../config/types.ts'
 
 /** An OpenID Connect provider: discovery, an ID token checked for iss, aud, nonce and signature. */
 export interface OidcPreset {
@@ -19,6 +23,18 @@ export interface OidcPreset {
    * `email_verified` (Entra ID's `xms_edov`); undefined: none.
    */
   readonly verifiedEmailClaim?: string
+  /**
+   * How the provider sends its answer back: `form_post` (OAuth 2.0 Form Post
+   * Response Mode) for Apple, which requires it when name or email is asked;
+   * undefined: the query of a redirect.
+   */
+  readonly responseMode?: 'form_post'
+  /**
+   * Apple: the client secret is a short-lived JWT signed with the team's key
+   * (ES256), and the person's name comes only once, unsigned, in the
+   * answer's `user` field.
+   */
+  readonly apple?: true
 }
 
 /**
@@ -43,11 +59,8 @@ export type Preset = OidcPreset | OAuth2Preset
 
 const OIDC_SCOPES = Object.freeze(['openid', 'email', 'profile'])
 
-/**
- * The presets Tessera knows (`apple` is refused by the configuration until
- * its form_post callback and JWT client secret are built).
- */
-export const PRESETS: Readonly<Record<Exclude<ProviderPreset, 'apple'>, Preset>> = Object.freeze({
+/** The presets Tessera knows, by the name TESSERA_PROVIDER_<ID>_PRESET takes. */
+export const PRESETS: Readonly<Record<ProviderPreset, Preset>> = Object.freeze({
   google: Object.freeze({
     kind: 'oidc',
     name: 'Google',
@@ -71,6 +84,24 @@ export const PRESETS: Readonly<Record<Exclude<ProviderPreset, 'apple'>, Preset>>
     issuer: 'https://login.microsoftonline.com/common/v2.0',
     scopes: OIDC_SCOPES,
     verifiedEmailClaim: 'xms_edov',
+  }),
+  // Sign in with Apple. Its discovery document is real OpenID Connect, but:
+  // it asks for `name` and `email` only with response_mode=form_post (the
+  // answer is a cross-site POST to the callback: routes/providers.ts turns it
+  // into a GET that carries the flow cookie); the client secret is an ES256
+  // JWT Tessera signs (upstream.ts); it has no userinfo endpoint (the ID
+  // token holds the address); `email_verified` and `is_private_email` may be
+  // the strings "true" and "false"; a relay address (@privaterelay.appleid.com)
+  // is a real, verified address that forwards to the person; and the name
+  // arrives once, on the first authorization, unsigned, in the `user` form
+  // field: taken as a name, never as an address.
+  apple: Object.freeze({
+    kind: 'oidc',
+    name: 'Apple',
+    issuer: 'https://appleid.apple.com',
+    scopes: Object.freeze(['openid', 'email', 'name']),
+    responseMode: 'form_post',
+    apple: true,
   }),
   gitlab: Object.freeze({
     kind: 'oidc',
@@ -109,24 +140,31 @@ export interface ResolvedProvider {
   readonly clientId: string
   readonly clientSecret: string | undefined
   readonly scopes: readonly string[]
+  /** Keep the provider's tokens (sealed) for the user after sign-in. */
+  readonly keepTokens: boolean
+  /** The apple preset's key, to sign its client secret; undefined for the others. */
+  readonly apple: AppleClientSecretConfig | undefined
 }
 
 /** The provider of `config` with its preset's defaults filled in. */
 export function resolveProvider(config: ProviderConfig): ResolvedProvider {
-  if (config.preset === 'apple') {
-    throw new TypeError('the apple preset is not supported yet (the configuration refuses it)')
-  }
   const preset = PRESETS[config.preset]
+  if (config.preset === 'apple' && config.apple === undefined) {
+    throw new TypeError(`provider ${config.id} (apple) needs its team id, key id and key`)
+  }
   const issuer = config.issuer ?? preset.issuer
   if (issuer === undefined) throw new TypeError(`provider ${config.id} needs an issuer`)
   return Object.freeze({
     id: config.id,
-    // Two providers of one preset (two GitLab instances) are told apart by their id.
-    name: config.preset === 'oidc' ? config.id : preset.name,
+    // Two providers of one preset (two GitLab instances) are told apart by
+    // their id, or by the name the operator gives them.
+    name: config.name ?? (config.preset === 'oidc' ? config.id : preset.name),
     preset,
     issuer,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     scopes: config.scopes ?? preset.scopes,
+    keepTokens: config.keepTokens,
+    apple: config.preset === 'apple' ? config.apple : undefined,
   })
 }

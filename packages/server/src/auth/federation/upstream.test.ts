@@ -37,7 +37,20 @@ describe('the github kind', () => {
         body += chunk
       })
       request.on('end', () => {
-        api.tokenRequests.push(new URLSearchParams(body))
+        const form = new URLSearchParams(body)
+        api.tokenRequests.push(form)
+        if (form.get('grant_type') === 'refresh_token') {
+          if (form.get('refresh_token') !== 'ghr_good') {
+            return json(400, { error: 'invalid_grant', error_description: 'revoked' })
+          }
+          return json(200, {
+            access_token: 'gho_fresh',
+            token_type: 'bearer',
+            expires_in: 28800,
+            refresh_token: 'ghr_next',
+            scope: '',
+          })
+        }
         json(200, { access_token: 'gho_test', token_type: 'bearer', scope: 'read:user,user:email' })
       })
       return
@@ -60,7 +73,8 @@ describe('the github kind', () => {
     server.close()
   })
 
-  function github(): ResolvedProvider {
+  /** `tokenBase`: where the token endpoint is (another port: a provider that is down). */
+  function github(tokenBase = base): ResolvedProvider {
     return {
       id: 'github',
       name: 'GitHub',
@@ -70,7 +84,7 @@ describe('the github kind', () => {
         scopes: PRESETS.github.scopes,
         issuer: `${base}/login/oauth`,
         authorizationEndpoint: `${base}/login/oauth/authorize`,
-        tokenEndpoint: `${base}/login/oauth/access_token`,
+        tokenEndpoint: `${tokenBase}/login/oauth/access_token`,
         userEndpoint: `${base}/user`,
         emailsEndpoint: `${base}/user/emails`,
       },
@@ -78,6 +92,8 @@ describe('the github kind', () => {
       clientId: 'gh-client',
       clientSecret: 'gh-secret',
       scopes: PRESETS.github.scopes,
+      keepTokens: false,
+      apple: undefined,
     }
   }
 
@@ -113,6 +129,13 @@ describe('the github kind', () => {
       email: 'octo@example.com',
       emailVerified: true,
       name: 'The Octocat',
+      // GitHub's OAuth app tokens do not expire and come without a refresh token.
+      tokens: {
+        accessToken: 'gho_test',
+        refreshToken: null,
+        expiresAt: null,
+        scope: 'read:user,user:email',
+      },
     })
     const sent = api.tokenRequests.at(-1)!
     assert.equal(sent.get('code'), 'the-code')
@@ -126,12 +149,17 @@ describe('the github kind', () => {
       status: 200,
       body: [{ email: 'octo@example.com', primary: true, verified: false }],
     }
-    assert.deepEqual(await signIn(), {
-      subject: '7',
-      email: 'octo@example.com',
-      emailVerified: false,
-      name: 'octo',
-    })
+    const first = await signIn()
+    assert.deepEqual(
+      { ...first, tokens: undefined },
+      {
+        subject: '7',
+        email: 'octo@example.com',
+        emailVerified: false,
+        name: 'octo',
+        tokens: undefined,
+      },
+    )
     api.emails = { status: 200, body: [{ email: 'x@example.com', primary: false, verified: true }] }
     const profile = await signIn()
     assert.equal(profile.email, null)
@@ -154,6 +182,47 @@ describe('the github kind', () => {
     assert.equal(await reason(), 'invalid_response')
     api.user = { status: 200, body: { login: 'no-id' } }
     assert.equal(await reason(), 'invalid_response')
+  })
+
+  test('refresh trades a refresh token for fresh tokens; a refused one is invalid_response', async () => {
+    const upstream = createUpstream(github(), {
+      redirectUri: 'http://localhost:3000/auth/providers/github/callback',
+      timeout: 5,
+    })
+    const before = Date.now()
+    const fresh = await upstream.refresh('ghr_good')
+    assert.equal(fresh.accessToken, 'gho_fresh')
+    assert.equal(fresh.refreshToken, 'ghr_next')
+    assert.ok(fresh.expiresAt !== null)
+    assert.ok(fresh.expiresAt >= before + 28_800_000 && fresh.expiresAt <= Date.now() + 28_800_000)
+    // An empty scope is "as before": the caller keeps the old one.
+    assert.equal(fresh.scope, null)
+    const sent = api.tokenRequests.at(-1)!
+    assert.equal(sent.get('grant_type'), 'refresh_token')
+    assert.equal(sent.get('client_secret'), 'gh-secret')
+    await assert.rejects(upstream.refresh('ghr_revoked'), (error: unknown) => {
+      assert.ok(error instanceof UpstreamError)
+      assert.equal(error.reason, 'invalid_response')
+      assert.doesNotMatch(error.message, /ghr_revoked/)
+      return true
+    })
+  })
+
+  test('refresh against a provider that is down is provider_unavailable', async () => {
+    const closed = createServer()
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done))
+    const address = closed.address()
+    if (address === null || typeof address === 'string') throw new Error('no address')
+    await new Promise<void>((done) => closed.close(() => done()))
+    const upstream = createUpstream(github(`http://127.0.0.1:${address.port}`), {
+      redirectUri: 'http://localhost:3000/auth/providers/github/callback',
+      timeout: 5,
+    })
+    await assert.rejects(upstream.refresh('ghr_good'), (error: unknown) => {
+      assert.ok(error instanceof UpstreamError)
+      assert.equal(error.reason, 'provider_unavailable')
+      return true
+    })
   })
 })
 
@@ -217,6 +286,8 @@ describe('the microsoft preset, multi-tenant', () => {
         clientId: 'ms-client',
         clientSecret: 'ms-secret',
         scopes: PRESETS.microsoft.scopes,
+        keepTokens: false,
+        apple: undefined,
       },
       {
         redirectUri: 'https://auth.example.com/auth/providers/microsoft/callback',
@@ -235,8 +306,12 @@ describe('the microsoft preset, multi-tenant', () => {
 
   test('a token of the tenant it names is accepted', async () => {
     claims = (tid) => ({ iss: `${AUTHORITY}/${tid}/v2.0`, tid, email: 'ada@contoso.example' })
+    const before = Date.now()
     const profile = await signIn()
     assert.equal(profile.subject, 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ')
+    assert.equal(profile.tokens.accessToken, 'ms-at')
+    assert.equal(profile.tokens.refreshToken, null)
+    assert.ok(profile.tokens.expiresAt !== null && profile.tokens.expiresAt >= before + 300_000)
     assert.equal(profile.email, 'ada@contoso.example')
     // Entra sends no email_verified: the address is not vouched for, so it never links.
     assert.equal(profile.emailVerified, false)

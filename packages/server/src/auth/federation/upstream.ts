@@ -6,10 +6,22 @@
 // `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`: OpenID Connect Core §3.1.3.7).
 // Then who the person is: the ID token's claims (and userinfo when they lack
 // an address), or for GitHub its user API. No HTTP framework here: the
-// routes pass the callback's query in and get a profile out.
+// routes pass the callback's query in and get a profile out. Sign in with
+// Apple adds its client secret (a JWT signed here, ES256) and its
+// once-only `user` field.
 
-import { ALGORITHMS, createRemoteKeySet, isJwtError, type RemoteKeySet, verify } from '@tessera/jwt'
+import {
+  ALGORITHMS,
+  createRemoteKeySet,
+  importPem,
+  isJwtError,
+  type Key,
+  type RemoteKeySet,
+  sign,
+  verify,
+} from '@tessera/jwt'
 import type * as OpenIdClient from 'openid-client'
+import type { AppleClientSecretConfig } from '../../config/types.ts'
 import type { ResolvedProvider } from './presets.ts'
 
 /**
@@ -29,6 +41,19 @@ export interface UpstreamProfile {
   /** Only true when the provider says it verified `email`. */
   readonly emailVerified: boolean
   readonly name: string | null
+  /** What the code bought: kept (sealed) only for a provider configured with keepTokens. */
+  readonly tokens: ProviderTokens
+}
+
+/** The provider's tokens of one sign-in, or of a refresh. */
+export interface ProviderTokens {
+  readonly accessToken: string
+  /** Null when the provider issued none (most do only for `offline_access` or a setting of theirs). */
+  readonly refreshToken: string | null
+  /** When the access token expires, in ms since the epoch (this process's clock); null: the provider did not say. */
+  readonly expiresAt: number | null
+  /** The scopes granted, when the provider said (RFC 6749 §5.1: it may omit them when as asked). */
+  readonly scope: string | null
 }
 
 /** What the start of a sign-in keeps for its callback (sealed in the browser's flow cookie). */
@@ -62,6 +87,12 @@ export interface Upstream {
   start(): Promise<{ url: URL; secrets: FlowSecrets }>
   /** Exchanges the code of `callbackUrl` and says who signed in. */
   finish(callbackUrl: URL, secrets: FlowSecrets): Promise<UpstreamProfile>
+  /**
+   * Trades a kept refresh token for fresh tokens (RFC 6749 §6).
+   *
+   * @throws UpstreamError `provider_unavailable` (down), else `invalid_response` (refused: revoked, expired).
+   */
+  refresh(refreshToken: string): Promise<ProviderTokens>
 }
 
 export interface UpstreamOptions {
@@ -95,11 +126,24 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
   const insecure = provider.issuer.startsWith('http:')
   let configuration: Promise<OpenIdClient.Configuration> | undefined
 
+  const appleSecret =
+    provider.apple === undefined
+      ? undefined
+      : createAppleClientSecret(provider.apple, provider.clientId, provider.issuer)
+
   async function build(): Promise<OpenIdClient.Configuration> {
     await loadClient()
     const metadata =
       provider.clientSecret === undefined ? {} : { client_secret: provider.clientSecret }
-    const auth = provider.clientSecret === undefined ? client.None() : undefined
+    let auth: OpenIdClient.ClientAuth | undefined
+    if (appleSecret !== undefined) {
+      // Apple takes client_secret_post, with a secret Tessera signs: a fresh
+      // one (re-signed before it expires) for each request.
+      auth = (server, clientMetadata, body, headers) =>
+        client.ClientSecretPost(appleSecret())(server, clientMetadata, body, headers)
+    } else if (provider.clientSecret === undefined) {
+      auth = client.None()
+    }
     if (preset.kind === 'oidc') {
       return await client.discovery(new URL(provider.issuer), provider.clientId, metadata, auth, {
         timeout: options.timeout,
@@ -197,6 +241,9 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
         ...(secrets.nonce === undefined ? {} : { nonce: secrets.nonce }),
         code_challenge: await client.calculatePKCECodeChallenge(secrets.codeVerifier),
         code_challenge_method: 'S256',
+        ...(preset.kind === 'oidc' && preset.responseMode !== undefined
+          ? { response_mode: preset.responseMode }
+          : {}),
       })
       return { url, secrets }
     },
@@ -232,14 +279,110 @@ export function createUpstream(provider: ResolvedProvider, options: UpstreamOpti
       try {
         if (preset.kind === 'oidc') {
           await checkSignature(config, tokens.id_token)
-          return await oidcProfile(config, tokens, preset.verifiedEmailClaim)
+          const profile = await oidcProfile(config, tokens, preset.verifiedEmailClaim)
+          if (preset.apple !== true || profile.name !== null) return profile
+          return { ...profile, name: appleUserName(callbackUrl.searchParams.get('user')) }
         }
-        return await githubProfile(config, tokens.access_token, preset)
+        return await githubProfile(config, tokens, preset)
       } catch (cause) {
         if (cause instanceof UpstreamError) throw cause
         throw classify(cause, provider.id)
       }
     },
+
+    async refresh(refreshToken) {
+      const config = await configure()
+      let tokens: Awaited<ReturnType<typeof OpenIdClient.refreshTokenGrant>>
+      try {
+        // An ID token in the answer is checked by openid-client (iss, aud,
+        // exp); the tokens are only handed on, nobody signs in with them.
+        tokens = await client.refreshTokenGrant(config, refreshToken)
+      } catch (cause) {
+        throw classify(cause, provider.id)
+      }
+      return tokensOf(tokens)
+    },
+  }
+}
+
+/**
+ * Sign in with Apple's client secret: a JWT with `alg` ES256 and `kid` the
+ * key id, `iss` the team id, `sub` the Services ID (client id), `aud` Apple's
+ * issuer, and a short life (Apple allows up to six months; five minutes
+ * limits what a leaked one is worth). It is kept and re-signed a minute
+ * before it expires. The key is imported once, here, at the provider's
+ * creation (the configuration checked it is a P-256 private key).
+ */
+export function createAppleClientSecret(
+  apple: AppleClientSecretConfig,
+  clientId: string,
+  audience: string,
+  now: () => number = Date.now,
+): () => string {
+  const key: Key = importPem(apple.privateKey, 'ES256', { kid: apple.keyId })
+  let cached: { token: string; expiresAt: number } | undefined
+  return () => {
+    const at = now()
+    if (cached === undefined || cached.expiresAt - at < APPLE_SECRET_RENEW_MS) {
+      const token = sign({}, key, {
+        issuer: apple.teamId,
+        subject: clientId,
+        audience,
+        expiresIn: APPLE_SECRET_LIFETIME_S,
+        currentDate: new Date(at),
+      })
+      cached = { token, expiresAt: at + APPLE_SECRET_LIFETIME_S * 1000 }
+    }
+    return cached.token
+  }
+}
+
+/** Seconds an Apple client secret lives. */
+export const APPLE_SECRET_LIFETIME_S = 300
+/** A secret with less life than this left is signed anew. */
+const APPLE_SECRET_RENEW_MS = 60_000
+/** Longest name part kept from Apple's `user` field. */
+const APPLE_NAME_MAX = 100
+
+/**
+ * The name in Sign in with Apple's `user` form field
+ * (`{"name":{"firstName":"…","lastName":"…"},"email":"…"}`), sent on the
+ * first authorization only. It is not signed: anyone posting to the
+ * callback could write it, so it gives a name and nothing else; the
+ * address comes from the ID token alone.
+ */
+export function appleUserName(raw: string | null): string | null {
+  if (raw === null || raw.length > 2048) return null
+  let user: unknown
+  try {
+    user = JSON.parse(raw)
+  } catch {
+    return null
+  }
+  const name =
+    typeof user === 'object' && user !== null ? (user as { name?: unknown }).name : undefined
+  if (typeof name !== 'object' || name === null) return null
+  const part = (value: unknown) =>
+    typeof value === 'string'
+      ? // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+        value.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, APPLE_NAME_MAX)
+      : ''
+  const { firstName, lastName } = name as { firstName?: unknown; lastName?: unknown }
+  const full = [part(firstName), part(lastName)].filter((item) => item !== '').join(' ')
+  return full === '' ? null : full
+}
+
+/** The tokens of a token endpoint's answer, the expiry turned into a time. */
+function tokensOf(response: OpenIdClient.TokenEndpointResponse): ProviderTokens {
+  const expiresIn = response.expires_in
+  return {
+    accessToken: response.access_token,
+    refreshToken: text(response.refresh_token),
+    expiresAt:
+      typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn >= 0
+        ? Date.now() + expiresIn * 1000
+        : null,
+    scope: text(response.scope),
   }
 }
 
@@ -287,11 +430,12 @@ async function oidcProfile(
     source = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
   }
   const email = text(source.email)
+  // A string "true" is how Apple (and older Cognito) send booleans; anything else is "not verified".
   const yes = (value: unknown) => value === true || value === 'true'
   return {
+    tokens: tokensOf(tokens),
     subject: claims.sub,
     email,
-    // A string "true" is a known provider bug (older Cognito); anything else is "not verified".
     emailVerified:
       email !== null &&
       (yes(source.email_verified) ||
@@ -303,9 +447,10 @@ async function oidcProfile(
 
 async function githubProfile(
   config: OpenIdClient.Configuration,
-  accessToken: string,
+  tokens: OpenIdClient.TokenEndpointResponse,
   preset: { userEndpoint: string; emailsEndpoint: string },
 ): Promise<UpstreamProfile> {
+  const accessToken = tokens.access_token
   const headers = new Headers({
     accept: 'application/vnd.github+json',
     'x-github-api-version': '2022-11-28',
@@ -344,6 +489,7 @@ async function githubProfile(
     : undefined
   const email = text((primary as Record<string, unknown> | undefined)?.email)
   return {
+    tokens: tokensOf(tokens),
     subject: String(id),
     email,
     emailVerified: email !== null && (primary as Record<string, unknown>).verified === true,
