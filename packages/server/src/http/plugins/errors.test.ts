@@ -37,10 +37,13 @@ describe('toWireError', () => {
       csrf_failed: 403,
       not_found: 404,
       email_taken: 409,
+      last_sign_in_method: 409,
+      provider_token_revoked: 409,
       payload_too_large: 413,
       unsupported_media_type: 415,
       rate_limited: 429,
       unavailable: 503,
+      provider_unavailable: 503,
     }
     assert.deepEqual(
       Object.fromEntries(errorCodeList.map((code) => [code, errorCodes[code].status])),
