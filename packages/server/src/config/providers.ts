@@ -37,7 +37,12 @@ export const PROVIDER_FIELDS = Object.freeze([
 ] as const)
 
 /** The fields only the apple preset reads. */
-const APPLE_FIELDS = Object.freeze(['TEAM_ID', 'KEY_ID', 'PRIVATE_KEY', 'PRIVATE_KEY_FILE'] as const)
+const APPLE_FIELDS = Object.freeze([
+  'TEAM_ID',
+  'KEY_ID',
+  'PRIVATE_KEY',
+  'PRIVATE_KEY_FILE',
+] as const)
 
 /** A provider id: lower case letters, digits and `_`, starting with a letter (it is part of variable names and of URLs). */
 const ID = /^[a-z][a-z0-9_]{0,31}$/
@@ -285,7 +290,7 @@ function parseApple(
   } catch {
     throw new ProviderVariableError(
       variable,
-      "expected the PEM text of the Sign in with Apple key (the .p8 file: -----BEGIN PRIVATE KEY----- ...); it could not be read as a private key",
+      'expected the PEM text of the Sign in with Apple key (the .p8 file: -----BEGIN PRIVATE KEY----- ...); it could not be read as a private key',
     )
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {

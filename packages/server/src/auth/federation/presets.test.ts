@@ -63,7 +63,13 @@ test('the operator names a provider; keepTokens comes through', () => {
 
 test('apple: its issuer, scopes, form_post, and the key it signs its secret with', () => {
   const key = { teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: 'pem' }
-  const apple = resolveProvider({ ...base, clientSecret: undefined, id: 'apple', preset: 'apple', apple: key })
+  const apple = resolveProvider({
+    ...base,
+    clientSecret: undefined,
+    id: 'apple',
+    preset: 'apple',
+    apple: key,
+  })
   assert.equal(apple.issuer, 'https://appleid.apple.com')
   assert.deepEqual(apple.scopes, ['openid', 'email', 'name'])
   assert.equal(apple.name, 'Apple')
@@ -72,7 +78,10 @@ test('apple: its issuer, scopes, form_post, and the key it signs its secret with
   // Without its key (a configuration that skipped config/providers.ts) it cannot sign in.
   assert.throws(() => resolveProvider({ ...base, id: 'apple', preset: 'apple' }), TypeError)
   // The key is the apple preset's only.
-  assert.equal(resolveProvider({ ...base, id: 'google', preset: 'google', apple: key }).apple, undefined)
+  assert.equal(
+    resolveProvider({ ...base, id: 'google', preset: 'google', apple: key }).apple,
+    undefined,
+  )
 })
 
 test('the presets are frozen data', () => {

@@ -4,11 +4,7 @@
 // the scopes to ask for, and where the person's id and verified address come
 // from. The quirks are written down where they are handled.
 
-import type {
-  AppleClientSecretConfig,
-  ProviderConfig,
-  ProviderPreset,
-} from '../../config/types.ts'
+import type { AppleClientSecretConfig, ProviderConfig, ProviderPreset } from '../../config/types.ts'
 
 /** An OpenID Connect provider: discovery, an ID token checked for iss, aud, nonce and signature. */
 export interface OidcPreset {

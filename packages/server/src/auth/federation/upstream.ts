@@ -364,8 +364,10 @@ export function appleUserName(raw: string | null): string | null {
   if (typeof name !== 'object' || name === null) return null
   const part = (value: unknown) =>
     typeof value === 'string'
-      ? // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
-        value.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, APPLE_NAME_MAX)
+      ? value
+          .replace(/\p{Cc}/gu, '')
+          .trim()
+          .slice(0, APPLE_NAME_MAX)
       : ''
   const { firstName, lastName } = name as { firstName?: unknown; lastName?: unknown }
   const full = [part(firstName), part(lastName)].filter((item) => item !== '').join(' ')
