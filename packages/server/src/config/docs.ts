@@ -156,17 +156,24 @@ ${table.join('\n')}
 
 \`TESSERA_PROVIDERS\` lists the upstream identity providers by id
 (\`google,corp\`: lower-case letters, digits and \`_\`). Each listed id reads
-five more variables, \`<ID>\` being the id in upper case; they are read only
+the variables below, \`<ID>\` being the id in upper case; they are read only
 for listed ids (a \`TESSERA_PROVIDER_*\` variable of an unlisted id gets the
-typo warning), and every error names the variable at fault:
+typo warning), and every error names the variable at fault (never echoing a
+secret or a key):
 
 | Variable | Required | Description |
 | --- | --- | --- |
-| \`TESSERA_PROVIDER_<ID>_PRESET\` | unless the id is a preset's name | \`google\`, \`microsoft\`, \`github\`, \`gitlab\` or \`oidc\` (any OpenID provider); \`apple\` is not yet supported and refused. |
-| \`TESSERA_PROVIDER_<ID>_ISSUER\` | for \`oidc\` | The OpenID issuer (its \`/.well-known/openid-configuration\` is read). \`microsoft\`: \`https://login.microsoftonline.com/<tenant>/v2.0\` (default tenant \`common\`; the multi-tenant \`{tenantid}\` issuer is checked against each token's \`tid\`); \`gitlab\`: a self-managed instance (default \`https://gitlab.com\`); refused for \`google\` and \`github\`. https, or http on localhost outside production. |
-| \`TESSERA_PROVIDER_<ID>_CLIENT_ID\` | yes | The client id registered at the provider. |
-| \`TESSERA_PROVIDER_<ID>_CLIENT_SECRET\` | except for \`oidc\` (a public client then, PKCE only) | The client secret the provider issued. **Secret.** |
-| \`TESSERA_PROVIDER_<ID>_SCOPES\` | no | Space- or comma-separated; default the preset's (\`openid email profile\`; GitHub \`read:user user:email\`). OpenID presets must include \`openid\`. |
+| \`TESSERA_PROVIDER_<ID>_PRESET\` | unless the id is a preset's name | \`google\`, \`microsoft\`, \`apple\`, \`github\`, \`gitlab\` or \`oidc\` (any OpenID provider). |
+| \`TESSERA_PROVIDER_<ID>_ISSUER\` | for \`oidc\` | The OpenID issuer (its \`/.well-known/openid-configuration\` is read). \`microsoft\`: \`https://login.microsoftonline.com/<tenant>/v2.0\` (default tenant \`common\`; the multi-tenant \`{tenantid}\` issuer is checked against each token's \`tid\`); \`gitlab\`: a self-managed instance (default \`https://gitlab.com\`); refused for \`google\` and \`github\`, and for \`apple\` (\`https://appleid.apple.com\`) except an http loopback issuer outside production (a local provider standing in for Apple in tests). https, or http on localhost outside production. |
+| \`TESSERA_PROVIDER_<ID>_CLIENT_ID\` | yes | The client id registered at the provider (Apple: the Services ID). |
+| \`TESSERA_PROVIDER_<ID>_CLIENT_SECRET\` | except for \`oidc\` (a public client then, PKCE only) and \`apple\` (refused: Tessera signs Apple's secret) | The client secret the provider issued. **Secret.** |
+| \`TESSERA_PROVIDER_<ID>_SCOPES\` | no | Space- or comma-separated; default the preset's (\`openid email profile\`; Apple \`openid email name\`; GitHub \`read:user user:email\`). OpenID presets must include \`openid\`. |
+| \`TESSERA_PROVIDER_<ID>_NAME\` | no | The name on the login pages' button; default the preset's (\`Google\`, \`Apple\`…), or the id for \`oidc\`. At most 64 characters, one line, no control characters. |
+| \`TESSERA_PROVIDER_<ID>_KEEP_TOKENS\` | no | \`true\`: keep the provider's access and refresh tokens, sealed with the master key, for \`POST /auth/identities/<id>/token\`. Default \`false\` (nothing kept). |
+| \`TESSERA_PROVIDER_<ID>_TEAM_ID\` | for \`apple\` | The Apple developer team id (10 characters): the client secret's \`iss\`. Refused for other presets. |
+| \`TESSERA_PROVIDER_<ID>_KEY_ID\` | for \`apple\` | The Sign in with Apple key's id (10 characters): the client secret's \`kid\`. |
+| \`TESSERA_PROVIDER_<ID>_PRIVATE_KEY_FILE\` | for \`apple\`, or \`_PRIVATE_KEY\` | Path of the key's \`.p8\` file (relative to the working directory), a P-256 private key, checked at start. **Secret.** |
+| \`TESSERA_PROVIDER_<ID>_PRIVATE_KEY\` | for \`apple\`, or \`_PRIVATE_KEY_FILE\` | The \`.p8\` file's PEM text itself; its line breaks may be written \`\\n\` (one line of a .env file). **Secret.** |
 
 The redirect URI to register at the provider is
 \`<TESSERA_ISSUER>/auth/providers/<id>/callback\`.
