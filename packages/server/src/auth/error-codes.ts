@@ -84,7 +84,8 @@ const catalogue = {
   unavailable: authErrorCodes.unavailable,
   provider_unavailable: {
     status: 503,
-    description: 'The identity provider could not be reached (or answered with a server error); retry later.',
+    description:
+      'The identity provider could not be reached (or answered with a server error); retry later.',
   },
 } as const satisfies Record<string, ErrorCodeInfo>
 

@@ -317,8 +317,7 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
       throw new FederationError('account_disabled', 'the account is disabled')
     }
     // As the provider gave it (normalized); no check: the user proved both sides.
-    const email =
-      profile.email === null ? null : (rules.normalizeEmail(profile.email) ?? null)
+    const email = profile.email === null ? null : (rules.normalizeEmail(profile.email) ?? null)
     const known = await store.identities.findIdentity(provider.id, profile.subject)
     if (known !== undefined) {
       if (known.userId !== user.id) {
@@ -434,9 +433,13 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
     } catch (error) {
       if (!(error instanceof UpstreamError)) throw error
       if (error.reason === 'provider_unavailable') {
-        throw new AuthError('provider_unavailable', `provider ${provider.id} could not be reached`, {
-          cause: error,
-        })
+        throw new AuthError(
+          'provider_unavailable',
+          `provider ${provider.id} could not be reached`,
+          {
+            cause: error,
+          },
+        )
       }
       const cleared = await store.identities.setIdentityTokens(
         provider.id,
@@ -614,7 +617,15 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
         )
       }
       return tokenView(
-        await refreshKept(configured, identity, sealed, tokens, tokens.refreshToken, access, client),
+        await refreshKept(
+          configured,
+          identity,
+          sealed,
+          tokens,
+          tokens.refreshToken,
+          access,
+          client,
+        ),
       )
     },
 
@@ -634,12 +645,11 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
           await finishLink(provider, upstream, callbackUrl, secrets, link, client)
         } catch (error) {
           if (error instanceof FederationError) {
-            await audit(
-              'identity.link_refused',
-              client,
-              link,
-              { provider: id, reason: error.reason, by: 'session' },
-            )
+            await audit('identity.link_refused', client, link, {
+              provider: id,
+              reason: error.reason,
+              by: 'session',
+            })
             throw new FederationError(error.reason, error.message, { cause: error, linking: true })
           }
           throw error

@@ -41,7 +41,11 @@ const LinkBody = Type.Object(
 )
 
 const LinkStarted = Type.Object(
-  { url: Type.String({ description: "The provider's authorization URL: navigate the browser there." }) },
+  {
+    url: Type.String({
+      description: "The provider's authorization URL: navigate the browser there.",
+    }),
+  },
   { additionalProperties: false },
 )
 
@@ -59,7 +63,8 @@ const ProviderToken = Type.Object(
       description: 'When it expires; null when the provider did not say.',
     }),
     scope: Type.Union([Type.String(), Type.Null()], {
-      description: 'The scopes it was granted, space-separated; null when the provider did not say.',
+      description:
+        'The scopes it was granted, space-separated; null when the provider did not say.',
     }),
   },
   { additionalProperties: false },
@@ -141,7 +146,11 @@ export function registerIdentityRoutes(
       const started = await auth.federation.startLink(accessOf(request), request.params.id, {
         redirectTo,
       })
-      reply.setCookie(flowCookieName(config), started.flow, flowCookieOptions(config, started.maxAge))
+      reply.setCookie(
+        flowCookieName(config),
+        started.flow,
+        flowCookieOptions(config, started.maxAge),
+      )
       reply.headers({ 'cache-control': 'no-store' })
       return { url: started.url }
     },
