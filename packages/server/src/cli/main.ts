@@ -15,6 +15,7 @@ import * as keysCommand from './keys.ts'
 import * as mailCommand from './mail.ts'
 import * as migrateCommand from './migrate.ts'
 import { oneLine, reportError } from './output.ts'
+import * as providersCommand from './providers.ts'
 import * as secretCommand from './secret.ts'
 import * as serveCommand from './serve.ts'
 import * as tokenCommand from './token.ts'
@@ -32,6 +33,7 @@ const COMMANDS: readonly CommandModule[] = [
   migrateCommand,
   usersCommand,
   clientsCommand,
+  providersCommand,
   keysCommand,
   mailCommand,
   configCommand,
