@@ -5,6 +5,14 @@
 // flow's (the provider's error, a tampered state, a token from another
 // issuer, a provider that is down…) is a redirect to /login with a reason,
 // never a 500; an unknown provider is 404 `not_found`.
+//
+// Sign in with Apple answers with response_mode=form_post: a cross-site POST
+// of the browser to the callback. The flow cookie is SameSite=Lax, which a
+// browser does not send on a cross-site POST (and must stay so: None would
+// send it along with any other site's request too). The POST callback only
+// turns the answer into a 303 to the GET callback with the same fields in
+// the query: that top-level GET navigation carries the Lax cookie, and the
+// GET callback does the rest.
 
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
@@ -43,6 +51,53 @@ const CallbackQuery = Type.Record(
     maxProperties: 16,
   },
 )
+
+/** Longest form_post answer read: a code, a state, an ID token of a few kB, Apple's `user`. */
+const FORM_POST_LIMIT = 32 * 1024
+
+/**
+ * A form_post answer (OAuth 2.0 Form Post Response Mode): the fields the
+ * callback uses, bounded; any other field a provider adds is allowed and dropped.
+ */
+const FormPostBody = Type.Object(
+  {
+    code: Type.Optional(Type.String({ maxLength: 4096 })),
+    state: Type.Optional(Type.String({ maxLength: 1024 })),
+    iss: Type.Optional(Type.String({ maxLength: 1024 })),
+    error: Type.Optional(Type.String({ maxLength: 256 })),
+    error_description: Type.Optional(Type.String({ maxLength: 4096 })),
+    // Not passed on: the code exchange returns the ID token (and openid-client refuses one in the answer of a code flow).
+    id_token: Type.Optional(Type.String({ maxLength: 16384 })),
+    // Apple's once-only `{"name":{"firstName","lastName"},"email"}`.
+    user: Type.Optional(Type.String({ maxLength: 2048 })),
+  },
+  { additionalProperties: Type.String({ maxLength: 4096 }), maxProperties: 16 },
+)
+
+/** The fields a form_post answer passes on to the GET callback. */
+const FORWARDED = ['code', 'state', 'iss', 'error'] as const
+
+/**
+ * Apple's `user` with its name only: the address (which the ID token gives,
+ * signed) would otherwise travel in a URL, into logs and the history.
+ */
+function userNameOnly(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  try {
+    const user: unknown = JSON.parse(raw)
+    const name =
+      typeof user === 'object' && user !== null ? (user as { name?: unknown }).name : undefined
+    if (typeof name !== 'object' || name === null) return undefined
+    const { firstName, lastName } = name as { firstName?: unknown; lastName?: unknown }
+    const kept = {
+      ...(typeof firstName === 'string' ? { firstName } : {}),
+      ...(typeof lastName === 'string' ? { lastName } : {}),
+    }
+    return Object.keys(kept).length === 0 ? undefined : JSON.stringify({ name: kept })
+  } catch {
+    return undefined
+  }
+}
 
 const ProviderList = Type.Object(
   {
@@ -145,6 +200,52 @@ export function registerProviderRoutes(
       }
     },
   )
+
+  app.register(async (scope) => {
+    // A form post is the only body this route reads; the repeated field of a
+    // form keeps its first value.
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: FORM_POST_LIMIT },
+      (_request, body, done) => {
+        const fields: Record<string, string> = {}
+        for (const [name, value] of new URLSearchParams(body as string)) {
+          if (!Object.hasOwn(fields, name)) fields[name] = value
+        }
+        done(null, fields)
+      },
+    )
+    ;(scope as TypedApp).post(
+      '/auth/providers/:id/callback',
+      {
+        schema: {
+          tags: TAGS,
+          params: ProviderParams,
+          querystring: NoQuery,
+          body: FormPostBody,
+          consumes: ['application/x-www-form-urlencoded'],
+          summary: 'Where an identity provider posts its answer (response_mode=form_post: Apple)',
+          description:
+            'Redirects (303) to the GET callback with the answer’s code, state, iss, error and (Apple) the name part of `user` in the query: the flow cookie is SameSite=Lax, so a browser sends it with that navigation but not with the provider’s cross-site POST. Other fields (the ID token: the code exchange returns it) are dropped. Nothing is checked or consumed here.',
+          response: withErrors({ 303: Redirect }),
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params
+        const body = request.body
+        const query = new URLSearchParams()
+        for (const name of FORWARDED) {
+          const value = body[name]
+          if (value !== undefined) query.set(name, value)
+        }
+        const user = userNameOnly(body.user)
+        if (user !== undefined) query.set('user', user)
+        return reply
+          .headers({ 'cache-control': 'no-store' })
+          .redirect(`/auth/providers/${encodeURIComponent(id)}/callback?${query}`, 303)
+      },
+    )
+  })
 
   app.get(
     '/auth/providers/:id/callback',
