@@ -5,16 +5,46 @@
 // with access_denied when it is 'deny'), the consent grants what was asked.
 // Used over HTTP by test/social-login.test.ts and by Chromium in
 // test/browser/social-login.test.ts.
+//
+// With `apple`, it stands in for Sign in with Apple (test/social-login-apple
+// .test.ts): scopes `openid email name`, response_mode=form_post (the
+// answer posted back with `user`, as Apple does on the first authorization
+// of an account), claims in the ID token and no userinfo endpoint, and a
+// check in front of the token endpoint of the client secret Tessera signs:
+// an ES256 JWT of the test's key (`kid`, iss the team id, sub the client id,
+// aud the issuer, a live exp); a good one is swapped for the client's
+// registered secret before oidc-provider sees the request, any other is
+// refused with invalid_client.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { decodeProtectedHeader, jwtVerify } from 'jose'
 
 /** Who the upstream signs in next. */
 export interface UpstreamAccount {
   sub: string
   email?: string
-  email_verified?: boolean
+  /** Apple sends the strings "true" and "false". */
+  email_verified?: boolean | 'true' | 'false'
+  /** Apple: whether `email` is a private relay address. */
+  is_private_email?: boolean | 'true' | 'false'
   name?: string
+  /** Apple mode: the `user` field posted with the first authorization of this account (its JSON text). */
+  appleUser?: string
+}
+
+/** What the Apple-style client secret check is given, and what it saw. */
+export interface AppleSecretCheck {
+  /** The public half of the team's key. */
+  publicKey: KeyObject
+  teamId: string
+  keyId: string
+  /** Seconds added to the clock the check reads (a positive skew makes a short-lived secret expired). */
+  skew: number
+  /** Every client_secret sent to the token endpoint, in order. */
+  seen: string[]
+  /** How many were refused, and why (jose's codes, or `kid` / `lifetime`). */
+  refused: string[]
 }
 
 interface OidcProvider {
@@ -55,14 +85,27 @@ export interface UpstreamOp {
   /** How many interactions have signed someone in. */
   logins: number
   serverErrors: unknown[]
+  /** Apple mode: the client secret check. */
+  apple: AppleSecretCheck | undefined
   close(): Promise<void>
 }
 
-export async function listen(server: Server): Promise<string> {
+/** Listens on 127.0.0.1; the URL names it `host` (`localhost`: another site than 127.0.0.1 to a browser). */
+export async function listen(server: Server, host = '127.0.0.1'): Promise<string> {
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  return `http://127.0.0.1:${address.port}`
+  return `http://${host}:${address.port}`
+}
+
+/** Reads a request body (a token request: small). */
+async function readBody(request: IncomingMessage): Promise<string> {
+  let body = ''
+  for await (const chunk of request) {
+    body += chunk
+    if (body.length > 64 * 1024) throw new Error('token request too large')
+  }
+  return body
 }
 
 export function closeServer(server: Server): Promise<void> {
@@ -83,9 +126,14 @@ export async function startUpstreamOp(options: {
    * grant, refresh tokens included (as a user removing the app there).
    */
   refreshTokens?: boolean
+  /** Stand in for Sign in with Apple, checking client secrets signed with this key (see the header). */
+  apple?: { publicKey: KeyObject; teamId: string; keyId: string }
+  /** The issuer's host name (default 127.0.0.1; `localhost` puts the provider on another site than 127.0.0.1). */
+  host?: string
 }): Promise<UpstreamOp> {
   const server = createServer()
-  const issuer = await listen(server)
+  const issuer = await listen(server, options.host)
+  const apple = options.apple
   const specifier: string = 'oidc-provider'
   const { default: Provider } = (await import(specifier)) as { default: ProviderConstructor }
   const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
@@ -98,8 +146,11 @@ export async function startUpstreamOp(options: {
     next: { sub: 'nobody' },
     logins: 0,
     serverErrors: [],
+    apple: apple === undefined ? undefined : { ...apple, skew: 0, seen: [], refused: [] },
     close: () => closeServer(server),
   }
+  /** Apple sends `user` on the first authorization of an account only. */
+  const userSent = new Set<string>()
   let built: { provider: OidcProvider; handle: ReturnType<OidcProvider['callback']> } | undefined
   const op = () => {
     if (built !== undefined) return built
@@ -119,8 +170,22 @@ export async function startUpstreamOp(options: {
       jwks: { keys: [{ ...key, kid: 'upstream-rs256', use: 'sig', alg: 'RS256' }] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       pkce: { required: () => true },
-      scopes: ['openid', 'profile', 'email'],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+      ...(apple === undefined
+        ? {
+            scopes: ['openid', 'profile', 'email'],
+            claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+          }
+        : {
+            // Apple's scopes; its name never reaches a token (only the form's `user`).
+            scopes: ['openid', 'email', 'name'],
+            claims: {
+              openid: ['sub'],
+              email: ['email', 'email_verified', 'is_private_email'],
+              name: [],
+            },
+            // The address in the ID token, as Apple does (it has no userinfo).
+            conformIdTokenClaims: false,
+          }),
       responseTypes: ['code'],
       interactions: {
         url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
@@ -135,6 +200,7 @@ export async function startUpstreamOp(options: {
       features: {
         devInteractions: { enabled: false },
         ...(options.refreshTokens ? { revocation: { enabled: true } } : {}),
+        ...(apple === undefined ? {} : { userinfo: { enabled: false } }),
       },
       ...(options.refreshTokens
         ? {
@@ -150,8 +216,88 @@ export async function startUpstreamOp(options: {
     built = { provider, handle: provider.callback() }
     return built
   }
+  /**
+   * Apple's client secret: a JWT of the team's key. A good one is swapped for
+   * the registered secret (oidc-provider reads a body parsed before it as
+   * `request.body`); anything else is refused as Apple would.
+   */
+  async function checkAppleSecret(
+    check: AppleSecretCheck,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<boolean> {
+    const form = new URLSearchParams(await readBody(request))
+    const secret = form.get('client_secret') ?? ''
+    check.seen.push(secret)
+    const refuse = (why: string) => {
+      check.refused.push(why)
+      response.statusCode = 400
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ error: 'invalid_client' }))
+      return false
+    }
+    try {
+      if (decodeProtectedHeader(secret).kid !== check.keyId) return refuse('kid')
+      const { payload } = await jwtVerify(secret, check.publicKey, {
+        algorithms: ['ES256'],
+        issuer: check.teamId,
+        subject: options.clientId,
+        audience: issuer,
+        requiredClaims: ['iat', 'exp'],
+        currentDate: new Date(Date.now() + check.skew * 1000),
+      })
+      // Apple: at most 15777000 seconds (six months).
+      if (Number(payload.exp) - Number(payload.iat) > 15_777_000) return refuse('lifetime')
+    } catch (error) {
+      return refuse(String((error as { code?: unknown }).code ?? 'malformed'))
+    }
+    form.set('client_secret', options.clientSecret)
+    ;(request as IncomingMessage & { body?: string }).body = form.toString()
+    return true
+  }
+
+  /** Apple's `user` field in a form_post answer: added to oidc-provider's auto-submitting form. */
+  function addAppleUser(response: ServerResponse): void {
+    const end = response.end.bind(response) as (chunk?: unknown) => ServerResponse
+    response.end = ((chunk?: unknown) => {
+      const next = upstream.next
+      if (
+        typeof chunk === 'string' &&
+        chunk.includes('<form method="post"') &&
+        chunk.includes('name="code"') &&
+        next !== 'deny' &&
+        next.appleUser !== undefined &&
+        !userSent.has(next.sub) &&
+        !response.headersSent
+      ) {
+        userSent.add(next.sub)
+        const escaped = next.appleUser.replaceAll('&', '&amp;').replaceAll('"', '&quot;')
+        chunk = chunk.replace(
+          '<noscript>',
+          `<input type="hidden" name="user" value="${escaped}"/>\n    <noscript>`,
+        )
+        response.setHeader('content-length', Buffer.byteLength(chunk as string))
+      }
+      return end(chunk)
+    }) as typeof response.end
+  }
+
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const { provider, handle } = op()
+    const check = upstream.apple
+    if (check !== undefined && request.method === 'POST' && request.url === '/token') {
+      void checkAppleSecret(check, request, response)
+        .then((ok) => {
+          if (ok) handle(request, response)
+        })
+        .catch((error: unknown) => {
+          upstream.serverErrors.push(error)
+          response.statusCode = 500
+          response.end()
+        })
+      return
+    }
+    if (check !== undefined) addAppleUser(response)
     if (!request.url?.startsWith('/interaction/')) {
       handle(request, response)
       return
