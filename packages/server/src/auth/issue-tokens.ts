@@ -14,10 +14,11 @@ import { publicUser } from './views.ts'
 /**
  * The session an access token speaks for: its id, how and when the user last
  * proved who they are, and (OAuth) the client, scopes and resource it was
- * granted; without those, Tessera's own API's (client `tessera`).
+ * granted; without those, Tessera's own API's (client `tessera`); and, for
+ * a social login, the provider it signed in at (`idp`).
  */
 export type TokenSession = Pick<SessionRecord, 'id' | 'amr' | 'authTime'> &
-  Partial<Pick<SessionRecord, 'clientId' | 'scope' | 'resource'>>
+  Partial<Pick<SessionRecord, 'clientId' | 'scope' | 'resource' | 'idp'>>
 
 export interface IssueOptions {
   /** A narrower scope than the session's (an OAuth refresh asking for less). */
@@ -39,8 +40,16 @@ export interface TokenIssuing {
   ): IssuedTokens
   /** A refresh token expires at the idle timeout, never after its session. */
   refreshExpiry(sessionExpiresAt: number, at: number): number
-  /** A new session for `user`, who just authenticated by `amr` (RFC 8176), and its first pair. */
-  startSession(user: UserRecord, client: ClientInfo, amr: readonly string[]): Promise<AuthResult>
+  /**
+   * A new session for `user`, who just authenticated by `amr` (RFC 8176),
+   * and its first pair; `idp` when the first factor was a social login.
+   */
+  startSession(
+    user: UserRecord,
+    client: ClientInfo,
+    amr: readonly string[],
+    options?: { idp?: string | undefined },
+  ): Promise<AuthResult>
 }
 
 export function createTokenIssuing(deps: {
@@ -74,6 +83,7 @@ export function createTokenIssuing(deps: {
       ...(options.jkt === undefined ? {} : { jkt: options.jkt }),
       amr: session.amr,
       authTime: Math.floor(session.authTime / 1000),
+      ...(session.idp === undefined ? {} : { idp: session.idp }),
       ...(config.accessTokenEmail ? { email: user.email } : {}),
       ...(config.emailVerification === 'off'
         ? {}
@@ -95,10 +105,15 @@ export function createTokenIssuing(deps: {
   return {
     issueTokens,
     refreshExpiry,
-    async startSession(user, client, amr) {
+    async startSession(user, client, amr, options = {}) {
       await revoke.awaitCutover(user.id)
       const at = now()
-      const session = { id: randomUUID(), amr: [...amr], authTime: at }
+      const session: TokenSession = {
+        id: randomUUID(),
+        amr: [...amr],
+        authTime: at,
+        ...(options.idp === undefined ? {} : { idp: options.idp }),
+      }
       const sessionExpiresAt = at + config.refreshTokenTtl * 1000
       const refresh = refreshTokens.createRefreshToken()
       const refreshExpiresAt = refreshExpiry(sessionExpiresAt, at)
@@ -113,6 +128,7 @@ export function createTokenIssuing(deps: {
           // RFC 9449 §5: a first-party session started with a DPoP proof
           // refreshes only with that key.
           dpopJkt: client.dpopJkt ?? null,
+          idp: session.idp ?? null,
         },
         {
           tokenHash: refresh.hash,

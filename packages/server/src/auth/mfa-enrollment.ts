@@ -6,7 +6,7 @@
 import type { FlowContext } from './context.ts'
 import { AuthError } from './errors.ts'
 import { issueRecoveryCodes, queueFactorNotice } from './factor-changes.ts'
-import { type FirstStep, hashChallengeToken, startSignedIn } from './sign-in.ts'
+import { type FirstStep, hashChallengeToken, identityProviderOf, startSignedIn } from './sign-in.ts'
 import { newTotpSecret, qrSvg, totpSealContext, totpStep, totpUri } from './totp.ts'
 import type { MfaEnrollmentFlows } from './types.ts'
 
@@ -75,6 +75,7 @@ export function createMfaEnrollmentFlows(ctx: FlowContext): MfaEnrollmentFlows {
         [...new Set([...first.amr, 'otp', 'mfa'])],
         client,
         { method: first.method, mfa: 'totp', enrolled: true },
+        identityProviderOf(first),
       )
       return { ...result, recoveryCodes }
     },

@@ -13,7 +13,7 @@ import { AuthError } from './errors.ts'
 import { factorRemoved, issueRecoveryCodes, queueFactorNotice } from './factor-changes.ts'
 import { provePasskeyForMfa, provePasskeyForReauth } from './passkeys.ts'
 import { hashRecoveryCode } from './recovery-codes.ts'
-import { type FirstStep, hashChallengeToken, startSignedIn } from './sign-in.ts'
+import { type FirstStep, hashChallengeToken, identityProviderOf, startSignedIn } from './sign-in.ts'
 import { requireRecentAuth } from './step-up.ts'
 import { newTotpSecret, qrSvg, totpSealContext, totpStep, totpUri } from './totp.ts'
 import type { MfaFlows, MfaMethod } from './types.ts'
@@ -176,6 +176,7 @@ export function createMfaFlows(ctx: FlowContext): MfaFlows {
           method: first.method,
           mfa: input.method,
         },
+        identityProviderOf(first),
       )
     },
 

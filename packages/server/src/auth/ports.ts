@@ -78,6 +78,8 @@ export interface AccessTokenIssuerPort {
     amr?: readonly string[]
     /** Epoch seconds. */
     authTime?: number
+    /** The social-login provider a federated session signed in at. */
+    idp?: string
   }): { token: string; jti: string; expiresIn: number; exp: number; iat: number }
 }
 

@@ -16,10 +16,26 @@ export const MFA_ENROLLMENT_TTL_MS = 15 * 60_000
 
 /** What the MFA challenge remembers of the first step. */
 export interface FirstStep {
-  /** Its RFC 8176 methods: `pwd` for a password, `otp` for a mailed code or link. */
+  /** Its RFC 8176 methods: `pwd` for a password, `otp` for a mailed code or link, `fed` for a provider. */
   amr: string[]
-  /** The audit's name for it (`password`, `email_code`, `email_link`). */
+  /** The audit's name for it (`password`, `email_code`, `email_link`, `federation:<provider id>`). */
   method: string
+  /** The social-login provider (its id), when the first step was one; read from `method` otherwise. */
+  idp?: string
+}
+
+const FEDERATION_METHOD = 'federation:'
+
+/**
+ * The provider a first step signed in at: `idp`, or the id in a
+ * `federation:<id>` method (what the federation flow passes, and what an MFA
+ * challenge stored before `idp` existed holds); undefined for the others.
+ */
+export function identityProviderOf(first: FirstStep): string | undefined {
+  if (first.idp !== undefined) return first.idp
+  return first.method.startsWith(FEDERATION_METHOD)
+    ? first.method.slice(FEDERATION_METHOD.length) || undefined
+    : undefined
 }
 
 export function hashChallengeToken(token: string): string {
@@ -69,10 +85,17 @@ export async function finishSignIn(
     )
     return { mfaEnrollmentRequired: true, mfaToken, methods: [...ENROLLABLE] }
   }
-  return await startSignedIn(ctx, user, first.amr, client, { method: first.method })
+  return await startSignedIn(
+    ctx,
+    user,
+    first.amr,
+    client,
+    { method: first.method },
+    identityProviderOf(first),
+  )
 }
 
-/** Stores a challenge that remembers the first step; returns its opaque token. */
+/** Stores a challenge that remembers the first step (its provider too); returns its opaque token. */
 async function newChallenge(
   ctx: FlowContext,
   user: UserRecord,
@@ -82,11 +105,13 @@ async function newChallenge(
 ): Promise<string> {
   const token = randomBytes(32).toString('base64url')
   const at = ctx.now()
+  const idp = identityProviderOf(first)
+  const remembered: FirstStep = { ...first, ...(idp === undefined ? {} : { idp }) }
   await ctx.store.challenges.createChallenge({
     hash: hashChallengeToken(token),
     kind,
     userId: user.id,
-    data: JSON.stringify(first),
+    data: JSON.stringify(remembered),
     createdAt: at,
     expiresAt: at + ttlMs,
     maxAttempts: MFA_CHALLENGE_TRIES,
@@ -95,7 +120,8 @@ async function newChallenge(
 }
 
 /**
- * A new session for a user who has proven who they are by `amr`; audited as
+ * A new session for a user who has proven who they are by `amr` (and, after
+ * a social login, at provider `idp`: its tokens' `idp` claim); audited as
  * `login`. Only now is the login back-off of this account and address
  * cleared: a right password alone (with a second step to go) must not clear
  * it, or every new challenge would bring five fresh guesses.
@@ -106,10 +132,11 @@ export async function startSignedIn(
   amr: readonly string[],
   client: ClientInfo,
   details: Record<string, unknown>,
+  idp?: string,
 ): Promise<AuthResult> {
   await ctx.rateLimits.loginSucceeded(user.email, client.ip ?? 'unknown')
   ctx.metrics.inc('logins')
-  const result = await ctx.tokens.startSession(user, client, amr)
+  const result = await ctx.tokens.startSession(user, client, amr, { idp })
   await ctx.audit('login', client, { userId: user.id, sessionId: result.sessionId }, details)
   return result
 }

@@ -37,6 +37,8 @@ export interface AccessTokenInput {
   amr?: readonly string[]
   /** `auth_time`: when, in epoch seconds. */
   authTime?: number
+  /** `idp`: the social-login provider (its id) a federated session signed in at. */
+  idp?: string
 }
 
 export interface IssuedAccessToken {
@@ -64,7 +66,7 @@ function checkNonEmpty(value: unknown, name: string): string {
 /**
  * Issues access tokens: header `{alg, typ: "at+jwt", kid}`, claims `iss, sub,
  * aud, exp, iat, jti, sid, roles` (+ `email` when `includeEmail`, + `scope`,
- * `email_verified`, `amr`, `auth_time` when given).
+ * `email_verified`, `amr`, `auth_time`, `idp` when given).
  *
  * @example
  * const issuer = createAccessTokenIssuer({ ring, issuer: config.issuer, audience: config.audience, ttl: 900, includeEmail: false, now: Date.now })
@@ -115,6 +117,7 @@ export function createAccessTokenIssuer(options: {
       if (input.scope !== undefined) claims.scope = input.scope
       if (input.amr !== undefined) claims.amr = [...input.amr]
       if (input.authTime !== undefined) claims.auth_time = input.authTime
+      if (input.idp !== undefined) claims.idp = input.idp
       const token = sign(claims, ring.signingKey(), {
         typ: ACCESS_TOKEN_TYP,
         currentDate: new Date(nowMs),

@@ -97,6 +97,7 @@ export function createOAuthEndpointFlows(
             'sid',
             'auth_time',
             'amr',
+            'idp',
             'roles',
             'cnf',
           ]),

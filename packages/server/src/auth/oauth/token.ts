@@ -63,6 +63,8 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       amr: session.amr,
       sid: session.id,
     }
+    // The social-login provider the user signed in at, as in the access token.
+    if (session.idp !== undefined) claims.idp = session.idp
     if (nonce !== undefined) claims.nonce = nonce
     if (scopes.includes('email')) {
       claims.email = user.email
@@ -203,6 +205,7 @@ export function createTokenFlows(ctx: FlowContext, clients: ClientAuthenticator)
       // RFC 9449 §5: a public client's refresh token is bound to its DPoP key
       // (a confidential client's is bound to its authentication already).
       dpopJkt: client.tokenEndpointAuthMethod === 'none' ? (info.dpopJkt ?? null) : null,
+      ...(data.idp === undefined ? {} : { idp: data.idp }),
     }
     // One commit: the session, the code's record of it (what a replay
     // revokes) and the audit entry.

@@ -122,6 +122,7 @@ export function registerWellKnownRoutes(
         'auth_time',
         'nonce',
         'amr',
+        'idp',
         'sid',
         'name',
         'email',
