@@ -69,6 +69,16 @@ describe('authorizeRequest()', () => {
     assert.notEqual(pending.state, pending.nonce)
     assert.equal(pending.returnTo, '/orders')
   })
+
+  it('names a social-login provider with `provider`', async () => {
+    const { url } = await authorizeRequest(
+      { issuer: ISSUER, clientId: 'spa', redirectUri: CALLBACK, scope: 'openid' },
+      { provider: 'google' },
+    )
+    const query = new URL(url).searchParams
+    assert.equal(query.get('provider'), 'google')
+    assert.equal(query.get('login_hint'), null)
+  })
 })
 
 describe('readCallback()', () => {

@@ -61,6 +61,7 @@ export async function authorizeRequest(
   })
   if (options.loginHint !== undefined) query.set('login_hint', options.loginHint)
   if (options.prompt !== undefined) query.set('prompt', options.prompt)
+  if (options.provider !== undefined) query.set('provider', options.provider)
   return { url: `${params.issuer}/oauth/authorize?${query}`, pending }
 }
 

@@ -177,6 +177,11 @@ export interface RedirectOptions {
   readonly loginHint?: string
   /** `login` asks for the password again; `consent` shows the consent page again. */
   readonly prompt?: 'login' | 'consent' | 'none'
+  /**
+   * A social-login provider's id (Tessera's `provider` parameter): a user
+   * who must sign in goes straight to that provider instead of the login page.
+   */
+  readonly provider?: string
   /** Where the app wants to be once back (given back by handleRedirectCallback). */
   readonly returnTo?: string
 }

@@ -32,6 +32,8 @@ export interface CodeData {
   /** Epoch ms. */
   authTime: number
   amr: string[]
+  /** The social-login provider the browser's session signed in at: the grant's `idp`. */
+  idp?: string
 }
 
 /**
@@ -53,6 +55,7 @@ const EXPIRED_REQUEST: AuthorizeStep = {
 export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
   const { store, config, now } = ctx
   const resources = [config.audience, ...config.oauthResources]
+  const providers = config.providers.map((provider) => provider.id)
 
   function respond(
     request: AuthorizationRequest,
@@ -150,6 +153,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
       ...(request.resource === undefined ? {} : { resource: request.resource }),
       authTime: browser.session.authTime,
       amr: browser.session.amr,
+      ...(browser.session.idp === undefined ? {} : { idp: browser.session.idp }),
     }
     await store.atomically(async () => {
       await store.oauth.createCode({
@@ -199,6 +203,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
         kind: 'login',
         requestId: await idOf(pending),
         ...(request.loginHint === undefined ? {} : { loginHint: request.loginHint }),
+        ...(request.provider === undefined ? {} : { provider: request.provider }),
       }
     }
     if (await needsConsent(request, registered, browser.user.id)) {
@@ -236,6 +241,7 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
         repeated,
         client: registered,
         resources,
+        providers,
         now: now(),
       })
       if ('kind' in checked) {
@@ -266,7 +272,11 @@ export function createAuthorizeFlows(ctx: FlowContext): AuthorizeFlows {
       const request = await loadRequest(id)
       if (request === undefined) return EXPIRED_REQUEST
       if (browser === undefined || !signInIsFresh(request, browser.session)) {
-        return { kind: 'login', requestId: id }
+        return {
+          kind: 'login',
+          requestId: id,
+          ...(request.provider === undefined ? {} : { provider: request.provider }),
+        }
       }
       if (decision === 'deny') {
         await endRequest({ id, request })

@@ -21,6 +21,11 @@ export interface AuthorizationRequest {
   /** Seconds (OpenID Connect `max_age`). */
   maxAge?: number
   loginHint?: string
+  /**
+   * Tessera's `provider` parameter: a social-login provider id; a user who
+   * must sign in is sent to that provider rather than to /login.
+   */
+  provider?: string
   resource?: string
   /** Epoch ms; with `prompt=login` a sign-in must be newer. */
   createdAt: number
@@ -55,6 +60,8 @@ export function checkAuthorizationRequest(input: {
   client: OAuthClientRecord | undefined
   /** The resources a client may name: the server's audience and TESSERA_OAUTH_RESOURCES. */
   resources: readonly string[]
+  /** The social-login provider ids (TESSERA_PROVIDERS) a `provider` hint may name. */
+  providers: readonly string[]
   now: number
 }): AuthorizationRequest | RequestProblem {
   const { params, repeated, client } = input
@@ -160,6 +167,12 @@ export function checkAuthorizationRequest(input: {
   if (resource !== undefined && !input.resources.includes(resource)) {
     return back('invalid_target', 'the resource is not one this server issues tokens for')
   }
+  // An extension parameter, so not ignored when unknown: a client that names
+  // a provider expects its user to meet that provider, not a password form.
+  const provider = params['provider']
+  if (provider !== undefined && !input.providers.includes(provider)) {
+    return back('invalid_request', 'provider names no identity provider of this server')
+  }
   return {
     clientId: client.id,
     redirectUri,
@@ -171,6 +184,7 @@ export function checkAuthorizationRequest(input: {
     prompt: prompt as AuthorizationRequest['prompt'],
     ...(maxAge === undefined ? {} : { maxAge }),
     ...(params['login_hint'] === undefined ? {} : { loginHint: params['login_hint'] }),
+    ...(provider === undefined ? {} : { provider }),
     ...(resource === undefined ? {} : { resource }),
     createdAt: input.now,
   }

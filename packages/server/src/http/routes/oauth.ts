@@ -419,6 +419,15 @@ export function registerOAuthRoutes(
           return page(reply, oauthContinuePage(brand, continuePath(step.requestId)))
         case 'login': {
           const query = new URLSearchParams({ redirect_to: continuePath(step.requestId) })
+          // The `provider` hint: straight to that provider, back to the continue step.
+          if (step.provider !== undefined) {
+            return reply
+              .headers({ 'cache-control': 'no-store' })
+              .redirect(
+                `/auth/providers/${encodeURIComponent(step.provider)}/start?${query}`,
+                afterPost ? 303 : 302,
+              )
+          }
           if (step.loginHint !== undefined) query.set('email', step.loginHint)
           return reply
             .headers({ 'cache-control': 'no-store' })
