@@ -358,5 +358,16 @@ describe('Sign in with Apple', () => {
     assert.equal(JSON.parse(huge.body).error.code, 'validation_failed')
     const tooMany = await post(Array.from({ length: 20 }, (_, i) => `f${i}=x`).join('&'))
     assert.equal(tooMany.statusCode, 400)
+    // A form, nothing else.
+    const asJson = await h.app.inject({
+      method: 'POST',
+      url: '/auth/providers/apple/callback',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ code: 'c', state: 's' }),
+    })
+    assert.equal(asJson.statusCode, 415)
+    assert.equal(JSON.parse(asJson.body).error.code, 'unsupported_media_type')
+    const overLimit = await post(`code=c&state=s&pad=${'x'.repeat(40 * 1024)}`)
+    assert.equal(overLimit.statusCode, 413)
   })
 })

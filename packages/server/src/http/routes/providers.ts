@@ -202,8 +202,9 @@ export function registerProviderRoutes(
   )
 
   app.register(async (scope) => {
-    // A form post is the only body this route reads; the repeated field of a
-    // form keeps its first value.
+    // A form post is the only body this route reads (JSON is refused, 415);
+    // the repeated field of a form keeps its first value.
+    scope.removeAllContentTypeParsers()
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string', bodyLimit: FORM_POST_LIMIT },
