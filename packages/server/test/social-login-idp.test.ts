@@ -369,6 +369,20 @@ function suites(backend: string, databaseEnv: () => Promise<Record<string, strin
       assert.equal('idp' in access, false)
       assert.equal(upstream.logins, logins, 'the provider was not asked')
 
+      // prompt=none: no sign-in page of any kind, hint or not: login_required back to the app
+      // (after the continue page, which looks for the cookie same-site).
+      const silent = await h.app.inject({
+        method: 'GET',
+        url: authorizePath(app, challenge, { provider: 'corp', prompt: 'none' }),
+      })
+      const silentPath = /\/oauth\/authorize\/continue\?id=[A-Za-z0-9_-]+/.exec(silent.body)?.[0]
+      const silentAnswer = await h.app.inject({ method: 'GET', url: silentPath! })
+      assert.equal(silentAnswer.statusCode, 302)
+      assert.equal(
+        new URL(String(silentAnswer.headers.location)).searchParams.get('error'),
+        'login_required',
+      )
+
       // Without the hint, a user who must sign in still goes to /login.
       const plain = await h.app.inject({ method: 'GET', url: authorizePath(app, pkce().challenge) })
       const path = /\/oauth\/authorize\/continue\?id=[A-Za-z0-9_-]+/.exec(plain.body)?.[0]
