@@ -24,7 +24,7 @@ type Access = 'public' | 'user' | 'admin' | 'logout'
 
 interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
-  /** With `:id` for routes that take one. */
+  /** With `:id` (or `:provider`, a provider id) for routes that take one. */
   url: string
   access: Access
   /** A body the route accepts, or undefined for routes without a body. */
@@ -310,6 +310,21 @@ const ROUTES: Route[] = [
     wrongTypes: { currentPassword: null, newPassword: 1 },
   },
   { method: 'GET', url: '/auth/identities', access: 'user' },
+  { method: 'DELETE', url: '/auth/identities/:provider', access: 'user' },
+  {
+    method: 'POST',
+    url: '/auth/identities/:provider/token',
+    access: 'user',
+    body: { refresh: true },
+    wrongTypes: { refresh: 'yes' },
+  },
+  {
+    method: 'POST',
+    url: '/auth/providers/:id/link',
+    access: 'user',
+    body: { redirect_to: '/account' },
+    wrongTypes: { redirect_to: 1 },
+  },
   { method: 'GET', url: '/auth/providers', access: 'public', badQueries: ['x=1'] },
   {
     method: 'GET',
@@ -415,8 +430,13 @@ interface Case {
 /** A string that is not well-formed UTF-16; JSON.stringify writes it as the escape `\ud800`. */
 const LONE_SURROGATE = 'lone \ud800 surrogate'
 
+/** `url` with its parameter filled: `id` for `:id`, a well-formed provider id for `:provider`. */
+function filled(url: string, id: string): string {
+  return url.replace(':id', id).replace(':provider', 'corp')
+}
+
 function casesFor(route: Route, headers: Record<string, string>, id: string): Case[] {
-  const url = route.url.replace(':id', id)
+  const url = filled(route.url, id)
   const json = { ...headers, 'content-type': 'application/json' }
   const send = (name: string, payload: string, extra: Record<string, string> = {}): Case => ({
     name,
@@ -518,7 +538,12 @@ function casesFor(route: Route, headers: Record<string, string>, id: string): Ca
       )
     }
   }
-  if (route.url.includes(':id')) {
+  const param = route.url.includes(':id')
+    ? ':id'
+    : route.url.includes(':provider')
+      ? ':provider'
+      : undefined
+  if (param !== undefined) {
     const maxId = route.maxId ?? 128
     // Over the schema's cap, and over the router's (maxParamLength).
     const long = ['x'.repeat(maxId + 1), 'x'.repeat(Math.max(300, maxId + 1000))]
@@ -528,7 +553,7 @@ function casesFor(route: Route, headers: Record<string, string>, id: string): Ca
         name: `id = ${JSON.stringify(evil.slice(0, 20))}`,
         request: {
           method: route.method,
-          url: route.url.replace(':id', encoded),
+          url: route.url.replace(param, encoded),
           headers: route.body === undefined ? headers : json,
           ...(route.body === undefined ? {} : { payload: JSON.stringify(route.body) }),
         },
@@ -578,7 +603,9 @@ describe('bad input on every route', () => {
       paths: Record<string, Record<string, unknown>>
     }
     const served = Object.entries(document.paths).flatMap(([path, item]) =>
-      Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace('{id}', ':id')}`),
+      Object.keys(item).map(
+        (method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`,
+      ),
     )
     const tabled = new Set(ROUTES.map((route) => `${route.method} ${route.url}`))
     assert.deepEqual(
@@ -597,7 +624,7 @@ describe('bad input on every route', () => {
             name: `Authorization: ${authorization.slice(0, 30)}`,
             request: {
               method: route.method,
-              url: route.url.replace(':id', sessionId),
+              url: filled(route.url, sessionId),
               headers: { authorization, 'content-type': 'application/json' },
               ...(route.body === undefined ? {} : { payload: JSON.stringify(route.body) }),
             },
