@@ -144,6 +144,17 @@ async function sessionOf(h: Harness, outcome: Outcome): Promise<Record<string, u
   return decodeJwt(String(response.body.accessToken))
 }
 
+/** The access token of the session `outcome` signed in. */
+async function accessOf(h: Harness, outcome: Outcome): Promise<string> {
+  const refresh = cookieValue(outcome.headers, 'tessera_refresh')
+  assert.ok(refresh, 'the callback sets the refresh cookie')
+  const response = await h.call('POST', '/auth/refresh', {
+    headers: { cookie: `tessera_refresh=${refresh}`, 'x-tessera-csrf': '1' },
+  })
+  assert.equal(response.status, 200, JSON.stringify(response.body))
+  return String(response.body.accessToken)
+}
+
 function reasonOf(outcome: Outcome): string | null {
   assert.equal(outcome.status, 302)
   assert.ok(outcome.location.startsWith('/login?'), outcome.location)
@@ -369,5 +380,53 @@ describe('Sign in with Apple', () => {
     assert.equal(JSON.parse(asJson.body).error.code, 'unsupported_media_type')
     const overLimit = await post(`code=c&state=s&pad=${'x'.repeat(40 * 1024)}`)
     assert.equal(overLimit.statusCode, 413)
+  })
+})
+
+describe('Sign in with Apple, its tokens kept', () => {
+  let upstream: UpstreamOp
+
+  before(async () => {
+    upstream = await startUpstreamOp({
+      clientId: CLIENT_ID,
+      clientSecret: randomBytes(32).toString('base64url'),
+      redirectUris: [`${ISSUER}/auth/providers/apple/callback`],
+      apple: { publicKey: teamKey.publicKey, teamId: TEAM_ID, keyId: KEY_ID },
+      // Apple issues a refresh token with every code.
+      refreshTokens: true,
+    })
+  })
+  after(async () => {
+    await upstream.close()
+    assert.deepEqual(upstream.serverErrors, [])
+  })
+
+  test('a refresh at Apple goes with a signed client secret too', async () => {
+    const h = await harness({
+      TESSERA_ISSUER: ISSUER,
+      TESSERA_PROVIDERS: 'apple',
+      TESSERA_PROVIDER_APPLE_ISSUER: upstream.issuer,
+      TESSERA_PROVIDER_APPLE_CLIENT_ID: CLIENT_ID,
+      TESSERA_PROVIDER_APPLE_TEAM_ID: TEAM_ID,
+      TESSERA_PROVIDER_APPLE_KEY_ID: KEY_ID,
+      TESSERA_PROVIDER_APPLE_PRIVATE_KEY: pemOf(teamKey.privateKey),
+      TESSERA_PROVIDER_APPLE_KEEP_TOKENS: 'true',
+    })
+    upstream.next = { sub: '001234.keeps', email: 'keep@example.com', email_verified: 'true' }
+    const outcome = await signInWithApple(h)
+    assert.equal(outcome.location, '/account')
+    const token = await accessOf(h, outcome)
+    const kept = await h.call('POST', '/auth/identities/apple/token', { token })
+    assert.equal(kept.status, 200, JSON.stringify(kept.body))
+    const seen = upstream.apple!.seen.length
+    const refreshed = await h.call('POST', '/auth/identities/apple/token', {
+      token,
+      body: { refresh: true },
+    })
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body))
+    assert.notEqual(refreshed.body.accessToken, kept.body.accessToken)
+    // The refresh grant carried a client secret the stand-in accepted.
+    assert.equal(upstream.apple!.seen.length, seen + 1)
+    assert.deepEqual(upstream.apple!.refused, [])
   })
 })
