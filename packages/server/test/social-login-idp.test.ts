@@ -240,6 +240,75 @@ function suites(backend: string, databaseEnv: () => Promise<Record<string, strin
       assert.equal(passwordSession?.idp, undefined)
     })
 
+    test('the session store keeps idp through every read: find, list, the refresh grant, rotation, grace, re-authentication', async () => {
+      const h = await start()
+      const { store } = h.tessera
+      const user = await h.user(`store-${randomBytes(4).toString('hex')}@example.com`)
+      const at = h.clock.now
+      const day = 86_400_000
+      await store.sessions.createSession(
+        {
+          id: 'sess-fed',
+          userId: user.id,
+          createdAt: at,
+          expiresAt: at + day,
+          userAgent: null,
+          ip: null,
+          authTime: at,
+          amr: ['fed'],
+          idp: 'corp',
+        },
+        { tokenHash: 'hash-0', sessionId: 'sess-fed', createdAt: at, expiresAt: at + day },
+      )
+      const found = await store.sessions.findSession('sess-fed')
+      assert.equal(found?.idp, 'corp')
+      assert.deepEqual(
+        (await store.sessions.listSessions(user.id, at)).map((s) => s.idp),
+        ['corp'],
+      )
+      assert.equal((await store.sessions.findRefreshTokenGrant('hash-0'))?.session.idp, 'corp')
+      const successor = (n: number) => ({
+        tokenHash: `hash-${n}`,
+        createdAt: at + n,
+        expiresAt: at + day,
+        sealedPair: `pair-${n}`,
+      })
+      const rotated = await store.sessions.rotateRefreshToken({
+        tokenHash: 'hash-0',
+        now: at + 1,
+        graceMs: 10_000,
+        successor: successor(1),
+      })
+      assert.equal(rotated.status, 'rotated')
+      assert.equal(rotated.status === 'rotated' ? rotated.session.idp : undefined, 'corp')
+      const graced = await store.sessions.rotateRefreshToken({
+        tokenHash: 'hash-0',
+        now: at + 2,
+        graceMs: 10_000,
+        successor: successor(2),
+      })
+      assert.equal(graced.status, 'within_grace')
+      assert.equal(graced.status === 'within_grace' ? graced.session.idp : undefined, 'corp')
+      assert.equal((await store.sessions.findRefreshTokenGrant('hash-1'))?.session.idp, 'corp')
+      const again = await store.sessions.reauthenticate('sess-fed', at + 3, ['fed', 'otp'])
+      assert.equal(again?.idp, 'corp')
+      // A session without one reads none (not null, not "").
+      await store.sessions.createSession(
+        {
+          id: 'sess-pwd',
+          userId: user.id,
+          createdAt: at,
+          expiresAt: at + day,
+          userAgent: null,
+          ip: null,
+          authTime: at,
+          amr: ['pwd'],
+        },
+        { tokenHash: 'hash-p', sessionId: 'sess-pwd', createdAt: at, expiresAt: at + day },
+      )
+      assert.equal('idp' in (await store.sessions.findSession('sess-pwd'))!, false)
+    })
+
     test('the MFA step after a federated first factor keeps idp', async () => {
       const h = await start()
       const account = who()
