@@ -466,7 +466,17 @@ describe('social login', () => {
     const h = await harness(env())
     upstream.next = 'deny'
     try {
-      assert.equal(reasonOf(await signInVia(h, 'corp')), 'access_denied')
+      const plain = await signInVia(h, 'corp')
+      assert.equal(reasonOf(plain), 'access_denied')
+      assert.equal(new URL(plain.location, ISSUER).searchParams.get('redirect_to'), null)
+      // A refused sign-in keeps where it was headed (an app's authorization
+      // waiting for it), so signing in another way on /login still gets there.
+      const waiting = '/oauth/authorize/continue?id=abc'
+      const refused = await signInVia(h, 'corp', { redirectTo: waiting })
+      const login = new URL(refused.location, ISSUER)
+      assert.equal(login.pathname, '/login')
+      assert.equal(login.searchParams.get('reason'), 'access_denied')
+      assert.equal(login.searchParams.get('redirect_to'), waiting)
     } finally {
       upstream.next = { sub: 'nobody' }
     }

@@ -88,6 +88,12 @@ export class FederationError extends Error {
   readonly reason: FederationFailure | LinkFailure
   /** True when the flow was a link from a signed-in session (the refusal goes back to /account, not /login). */
   readonly linking: boolean
+  /**
+   * Where the refused sign-in was headed (the start's checked `redirect_to`,
+   * such as an OAuth authorization waiting for it): /login keeps it, so a
+   * sign-in another way still gets there.
+   */
+  redirectTo: string | undefined = undefined
 
   constructor(
     reason: FederationFailure | LinkFailure,
@@ -656,41 +662,46 @@ export function createFederationFlows(ctx: FlowContext): FederationFlows {
         }
         return { kind: 'linked', provider: id, redirectTo: flow.r ?? undefined }
       }
-      let profile: UpstreamProfile
       try {
-        profile = await upstream.finish(callbackUrl, secrets)
-      } catch (error) {
-        if (error instanceof UpstreamError) {
+        let profile: UpstreamProfile
+        try {
+          profile = await upstream.finish(callbackUrl, secrets)
+        } catch (error) {
+          if (error instanceof UpstreamError) {
+            await audit(
+              'login.failed',
+              client,
+              {},
+              { method: `federation:${id}`, reason: error.reason },
+            )
+            metrics.inc('logins_failed')
+            throw new FederationError(error.reason, error.message, { cause: error })
+          }
+          throw error
+        }
+        const user = await userOf(provider, profile, client)
+        if (user.disabled) {
           await audit(
             'login.failed',
             client,
-            {},
-            { method: `federation:${id}`, reason: error.reason },
+            { userId: user.id },
+            { method: `federation:${id}`, reason: 'account_disabled' },
           )
-          metrics.inc('logins_failed')
-          throw new FederationError(error.reason, error.message, { cause: error })
+          throw new FederationError('account_disabled', 'the account is disabled')
         }
+        await keepTokens(provider, profile, user.id)
+        // RFC 8176 `fed`: the user authenticated at a federated provider.
+        const result = await finishSignIn(
+          ctx,
+          user,
+          { amr: ['fed'], method: `federation:${id}` },
+          client,
+        )
+        return { kind: 'signed_in', result, redirectTo: flow.r ?? undefined }
+      } catch (error) {
+        if (error instanceof FederationError) error.redirectTo = flow.r ?? undefined
         throw error
       }
-      const user = await userOf(provider, profile, client)
-      if (user.disabled) {
-        await audit(
-          'login.failed',
-          client,
-          { userId: user.id },
-          { method: `federation:${id}`, reason: 'account_disabled' },
-        )
-        throw new FederationError('account_disabled', 'the account is disabled')
-      }
-      await keepTokens(provider, profile, user.id)
-      // RFC 8176 `fed`: the user authenticated at a federated provider.
-      const result = await finishSignIn(
-        ctx,
-        user,
-        { amr: ['fed'], method: `federation:${id}` },
-        client,
-      )
-      return { kind: 'signed_in', result, redirectTo: flow.r ?? undefined }
     },
   }
 }

@@ -151,6 +151,9 @@ export function registerProviderRoutes(
       'social login refused',
     )
     const query = new URLSearchParams({ reason: error.reason, provider: id })
+    // A refused sign-in keeps where it was going (an app's authorization
+    // waiting for it): signing in another way on /login still gets there.
+    if (!error.linking && error.redirectTo !== undefined) query.set('redirect_to', error.redirectTo)
     // A refused link goes back to the account page it started from; a sign-in to /login.
     const page = error.linking ? '/account' : '/login'
     return reply.headers({ 'cache-control': 'no-store' }).redirect(`${page}?${query}`, 302)
