@@ -13,8 +13,8 @@ import { createServer } from 'node:http'
 import { Writable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import pino from 'pino'
+import { cookieValue, type Outcome, throughProvider } from './support/federation.ts'
 import { code, type Harness, harness, PASSWORD } from './support/harness.ts'
-import { OriginCookies } from './support/oauth-wire.ts'
 import { closeServer, listen, startUpstreamOp, type UpstreamOp } from './support/upstream-op.ts'
 
 const ISSUER = 'http://localhost:3000'
@@ -24,46 +24,14 @@ const REAUTH_WINDOW = 10 * 60
 
 // --- the browser --------------------------------------------------------------------------
 
-function setCookies(headers: Record<string, unknown>): string[] {
-  const raw = headers['set-cookie']
-  return raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)]
-}
-
-function cookieValue(headers: Record<string, unknown>, name: string): string | undefined {
-  let value: string | undefined
-  for (const header of setCookies(headers)) {
-    const [pair] = header.split(';')
-    const eq = pair!.indexOf('=')
-    if (pair!.slice(0, eq) === name) value = pair!.slice(eq + 1)
-  }
-  return value === '' ? undefined : value
-}
-
-interface Outcome {
-  status: number
-  location: string
-  headers: Record<string, unknown>
-}
-
 /** Through the provider's pages (its own redirects) back to Tessera's callback, with the flow cookie. */
-async function throughProvider(
+async function viaProvider(
   h: Harness,
   location: string,
   flow: string,
   beforeCallback?: () => Promise<void>,
 ): Promise<Outcome> {
-  const jar = new OriginCookies()
-  let url = new URL(location)
-  for (let hops = 0; ; hops++) {
-    assert.ok(hops < 10, 'the provider redirected more than 10 times')
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } })
-    jar.store(response)
-    const next = response.headers.get('location')
-    await response.body?.cancel()
-    assert.ok(next, `the provider answered ${response.status} without a redirect`)
-    url = new URL(next, url)
-    if (url.href.startsWith(ISSUER)) break
-  }
+  const url = await throughProvider(location, ISSUER)
   await beforeCallback?.()
   const callback = await h.app.inject({
     method: 'GET',
@@ -83,7 +51,7 @@ async function signInVia(h: Harness, id: string): Promise<Outcome> {
   assert.equal(start.statusCode, 302, start.body)
   const flow = cookieValue(start.headers, 'tessera_federation')
   assert.ok(flow, 'the start sets the flow cookie')
-  return await throughProvider(h, String(start.headers.location), flow)
+  return await viaProvider(h, String(start.headers.location), flow)
 }
 
 /** The access token of the session a social sign-in's callback started (its refresh cookie). */
@@ -115,7 +83,7 @@ async function linkVia(
   const { url } = start.json() as { url: string }
   const flow = cookieValue(start.headers, 'tessera_federation')
   assert.ok(flow, 'the link start sets the flow cookie')
-  return await throughProvider(h, url, flow, beforeCallback)
+  return await viaProvider(h, url, flow, beforeCallback)
 }
 
 /** Where a callback sent the browser: its path and query. */

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { cookieValue, setCookies } from './support/federation.ts'
 import { type Harness, harness } from './support/harness.ts'
 import { OriginCookies } from './support/oauth-wire.ts'
 import { startUpstreamOp, type UpstreamOp } from './support/upstream-op.ts'
@@ -26,21 +27,6 @@ const pemOf = (key: ReturnType<typeof generateKeyPairSync>['privateKey']) =>
   String(key.export({ type: 'pkcs8', format: 'pem' }))
 
 // --- the browser --------------------------------------------------------------------------
-
-function setCookies(headers: Record<string, unknown>): string[] {
-  const raw = headers['set-cookie']
-  return raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)]
-}
-
-function cookieValue(headers: Record<string, unknown>, name: string): string | undefined {
-  let value: string | undefined
-  for (const header of setCookies(headers)) {
-    const [pair] = header.split(';')
-    const eq = pair!.indexOf('=')
-    if (pair!.slice(0, eq) === name) value = pair!.slice(eq + 1)
-  }
-  return value === '' ? undefined : value
-}
 
 function unescapeHtml(text: string): string {
   return text

@@ -15,8 +15,8 @@ import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { totpCode } from '../src/auth/totp.ts'
 import type { OAuthClientRecord } from '../src/storage/ports.ts'
+import { cookieValue, throughProvider } from './support/federation.ts'
 import { type Harness, harness } from './support/harness.ts'
-import { OriginCookies } from './support/oauth-wire.ts'
 import { startUpstreamOp, type UpstreamOp } from './support/upstream-op.ts'
 
 const ISSUER = 'http://localhost:3000'
@@ -31,41 +31,13 @@ function claimsOf(token: string): Claims {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Claims
 }
 
-function cookieValue(headers: Record<string, unknown>, name: string): string | undefined {
-  const raw = headers['set-cookie']
-  const all = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)]
-  let value: string | undefined
-  for (const header of all) {
-    const [pair] = header.split(';')
-    const eq = pair!.indexOf('=')
-    if (pair!.slice(0, eq) === name) value = pair!.slice(eq + 1)
-  }
-  return value === '' ? undefined : value
-}
-
-/** The browser at the provider: follows its redirects (its own cookies kept) back to Tessera's callback. */
-async function throughProvider(location: string): Promise<URL> {
-  const jar = new OriginCookies()
-  let url = new URL(location)
-  for (let hops = 0; ; hops++) {
-    assert.ok(hops < 10, 'the provider redirected more than 10 times')
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } })
-    jar.store(response)
-    const next = response.headers.get('location')
-    await response.body?.cancel()
-    assert.ok(next, `the provider answered ${response.status} without a redirect`)
-    url = new URL(next, url)
-    if (url.href.startsWith(ISSUER)) return url
-  }
-}
-
 /** Tessera's start (as `start` gives it), the provider, Tessera's callback: its answer. */
 async function federate(h: Harness, startPath: string) {
   const start = await h.app.inject({ method: 'GET', url: startPath })
   assert.equal(start.statusCode, 302, start.body)
   const flow = cookieValue(start.headers, 'tessera_federation')
   assert.ok(flow, `the start set the flow cookie (went to ${String(start.headers.location)})`)
-  const callback = await throughProvider(String(start.headers.location))
+  const callback = await throughProvider(String(start.headers.location), ISSUER)
   const answer = await h.app.inject({
     method: 'GET',
     url: `${callback.pathname}${callback.search}`,

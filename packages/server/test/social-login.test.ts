@@ -12,8 +12,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { exportJWK, SignJWT } from 'jose'
+import { cookieValue, type Outcome, setCookies, throughProvider } from './support/federation.ts'
 import { type Harness, harness, PASSWORD } from './support/harness.ts'
-import { OriginCookies } from './support/oauth-wire.ts'
 import { closeServer, listen, startUpstreamOp, type UpstreamOp } from './support/upstream-op.ts'
 
 const ISSUER = 'http://localhost:3000'
@@ -112,28 +112,6 @@ async function startForger(): Promise<Forger> {
 
 // --- the browser --------------------------------------------------------------------------
 
-function setCookies(headers: Record<string, unknown>): string[] {
-  const raw = headers['set-cookie']
-  return raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)]
-}
-
-/** The last value set for `name` (an expired legacy cookie may come first), or undefined. */
-function cookieValue(headers: Record<string, unknown>, name: string): string | undefined {
-  let value: string | undefined
-  for (const header of setCookies(headers)) {
-    const [pair] = header.split(';')
-    const eq = pair!.indexOf('=')
-    if (pair!.slice(0, eq) === name) value = pair!.slice(eq + 1)
-  }
-  return value === '' ? undefined : value
-}
-
-interface Outcome {
-  status: number
-  location: string
-  headers: Record<string, unknown>
-}
-
 /**
  * Signs in at provider `id` as a browser would: Tessera's start, the
  * provider's pages (its own redirects), then Tessera's callback with the
@@ -156,18 +134,7 @@ async function signInVia(
   if (location.startsWith('/login')) return { status: 302, location, headers: start.headers }
   const flowCookie = cookieValue(start.headers, 'tessera_federation')
   assert.ok(flowCookie, 'the start sets the flow cookie')
-  const jar = new OriginCookies()
-  let url = new URL(location)
-  for (let hops = 0; ; hops++) {
-    assert.ok(hops < 10, 'the provider redirected more than 10 times')
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } })
-    jar.store(response)
-    const next = response.headers.get('location')
-    await response.body?.cancel()
-    assert.ok(next, `the provider answered ${response.status} without a redirect`)
-    url = new URL(next, url)
-    if (url.href.startsWith(ISSUER)) break
-  }
+  const url = await throughProvider(location, ISSUER)
   options.tamper?.(url)
   const flow = options.flow === undefined ? flowCookie : options.flow(flowCookie)
   const callback = await h.app.inject({
