@@ -491,7 +491,7 @@ export async function nextEvent(
   what: string,
   from = 0,
 ): Promise<RecordedEvent> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + 15_000
   for (;;) {
     const found = (await events(page)).slice(from).find(match)
     if (found !== undefined) return found
@@ -512,7 +512,7 @@ export async function queuedOnTheLock(
   count: number,
   waiting: () => number,
 ): Promise<void> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + 15_000
   for (;;) {
     const locks = await page.evaluate<{ held: number; pending: number }>(
       'navigator.locks.query().then((s) => ({ held: s.held.length, pending: s.pending.length }))',

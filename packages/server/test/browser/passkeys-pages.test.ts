@@ -86,9 +86,13 @@ async function watchConditional(context: BrowserContext): Promise<void> {
   })()`)
 }
 
-/** Resolves once `expression` is true in the page (polled; the pages' CSP forbids eval). */
+/**
+ * Resolves once `expression` is true in the page (polled; the pages' CSP
+ * forbids eval). A bound on waiting, not a speed check: 15 s, as a loaded
+ * CI machine running two test files beside Chromium may take its time.
+ */
 async function pageUntil(page: Page, expression: string): Promise<void> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + 15_000
   while (!(await page.evaluate<boolean>(expression))) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${expression}`)
     await new Promise((done) => setTimeout(done, 50))
