@@ -11,6 +11,7 @@ import { calculateThumbprint, generateKeyPair, generateProof, type KeyPair } fro
 import { hashClientSecret } from '../src/auth/oauth/clients.ts'
 import type { OAuthClientRecord } from '../src/storage/ports.ts'
 import { type Harness, harness, PASSWORD } from './support/harness.ts'
+import { addClientRecord } from './support/oauth-client.ts'
 
 const ISSUER = 'http://localhost:3000'
 const SECRET = 'a-secret-of-the-test-client-that-is-long-enough'
@@ -74,27 +75,16 @@ async function addClient(
   h: Harness,
   overrides: Partial<OAuthClientRecord> = {},
 ): Promise<OAuthClientRecord> {
-  const client: OAuthClientRecord = {
+  return await addClientRecord(h, {
     id: `client-${randomBytes(6).toString('hex')}`,
     name: 'DPoP App',
     secretHash: hashClientSecret(SECRET),
     redirectUris: ['https://app.example.com/cb'],
-    postLogoutRedirectUris: [],
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
     tokenEndpointAuthMethod: 'client_secret_basic',
     scopes: ['openid', 'email', 'api:read'],
-    jwks: null,
-    firstParty: true,
-    accessTokenTtl: null,
-    refreshTokenTtl: null,
-    dpopBoundAccessTokens: false,
-    idTokenEncryption: null,
-    userinfoEncryption: null,
-    createdAt: h.clock.now,
     ...overrides,
-  }
-  await h.tessera.store.oauth.createClient(client)
-  return client
+  })
 }
 
 const basic = (client: OAuthClientRecord) =>

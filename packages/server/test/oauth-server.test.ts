@@ -15,6 +15,7 @@ import * as jose from 'jose'
 import { hashClientSecret } from '../src/auth/oauth/clients.ts'
 import type { OAuthClientRecord } from '../src/storage/ports.ts'
 import { type Harness, harness } from './support/harness.ts'
+import { addClientRecord, pkce } from './support/oauth-client.ts'
 
 const ISSUER = 'http://localhost:3000'
 const REDIRECT = 'https://app.example.com/callback'
@@ -24,7 +25,7 @@ async function addClient(
   h: Harness,
   overrides: Partial<OAuthClientRecord> = {},
 ): Promise<OAuthClientRecord> {
-  const client: OAuthClientRecord = {
+  return await addClientRecord(h, {
     id: `client-${randomBytes(6).toString('hex')}`,
     name: 'Test App',
     secretHash: hashClientSecret(SECRET),
@@ -33,24 +34,8 @@ async function addClient(
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
     tokenEndpointAuthMethod: 'client_secret_basic',
     scopes: ['openid', 'profile', 'email', 'offline_access', 'api:read', 'tessera:revocations'],
-    jwks: null,
-    firstParty: true,
-    accessTokenTtl: null,
-    refreshTokenTtl: null,
-    dpopBoundAccessTokens: false,
-    idTokenEncryption: null,
-    userinfoEncryption: null,
-    createdAt: h.clock.now,
     ...overrides,
-  }
-  await h.tessera.store.oauth.createClient(client)
-  return client
-}
-
-function pkce() {
-  const verifier = randomBytes(32).toString('base64url')
-  const challenge = createHash('sha256').update(verifier).digest('base64url')
-  return { verifier, challenge }
+  })
 }
 
 function basic(client: OAuthClientRecord, secret = SECRET): string {

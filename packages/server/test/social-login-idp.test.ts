@@ -10,13 +10,14 @@
 // (support/upstream-op.ts); Tessera runs in process (app.inject).
 
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { totpCode } from '../src/auth/totp.ts'
 import type { OAuthClientRecord } from '../src/storage/ports.ts'
 import { cookieValue, throughProvider } from './support/federation.ts'
 import { type Harness, harness } from './support/harness.ts'
+import { addClientRecord, pkce } from './support/oauth-client.ts'
 import { startUpstreamOp, type UpstreamOp } from './support/upstream-op.ts'
 
 const ISSUER = 'http://localhost:3000'
@@ -89,32 +90,16 @@ async function addNativeApp(
   h: Harness,
   overrides: Partial<OAuthClientRecord> = {},
 ): Promise<OAuthClientRecord> {
-  const client: OAuthClientRecord = {
+  return await addClientRecord(h, {
     id: `native-${randomBytes(6).toString('hex')}`,
     name: 'Native App',
     secretHash: null,
     redirectUris: [APP_REDIRECT],
-    postLogoutRedirectUris: [],
     grantTypes: ['authorization_code', 'refresh_token'],
     tokenEndpointAuthMethod: 'none',
     scopes: ['openid', 'profile', 'email', 'offline_access'],
-    jwks: null,
-    firstParty: true,
-    accessTokenTtl: null,
-    refreshTokenTtl: null,
-    dpopBoundAccessTokens: false,
-    idTokenEncryption: null,
-    userinfoEncryption: null,
-    createdAt: h.clock.now,
     ...overrides,
-  }
-  await h.tessera.store.oauth.createClient(client)
-  return client
-}
-
-function pkce() {
-  const verifier = randomBytes(32).toString('base64url')
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+  })
 }
 
 function authorizePath(
