@@ -1,6 +1,7 @@
 // bin/tessera.js runs `tessera serve` with glibc malloc settings that give
-// argon2's blocks back to the system: it re-executes itself as the same
-// process with GLIBC_TUNABLES, and leaves the operator's own settings alone.
+// argon2's blocks back to the system and with V8's young generation capped:
+// it re-executes itself as the same process with GLIBC_TUNABLES and
+// --max-semi-space-size, and leaves the operator's own settings alone.
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -39,10 +40,12 @@ async function serveThroughBin(env: Record<string, string>) {
       .exec(raw)?.[1]
       ?.replaceAll('\0', ':')
     const arena = environ.find((entry) => entry.startsWith('MALLOC_ARENA_MAX='))
+    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0')
+    const semiSpace = argv.filter((arg) => arg.startsWith('--max-semi-space-size'))
     const exited = once(child, 'exit')
     child.kill('SIGTERM')
     const [code] = (await exited) as [number | null]
-    return { tunables, arena, code }
+    return { tunables, arena, semiSpace, code }
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL')
     data.remove()
@@ -73,5 +76,23 @@ describe('bin/tessera.js serve and glibc malloc', { skip: !glibc && 'glibc only'
     const arena = await serveThroughBin({ MALLOC_ARENA_MAX: '4' })
     assert.equal(arena.arena, 'MALLOC_ARENA_MAX=4')
     assert.equal(arena.tunables, undefined)
+  })
+})
+
+describe('bin/tessera.js serve and V8 young generation', {
+  skip: process.platform !== 'linux' && '/proc only',
+}, () => {
+  test('starts with 16 MiB semi-spaces, as the process started, whatever the malloc settings', async () => {
+    const plain = await serveThroughBin({})
+    assert.deepEqual(plain.semiSpace, ['--max-semi-space-size=16'])
+    assert.equal(plain.code, 0)
+    const ownMalloc = await serveThroughBin({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })
+    assert.deepEqual(ownMalloc.semiSpace, ['--max-semi-space-size=16'])
+  })
+
+  test("the operator's --max-semi-space-size in NODE_OPTIONS is kept, and nothing added", async () => {
+    const own = await serveThroughBin({ NODE_OPTIONS: '--max-semi-space-size=32' })
+    assert.deepEqual(own.semiSpace, [], 'no flag on the command line: NODE_OPTIONS carries it')
+    assert.equal(own.code, 0)
   })
 })
