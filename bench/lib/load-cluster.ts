@@ -67,6 +67,19 @@ function summarize(line: string): { level: string; text: string } {
 }
 
 /**
+ * Profiling, for when a target is missed (bench/README.md, "Profiling a
+ * scenario"): with TESSERA_BENCH_CPU_PROF=<dir> every server the bench starts
+ * runs under `node --cpu-prof` and writes `<name>.<time>.cpuprofile` there
+ * when it stops. Empty otherwise: a measured run carries no profiler.
+ */
+export function profilingEnv(name: string): Record<string, string> {
+  const dir = process.env.TESSERA_BENCH_CPU_PROF
+  if (!dir) return {}
+  const file = `${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.${Date.now()}.cpuprofile`
+  return { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-name=${file}` }
+}
+
+/**
  * Starts `tessera serve` with `env` on top of a minimal environment (PATH and
  * HOME only: nothing else of the caller's leaks in), and resolves once it logs
  * its listening address. Its data dir is a fresh temporary one, removed when
@@ -92,6 +105,7 @@ export async function startInstance(
       TESSERA_HOST: '127.0.0.1',
       TESSERA_PORT: '0',
       TESSERA_DATA_DIR: dataDir,
+      ...profilingEnv(name),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

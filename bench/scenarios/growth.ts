@@ -661,27 +661,38 @@ async function runGrowth(context: BenchContext): Promise<GrowthData> {
       ) => Promise<{ run: FlowRun; failures: Map<string, number> }>,
     ): Promise<FlowRun[][]> => {
       context.progress(`  ${name}`)
-      return alternateEach(levels, {
-        rounds: context.rounds,
-        signal: context.signal,
-        ...(context.warmupSeconds > 0
-          ? {
-              warmUp: async (level: Level) => {
-                const warm = await run(level, true)
-                failures.push(...failureText(level, `${what} (warm-up)`, warm.failures))
-              },
-            }
-          : {}),
-        measure: async (level) => {
-          const result = await run(level, false)
-          failures.push(...failureText(level, what, result.failures))
-          const perCpu = result.run.cpuSeconds > 0 ? result.run.ops / result.run.cpuSeconds : 0
+      // Under TESSERA_BENCH_CPU_PROF, the flow's window on the profiles' clock
+      // (CLOCK_MONOTONIC µs), for bench/lib/flamegraph.ts --from/--to.
+      const fromUs = process.hrtime.bigint() / 1000n
+      try {
+        return await alternateEach(levels, {
+          rounds: context.rounds,
+          signal: context.signal,
+          ...(context.warmupSeconds > 0
+            ? {
+                warmUp: async (level: Level) => {
+                  const warm = await run(level, true)
+                  failures.push(...failureText(level, `${what} (warm-up)`, warm.failures))
+                },
+              }
+            : {}),
+          measure: async (level) => {
+            const result = await run(level, false)
+            failures.push(...failureText(level, what, result.failures))
+            const perCpu = result.run.cpuSeconds > 0 ? result.run.ops / result.run.cpuSeconds : 0
+            context.progress(
+              `    ${`${level.factor}x`.padEnd(5)} ${formatRate(result.run.rps).padStart(8)}/s  p99 ${formatMs(result.run.p99Ms)} ms  ${formatRate(perCpu)} per CPU-s${result.run.failed > 0 ? `  ${result.run.failed} failed` : ''}`,
+            )
+            return result.run
+          },
+        })
+      } finally {
+        if (process.env.TESSERA_BENCH_CPU_PROF) {
           context.progress(
-            `    ${`${level.factor}x`.padEnd(5)} ${formatRate(result.run.rps).padStart(8)}/s  p99 ${formatMs(result.run.p99Ms)} ms  ${formatRate(perCpu)} per CPU-s${result.run.failed > 0 ? `  ${result.run.failed} failed` : ''}`,
+            `    profile window: ${fromUs}..${process.hrtime.bigint() / 1000n} µs (CLOCK_MONOTONIC)`,
           )
-          return result.run
-        },
-      })
+        }
+      }
     }
     const seconds = (warmUp: boolean): number =>
       warmUp ? Math.max(1, context.warmupSeconds) : context.seconds

@@ -28,7 +28,7 @@ import { promisify } from 'node:util'
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { alternateEach } from '../lib/alternate.ts'
 import { cpuBetween, cpuMark } from '../lib/cpu.ts'
-import { type Instance, startInstance } from '../lib/load-cluster.ts'
+import { type Instance, profilingEnv, startInstance } from '../lib/load-cluster.ts'
 import {
   closeTargets,
   loopbackTarget,
@@ -103,15 +103,10 @@ const CODE_SCOPE = `openid profile email ${API_SCOPE}`
 const PKCE_POOL = 256
 
 /**
- * Profiling, for when a target is missed (bench/README.md): with
- * TESSERA_BENCH_CPU_PROF=<dir> both servers run with `node --cpu-prof`
- * and write their profiles there when they stop; TESSERA_BENCH_OAUTH_ONLY
- * (e.g. `code`) measures some operations only, so a profile holds one.
+ * With TESSERA_BENCH_CPU_PROF=<dir> both servers write CPU profiles there
+ * (`profilingEnv`); TESSERA_BENCH_OAUTH_ONLY (e.g. `code`) measures some
+ * operations only, so a profile holds one.
  */
-function profiling(): Record<string, string> {
-  const dir = process.env.TESSERA_BENCH_CPU_PROF
-  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } : {}
-}
 
 function operationsToRun(): readonly OAuthOperation[] {
   const only = process.env.TESSERA_BENCH_OAUTH_ONLY
@@ -307,7 +302,7 @@ async function startTesseraSide(): Promise<Side> {
   // TESSERA_AUDIENCE is the resource both servers sign for, so Tessera
   // accepts `resource` for it (it is always one of TESSERA_OAUTH_RESOURCES).
   const env = tesseraEnv({ TESSERA_AUDIENCE: RESOURCE })
-  const instance: Instance = await startInstance('tessera', { ...env, ...profiling() })
+  const instance: Instance = await startInstance('tessera', env)
   const target = loopbackTarget(instance.url)
   const stop = async (): Promise<void> => {
     closeTargets([target])
@@ -413,7 +408,7 @@ async function startOidcSide(): Promise<Side> {
     name: 'Bench User',
   }
   const server: RunningServer = await startPeer('oidc-provider', 'oidc-provider.ts', {
-    ...profiling(),
+    ...profilingEnv('oidc-provider'),
     OIDC_BENCH: JSON.stringify({
       clientId,
       clientSecret,
