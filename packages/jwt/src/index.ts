@@ -106,6 +106,7 @@ export {
   type RevocationSetOptions,
 } from './revocation-set.ts'
 export { type SignOptions, sign } from './sign.ts'
+export { keepTickEntryShape } from './tick-shape.ts'
 export type { JwtHeader, JwtPayload, KeyResolver, VerifiedJwt } from './types.ts'
 export {
   type AsyncVerifier,

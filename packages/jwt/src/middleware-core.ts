@@ -27,6 +27,7 @@ import {
   type RevocationFeed,
   type RevocationFeedOptions,
 } from './revocation-feed.ts'
+import { keepTickEntryShape } from './tick-shape.ts'
 import type { JwtPayload, VerifiedJwt } from './types.ts'
 import { createVerifier } from './verifier.ts'
 
@@ -662,6 +663,8 @@ export function createAuthenticator<R = HttpRequestLike>(
   if (options === null || typeof options !== 'object') {
     throw new TypeError('authenticate() takes an options object')
   }
+  // node's tick queue on V8's fast path for every answer (tick-shape.ts).
+  keepTickEntryShape()
   const read = (reader ?? NODE_READER) as RequestReader<R>
   if ('verify' in options) return createVerifierAuthenticator(options, read)
   checkOptionNames(options)
