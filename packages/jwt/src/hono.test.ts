@@ -21,7 +21,7 @@ import {
 } from './hono.ts'
 import { generateSecret, sign } from './index.ts'
 
-middlewareSuite('hono', async (options) => {
+function suiteApp(options: Parameters<typeof authenticate>[0]) {
   const app = new Hono<TesseraEnv>()
   const auth = authenticate(options)
   app.use('/api/*', auth)
@@ -45,11 +45,35 @@ middlewareSuite('hono', async (options) => {
   app.onError((_error, c) =>
     c.json({ error: { code: 'internal', message: 'internal error' } }, 500),
   )
+  return { app, auth }
+}
+
+// Through app.request: the fetch Request's headers (every runtime but node's).
+middlewareSuite('hono', async (options) => {
+  const { app, auth } = suiteApp(options)
   return {
     request: async (path, headers) =>
       toReply(await app.request(path, { headers: toHeaders(headers) })),
     origin: 'http://localhost',
     close: () => auth.close(),
+  }
+})
+
+// Through @hono/node-server: the headers node:http parsed (c.env.incoming).
+middlewareSuite('hono on @hono/node-server', async (options) => {
+  const { app, auth } = suiteApp(options)
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()))
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  return {
+    request: async (path, headers) =>
+      toReply(await fetch(base + path, { headers: toHeaders(headers) })),
+    origin: base,
+    close: async () => {
+      ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await auth.close()
+    },
   }
 })
 
