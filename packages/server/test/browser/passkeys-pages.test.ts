@@ -34,7 +34,9 @@ interface Device {
 /** A browser context with a virtual platform authenticator, its page on `url`. */
 async function openDevice(context: BrowserContext, url: string): Promise<Device> {
   const { page, errors } = await openPage(context)
-  await page.goto(url)
+  // The authenticator first, then the page: a page that checks for passkey
+  // autofill as it loads must find it there (it did not, now and then, when
+  // the authenticator was added after the load).
   const cdp = await context.newCDPSession(page)
   await cdp.send('WebAuthn.enable', { enableUI: false })
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -47,6 +49,7 @@ async function openDevice(context: BrowserContext, url: string): Promise<Device>
       automaticPresenceSimulation: true,
     },
   })
+  await page.goto(url)
   return { context, page, errors }
 }
 
