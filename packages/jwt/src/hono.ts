@@ -46,9 +46,10 @@ type NodeHeaders = Readonly<Record<string, string | readonly string[] | undefine
 /**
  * The request's headers as node:http parsed them, when @hono/node-server
  * runs the app (its `c.env.incoming` is the IncomingMessage); undefined on
- * other runtimes. On node-server, `c.req.header()` first builds a fetch `Headers` of
- * every header the request has, which cost more than the whole check of a
- * cached token (bench/README.md, "The middlewares on a fast machine").
+ * other runtimes. On node-server, `c.req.header()` first builds a fetch
+ * `Headers` of every header the request has, which costs more than the
+ * whole check of a cached token (bench/README.md, "The middlewares on a
+ * fast machine").
  */
 function nodeHeaders(c: Context): NodeHeaders | undefined {
   const incoming = (c.env as { incoming?: { headers?: unknown; rawHeaders?: unknown } } | undefined)
