@@ -67,8 +67,8 @@ function summarize(line: string): { level: string; text: string } {
 }
 
 /**
- * Profiling, for when a target is missed (bench/README.md, "Profiling a
- * scenario"): with TESSERA_BENCH_CPU_PROF=<dir> every server the bench starts
+ * Profiling, for when a target is missed (bench/profiles/README.md, "Cost
+ * growth"): with TESSERA_BENCH_CPU_PROF=<dir> every server the bench starts
  * runs under `node --cpu-prof` and writes `<name>.<time>.cpuprofile` there
  * when it stops. Empty otherwise: a measured run carries no profiler.
  */
