@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { TOTP_PERIOD_SECONDS, totpCode } from '../../src/auth/totp.ts'
-import type { OAuthClientRecord } from '../../src/storage/ports.ts'
+import { addClientRecord } from '../support/oauth-client.ts'
 import { startUpstreamOp, type UpstreamOp } from '../support/upstream-op.ts'
 import {
   browserSuite,
@@ -179,25 +179,15 @@ browserSuite('hosted pages: social login', (browser) => {
   test('an OAuth authorization that sends the user to /login continues after a social login', async () => {
     const app = await startOtherOrigin({})
     const callback = `http://localhost:${app.port}/callback`
-    const client: OAuthClientRecord = {
+    const client = await addClientRecord(server, {
       id: randomBytes(16).toString('base64url'),
       name: 'Photo Printer',
       secretHash: null,
       redirectUris: [callback],
-      postLogoutRedirectUris: [],
       grantTypes: ['authorization_code', 'refresh_token'],
       tokenEndpointAuthMethod: 'none',
       scopes: ['openid', 'profile', 'email'],
-      jwks: null,
-      firstParty: true,
-      accessTokenTtl: null,
-      refreshTokenTtl: null,
-      dpopBoundAccessTokens: false,
-      idTokenEncryption: null,
-      userinfoEncryption: null,
-      createdAt: Date.now(),
-    }
-    await server.tessera.store.oauth.createClient(client)
+    })
     const verifier = randomBytes(32).toString('base64url')
     const query = new URLSearchParams({
       response_type: 'code',

@@ -19,9 +19,12 @@ export type ClientFields = Pick<
 > &
   Partial<OAuthClientRecord>
 
-/** Stores the client `fields` describe and returns its record. */
+/**
+ * Stores the client `fields` describe and returns its record: in a test
+ * harness (created at its clock's time) or a running server's store (now).
+ */
 export async function addClientRecord(
-  h: Harness,
+  h: Pick<Harness, 'tessera'> & { clock?: Harness['clock'] },
   fields: ClientFields,
 ): Promise<OAuthClientRecord> {
   const client: OAuthClientRecord = {
@@ -33,7 +36,7 @@ export async function addClientRecord(
     dpopBoundAccessTokens: false,
     idTokenEncryption: null,
     userinfoEncryption: null,
-    createdAt: h.clock.now,
+    createdAt: h.clock?.now ?? Date.now(),
     ...fields,
   }
   await h.tessera.store.oauth.createClient(client)
